@@ -1,0 +1,7 @@
+/**
+ * irsde: mean-reverting SDE (IR-SDE) diffusion primitives for image restoration.
+ * @packageDocumentation
+ */
+export * from './backend/index.js';
+export * from './sde/index.js';
+export * from './loss/index.js';
