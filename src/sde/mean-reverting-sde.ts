@@ -199,7 +199,14 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   /** Adds `coef * z` (z from `source`) to a tensor the method owns, disposing intermediates. */
   #plusNoise(base: X, coef: Coef, source: NoiseSource<X>, where: string): X {
     const b = this.backend;
-    const { z, owned } = this.#noise(source, b.shape(base), where);
+    let drawn: { z: X; owned: boolean };
+    try {
+      drawn = this.#noise(source, b.shape(base), where);
+    } catch (e) {
+      b.dispose(base);
+      throw e;
+    }
+    const { z, owned } = drawn;
     const res = b.linear([
       [base, 1],
       [z, coef],
@@ -232,6 +239,18 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   meanDecay(t: Timestep, s: Timestep = 0): number | Float64Array {
     const { ts, ss, batched } = this.#pairs(t, s, 'meanDecay');
     const v = ts.map((ti, i) => Math.exp(-(this.#thetasCumsum[ti] - this.#thetasCumsum[ss[i]]) * this.dt));
+    return batched ? Float64Array.from(v) : v[0];
+  }
+
+  /**
+   * Standard deviation of the exact forward transition `x_t | x_s` (data units):
+   * `lambda sqrt(1 - exp(-2 (Theta_t - Theta_s) dt))`. `s` defaults to 0 (then it equals `sigmaBar_t`).
+   */
+  transitionStd(t: number, s?: number): number;
+  transitionStd(t: Timestep, s?: Timestep): number | Float64Array;
+  transitionStd(t: Timestep, s: Timestep = 0): number | Float64Array {
+    const { ts, ss, batched } = this.#pairs(t, s, 'transitionStd');
+    const v = ts.map((ti, i) => this.maxSigma * Math.sqrt(-Math.expm1(-2 * (this.#thetasCumsum[ti] - this.#thetasCumsum[ss[i]]) * this.dt)));
     return batched ? Float64Array.from(v) : v[0];
   }
 
@@ -305,6 +324,25 @@ export class MeanRevertingSDE<X = tf.Tensor> {
       for (const [d] of devs) b.dispose(d);
       return res;
     });
+  }
+
+  /**
+   * A draw from the exact forward transition `x_t | x_s` for any `0 <= s < t`:
+   * `mu + (x_s - mu) exp(-(Theta_t - Theta_s) dt) + transitionStd(t, s) z`. With `s = 0` and
+   * `x_s = x0` this is {@link MeanRevertingSDE.sampleMarginal}.
+   * @param noise - an {@link Rng} or a given `z` tensor (not disposed).
+   */
+  exactTransition(xs: X, mu: X, t: Timestep, s: Timestep, noise: NoiseSource<X>): X {
+    const shape = this.#shapeOf('exactTransition', [
+      ['xs', xs],
+      ['mu', mu],
+    ]);
+    const { ts, ss, batched } = this.#pairs(t, s, 'exactTransition', shape[0]);
+    const cs = this.#thetasCumsum;
+    const decay = ts.map((ti, i) => Math.exp(-(cs[ti] - cs[ss[i]]) * this.dt));
+    const std = ts.map((ti, i) => this.maxSigma * Math.sqrt(-Math.expm1(-2 * (cs[ti] - cs[ss[i]]) * this.dt)));
+    const mean = this.#aroundMu(mu, [[xs, batched ? Float64Array.from(decay) : decay[0]]]);
+    return this.#plusNoise(mean, batched ? Float64Array.from(std) : std[0], noise, 'exactTransition');
   }
 
   /** Forward drift `theta_t (mu - x) dt`. */
