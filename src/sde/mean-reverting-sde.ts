@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Coef, TensorBackend } from '../backend/types.js';
 import type { Rng } from '../backend/rng.js';
 import { tfjsBackend } from '../backend/tfjs.js';
+import { hostBackend, type HostTensor } from '../backend/host.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
 import { checkTimesteps, isBatched, type Timestep } from './timesteps.js';
 
@@ -76,10 +77,11 @@ export class MeanRevertingSDE<X = tf.Tensor> {
 
   /**
    * @param config - see {@link SDEConfig}.
-   * @param backend - tensor backend (default: tfjs on its active backend).
+   * @param backend - tensor backend, or its name: `'tfjs'` (default; whichever tfjs backend is
+   *   active) or `'float32'` (the dependency-free `Float32Array` backend, tensors are `HostTensor`).
    * @throws RangeError / TypeError naming the bad field for an invalid config.
    */
-  constructor(config: SDEConfig, backend?: TensorBackend<X>) {
+  constructor(config: SDEConfig, backend?: TensorBackend<X> | BackendName) {
     if (config === null || typeof config !== 'object') {
       throw new TypeError('MeanRevertingSDE: config must be an object { T, maxSigma, schedule?, eps? }');
     }
@@ -115,7 +117,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     this.maxSigma = maxSigma;
     this.eps = eps;
     this.dt = dt;
-    this.backend = backend ?? (tfjsBackend as unknown as TensorBackend<X>);
+    this.backend = resolveBackend(backend) as TensorBackend<X>;
     this.config = Object.freeze({
       T,
       maxSigma,
@@ -542,6 +544,16 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const copy = b.linear([[mu, 1]]);
     return this.#plusNoise(copy, this.maxSigma, noise, 'prior');
   }
+}
+
+/** Names accepted in place of a backend object: `'tfjs'` or `'float32'`. */
+export type BackendName = 'tfjs' | 'float32';
+
+function resolveBackend(b: TensorBackend<unknown> | BackendName | undefined): TensorBackend<unknown> {
+  if (b === undefined || b === 'tfjs') return tfjsBackend as TensorBackend<unknown>;
+  if (b === 'float32') return hostBackend as TensorBackend<HostTensor> as TensorBackend<unknown>;
+  if (typeof b === 'object' && b !== null && typeof b.linear === 'function') return b;
+  throw new TypeError(`MeanRevertingSDE: backend must be a TensorBackend, 'tfjs' or 'float32', got ${String(b)}`);
 }
 
 function negate(c: Coef): Coef {

@@ -9,16 +9,33 @@
 /** Names of the built-in schedules. */
 export type ScheduleName = 'cosine' | 'linear' | 'constant';
 
+/** The cosine schedule with an explicit offset. */
+export interface CosineSchedule {
+  /** Discriminator. */
+  readonly type: 'cosine';
+  /** Offset `s` of the cosine schedule (default 0.008). */
+  readonly s?: number;
+}
+
+/** The linear schedule (no options). */
+export interface LinearSchedule {
+  /** Discriminator. */
+  readonly type: 'linear';
+}
+
+/** The constant schedule with an explicit value. */
+export interface ConstantSchedule {
+  /** Discriminator. */
+  readonly type: 'constant';
+  /** The constant theta (default 1). */
+  readonly value?: number;
+}
+
 /**
  * A schedule: a built-in name, a built-in with options, or user-supplied thetas
  * (`theta_0 .. theta_T`, length `T + 1`, every value finite and > 0).
  */
-export type ScheduleSpec =
-  | ScheduleName
-  | { readonly type: 'cosine'; /** Offset `s` of the cosine schedule (default 0.008). */ readonly s?: number }
-  | { readonly type: 'linear' }
-  | { readonly type: 'constant'; /** The constant theta (default 1). */ readonly value?: number }
-  | ArrayLike<number>;
+export type ScheduleSpec = ScheduleName | CosineSchedule | LinearSchedule | ConstantSchedule | ArrayLike<number>;
 
 /** `theta_i = value` for `i = 0..T`. */
 export function constantThetas(T: number, value = 1): Float64Array {
