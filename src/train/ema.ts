@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Options of {@link EMA}; defaults reproduce the reference (`ema_pytorch.EMA(beta=0.995, update_every=10)`). */
+export interface EMAConfig {
+  /** Maximum decay `beta` (default 0.995). */
+  readonly beta?: number;
+  /** Update the average every this many calls to {@link EMA.update} (default 10). */
+  readonly updateEvery?: number;
+  /** Before this many calls the average just copies the weights (default 100, ema_pytorch's). */
+  readonly updateAfterStep?: number;
+  /** Warm-up: decay = min(beta, 1 - (1 + k / invGamma)^-power) (defaults 1 and 2/3, ema_pytorch's). */
+  readonly invGamma?: number;
+  /** See `invGamma`. */
+  readonly power?: number;
+}
+
+/**
+ * An exponential moving average of a model's weights, used for evaluation and export.
+ * Follows the `ema_pytorch` schedule the reference uses: counts calls, copies the weights until
+ * `updateAfterStep`, then every `updateEvery` calls blends with a warm-up decay capped at `beta`.
+ * Owns its shadow tensors ({@link EMA.dispose}).
+ */
+export class EMA {
+  readonly beta: number;
+  readonly updateEvery: number;
+  readonly updateAfterStep: number;
+  readonly invGamma: number;
+  readonly power: number;
+  #calls = 0;
+  readonly #shadow = new Map<string, tf.Variable>();
+
+  constructor(config: EMAConfig = {}) {
+    this.beta = config.beta ?? 0.995;
+    this.updateEvery = config.updateEvery ?? 10;
+    this.updateAfterStep = config.updateAfterStep ?? 100;
+    this.invGamma = config.invGamma ?? 1;
+    this.power = config.power ?? 2 / 3;
+    if (!(this.beta >= 0 && this.beta < 1)) throw new RangeError(`EMA: beta must be in [0, 1), got ${this.beta}`);
+    if (!Number.isInteger(this.updateEvery) || this.updateEvery < 1) throw new RangeError(`EMA: updateEvery must be an integer >= 1, got ${this.updateEvery}`);
+    if (!Number.isInteger(this.updateAfterStep) || this.updateAfterStep < 0) throw new RangeError(`EMA: updateAfterStep must be an integer >= 0, got ${this.updateAfterStep}`);
+  }
+
+  /** Number of {@link EMA.update} calls so far. */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /** The decay the average would use at call `k` (0 = copy). */
+  decayAt(k: number): number {
+    const epoch = Math.max(k - this.updateAfterStep - 1, 0);
+    if (epoch <= 0) return 0;
+    const value = 1 - (1 + epoch / this.invGamma) ** -this.power;
+    return Math.min(Math.max(value, 0), this.beta);
+  }
+
+  /** Registers a step: copies or blends `weights` into the average per the schedule. */
+  update(weights: Record<string, tf.Tensor>): void {
+    this.#calls += 1;
+    const k = this.#calls;
+    const copy = k <= this.updateAfterStep || this.#shadow.size === 0;
+    if (!copy && k % this.updateEvery !== 0) return;
+    const d = copy ? 0 : this.decayAt(k);
+    for (const [name, w] of Object.entries(weights)) {
+      const s = this.#shadow.get(name);
+      if (!s) {
+        this.#shadow.set(name, tf.variable(tf.clone(w), false));
+        continue;
+      }
+      tf.tidy(() => s.assign(d === 0 ? w : tf.add(tf.mul(s, d), tf.mul(w, 1 - d))));
+    }
+  }
+
+  /** The averaged weights (borrowed: owned by the EMA, valid until its next update or dispose). */
+  get weights(): Record<string, tf.Tensor> {
+    return Object.fromEntries(this.#shadow);
+  }
+
+  /** A copy of the state, for checkpoints. */
+  getState(): { calls: number; shadow: Record<string, { shape: number[]; data: Float32Array }> } {
+    return {
+      calls: this.#calls,
+      shadow: Object.fromEntries([...this.#shadow].map(([k, t]) => [k, { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) }])),
+    };
+  }
+
+  /** Restores a state from {@link EMA.getState}. */
+  setState(state: { calls: number; shadow: Record<string, { shape: number[]; data: Float32Array }> }): void {
+    this.dispose();
+    this.#calls = state.calls;
+    for (const [k, { shape, data }] of Object.entries(state.shadow)) this.#shadow.set(k, tf.variable(tf.tensor(data, shape), false));
+  }
+
+  /** Frees the shadow tensors. */
+  dispose(): void {
+    for (const t of this.#shadow.values()) t.dispose();
+    this.#shadow.clear();
+  }
+}

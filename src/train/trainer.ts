@@ -1,0 +1,286 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, type RngState } from '../backend/rng.js';
+import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
+import { mlLoss, noiseMatchingLoss } from '../loss/losses.js';
+import { Adam, type AdamState } from './adam.js';
+import { EMA, type EMAConfig } from './ema.js';
+import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
+import { clipGradNorm } from './clip.js';
+
+/**
+ * What the trainer needs from a network: a differentiable noise prediction and its variables by
+ * (stable, PyTorch-style) name. `ConditionalUNet` satisfies it.
+ */
+export interface TrainableNoiseModel {
+  /**
+   * Predicted noise for `xt`, `mu` (`[B, H, W, C]` float32) at timesteps `t` (one integer, or
+   * one per item); returns a new tensor owned by the caller.
+   */
+  predict(xt: tf.Tensor, mu: tf.Tensor, t: number | ArrayLike<number>): tf.Tensor;
+  /** The trainable variables by name (borrowed; the model owns them). */
+  namedVariables(): Record<string, tf.Variable>;
+}
+
+/** One training batch: degraded `lq` (the SDE's `mu`) and clean `gt` (`x0`), both `[B, H, W, C]`. */
+export interface Batch {
+  /** Degraded images. */
+  readonly lq: tf.Tensor;
+  /** Clean images. */
+  readonly gt: tf.Tensor;
+}
+
+/**
+ * A source of training batches. It must draw all its randomness from the `rng` it is given, so
+ * that a resumed run sees exactly the batches the uninterrupted run would have seen. The trainer
+ * disposes the batch tensors after the step.
+ */
+export interface BatchSource {
+  /** Returns the next batch (tensors owned by the trainer from then on). */
+  next(rng: Rng): Batch | Promise<Batch>;
+}
+
+/** Trainer options (JSON-serialisable; stored in checkpoints). */
+export interface TrainerConfig {
+  /** Base learning rate (default 1e-4, the reference's). */
+  readonly lr?: number;
+  /** Adam betas (default [0.9, 0.99], the reference's). */
+  readonly betas?: readonly [number, number];
+  /** Adam weight decay (default 0). */
+  readonly weightDecay?: number;
+  /** Learning-rate schedule (default constant). */
+  readonly lrSchedule?: LRScheduleConfig;
+  /** Clip the global gradient norm to this value (default: no clipping). */
+  readonly clipGradNorm?: number;
+  /** EMA of the weights (default the reference's: beta 0.995 every 10 steps); `false` disables it. */
+  readonly ema?: EMAConfig | false;
+  /** Objective: `'ml'` (maximum-likelihood trajectory loss, default) or `'noise'` (noise matching). */
+  readonly objective?: 'ml' | 'noise';
+  /** `'l1'` (default) or `'l2'`. */
+  readonly norm?: 'l1' | 'l2';
+  /** Seed of the trainer's generator (timesteps, noise, and the batch source's draws). Default 0. */
+  readonly seed?: number;
+}
+
+/** What one training step reports (also the JSON-lines log record of a step). */
+export interface StepRecord {
+  /** Number of updates applied after this step (1-based). */
+  readonly step: number;
+  /** Loss of the batch before the update. */
+  readonly loss: number;
+  /** Learning rate used by the update. */
+  readonly lr: number;
+  /** Global gradient norm before clipping (only when clipping is enabled). */
+  readonly gradNorm?: number;
+  /** Wall time of the step in milliseconds. */
+  readonly ms: number;
+}
+
+/** Everything needed to continue training exactly: see {@link Trainer.getState}. */
+export interface TrainerState {
+  /** Updates applied so far. */
+  readonly step: number;
+  /** The trainer's generator state. */
+  readonly rng: RngState;
+  /** The trainer config. */
+  readonly config: TrainerConfig;
+  /** The SDE config (checked on resume). */
+  readonly sde: SDEConfig;
+  /** Model weights by name. */
+  readonly weights: Record<string, { shape: number[]; data: Float32Array }>;
+  /** Optimiser state. */
+  readonly adam: AdamState;
+  /** EMA state (absent when disabled). */
+  readonly ema?: ReturnType<EMA['getState']>;
+}
+
+function dumpVars(vars: Record<string, tf.Tensor>): Record<string, { shape: number[]; data: Float32Array }> {
+  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as Float32Array) }]));
+}
+
+/**
+ * Trains a noise network on an SDE with the maximum-likelihood objective (library API; the CLI
+ * wraps it). Per step: `t ~ U{1..T}` per item, `x_t = muBar_t + sigmaBar_t z`, loss of the
+ * predicted noise, Adam update (optionally clipped), LR schedule, EMA update.
+ *
+ * Randomness comes from one {@link Rng} seeded by `config.seed` and shared with the batch source,
+ * so {@link Trainer.getState} / {@link Trainer.setState} resume bit-for-bit.
+ */
+export class Trainer {
+  readonly sde: MeanRevertingSDE<tf.Tensor>;
+  readonly model: TrainableNoiseModel;
+  readonly data: BatchSource;
+  readonly config: TrainerConfig;
+  readonly optimizer: Adam;
+  readonly ema: EMA | null;
+  #rng: Rng;
+  #step = 0;
+  readonly #schedule: LRSchedule;
+
+  constructor(options: { sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig }) {
+    const { sde, model, data } = options;
+    const config = options.config ?? {};
+    if (config.objective !== undefined && config.objective !== 'ml' && config.objective !== 'noise') {
+      throw new RangeError(`Trainer: objective must be 'ml' or 'noise', got ${String(config.objective)}`);
+    }
+    if (config.clipGradNorm !== undefined && !(config.clipGradNorm > 0)) {
+      throw new RangeError(`Trainer: clipGradNorm must be > 0, got ${config.clipGradNorm}`);
+    }
+    this.sde = sde;
+    this.model = model;
+    this.data = data;
+    this.config = config;
+    const lr = config.lr ?? 1e-4;
+    this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0 });
+    this.ema = config.ema === false ? null : new EMA(config.ema ?? {});
+    this.#schedule = makeLRSchedule(config.lrSchedule ?? { type: 'constant' }, lr);
+    this.#rng = new Rng(config.seed ?? 0);
+  }
+
+  /** Number of updates applied so far. */
+  get step(): number {
+    return this.#step;
+  }
+
+  /** The learning rate the next update will use. */
+  get learningRate(): number {
+    return this.#schedule(this.#step);
+  }
+
+  /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
+  lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
+    const { sde, model } = this;
+    return tf.tidy(() => {
+      const xt = sde.sampleMarginal(batch.gt, batch.lq, t, noise);
+      const noisePred = model.predict(xt, batch.lq, t);
+      const inputs = { xt, x0: batch.gt, mu: batch.lq, noisePred, t };
+      const opts = { norm: this.config.norm ?? 'l1' };
+      return (this.config.objective === 'noise' ? noiseMatchingLoss(sde, inputs, opts) : mlLoss(sde, inputs, opts)) as tf.Scalar;
+    });
+  }
+
+  /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
+  async trainStep(): Promise<StepRecord> {
+    const started = performance.now();
+    const batch = await this.data.next(this.#rng);
+    const vars = this.model.namedVariables();
+    const B = batch.gt.shape[0];
+    const t = Array.from(this.#rng.integers(B, 1, this.sde.T));
+    const noise = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
+    const lr = this.#schedule(this.#step);
+    this.optimizer.learningRate = lr;
+    let gradNorm: number | undefined;
+    let lossValue: number;
+    try {
+      const names = Object.keys(vars);
+      const { value, grads } = tf.variableGrads(() => this.lossOf(batch, t, noise), names.map((n) => vars[n]));
+      // variableGrads keys gradients by tf's variable names; map back to ours.
+      let named: Record<string, tf.Tensor> = Object.fromEntries(names.map((n) => [n, grads[vars[n].name]]).filter(([, g]) => g !== undefined));
+      lossValue = value.dataSync()[0];
+      value.dispose();
+      if (!Number.isFinite(lossValue)) {
+        tf.dispose(Object.values(grads));
+        throw new RangeError(`Trainer: the loss became ${lossValue} at step ${this.#step + 1}; lower the learning rate or enable clipGradNorm`);
+      }
+      if (this.config.clipGradNorm !== undefined) {
+        const clipped = clipGradNorm(named, this.config.clipGradNorm);
+        tf.dispose(Object.values(grads));
+        named = clipped.grads;
+        gradNorm = clipped.norm;
+      }
+      this.optimizer.step(vars, named);
+      tf.dispose(Object.values(named));
+      if (this.config.clipGradNorm === undefined) tf.dispose(Object.values(grads));
+    } finally {
+      tf.dispose([batch.lq, batch.gt, noise]);
+    }
+    this.#step += 1;
+    this.ema?.update(vars);
+    return { step: this.#step, loss: lossValue, lr, ...(gradNorm !== undefined ? { gradNorm } : {}), ms: performance.now() - started };
+  }
+
+  /**
+   * Trains until `steps` updates have been applied in total (so a resumed trainer continues to the
+   * same end point), calling `onStep` after each update and `onCheckpoint` every
+   * `checkpointEvery` steps and at the end. Stops early, after a finished step and a checkpoint,
+   * when `signal` aborts.
+   */
+  async fit(options: {
+    steps: number;
+    signal?: AbortSignal;
+    onStep?: (record: StepRecord) => void | Promise<void>;
+    checkpointEvery?: number;
+    onCheckpoint?: (state: TrainerState) => void | Promise<void>;
+    validateEvery?: number;
+    validate?: (trainer: Trainer) => Promise<Record<string, number>>;
+    onValidate?: (step: number, metrics: Record<string, number>) => void | Promise<void>;
+  }): Promise<{ stoppedEarly: boolean }> {
+    const { steps } = options;
+    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`Trainer.fit: steps must be a non-negative integer, got ${steps}`);
+    let stoppedEarly = false;
+    while (this.#step < steps) {
+      if (options.signal?.aborted) {
+        stoppedEarly = true;
+        break;
+      }
+      const rec = await this.trainStep();
+      await options.onStep?.(rec);
+      if (options.validate && options.validateEvery && this.#step % options.validateEvery === 0) {
+        await options.onValidate?.(this.#step, await options.validate(this));
+      }
+      if (options.onCheckpoint && options.checkpointEvery && this.#step % options.checkpointEvery === 0 && this.#step < steps) {
+        await options.onCheckpoint(this.getState());
+      }
+    }
+    if (options.onCheckpoint) await options.onCheckpoint(this.getState());
+    return { stoppedEarly };
+  }
+
+  /**
+   * Weights for evaluation and export: the EMA average when enabled (and populated), else the
+   * live weights. Borrowed tensors; copy them if you keep them past the next step.
+   */
+  evalWeights(): Record<string, tf.Tensor> {
+    const w = this.ema?.weights;
+    return w && Object.keys(w).length > 0 ? w : this.model.namedVariables();
+  }
+
+  /** A complete copy of the training state (plain data; see {@link encodeTrainerState}). */
+  getState(): TrainerState {
+    return {
+      step: this.#step,
+      rng: this.#rng.state,
+      config: this.config,
+      sde: this.sde.config,
+      weights: dumpVars(this.model.namedVariables()),
+      adam: this.optimizer.getState(),
+      ...(this.ema ? { ema: this.ema.getState() } : {}),
+    };
+  }
+
+  /** Restores {@link Trainer.getState}'s output; refuses a different SDE or mismatched weights. */
+  setState(state: TrainerState): void {
+    const a = JSON.stringify(state.sde);
+    const b = JSON.stringify(this.sde.config);
+    if (a !== b) throw new RangeError(`Trainer.setState: the checkpoint was trained with SDE ${a}, but this trainer uses ${b}`);
+    const vars = this.model.namedVariables();
+    const problems: string[] = [];
+    for (const name of Object.keys(vars)) {
+      const w = state.weights[name];
+      if (!w) problems.push(`missing '${name}'`);
+      else if (w.shape.join(',') !== vars[name].shape.join(',')) problems.push(`'${name}' has shape [${w.shape}] but the model expects [${vars[name].shape}]`);
+    }
+    for (const name of Object.keys(state.weights)) if (!vars[name]) problems.push(`unexpected '${name}'`);
+    if (problems.length) throw new RangeError(`Trainer.setState: the checkpoint does not fit the model: ${problems.join('; ')}`);
+    for (const [name, v] of Object.entries(vars)) tf.tidy(() => v.assign(tf.tensor(state.weights[name].data, state.weights[name].shape)));
+    this.optimizer.setState(state.adam);
+    if (this.ema && state.ema) this.ema.setState(state.ema);
+    this.#rng = Rng.fromState(state.rng);
+    this.#step = state.step;
+  }
+
+  /** Frees the optimiser and EMA tensors (the model is not touched). */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.ema?.dispose();
+  }
+}

@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MeanRevertingSDE, Rng } from '../src/index.js';
+import { Adam } from '../src/train/adam.js';
+import { EMA } from '../src/train/ema.js';
+import { makeLRSchedule } from '../src/train/lr-schedule.js';
+import { clipGradNorm } from '../src/train/clip.js';
+import { Trainer, type BatchSource, type TrainableNoiseModel } from '../src/train/trainer.js';
+import { useCpu } from './helpers/backends.js';
+
+beforeAll(useCpu);
+
+/** A tiny conv "noise network": conv3x3 over [xt - mu, mu], scaled by a learnt factor per timestep. */
+function tinyModel(seed: number, C = 3, T = 20): TrainableNoiseModel & { dispose(): void } {
+  const rng = new Rng(seed);
+  const w = tf.variable(tf.mul(tf.tensor(rng.normal([3, 3, 2 * C, C]), [3, 3, 2 * C, C]), 0.1));
+  const sc = tf.variable(tf.ones([T + 1]));
+  return {
+    predict(xt, mu, t) {
+      return tf.tidy(() => {
+        const B = xt.shape[0];
+        const ts = typeof t === 'number' ? new Array(B).fill(t) : Array.from(t);
+        const h = tf.conv2d(tf.concat([tf.sub(xt, mu), mu], 3) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+        return tf.mul(h, tf.reshape(tf.gather(sc, tf.tensor1d(ts, 'int32')), [B, 1, 1, 1]));
+      });
+    },
+    namedVariables: () => ({ 'conv.weight': w, 'time.scale': sc }),
+    dispose: () => tf.dispose([w, sc]),
+  };
+}
+
+/** Random crops of a fixed synthetic pair, drawn from the trainer's generator. */
+function syntheticData(B = 2, S = 8): BatchSource {
+  return {
+    next(rng) {
+      const gt = tf.tensor(Float32Array.from(rng.uniform([B, S, S, 3])), [B, S, S, 3]);
+      const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(rng.normal([B, S, S, 3]), [B, S, S, 3]), 0.1)));
+      return { gt, lq };
+    },
+  };
+}
+
+const sdeConfig = { T: 20, maxSigma: 0.1, schedule: 'cosine', eps: 0.01 } as const;
+
+describe('Trainer', () => {
+  it('resume continues exactly: 3 + 3 steps equal 6 uninterrupted steps, bit for bit', async () => {
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const config = { lr: 1e-3, seed: 5, clipGradNorm: 1, ema: { updateAfterStep: 2, updateEvery: 2 }, lrSchedule: { type: 'multistep', milestones: [4], gamma: 0.5 } } as const;
+    const m1 = tinyModel(1);
+    const full = new Trainer({ sde, model: m1, data: syntheticData(), config });
+    const losses: number[] = [];
+    await full.fit({ steps: 6, onStep: (r) => void losses.push(r.loss) });
+
+    const m2 = tinyModel(1);
+    const first = new Trainer({ sde, model: m2, data: syntheticData(), config });
+    let saved: ReturnType<Trainer['getState']> | undefined;
+    await first.fit({ steps: 3, onCheckpoint: (s) => void (saved = s) });
+    const m3 = tinyModel(99);
+    const resumed = new Trainer({ sde, model: m3, data: syntheticData(), config: saved!.config });
+    resumed.setState(JSON.parse(JSON.stringify(saved, (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)), (_k, v) => (v && v.f32 ? Float32Array.from(v.f32) : v)));
+    const resumedLosses: number[] = [];
+    await resumed.fit({ steps: 6, onStep: (r) => void resumedLosses.push(r.loss) });
+    expect(resumedLosses).toEqual(losses.slice(3));
+    for (const [k, v] of Object.entries(m1.namedVariables())) {
+      expect(Array.from(m3.namedVariables()[k].dataSync())).toEqual(Array.from(v.dataSync()));
+    }
+    const e1 = full.ema!.weights['conv.weight'].dataSync();
+    const e3 = resumed.ema!.weights['conv.weight'].dataSync();
+    expect(Array.from(e3)).toEqual(Array.from(e1));
+    for (const t of [full, first, resumed]) t.dispose();
+    for (const m of [m1, m2, m3]) m.dispose();
+  });
+
+  it('training reduces the loss on a fixed batch and leaks no tensors per step', async () => {
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const model = tinyModel(2);
+    const fixed: BatchSource = {
+      next(rng) {
+        // The same images every step (only t and the noise vary with rng).
+        const r = new Rng(7);
+        const gt = tf.tensor(Float32Array.from(r.uniform([4, 8, 8, 3])), [4, 8, 8, 3]);
+        const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(r.normal([4, 8, 8, 3]), [4, 8, 8, 3]), 0.1)));
+        rng.uniform([1, 1]);
+        return { gt, lq };
+      },
+    };
+    const trainer = new Trainer({ sde, model, data: fixed, config: { lr: 3e-2, seed: 1, ema: false } });
+    // The expected loss over several fixed noise draws and timesteps (one draw is too noisy).
+    const evalLoss = () => {
+      const b = fixed.next(new Rng(0)) as { gt: tf.Tensor; lq: tf.Tensor };
+      let s = 0;
+      for (let k = 0; k < 8; k++) {
+        const noise = tf.tensor(new Rng(100 + k).normal(b.gt.shape), b.gt.shape);
+        for (const t of [2, 8, 15, 20]) {
+          const l = trainer.lossOf(b, [t, t, t, t], noise);
+          s += l.dataSync()[0];
+          l.dispose();
+        }
+        noise.dispose();
+      }
+      tf.dispose([b.gt, b.lq]);
+      return s;
+    };
+    const before = evalLoss();
+    await trainer.trainStep();
+    const n0 = tf.memory().numTensors;
+    for (let i = 0; i < 59; i++) await trainer.trainStep();
+    expect(tf.memory().numTensors).toBe(n0);
+    expect(evalLoss()).toBeLessThan(0.9 * before);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('refuses a checkpoint from another SDE or a model of another shape', () => {
+    const model = tinyModel(3);
+    const t1 = new Trainer({ sde: new MeanRevertingSDE(sdeConfig), model, data: syntheticData() });
+    const state = t1.getState();
+    const t2 = new Trainer({ sde: new MeanRevertingSDE({ ...sdeConfig, T: 30 }), model, data: syntheticData() });
+    expect(() => t2.setState(state)).toThrow(/trained with SDE .*"T":20.* but this trainer uses .*"T":30/);
+    const other = tinyModel(3, 1);
+    const t3 = new Trainer({ sde: new MeanRevertingSDE(sdeConfig), model: other, data: syntheticData() });
+    expect(() => t3.setState(state)).toThrow(/'conv.weight' has shape \[3,3,6,3\] but the model expects \[3,3,2,1\]/);
+    for (const t of [t1, t2, t3]) t.dispose();
+    model.dispose();
+    other.dispose();
+  });
+});
+
+describe('optimiser pieces', () => {
+  it('Adam follows PyTorch’s update rule (hand-computed scalar case)', () => {
+    const p = tf.variable(tf.scalar(1));
+    const adam = new Adam({ lr: 0.1, beta1: 0.9, beta2: 0.99 });
+    let m = 0;
+    let v = 0;
+    let want = 1;
+    for (let k = 1; k <= 5; k++) {
+      const g = 2 * want; // d/dp p^2
+      m = 0.9 * m + 0.1 * g;
+      v = 0.99 * v + 0.01 * g * g;
+      want -= (0.1 / (1 - 0.9 ** k)) * (m / (Math.sqrt(v) / Math.sqrt(1 - 0.99 ** k) + 1e-8));
+      const grad = tf.mul(p, 2);
+      adam.step({ p }, { p: grad });
+      grad.dispose();
+    }
+    expect(p.dataSync()[0]).toBeCloseTo(want, 6);
+    adam.dispose();
+    p.dispose();
+  });
+
+  it('EMA copies during warm-up, then blends every updateEvery calls with decay capped at beta', () => {
+    const ema = new EMA({ beta: 0.995, updateEvery: 10, updateAfterStep: 100 });
+    expect(ema.decayAt(50)).toBe(0);
+    expect(ema.decayAt(110)).toBeCloseTo(1 - (1 + 9) ** (-2 / 3), 12);
+    expect(ema.decayAt(1e7)).toBe(0.995);
+    const w = tf.variable(tf.scalar(0));
+    for (let k = 1; k <= 100; k++) {
+      w.assign(tf.scalar(k));
+      ema.update({ w });
+    }
+    expect(ema.weights.w.dataSync()[0]).toBe(100);
+    w.assign(tf.scalar(1000));
+    for (let k = 101; k <= 109; k++) ema.update({ w });
+    expect(ema.weights.w.dataSync()[0]).toBe(100); // not an update step
+    ema.update({ w }); // call 110
+    const d = ema.decayAt(110);
+    expect(ema.weights.w.dataSync()[0]).toBeCloseTo(100 * d + 1000 * (1 - d), 3);
+    ema.dispose();
+    w.dispose();
+  });
+
+  it('LR schedules: multistep halves at milestones; cosine anneals to minLr', () => {
+    const ms = makeLRSchedule({ type: 'multistep', milestones: [10, 20], gamma: 0.5 }, 1e-4);
+    expect([ms(0), ms(9), ms(10), ms(25)]).toEqual([1e-4, 1e-4, 5e-5, 2.5e-5]);
+    const cos = makeLRSchedule({ type: 'cosine', period: 100, minLr: 1e-6 }, 1e-4);
+    expect(cos(0)).toBeCloseTo(1e-4, 12);
+    expect(cos(50)).toBeCloseTo((1e-4 + 1e-6) / 2, 12);
+    expect(cos(99)).toBeLessThan(1.1e-6);
+    expect(() => makeLRSchedule({ type: 'step' } as never, 1)).toThrow(/unknown schedule type 'step'/);
+  });
+
+  it('clipGradNorm scales to the max norm and reports the norm', () => {
+    const g = { a: tf.tensor([3, 0]), b: tf.tensor([4]) };
+    const { norm, grads } = clipGradNorm(g, 1);
+    expect(norm).toBeCloseTo(5, 6);
+    expect(Array.from(grads.a.dataSync())[0]).toBeCloseTo(0.6, 5);
+    expect(Array.from(grads.b.dataSync())[0]).toBeCloseTo(0.8, 5);
+    tf.dispose([...Object.values(g), ...Object.values(grads)]);
+  });
+});
