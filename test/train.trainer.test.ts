@@ -6,6 +6,7 @@ import { EMA } from '../src/train/ema.js';
 import { makeLRSchedule } from '../src/train/lr-schedule.js';
 import { clipGradNorm } from '../src/train/clip.js';
 import { Trainer, type BatchSource, type TrainableNoiseModel } from '../src/train/trainer.js';
+import { decodeTrainerState, encodeTrainerState } from '../src/train/checkpoint.js';
 import { useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);
@@ -57,7 +58,11 @@ describe('Trainer', () => {
     await first.fit({ steps: 3, onCheckpoint: (s) => void (saved = s) });
     const m3 = tinyModel(99);
     const resumed = new Trainer({ sde, model: m3, data: syntheticData(), config: saved!.config });
-    resumed.setState(JSON.parse(JSON.stringify(saved, (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)), (_k, v) => (v && v.f32 ? Float32Array.from(v.f32) : v)));
+    // Through the checkpoint file format, as a real resume would go.
+    const bytes = encodeTrainerState(saved!, { note: 'hello' });
+    const decoded = decodeTrainerState(bytes);
+    expect(decoded.extra).toEqual({ note: 'hello' });
+    resumed.setState(decoded.state);
     const resumedLosses: number[] = [];
     await resumed.fit({ steps: 6, onStep: (r) => void resumedLosses.push(r.loss) });
     expect(resumedLosses).toEqual(losses.slice(3));
@@ -109,6 +114,13 @@ describe('Trainer', () => {
     expect(evalLoss()).toBeLessThan(0.9 * before);
     trainer.dispose();
     model.dispose();
+  });
+
+  it('checkpoint decoding refuses other files clearly', () => {
+    expect(() => decodeTrainerState(new Uint8Array(4))).toThrow();
+    const notCkpt = encodeTrainerState({ step: 0, rng: new Rng(1).state, config: {}, sde: sdeConfig, weights: {}, adam: { step: 0, m: {}, v: {} } });
+    notCkpt[20] = 0x7b; // corrupt the JSON header
+    expect(() => decodeTrainerState(notCkpt)).toThrow();
   });
 
   it('refuses a checkpoint from another SDE or a model of another shape', () => {

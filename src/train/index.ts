@@ -5,3 +5,4 @@ export { Adam, type AdamConfig, type AdamState } from './adam.js';
 export { EMA, type EMAConfig } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 export { clipGradNorm } from './clip.js';
+export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT } from './checkpoint.js';

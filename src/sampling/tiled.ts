@@ -1,0 +1,121 @@
+import { HostTensor } from '../backend/host.js';
+import type { TensorBackend } from '../backend/types.js';
+import type { NoiseModel } from './model.js';
+
+/** Options of {@link tiledNoiseModel}. */
+export interface TileOptions {
+  /** Tile height and width in pixels (integer >= 8). */
+  readonly tile: number;
+  /** Overlap between neighbouring tiles in pixels (default `tile / 4`, rounded; < tile). */
+  readonly overlap?: number;
+}
+
+/**
+ * Start offsets of tiles of length `tile` covering `0..size-1` with at least `overlap` pixels
+ * shared between neighbours; the last tile ends exactly at `size`. One tile when it fits.
+ */
+export function tileStarts(size: number, tile: number, overlap: number): number[] {
+  if (size <= tile) return [0];
+  const stride = tile - overlap;
+  const n = Math.ceil((size - tile) / stride) + 1;
+  // Spread the n tiles evenly so every overlap is >= the requested one.
+  return Array.from({ length: n }, (_, i) => Math.round((i * (size - tile)) / (n - 1)));
+}
+
+/**
+ * Blending weights along one axis of a tile: 1 inside, a raised-cosine ramp over `overlap`
+ * pixels at each edge that touches a neighbouring tile (never 0, so every pixel is covered).
+ */
+function axisWeights(len: number, overlap: number, rampStart: boolean, rampEnd: boolean): Float32Array {
+  const w = new Float32Array(len).fill(1);
+  for (let i = 0; i < Math.min(overlap, len); i++) {
+    const r = 0.5 - 0.5 * Math.cos((Math.PI * (i + 0.5)) / overlap);
+    if (rampStart) w[i] = Math.min(w[i], r);
+    if (rampEnd) w[len - 1 - i] = Math.min(w[len - 1 - i], r);
+  }
+  return w;
+}
+
+/**
+ * Wraps a noise model so that it runs on overlapping tiles of an NHWC image held in host memory,
+ * blending the per-tile predictions with smooth weights. Use it with a sampler on the `float32`
+ * backend (`HostTensor` state) to restore images of any size: the model's backend only ever holds
+ * one tile (`[B, tile, tile, C]`) at a time, and the sampler's noise is drawn for the whole image
+ * per global pixel, so no seams come from the noise. When the image fits in one tile the model is
+ * called once on the whole image and its output is returned unchanged.
+ *
+ * @param model - a noise model on `backend` taking `[B, h, w, C]` tiles (e.g. a ConditionalUNet's
+ *   `predict`); its outputs are disposed here.
+ * @param backend - the model's tensor backend (tiles are uploaded to it and read back).
+ * @returns a noise model over `HostTensor` `[B, H, W, C]` inputs.
+ */
+export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor> {
+  const tile = options.tile;
+  if (!Number.isInteger(tile) || tile < 8) throw new RangeError(`tiledNoiseModel: tile must be an integer >= 8, got ${String(tile)}`);
+  const overlap = options.overlap ?? Math.round(tile / 4);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= tile) {
+    throw new RangeError(`tiledNoiseModel: overlap must be an integer in 0..${tile - 1}, got ${String(overlap)}`);
+  }
+  return async (xt: HostTensor, mu: HostTensor, t: number): Promise<HostTensor> => {
+    if (xt.shape.length !== 4) throw new RangeError(`tiledNoiseModel: expects NHWC [B, H, W, C] images, got shape [${xt.shape}]`);
+    const [B, H, W, C] = xt.shape;
+    const run = async (a: HostTensor, m: HostTensor): Promise<Float32Array> => {
+      const ta = backend.fromArray(a.data, a.shape);
+      const tm = backend.fromArray(m.data, m.shape);
+      try {
+        const out = await model(ta, tm, t);
+        try {
+          return backend.toArray(out);
+        } finally {
+          backend.dispose(out);
+        }
+      } finally {
+        backend.dispose([ta, tm]);
+      }
+    };
+    const ys = tileStarts(H, tile, overlap);
+    const xs = tileStarts(W, tile, overlap);
+    if (ys.length === 1 && xs.length === 1) return new HostTensor(await run(xt, mu), [B, H, W, C]);
+    const th = Math.min(tile, H);
+    const tw = Math.min(tile, W);
+    const acc = new Float32Array(B * H * W * C);
+    const norm = new Float32Array(H * W);
+    const crop = (src: Float32Array, y0: number, x0: number): Float32Array => {
+      const out = new Float32Array(B * th * tw * C);
+      for (let b = 0; b < B; b++) {
+        for (let y = 0; y < th; y++) {
+          const from = ((b * H + y0 + y) * W + x0) * C;
+          out.set(src.subarray(from, from + tw * C), (b * th + y) * tw * C);
+        }
+      }
+      return out;
+    };
+    for (let iy = 0; iy < ys.length; iy++) {
+      const wy = axisWeights(th, overlap, iy > 0, iy < ys.length - 1);
+      for (let ix = 0; ix < xs.length; ix++) {
+        const wx = axisWeights(tw, overlap, ix > 0, ix < xs.length - 1);
+        const y0 = ys[iy];
+        const x0 = xs[ix];
+        const eps = await run(new HostTensor(crop(xt.data, y0, x0), [B, th, tw, C]), new HostTensor(crop(mu.data, y0, x0), [B, th, tw, C]));
+        for (let y = 0; y < th; y++) {
+          for (let x = 0; x < tw; x++) {
+            const w = wy[y] * wx[x];
+            norm[(y0 + y) * W + x0 + x] += w;
+            for (let b = 0; b < B; b++) {
+              const dst = ((b * H + y0 + y) * W + x0 + x) * C;
+              const src = ((b * th + y) * tw + x) * C;
+              for (let c = 0; c < C; c++) acc[dst + c] += w * eps[src + c];
+            }
+          }
+        }
+      }
+    }
+    for (let b = 0; b < B; b++) {
+      for (let p = 0; p < H * W; p++) {
+        const inv = 1 / norm[p];
+        for (let c = 0; c < C; c++) acc[(b * H * W + p) * C + c] *= inv;
+      }
+    }
+    return new HostTensor(acc, [B, H, W, C]);
+  };
+}
