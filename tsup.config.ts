@@ -1,12 +1,24 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  // tfjs stays external: users share one tfjs instance (and one kernel registry) with us.
-  external: [/^@tensorflow\//],
-});
+// tfjs and the other runtime dependencies stay external: users share one tfjs instance (one kernel
+// registry) with us.
+const external = [/^@tensorflow\//, /^onnxruntime-/, 'commander', 'cli-progress', 'fast-png', 'jpeg-js'];
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', node: 'src/node.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    target: 'es2022',
+    external,
+  },
+  {
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node18',
+    platform: 'node',
+    external,
+  },
+]);

@@ -5,3 +5,7 @@
 export * from './backend/index.js';
 export * from './sde/index.js';
 export * from './loss/index.js';
+export * from './nn/index.js';
+export * from './train/index.js';
+export * from './sampling/index.js';
+export * from './engine/index.js';

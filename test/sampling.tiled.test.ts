@@ -53,7 +53,7 @@ describe('tiled restoration', () => {
     const untiled = await restore({ sde, model, lq, sampler: 'sde', seed: 3 });
     const hostModelOnTf: NoiseModel<tf.Tensor> = (xt, mu, t) => {
       const h = model(new HostTensor(xt.dataSync() as Float32Array, xt.shape), new HostTensor(mu.dataSync() as Float32Array, mu.shape), t) as HostTensor;
-      return tf.tensor(h.data, h.shape);
+      return tf.tensor(h.data, h.shape.slice());
     };
     const tiled = await restore({ sde, model: tiledNoiseModel(hostModelOnTf, tfjsBackend, { tile: 32, overlap: 8 }), lq, sampler: 'sde', seed: 3 });
     let maxDiff = 0;
@@ -66,8 +66,8 @@ describe('tiled restoration', () => {
     const lq = image(40, 48, 2);
     const base = convModel(sde);
     const onHost: NoiseModel<HostTensor> = async (xt, mu, t) => {
-      const a = tf.tensor(xt.data, xt.shape);
-      const b = tf.tensor(mu.data, mu.shape);
+      const a = tf.tensor(xt.data, xt.shape.slice());
+      const b = tf.tensor(mu.data, mu.shape.slice());
       const e = await base(a, b, t);
       const out = new HostTensor(e.dataSync() as Float32Array, e.shape);
       tf.dispose([a, b, e]);

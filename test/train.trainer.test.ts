@@ -25,7 +25,7 @@ function tinyModel(seed: number, C = 3, T = 20): TrainableNoiseModel & { dispose
         return tf.mul(h, tf.reshape(tf.gather(sc, tf.tensor1d(ts, 'int32')), [B, 1, 1, 1]));
       });
     },
-    namedVariables: () => ({ 'conv.weight': w, 'time.scale': sc }),
+    variables: new Map([['conv.weight', w], ['time.scale', sc]]),
     dispose: () => tf.dispose([w, sc]),
   };
 }
@@ -66,8 +66,8 @@ describe('Trainer', () => {
     const resumedLosses: number[] = [];
     await resumed.fit({ steps: 6, onStep: (r) => void resumedLosses.push(r.loss) });
     expect(resumedLosses).toEqual(losses.slice(3));
-    for (const [k, v] of Object.entries(m1.namedVariables())) {
-      expect(Array.from(m3.namedVariables()[k].dataSync())).toEqual(Array.from(v.dataSync()));
+    for (const [k, v] of m1.variables.entries()) {
+      expect(Array.from(m3.variables.get(k)!.dataSync())).toEqual(Array.from(v.dataSync()));
     }
     const e1 = full.ema!.weights['conv.weight'].dataSync();
     const e3 = resumed.ema!.weights['conv.weight'].dataSync();

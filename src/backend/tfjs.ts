@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import type { Coef, Term, TensorBackend } from './types.js';
+import { registerCpuKernelFixes } from './cpu-kernel-fixes.js';
 import type { Rng } from './rng.js';
 
 /** A coefficient as a tensor broadcastable against `shape`: `[B, 1, ..., 1]` when per-item. */
@@ -103,6 +104,9 @@ export class TfjsBackend implements TensorBackend<tf.Tensor> {
     return tf.tidy(fn as () => tf.Tensor | void) as R;
   }
 }
+
+// tfjs-backend-cpu 4.22 computes some gradients wrongly (see cpu-kernel-fixes.ts): replace them.
+registerCpuKernelFixes();
 
 /** The shared default tfjs backend instance. */
 export const tfjsBackend: TfjsBackend = new TfjsBackend();

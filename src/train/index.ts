@@ -6,3 +6,5 @@ export { EMA, type EMAConfig } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 export { clipGradNorm } from './clip.js';
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT } from './checkpoint.js';
+// Images, metrics and data (browser-safe; file I/O is the Node-only src/io).
+export * from './image-exports.js';

@@ -17,8 +17,8 @@ export interface TrainableNoiseModel {
    * one per item); returns a new tensor owned by the caller.
    */
   predict(xt: tf.Tensor, mu: tf.Tensor, t: number | ArrayLike<number>): tf.Tensor;
-  /** The trainable variables by name (borrowed; the model owns them). */
-  namedVariables(): Record<string, tf.Variable>;
+  /** The trainable variables by (PyTorch-style) name (borrowed; the model owns them). */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
 }
 
 /** One training batch: degraded `lq` (the SDE's `mu`) and clean `gt` (`x0`), both `[B, H, W, C]`. */
@@ -162,7 +162,7 @@ export class Trainer {
   async trainStep(): Promise<StepRecord> {
     const started = performance.now();
     const batch = await this.data.next(this.#rng);
-    const vars = this.model.namedVariables();
+    const vars = Object.fromEntries(this.model.variables);
     const B = batch.gt.shape[0];
     const t = Array.from(this.#rng.integers(B, 1, this.sde.T));
     const noise = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
@@ -241,7 +241,7 @@ export class Trainer {
    */
   evalWeights(): Record<string, tf.Tensor> {
     const w = this.ema?.weights;
-    return w && Object.keys(w).length > 0 ? w : this.model.namedVariables();
+    return w && Object.keys(w).length > 0 ? w : Object.fromEntries(this.model.variables);
   }
 
   /** A complete copy of the training state (plain data; see {@link encodeTrainerState}). */
@@ -251,7 +251,7 @@ export class Trainer {
       rng: this.#rng.state,
       config: this.config,
       sde: this.sde.config,
-      weights: dumpVars(this.model.namedVariables()),
+      weights: dumpVars(Object.fromEntries(this.model.variables)),
       adam: this.optimizer.getState(),
       ...(this.ema ? { ema: this.ema.getState() } : {}),
     };
@@ -262,7 +262,7 @@ export class Trainer {
     const a = JSON.stringify(state.sde);
     const b = JSON.stringify(this.sde.config);
     if (a !== b) throw new RangeError(`Trainer.setState: the checkpoint was trained with SDE ${a}, but this trainer uses ${b}`);
-    const vars = this.model.namedVariables();
+    const vars = Object.fromEntries(this.model.variables);
     const problems: string[] = [];
     for (const name of Object.keys(vars)) {
       const w = state.weights[name];

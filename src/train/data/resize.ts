@@ -47,10 +47,26 @@ function contributions(inLength: number, outLength: number, scale: number, antia
   return { taps, index, weight };
 }
 
+/** {@link imresize} by a scale factor. */
+export interface ResizeByScale {
+  /** The factor for both axes (0.25 shrinks x4); the output is `ceil(H * scale) x ceil(W * scale)`. */
+  readonly scale: number;
+  /** Widen the kernel when shrinking (MATLAB's default, true). */
+  readonly antialias?: boolean;
+}
+
+/** {@link imresize} to a size. */
+export interface ResizeToSize {
+  /** Output rows. */
+  readonly height: number;
+  /** Output columns. */
+  readonly width: number;
+  /** Widen the kernel when shrinking (MATLAB's default, true). */
+  readonly antialias?: boolean;
+}
+
 /** Options of {@link imresize}: a scale factor or an output size. */
-export type ResizeOptions =
-  | { readonly scale: number; readonly antialias?: boolean }
-  | { readonly height: number; readonly width: number; readonly antialias?: boolean };
+export type ResizeOptions = ResizeByScale | ResizeToSize;
 
 /**
  * Bicubic resize matching MATLAB's `imresize(I, scale)` / `imresize(I, [h w])` with the default

@@ -1,0 +1,307 @@
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { HostTensor } from '../../backend/host.js';
+import { tfjsBackend } from '../../backend/tfjs.js';
+import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
+import type { ScheduleSpec } from '../../sde/schedules.js';
+import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
+import { saveModel } from '../../nn/unet/model-format.js';
+import { restore } from '../../sampling/restore.js';
+import type { SamplerName } from '../../sampling/samplers.js';
+import { tiledNoiseModel } from '../../sampling/tiled.js';
+import { Trainer, type TrainerConfig, type TrainerState } from '../../train/trainer.js';
+import { decodeTrainerState, encodeTrainerState } from '../../train/checkpoint.js';
+import { ImageDataset } from '../../train/data/dataset.js';
+import type { DegradationSpec } from '../../train/data/degradation.js';
+import type { ImageSource } from '../../train/data/source.js';
+import { psnr, ssim } from '../../train/metrics.js';
+import { folderSource } from '../../io/folder.js';
+import { CliError, intOption, numberOption } from '../errors.js';
+import { isDir, isFile, startEngine } from '../shared.js';
+
+/** Everything `irsde train` needs, as flags or as a JSON config file (same keys). */
+export interface TrainRunConfig {
+  /** Folder of clean images. */
+  gt: string;
+  /** Folder of degraded images with the same names (paired data); omit for synthetic data. */
+  lq?: string;
+  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`). */
+  degradation?: string | DegradationSpec;
+  /** Number of images (from the end of the name-sorted list) held out for validation. */
+  valCount: number;
+  channels: 1 | 3;
+  nf: number;
+  depth: number;
+  T: number;
+  /** lambda on the 0–255 scale (the paper's max_sigma, e.g. 10 or 50). */
+  maxSigma255: number;
+  schedule: string;
+  eps: number;
+  steps: number;
+  batch: number;
+  patch: number;
+  lr: number;
+  lrMilestones?: number[];
+  clip?: number;
+  ema: boolean;
+  seed: number;
+  out: string;
+  checkpointEvery: number;
+  valEvery: number;
+  valSteps: number;
+  valSampler: string;
+  valCrop: number;
+  engine?: string;
+  quiet?: boolean;
+}
+
+const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
+  valCount: 0,
+  channels: 3,
+  nf: 16,
+  depth: 3,
+  T: 100,
+  maxSigma255: 10,
+  schedule: 'cosine',
+  eps: 0.005,
+  steps: 1000,
+  batch: 4,
+  patch: 64,
+  lr: 1e-4,
+  ema: true,
+  seed: 0,
+  checkpointEvery: 200,
+  valEvery: 0,
+  valSteps: 10,
+  valSampler: 'posterior',
+  valCrop: 96,
+};
+
+/** Expands the degradation shorthands into a spec. */
+export function parseDegradation(d: string | DegradationSpec): DegradationSpec {
+  if (typeof d !== 'string') return d;
+  const s = d.trim();
+  if (s.startsWith('{')) return JSON.parse(s) as DegradationSpec;
+  const [kind, arg] = s.split(':');
+  const num = arg === undefined ? undefined : Number(arg);
+  if (arg !== undefined && !Number.isFinite(num)) throw new CliError(`bad --degradation '${d}': '${arg}' is not a number`);
+  switch (kind) {
+    case 'noise':
+      return { kind: 'noise', sigma: num ?? 25 };
+    case 'rain':
+      return { kind: 'rain' } as DegradationSpec;
+    case 'blur':
+      return { kind: 'gaussian-blur', sigma: num ?? 2 };
+    case 'motion':
+      return { kind: 'motion-blur', ...(num !== undefined ? { length: num } : {}) };
+    case 'sr4':
+    case 'bicubic':
+      return { kind: 'bicubic', scale: num ?? 4 };
+    case 'inpaint':
+      return { kind: 'inpaint', ...(num !== undefined ? { fraction: num } : {}) };
+    default:
+      throw new CliError(`unknown --degradation '${d}'; use noise:SIGMA, rain, blur:SIGMA, motion[:LENGTH], sr4, inpaint[:FRACTION] or a JSON spec`);
+  }
+}
+
+/** A subset of a source (for the train / validation split). */
+function subset(src: ImageSource, names: readonly string[]): ImageSource {
+  return { ...src, names: [...names] };
+}
+
+async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; val: ImageDataset | null }> {
+  if (!(await isDir(cfg.gt))) throw new CliError(`--gt folder not found: '${cfg.gt}'`);
+  const gt = await folderSource(cfg.gt);
+  const lq = cfg.lq === undefined ? null : await folderSource(cfg.lq).catch((e: Error) => { throw new CliError(`--lq: ${e.message}`); });
+  if (lq === null && cfg.degradation === undefined) throw new CliError('give --lq DIR (paired data) or --degradation SPEC (synthetic data from --gt only)');
+  const names = [...gt.names];
+  if (cfg.valCount >= names.length) throw new CliError(`--val-count ${cfg.valCount} leaves no training images (found ${names.length} in '${cfg.gt}')`);
+  const trainNames = names.slice(0, names.length - cfg.valCount);
+  const valNames = names.slice(names.length - cfg.valCount);
+  const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
+  const make = (which: readonly string[], opts: object) =>
+    lq === null
+      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gt, which), degradation: parseDegradation(cfg.degradation!) })
+      : ImageDataset.paired({ ...common, ...opts, gt: subset(gt, which), lq: subset(lq, which) });
+  return { train: make(trainNames, {}), val: valNames.length ? make(valNames, { flip: false, rotate: false }) : null };
+}
+
+function sdeConfigOf(cfg: TrainRunConfig): SDEConfig {
+  return { T: cfg.T, maxSigma: cfg.maxSigma255 / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps };
+}
+
+function trainerConfigOf(cfg: TrainRunConfig): TrainerConfig {
+  return {
+    lr: cfg.lr,
+    seed: cfg.seed,
+    ...(cfg.lrMilestones?.length ? { lrSchedule: { type: 'multistep', milestones: cfg.lrMilestones, gamma: 0.5 } } : {}),
+    ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
+    ...(cfg.ema ? {} : { ema: false }),
+  };
+}
+
+/** Copies named tensors into a network's variables (for evaluating with EMA weights). */
+function loadInto(net: ConditionalUNet, weights: Record<string, tf.Tensor>): void {
+  for (const [name, v] of net.variables) {
+    const w = weights[name];
+    if (w) v.assign(w);
+  }
+}
+
+/** PSNR / SSIM of restored centre crops of the validation images (EMA weights). */
+async function validate(trainer: Trainer, evalNet: ConditionalUNet, val: ImageDataset, cfg: TrainRunConfig): Promise<Record<string, number>> {
+  loadInto(evalNet, trainer.evalWeights());
+  const sde = new MeanRevertingSDE<HostTensor>(trainer.sde.config, 'float32');
+  const model = tiledNoiseModel((xt: tf.Tensor, mu: tf.Tensor, t: number) => evalNet.predict(xt, mu, t), tfjsBackend, { tile: 512 });
+  let p = 0;
+  let s = 0;
+  for (let i = 0; i < val.size; i++) {
+    const pair = await val.item(i, { seed: cfg.seed, cropSize: cfg.valCrop });
+    const out = await restore({ sde, model, lq: new HostTensor(pair.lq.data, [1, pair.lq.height, pair.lq.width, pair.lq.channels]), sampler: cfg.valSampler as SamplerName, steps: cfg.valSteps, seed: i });
+    const img = { data: out.data.map((v) => Math.min(1, Math.max(0, v))), height: pair.gt.height, width: pair.gt.width, channels: pair.gt.channels };
+    p += psnr(img, pair.gt);
+    s += ssim(img, pair.gt);
+  }
+  return { psnr: p / val.size, ssim: s / val.size };
+}
+
+async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  await writeFile(`${path}.tmp`, bytes);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Runs a training job (the library calls behind `irsde train`). */
+export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise<{ step: number; modelPath: string }> {
+  const engine = await startEngine(cfg.engine);
+  const log = (rec: object) => appendFile(join(cfg.out, 'log.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...rec }) + '\n');
+  let state: TrainerState | undefined;
+  if (resume !== undefined) {
+    if (!(await isFile(resume))) throw new CliError(`--resume: checkpoint not found: '${resume}'`);
+    const decoded = decodeTrainerState(new Uint8Array(await readFile(resume)));
+    state = decoded.state;
+    Object.assign(cfg, decoded.extra.run as Partial<TrainRunConfig>, { steps: cfg.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet });
+  }
+  await mkdir(cfg.out, { recursive: true });
+  const { train, val } = await buildData(cfg);
+  const sde = new MeanRevertingSDE(sdeConfigOf(cfg));
+  const network = { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf, depth: cfg.depth };
+  const net = new ConditionalUNet(network, { seed: cfg.seed });
+  const evalNet = new ConditionalUNet(network, { trainable: false });
+  const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg) });
+  if (state) trainer.setState(state);
+  await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+
+  const modelPath = join(cfg.out, 'model.safetensors');
+  const saveAll = async (st: TrainerState) => {
+    await writeAtomic(join(cfg.out, 'checkpoint.safetensors'), encodeTrainerState(st, { run: cfg, network }));
+    loadInto(evalNet, trainer.evalWeights());
+    await writeAtomic(modelPath, saveModel(evalNet, sde.config));
+    await log({ event: 'checkpoint', step: st.step });
+  };
+  // Ctrl-C: finish the current step, write a checkpoint, then exit.
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let recent = 0;
+  let recentN = 0;
+  try {
+    const { stoppedEarly } = await trainer.fit({
+      steps: cfg.steps,
+      signal: abort.signal,
+      checkpointEvery: cfg.checkpointEvery,
+      onCheckpoint: saveAll,
+      onStep: async (r) => {
+        await log({ event: 'step', ...r });
+        recent += r.loss;
+        recentN++;
+        if (!cfg.quiet && (r.step % 10 === 0 || r.step === cfg.steps)) {
+          console.error(`step ${r.step}/${cfg.steps}  loss ${(recent / recentN).toExponential(3)}  lr ${r.lr.toExponential(2)}  ${r.ms.toFixed(0)} ms/step`);
+          recent = 0;
+          recentN = 0;
+        }
+      },
+      ...(val && cfg.valEvery > 0
+        ? {
+            validateEvery: cfg.valEvery,
+            validate: (t: Trainer) => validate(t, evalNet, val, cfg),
+            onValidate: async (step: number, m: Record<string, number>) => {
+              await log({ event: 'validation', step, ...m });
+              if (!cfg.quiet) console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}`);
+            },
+          }
+        : {}),
+    });
+    if (stoppedEarly && !cfg.quiet) console.error(`interrupted: checkpoint written at step ${trainer.step}; continue with --resume ${join(cfg.out, 'checkpoint.safetensors')}`);
+    return { step: trainer.step, modelPath };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    trainer.dispose();
+    net.dispose();
+    evalNet.dispose();
+  }
+}
+
+/** `irsde train`: trains a ConditionalUNet on a folder of images. */
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a ConditionalUNet noise network with the maximum-likelihood objective')
+    .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
+    .option('--gt <dir>', 'folder of clean (ground-truth) images')
+    .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
+    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255, rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
+    .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
+    .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
+    .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
+    .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
+    .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
+    .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
+    .option('--schedule <name>', 'theta schedule: cosine, linear or constant')
+    .option('--eps <x>', 'terminal mean gap eps in (0, 1)', numberOption('--eps', 0, 1))
+    .option('--steps <n>', 'total optimiser steps', intOption('--steps', 0))
+    .option('--batch <n>', 'crops per step', intOption('--batch', 1))
+    .option('--patch <px>', 'crop side', intOption('--patch', 8))
+    .option('--lr <x>', 'learning rate (Adam, betas 0.9/0.99)', numberOption('--lr', 0))
+    .option('--lr-milestones <list>', 'comma-separated steps at which the LR halves', (v: string) => v.split(',').map((s) => intOption('--lr-milestones', 0)(s)))
+    .option('--clip <x>', 'clip the gradient norm', numberOption('--clip', 0))
+    .option('--no-ema', 'evaluate / export the live weights instead of their EMA')
+    .option('--seed <n>', 'random seed', intOption('--seed', 0))
+    .option('-o, --out <dir>', 'output folder: checkpoint.safetensors, model.safetensors, log.jsonl, config.json')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1))
+    .option('--val-every <n>', 'steps between validations (0 = never)', intOption('--val-every', 0))
+    .option('--val-steps <n>', 'sampling steps used in validation', intOption('--val-steps', 1))
+    .option('--val-sampler <name>', 'sampler used in validation')
+    .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
+    .option('--resume <checkpoint>', 'continue from a checkpoint (its configs win; --steps sets the new end)')
+    .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  irsde train --gt photos/ --degradation noise:25 --val-count 2 --steps 2000 --out runs/denoise\n  irsde train --gt clean/ --lq rainy/ --nf 32 --depth 4 --out runs/derain\n  irsde train --resume runs/denoise/checkpoint.safetensors --steps 4000 --out runs/denoise',
+    )
+    .action(async (flags: Record<string, unknown>) => {
+      let fromFile: Partial<TrainRunConfig> = {};
+      if (typeof flags.config === 'string') {
+        if (!(await isFile(flags.config))) throw new CliError(`--config file not found: '${flags.config}'`);
+        try {
+          fromFile = JSON.parse(await readFile(flags.config, 'utf8')) as Partial<TrainRunConfig>;
+        } catch (e) {
+          throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
+        }
+      }
+      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema'));
+      if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
+      if (flags.ema === false) given.ema = false;
+      const cfg = { ...DEFAULTS, ...fromFile, ...given } as TrainRunConfig;
+      const resume = flags.resume as string | undefined;
+      if (!resume && !cfg.gt) throw new CliError('--gt DIR is required (or --config FILE with "gt", or --resume CHECKPOINT)');
+      if (!cfg.out) throw new CliError('--out DIR is required');
+      const { step, modelPath } = await runTraining(cfg, resume);
+      if (!cfg.quiet) console.error(`done at step ${step}; model: ${modelPath}`);
+    });
+}

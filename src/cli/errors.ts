@@ -1,0 +1,24 @@
+/** An error whose message is for the user of the command line (printed without a stack trace). */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+/** Parses an integer option, refusing anything else with a message naming the option. */
+export function intOption(name: string, lo: number, hi = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < lo || n > hi) {
+      throw new CliError(`${name} must be an integer in ${lo}..${hi === Number.MAX_SAFE_INTEGER ? '∞' : hi}, got '${v}'`);
+    }
+    return n;
+  };
+}
+
+/** Parses a finite number option. */
+export function numberOption(name: string, lo = -Infinity, hi = Infinity): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new CliError(`${name} must be a number in [${lo}, ${hi}], got '${v}'`);
+    return n;
+  };
+}

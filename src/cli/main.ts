@@ -1,0 +1,41 @@
+// The `irsde` command line. Each subcommand lives in commands/ and only wires library calls
+// together; there is no logic here that the library lacks.
+import { Command, CommanderError } from 'commander';
+import { registerEval } from './commands/eval.js';
+import { registerExport } from './commands/export.js';
+import { registerInfo } from './commands/info.js';
+import { registerRestore } from './commands/restore.js';
+import { registerTrain } from './commands/train.js';
+import { CliError } from './errors.js';
+
+/** Builds the `irsde` program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('irsde')
+    .description('Image restoration with mean-reverting SDEs (IR-SDE): train, restore, evaluate, export')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerTrain(program);
+  registerRestore(program);
+  registerEval(program);
+  registerExport(program);
+  registerInfo(program);
+  return program;
+}
+
+/** Runs the CLI on `argv` and returns the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 1;
+    const err = e as Error;
+    // User-facing errors (bad flags, missing files, mismatched configs) print as one line.
+    console.error(`irsde: ${err instanceof CliError ? err.message : `${err.name}: ${err.message}`}`);
+    if (process.env.IRSDE_DEBUG && err.stack) console.error(err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The project's own model file: a `.safetensors` file (PyTorch names and layouts, float32) whose
+ * `__metadata__` carries the network and SDE configs. Bytes in, bytes out: works in browsers and
+ * Node alike (no tfjs-node, no tfjs IO handlers needed). Being plain safetensors with PyTorch
+ * names, the file also loads in PyTorch (`safetensors.torch.load_file` + `load_state_dict`).
+ *
+ * Metadata: `format: 'pt'` (what PyTorch tooling expects) and `irsde`: JSON of
+ * {@link SavedModelInfo}.
+ */
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { WeightFileError } from '../io/errors.js';
+import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
+import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
+import { checkUNetConfig, type UNetConfig } from './config.js';
+import { ConditionalUNet } from './conditional-unet.js';
+
+/** Value of {@link SavedModelInfo.format}. */
+export const IRSDE_MODEL_FORMAT = 'irsde';
+/** Current {@link SavedModelInfo.version}; files of a newer version are refused. */
+export const IRSDE_MODEL_VERSION = 1;
+/** The `__metadata__` key holding the JSON of {@link SavedModelInfo}. */
+export const IRSDE_METADATA_KEY = 'irsde';
+
+/** What a saved model carries besides its weights (JSON in the file's metadata). */
+export interface SavedModelInfo {
+  /** Always `'irsde'`. */
+  readonly format: typeof IRSDE_MODEL_FORMAT;
+  /** Format version (currently 1). */
+  readonly version: number;
+  /** The network size. */
+  readonly network: UNetConfig;
+  /** The SDE the network was trained for (user-supplied thetas are stored as a plain array). */
+  readonly sde: SDEConfig;
+}
+
+/** A model read back by {@link loadModel}. */
+export interface LoadedModel {
+  /** The network with the file's weights; the caller owns it (call `dispose()`). */
+  readonly unet: ConditionalUNet;
+  /** The SDE config stored with it (build the sampler's SDE from this). */
+  readonly sdeConfig: SDEConfig;
+  /** The whole metadata record. */
+  readonly info: SavedModelInfo;
+}
+
+/** What a caller expects of a model (each field checked when given). */
+export interface ModelExpectation {
+  /** The SDE that will drive sampling (or its config). */
+  readonly sde?: SDEConfig | MeanRevertingSDE<unknown>;
+  /** Network size fields that must match (e.g. `{ inChannels: 3 }` for RGB data). */
+  readonly network?: Partial<UNetConfig>;
+}
+
+/** Thrown when a model and the SDE or network it is to be used with do not fit together. */
+export class ModelCompatibilityError extends Error {
+  /** @param message - every mismatch found, with both values. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelCompatibilityError';
+  }
+}
+
+function plainSchedule(s: ScheduleSpec | undefined): ScheduleSpec {
+  if (s === undefined) return 'cosine';
+  if (typeof s === 'string') return s;
+  if ('type' in s && typeof (s as { type: unknown }).type === 'string') return { ...(s as object) } as ScheduleSpec;
+  return Array.from(s as ArrayLike<number>);
+}
+
+/** The SDE config as plain JSON data with defaults filled in; validated by building the SDE. */
+function plainSdeConfig(sde: SDEConfig | MeanRevertingSDE<unknown>, where: string): SDEConfig {
+  const config = sde instanceof MeanRevertingSDE ? sde.config : sde;
+  try {
+    // The float32 backend keeps this free of tfjs; construction validates every field.
+    const checked = new MeanRevertingSDE(config, 'float32');
+    return { T: checked.T, maxSigma: checked.maxSigma, eps: checked.eps, schedule: plainSchedule(config.schedule) };
+  } catch (e) {
+    throw new RangeError(`${where}: invalid SDE config (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Serialises a network and the SDE it was trained with into one file.
+ * @param unet - the network (not modified).
+ * @param sde - the SDE (or its config) that sampling with this network must use.
+ * @returns the file's bytes (a `.safetensors` file), owned by the caller.
+ */
+export function saveModel(unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>): Uint8Array {
+  const info: SavedModelInfo = {
+    format: IRSDE_MODEL_FORMAT,
+    version: IRSDE_MODEL_VERSION,
+    network: { ...unet.config },
+    sde: plainSdeConfig(sde, 'saveModel'),
+  };
+  return writeSafetensors(unet.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) });
+}
+
+/**
+ * Reads only the metadata of a model file (cheap: no weights are decoded).
+ * @throws WeightFileError when the bytes are not an irsde model file (e.g. plain PyTorch weights:
+ *   load those with `readSafetensors` + `ConditionalUNet.loadStateDict`), or of a newer version.
+ */
+export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
+  const meta = readSafetensorsMetadata(bytes);
+  const raw = meta[IRSDE_METADATA_KEY];
+  if (raw === undefined) {
+    throw new WeightFileError(
+      `irsde model: the safetensors metadata has no "${IRSDE_METADATA_KEY}" entry, so this is plain weights without configs; load it with readSafetensors() and ConditionalUNet.loadStateDict()`,
+    );
+  }
+  let info: SavedModelInfo;
+  try {
+    info = JSON.parse(raw) as SavedModelInfo;
+  } catch (e) {
+    throw new WeightFileError(`irsde model: metadata "${IRSDE_METADATA_KEY}" is not valid JSON (${(e as Error).message})`);
+  }
+  if (info === null || typeof info !== 'object' || info.format !== IRSDE_MODEL_FORMAT) {
+    throw new WeightFileError(`irsde model: metadata format must be "${IRSDE_MODEL_FORMAT}", got ${JSON.stringify((info as { format?: unknown } | null)?.format)}`);
+  }
+  if (!Number.isInteger(info.version) || info.version < 1 || info.version > IRSDE_MODEL_VERSION) {
+    throw new WeightFileError(`irsde model: format version ${String(info.version)} is not supported (this library reads versions 1..${IRSDE_MODEL_VERSION})`);
+  }
+  try {
+    return { format: IRSDE_MODEL_FORMAT, version: info.version, network: checkUNetConfig(info.network, 'irsde model'), sde: plainSdeConfig(info.sde, 'irsde model') };
+  } catch (e) {
+    throw new WeightFileError(`irsde model: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads a model file written by {@link saveModel}: builds the network from the stored config and
+ * loads the weights strictly (bit-exact round trip).
+ * @param bytes - the file's bytes (not retained).
+ * @param expect - optional SDE / network fields the caller will use; checked with {@link assertCompatible}.
+ * @returns the network (owned by the caller: `dispose()` it), the SDE config and the metadata.
+ * @throws WeightFileError for a non-irsde or corrupt file; ModelCompatibilityError for a mismatch
+ *   with `expect`; StateDictMismatchError when the weights do not fit the stored config.
+ */
+export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): LoadedModel {
+  const info = readModelInfo(bytes);
+  if (expect.sde !== undefined || expect.network !== undefined) assertCompatible(expect.sde ?? info.sde, info, expect.network);
+  const weights = readSafetensors(bytes);
+  const unet = new ConditionalUNet(info.network);
+  try {
+    unet.loadStateDict(weights, { strict: true });
+  } catch (e) {
+    unet.dispose();
+    throw e;
+  }
+  return { unet, sdeConfig: info.sde, info };
+}
+
+function close(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/**
+ * Refuses to sample with an SDE or network the model was not made for.
+ *
+ * The SDE must agree on `T`, `maxSigma`, `eps` and the schedule (compared as theta tables, so
+ * `'cosine'` and `{ type: 'cosine', s: 0.008 }` are the same); each given `network` field must
+ * equal the model's.
+ * @param sde - the SDE (or its config) about to drive sampling.
+ * @param model - the model's metadata (`loadModel(...).info`), or `{ network, sde }`.
+ * @param network - optional expected network fields, or a network whose config must match.
+ * @throws ModelCompatibilityError listing every mismatch with both values.
+ */
+export function assertCompatible(
+  sde: SDEConfig | MeanRevertingSDE<unknown>,
+  model: { readonly network: UNetConfig; readonly sde: SDEConfig },
+  network?: Partial<UNetConfig> | ConditionalUNet,
+): void {
+  const want = plainSdeConfig(sde, 'assertCompatible');
+  const have = plainSdeConfig(model.sde, 'assertCompatible (model)');
+  const problems: string[] = [];
+  if (want.T !== have.T) problems.push(`T: the model was trained with T = ${have.T}, the SDE has T = ${want.T}`);
+  if (!close(want.maxSigma, have.maxSigma)) problems.push(`maxSigma: the model was trained with ${have.maxSigma}, the SDE has ${want.maxSigma}`);
+  if (!close(want.eps as number, have.eps as number)) problems.push(`eps: the model was trained with ${have.eps}, the SDE has ${want.eps}`);
+  if (want.T === have.T) {
+    const a = thetaSchedule(want.schedule as ScheduleSpec, want.T);
+    const b = thetaSchedule(have.schedule as ScheduleSpec, have.T);
+    if (!a.every((v, i) => close(v, b[i]))) {
+      problems.push(`schedule: the model was trained with ${JSON.stringify(have.schedule)}, the SDE has ${JSON.stringify(want.schedule)}`);
+    }
+  }
+  const expected = network instanceof ConditionalUNet ? network.config : network;
+  if (expected !== undefined) {
+    for (const key of ['inChannels', 'outChannels', 'nf', 'depth'] as const) {
+      const v = expected[key];
+      if (v !== undefined && v !== model.network[key]) problems.push(`network ${key}: the model has ${model.network[key]}, expected ${v}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ModelCompatibilityError(`the model does not fit the requested set-up; refusing to sample:\n  ${problems.join('\n  ')}`);
+  }
+}

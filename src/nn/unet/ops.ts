@@ -1,0 +1,122 @@
+/**
+ * The U-Net's building blocks as plain differentiable tfjs functions over NHWC float32 tensors.
+ * They allocate intermediates freely: callers run them inside `tf.tidy` (or a gradient scope).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// Registers tfjs-layers' gradients and the cpu backend in Node (tfjs-core alone has no gradients).
+import '../../backend/tfjs.js';
+import { ATTN_DIM_HEAD, ATTN_HEADS } from './config.js';
+
+/** Looks up a parameter (tfjs layout) by its PyTorch name. */
+export type ParamLookup = (name: string) => tf.Tensor;
+
+/** SiLU (swish): `x * sigmoid(x)`. */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/** Exact (erf) GELU, as PyTorch's `nn.GELU()` default. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** `x [N, in] @ w [in, out] (+ b [out])`. */
+export function dense(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const y = tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
+  return b === undefined ? y : tf.add(y, b);
+}
+
+/**
+ * A 1x1 convolution as one matrix product over all pixels (cheaper than `conv2d` on every
+ * backend, and free of copies: the reshapes are views). `w` is `[in, out]`.
+ */
+export function conv1x1(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [B, H, W, C] = x.shape;
+  const y = dense(tf.reshape(x, [B * H * W, C]), w, b);
+  return tf.reshape(y, [B, H, W, w.shape[1] as number]);
+}
+
+/** A `k x k` convolution, stride 1, zero padding `k // 2` (odd `k`); `w` is `[k, k, in, out]`. */
+export function convSame(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+  return b === undefined ? y : tf.add(y, b);
+}
+
+/**
+ * Channel LayerNorm without bias (the original's `LayerNorm`): normalise over channels with the
+ * biased variance and eps 1e-5, times the gain `g [C]`. In NHWC the channels are the last axis,
+ * so no transpose is needed.
+ */
+export function channelLayerNorm(x: tf.Tensor, g: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g);
+}
+
+/**
+ * The sinusoidal time embedding `[sin(t f_k), cos(t f_k)]`, `f_k = exp(-k ln(10000) / (half - 1))`,
+ * evaluated with float32 rounding at each step as PyTorch does, so large `t` gives the same phases.
+ * @returns `[B * dim]` row-major values (host memory).
+ */
+export function sinusoidalEmbedding(t: readonly number[], dim: number): Float32Array {
+  const half = dim / 2;
+  const step = Math.fround(-Math.log(10000) / (half - 1));
+  const freqs = Array.from({ length: half }, (_, k) => Math.fround(Math.exp(Math.fround(k * step))));
+  const out = new Float32Array(t.length * dim);
+  t.forEach((tb, b) => {
+    const tf32 = Math.fround(tb);
+    for (let k = 0; k < half; k++) {
+      const arg = Math.fround(tf32 * freqs[k]);
+      out[b * dim + k] = Math.sin(arg);
+      out[b * dim + half + k] = Math.cos(arg);
+    }
+  });
+  return out;
+}
+
+/**
+ * ResBlock with time scale-shift: `h = SiLU(conv3(x) (1 + scale) + shift)`,
+ * `out = SiLU(conv3(h)) + res(x)`, where `[scale, shift] = Linear(SiLU(temb))`.
+ * @param x - `[B, H, W, cin]`.
+ * @param tembAct - `SiLU(temb)`, `[B, 4 nf]` (shared by all blocks, so computed once).
+ * @param p - the block's PyTorch prefix (e.g. `downs.0.1`).
+ */
+export function resBlock(x: tf.Tensor, tembAct: tf.Tensor, param: ParamLookup, p: string, hasResConv: boolean): tf.Tensor {
+  const ss = dense(tembAct, param(`${p}.mlp.1.weight`), param(`${p}.mlp.1.bias`));
+  const cout = (ss.shape[1] as number) / 2;
+  const B = x.shape[0];
+  const [scale, shift] = tf.split(tf.reshape(ss, [B, 1, 1, 2 * cout]), 2, 3);
+  let h = convSame(x, param(`${p}.block1.proj.weight`));
+  h = silu(tf.add(tf.mul(h, tf.add(scale, 1)), shift));
+  h = silu(convSame(h, param(`${p}.block2.proj.weight`)));
+  return tf.add(h, hasResConv ? conv1x1(x, param(`${p}.res_conv.weight`)) : x);
+}
+
+/**
+ * LinearAttention (4 heads of 32): q softmaxed over each head's 32 channels, k over the `H*W`
+ * positions, `out = q (k^T v) * 32^-0.5 / (H W)`, then a 1x1 conv and a channel LayerNorm.
+ * The two scalar factors are applied to the small `[32, 32]` context instead of to q and v.
+ * @param x - the normalised input `[B, H, W, C]`; `p` is the `...fn.fn` prefix.
+ */
+export function linearAttention(x: tf.Tensor, param: ParamLookup, p: string): tf.Tensor {
+  const [B, H, W, C] = x.shape;
+  const N = H * W;
+  const heads = ATTN_HEADS;
+  const d = ATTN_DIM_HEAD;
+  const qkv = dense(tf.reshape(x, [B * N, C]), param(`${p}.to_qkv.weight`));
+  // PyTorch's channel index is (part, head, c): one transpose puts every head's [N, 32] block contiguous.
+  const perHead = tf.transpose(tf.reshape(qkv, [B, N, 3 * heads, d]), [0, 2, 1, 3]);
+  const [q, k, v] = tf.split(perHead, 3, 1).map((s) => tf.reshape(s, [B * heads, N, d]));
+  const qs = tf.softmax(q);
+  const ke = tf.exp(tf.sub(k, tf.max(k, 1, true)));
+  const ks = tf.div(ke, tf.sum(ke, 1, true));
+  const context = tf.mul(tf.matMul(ks as tf.Tensor3D, v as tf.Tensor3D, true, false), 1 / (Math.sqrt(d) * N));
+  const out = tf.matMul(qs as tf.Tensor3D, context as tf.Tensor3D);
+  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, heads, N, d]), [0, 2, 1, 3]), [B * N, heads * d]);
+  const y = dense(merged, param(`${p}.to_out.0.weight`), param(`${p}.to_out.0.bias`));
+  return channelLayerNorm(tf.reshape(y, [B, H, W, C]), param(`${p}.to_out.1.g`));
+}
+
+/** `Residual(PreNorm(LinearAttention))`: `x + attn(LayerNorm(x))`; `p` is e.g. `downs.0.2`. */
+export function attentionBlock(x: tf.Tensor, param: ParamLookup, p: string): tf.Tensor {
+  return tf.add(x, linearAttention(channelLayerNorm(x, param(`${p}.fn.norm.g`)), param, `${p}.fn.fn`));
+}

@@ -1,0 +1,9 @@
+/**
+ * irsde's Node-only additions: image and model files on disk, folder data sources, and the
+ * command line's building blocks. Import from `irsde/node`; everything in `irsde` itself also
+ * runs in browsers.
+ * @packageDocumentation
+ */
+export * from './index.js';
+export * from './io/index.js';
+export * from './io/model-files.js';

@@ -1,0 +1,173 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../backend/rng.js';
+import { checkChannels, imagesToTensor, makeImage, type FloatImage } from '../image.js';
+import { gaussianBlur, motionBlur, type GaussianBlurOptions } from './blur.js';
+import type { Kernel2D } from '../filter.js';
+import { applyMask, inpaintingMask, type MaskOptions } from './mask.js';
+import { gaussianNoise, rainStreaks, type GaussianNoiseOptions, type RainOptions } from './noise.js';
+import type { Range } from './random.js';
+import { imresize } from './resize.js';
+
+/**
+ * A synthetic degradation: clean image in, new degraded image of the same size and channels
+ * out, all randomness drawn from `rng` (so a seed fixes the result). Must not modify its input.
+ */
+export type Degradation = (gt: FloatImage, rng: Rng) => FloatImage;
+
+/**
+ * x`scale` bicubic down-scaling restored to full size, as the reference's super-resolution
+ * pipeline: MATLAB `imresize(gt, 1/scale, 'bicubic')` (antialiased) then `imresize(lr, scale)`
+ * back to `H x W` (see {@link imresize}). No clamping. Returns a new image.
+ * @throws RangeError when H or W is not a multiple of `scale` (crop with `modcrop` first).
+ */
+export function bicubicDownUp(img: FloatImage, scale = 4): FloatImage {
+  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`bicubicDownUp: scale must be a positive integer, got ${scale}`);
+  if (img.height % scale !== 0 || img.width % scale !== 0) {
+    throw new RangeError(`bicubicDownUp: the image is ${img.height}x${img.width}, not a multiple of the scale ${scale} (modcrop it first)`);
+  }
+  const lr = imresize(img, { scale: 1 / scale });
+  return imresize(lr, { height: img.height, width: img.width });
+}
+
+/** Spec of {@link gaussianNoise}. */
+export interface NoiseSpec extends GaussianNoiseOptions {
+  /** Discriminant. */
+  readonly kind: 'noise';
+}
+
+/** Spec of {@link rainStreaks}. */
+export interface RainSpec extends RainOptions {
+  /** Discriminant. */
+  readonly kind: 'rain';
+}
+
+/** Spec of {@link gaussianBlur}. */
+export interface GaussianBlurSpec extends GaussianBlurOptions {
+  /** Discriminant. */
+  readonly kind: 'gaussian-blur';
+}
+
+/** Spec of {@link motionBlur}; a given kernel is plain JSON here. */
+export interface MotionBlurSpec {
+  /** Discriminant. */
+  readonly kind: 'motion-blur';
+  /** Random line length in pixels (default [5, 21]). */
+  readonly length?: Range;
+  /** Random line angle in degrees (default [0, 180]). */
+  readonly angle?: Range;
+  /** A fixed kernel instead: `size * size` row-major weights (used as given). */
+  readonly kernel?: Kernel2DJson;
+}
+
+/** A 2-D kernel as JSON. */
+export interface Kernel2DJson {
+  /** `size * size` weights, row-major. */
+  readonly data: readonly number[];
+  /** Odd side length. */
+  readonly size: number;
+}
+
+/** Spec of {@link bicubicDownUp}. */
+export interface BicubicSpec {
+  /** Discriminant. */
+  readonly kind: 'bicubic';
+  /** Down-scaling factor (default 4). */
+  readonly scale?: number;
+}
+
+/** Spec of inpainting: a random {@link inpaintingMask}, masked pixels set to `fill`. */
+export interface InpaintSpec extends MaskOptions {
+  /** Discriminant. */
+  readonly kind: 'inpaint';
+  /** Value of masked pixels (default 0). */
+  readonly fill?: number;
+}
+
+/** Several degradations applied in order. */
+export interface ChainSpec {
+  /** Discriminant. */
+  readonly kind: 'chain';
+  /** The steps, first applied first. */
+  readonly steps: readonly DegradationSpec[];
+}
+
+/** A JSON-serialisable description of a {@link Degradation} (for configs and checkpoints). */
+export type DegradationSpec = NoiseSpec | RainSpec | GaussianBlurSpec | MotionBlurSpec | BicubicSpec | InpaintSpec | ChainSpec;
+
+/** The `kind`s of {@link DegradationSpec}. */
+export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur', 'bicubic', 'inpaint', 'chain'] as const;
+
+/**
+ * Builds the {@link Degradation} a spec describes:
+ * - `noise`: {@link gaussianNoise} (sigma on the 0–255 scale);
+ * - `rain`: {@link rainStreaks};
+ * - `gaussian-blur`: {@link gaussianBlur};
+ * - `motion-blur`: {@link motionBlur} (a given kernel, or a random line);
+ * - `bicubic`: {@link bicubicDownUp} (default scale 4);
+ * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0);
+ * - `chain`: the steps in order, each with its own child of the rng.
+ * @throws RangeError for an unknown kind or bad options (checked now, not at first use).
+ */
+export function degradationFromSpec(spec: DegradationSpec): Degradation {
+  if (spec === null || typeof spec !== 'object') throw new TypeError(`degradationFromSpec: expected an object with a 'kind', got ${String(spec)}`);
+  const probe = { data: new Float32Array(16 * 16), height: 16, width: 16, channels: 1 } as const;
+  let deg: Degradation;
+  switch (spec.kind) {
+    case 'noise':
+      deg = (gt, rng) => gaussianNoise(gt, spec, rng);
+      break;
+    case 'rain':
+      deg = (gt, rng) => rainStreaks(gt, spec, rng);
+      break;
+    case 'gaussian-blur':
+      deg = (gt, rng) => gaussianBlur(gt, spec, rng);
+      break;
+    case 'motion-blur': {
+      const kernel: Kernel2D | undefined = spec.kernel === undefined ? undefined : { data: Float64Array.from(spec.kernel.data), size: spec.kernel.size };
+      const opts = { kernel, length: spec.length, angle: spec.angle };
+      deg = (gt, rng) => motionBlur(gt, opts, rng);
+      break;
+    }
+    case 'bicubic': {
+      const scale = spec.scale ?? 4;
+      deg = (gt) => bicubicDownUp(gt, scale);
+      if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`degradationFromSpec: bicubic scale must be a positive integer, got ${scale}`);
+      return deg;
+    }
+    case 'inpaint':
+      deg = (gt, rng) => applyMask(gt, inpaintingMask(gt.height, gt.width, spec, rng), spec.fill ?? 0);
+      break;
+    case 'chain': {
+      if (!Array.isArray(spec.steps) || spec.steps.length === 0) throw new RangeError("degradationFromSpec: 'chain' needs a non-empty steps array");
+      const steps = spec.steps.map(degradationFromSpec);
+      deg = (gt, rng) => {
+        const rngs = rng.split(steps.length);
+        return steps.reduce((img, step, i) => step(img, rngs[i]), gt);
+      };
+      break;
+    }
+    default:
+      throw new RangeError(
+        `degradationFromSpec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected one of ${DEGRADATION_KINDS.join(', ')}`,
+      );
+  }
+  // Options are validated by running once on a tiny image, so a bad config fails at start-up.
+  deg(probe, new Rng(0));
+  return deg;
+}
+
+/**
+ * Degrades every item of a batch `[B, H, W, C]`: item `b` uses child `b` of `rng.split(B)`, so
+ * an item's result does not depend on the batch size. Returns a new tensor (the caller
+ * disposes it); `x` is not disposed.
+ */
+export function degradeBatch(x: tf.Tensor, degradation: Degradation, rng: Rng): tf.Tensor4D {
+  if (x.rank !== 4) throw new RangeError(`degradeBatch: expected a tensor [B, H, W, C], got shape [${x.shape}]`);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  checkChannels(C, 'degradeBatch');
+  const all = x.dataSync() as Float32Array;
+  const per = H * W * C;
+  const rngs = rng.split(B);
+  const items = rngs.map((r, b) => degradation(makeImage(H, W, C as 1 | 3, all.slice(b * per, (b + 1) * per)), r));
+  return imagesToTensor(items);
+}

@@ -1,0 +1,318 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/backend/rng.js';
+import { folderSource, readImage, writeImage } from '../src/io/index.js';
+import {
+  applyMask,
+  augmentPair,
+  bicubicDownUp,
+  cropImage,
+  degradationFromSpec,
+  degradeBatch,
+  dihedral,
+  gaussianBlur,
+  gaussianNoise,
+  ImageDataset,
+  imagesToTensor,
+  imresize,
+  inpaintingMask,
+  makeImage,
+  memorySource,
+  motionBlur,
+  rainStreaks,
+  randomCropPair,
+  type FloatImage,
+} from '../src/train/image-exports.js';
+import { useCpu } from './helpers/backends.js';
+
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const TMP = mkdtempSync(join(tmpdir(), 'irsde-data-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+let rgb: FloatImage; // 64x80 RGB photo crop
+let grey: FloatImage; // 64x80 grey photo crop
+beforeAll(async () => {
+  await useCpu();
+  rgb = await readImage(join(FIXTURES, 'metrics/astronaut_gt.png'));
+  grey = await readImage(join(FIXTURES, 'metrics/camera_gt.png'));
+});
+
+const constant = (h: number, w: number, c: 1 | 3, v: number) => makeImage(h, w, c, new Float32Array(h * w * c).fill(v));
+function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s / a.length;
+}
+function std(a: ArrayLike<number>): number {
+  const m = mean(a);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
+  return Math.sqrt(s / a.length);
+}
+const diff = (a: FloatImage, b: FloatImage) => a.data.map((v, i) => v - b.data[i]);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe('degradations', () => {
+  it('Gaussian noise: sigma on the 0-255 scale; std and mean within sampling bounds', () => {
+    const x = constant(64, 64, 3, 0.5);
+    const n = x.data.length;
+    for (const sigma of [5, 25, 50]) {
+      const d = diff(gaussianNoise(x, { sigma }, new Rng(sigma)), x);
+      const s = sigma / 255;
+      // The sample std has relative sd ~ 1/sqrt(2n); the mean has sd s/sqrt(n). 5 sd bounds.
+      expect(Math.abs(std(d) / s - 1)).toBeLessThan(5 / Math.sqrt(2 * n));
+      expect(Math.abs(mean(d))).toBeLessThan((5 * s) / Math.sqrt(n));
+    }
+    const ranged = std(diff(gaussianNoise(x, { sigma: [10, 20] }, new Rng(3)), x)) * 255;
+    expect(ranged).toBeGreaterThan(9.5);
+    expect(ranged).toBeLessThan(20.5);
+    const clipped = gaussianNoise(rgb, { sigma: 50, clip: true }, new Rng(1));
+    expect(clipped.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+  });
+
+  it('is deterministic under a seed and differs across seeds', () => {
+    const specs = [
+      { kind: 'noise', sigma: 25 },
+      { kind: 'rain' },
+      { kind: 'gaussian-blur', sigma: [0.5, 3] },
+      { kind: 'motion-blur' },
+      { kind: 'inpaint', fraction: 0.3 },
+      { kind: 'chain', steps: [{ kind: 'motion-blur' }, { kind: 'noise', sigma: [5, 15] }] },
+    ] as const;
+    for (const spec of specs) {
+      const deg = degradationFromSpec(spec);
+      const a = deg(rgb, new Rng(42));
+      const b = deg(rgb, new Rng(42));
+      const c = deg(rgb, new Rng(43));
+      expect(Array.from(a.data), spec.kind).toEqual(Array.from(b.data));
+      expect(maxAbsDiff(a.data, c.data), spec.kind).toBeGreaterThan(0);
+      expect([a.height, a.width, a.channels]).toEqual([rgb.height, rgb.width, 3]);
+    }
+    // The input is never modified.
+    const copy = Float32Array.from(grey.data);
+    degradationFromSpec({ kind: 'rain' })(grey, new Rng(1));
+    expect(maxAbsDiff(copy, grey.data)).toBe(0);
+  });
+
+  it('Gaussian and motion blur keep constants constant and the mean (up to borders), and smooth', () => {
+    const k = constant(32, 40, 3, 0.3);
+    expect(maxAbsDiff(gaussianBlur(k, { sigma: 2 }).data, k.data)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(motionBlur(k, {}, new Rng(2)).data, k.data)).toBeLessThan(1e-6);
+    for (const out of [gaussianBlur(grey, { sigma: 1.5 }), motionBlur(grey, { length: 9, angle: 30 })]) {
+      expect(Math.abs(mean(out.data) - mean(grey.data))).toBeLessThan(3e-3);
+      expect(std(out.data)).toBeLessThan(std(grey.data));
+    }
+  });
+
+  it('motion blur with a given kernel convolves (kernel flipped), reflect padding', () => {
+    // A kernel with its single tap right of centre moves the image right by one pixel.
+    const kernel = { size: 3, data: Float64Array.from([0, 0, 0, 0, 0, 1, 0, 0, 0]) };
+    const out = motionBlur(grey, { kernel });
+    const W = grey.width;
+    for (const [y, x] of [[5, 7], [40, 70], [63, 1]]) expect(out.data[y * W + x]).toBe(grey.data[y * W + x - 1]);
+    expect(out.data[3 * W]).toBe(grey.data[3 * W]); // x = -1 reflects to x = 0
+    const identity = { size: 1, data: Float64Array.from([1]) };
+    expect(maxAbsDiff(motionBlur(rgb, { kernel: identity }).data, rgb.data)).toBe(0);
+  });
+
+  it('bicubic x4 down/up: constant stays constant, sizes, and matches Pillow inside the borders', () => {
+    const k = constant(32, 48, 3, 0.7);
+    const du = bicubicDownUp(k);
+    expect([du.height, du.width]).toEqual([32, 48]);
+    expect(maxAbsDiff(du.data, k.data)).toBeLessThan(1e-6);
+    expect(() => bicubicDownUp(constant(30, 48, 1, 0))).toThrow(/multiple of the scale 4/);
+
+    const ref = JSON.parse(readFileSync(join(FIXTURES, 'skimage_metrics.json'), 'utf8')).resize as { down: number[]; up: number[] };
+    const src = cropImage(grey, 0, 0, 64, 64);
+    const down = imresize(src, { scale: 0.25 });
+    expect([down.height, down.width]).toEqual([16, 16]);
+    // Pillow truncates the kernel at the border where MATLAB mirrors: compare the interior only
+    // (2 low-res pixels = the x4-widened kernel's reach; 8 high-res pixels going up).
+    const interior = (img: FloatImage, want: number[], b: number) => {
+      let m = 0;
+      for (let y = b; y < img.height - b; y++) for (let x = b; x < img.width - b; x++) m = Math.max(m, Math.abs(img.data[y * img.width + x] - want[y * img.width + x]));
+      return m;
+    };
+    expect(interior(down, ref.down, 2)).toBeLessThan(1e-5);
+    const up = imresize(makeImage(16, 16, 1, Float32Array.from(ref.down)), { height: 64, width: 64 });
+    expect(interior(up, ref.up, 8)).toBeLessThan(1e-5);
+  });
+
+  it('rain streaks only brighten, stay in [0, 1], touch a density-dependent share of pixels', () => {
+    const light = rainStreaks(grey, { density: 0.002 }, new Rng(5));
+    const heavy = rainStreaks(grey, { density: 0.01 }, new Rng(5));
+    const changed = (o: FloatImage) => o.data.filter((v, i) => v !== grey.data[i]).length / o.data.length;
+    for (const o of [light, heavy]) {
+      expect(o.data.every((v, i) => v >= grey.data[i] - 1e-7 && v <= 1)).toBe(true);
+    }
+    expect(changed(light)).toBeGreaterThan(0.01);
+    expect(changed(heavy)).toBeGreaterThan(changed(light));
+    const colour = rainStreaks(rgb, {}, new Rng(5));
+    expect(colour.channels).toBe(3);
+  });
+
+  it('inpainting masks cover exactly the requested fraction, for every shape', () => {
+    for (const shape of ['strokes', 'boxes', 'pixels'] as const) {
+      for (const fraction of [0, 0.1, 0.35, 0.8]) {
+        const m = inpaintingMask(48, 64, { fraction, shape }, new Rng(9));
+        const covered = m.reduce((s, v) => s + v, 0);
+        expect(covered, `${shape} ${fraction}`).toBe(Math.round(fraction * 48 * 64));
+      }
+    }
+    const m = inpaintingMask(rgb.height, rgb.width, { fraction: 0.25 }, new Rng(1));
+    const out = applyMask(rgb, m, 0);
+    for (let p = 0; p < m.length; p++) {
+      const want = m[p] ? [0, 0, 0] : [rgb.data[3 * p], rgb.data[3 * p + 1], rgb.data[3 * p + 2]];
+      expect([out.data[3 * p], out.data[3 * p + 1], out.data[3 * p + 2]]).toEqual(want);
+    }
+  });
+
+  it('degradeBatch: item b does not depend on the batch size; tensors are not leaked', () => {
+    const deg = degradationFromSpec({ kind: 'noise', sigma: 10 });
+    const before = tf.memory().numTensors;
+    const two = imagesToTensor([rgb, rgb]);
+    const one = imagesToTensor([rgb]);
+    const d2 = degradeBatch(two, deg, new Rng(4));
+    const d1 = degradeBatch(one, deg, new Rng(4));
+    expect(d2.shape).toEqual([2, 64, 80, 3]);
+    const a = d2.dataSync();
+    expect(maxAbsDiff(a.subarray(0, rgb.data.length), d1.dataSync())).toBe(0);
+    expect(maxAbsDiff(a.subarray(0, rgb.data.length), a.subarray(rgb.data.length))).toBeGreaterThan(0);
+    tf.dispose([two, one, d2, d1]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('specs are checked when built', () => {
+    expect(() => degradationFromSpec({ kind: 'blur' } as never)).toThrow(/unknown kind "blur"; expected one of noise, rain/);
+    expect(() => degradationFromSpec({ kind: 'noise', sigma: -1 })).toThrow(/sigma/);
+    expect(() => degradationFromSpec({ kind: 'inpaint', fraction: 1.5 })).toThrow(/fraction/);
+    expect(() => degradationFromSpec({ kind: 'gaussian-blur', sigma: [3, 1] })).toThrow(/min <= max/);
+  });
+});
+
+describe('augmentations', () => {
+  const tiny = makeImage(2, 3, 1, Float32Array.from([1, 2, 3, 4, 5, 6]));
+
+  it('dihedral: quarter turns counter-clockwise (numpy rot90), flips, 4 turns = identity', () => {
+    expect(Array.from(dihedral(tiny, 1).data)).toEqual([3, 6, 2, 5, 1, 4]); // np.rot90
+    expect([dihedral(tiny, 1).height, dihedral(tiny, 1).width]).toEqual([3, 2]);
+    expect(Array.from(dihedral(tiny, 2).data)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(Array.from(dihedral(tiny, 3).data)).toEqual([4, 1, 5, 2, 6, 3]);
+    expect(Array.from(dihedral(tiny, 4).data)).toEqual([3, 2, 1, 6, 5, 4]); // np.fliplr
+    let x = rgb;
+    for (let i = 0; i < 4; i++) x = dihedral(x, 1);
+    expect(Array.from(x.data)).toEqual(Array.from(rgb.data));
+    const seen = new Set<string>();
+    for (let s = 0; s < 64; s++) seen.add(Array.from(augmentPair({ lq: tiny, gt: tiny }, new Rng(s)).gt.data).join());
+    expect(seen.size).toBe(8);
+  });
+
+  it('crops and transforms LQ and GT together', () => {
+    const lq = makeImage(rgb.height, rgb.width, 3, rgb.data.map((v) => 1 - v));
+    for (let s = 0; s < 5; s++) {
+      const rng = new Rng(s);
+      const c = randomCropPair({ lq, gt: rgb }, 24, rng);
+      const a = augmentPair(c, rng);
+      expect(a.gt.height).toBe(24);
+      expect(maxAbsDiff(a.lq.data, a.gt.data.map((v) => 1 - v))).toBeLessThan(1e-6);
+    }
+    expect(() => randomCropPair({ lq: grey, gt: rgb }, 100, new Rng(0))).toThrow(/does not fit/);
+    expect(() => randomCropPair({ lq: cropImage(rgb, 0, 0, 32, 32), gt: rgb }, 8, new Rng(0))).toThrow(/LQ is 32x32 but GT is 64x80/);
+  });
+});
+
+describe('data sets', () => {
+  it('paired: name mismatches are reported on both sides', () => {
+    const gt = memorySource({ a: rgb, b: rgb, c: rgb });
+    const lq = memorySource({ a: rgb, b: rgb, d: rgb });
+    expect(() => ImageDataset.paired({ lq, gt })).toThrow(/GT images without an LQ partner: 'c'; LQ images without a GT partner: 'd'/);
+  });
+
+  it('paired: size mismatches fail with the image named', async () => {
+    const ds = ImageDataset.paired({ lq: memorySource({ a: cropImage(rgb, 0, 0, 32, 40) }), gt: memorySource({ a: rgb }), cropSize: 16 });
+    await expect(ds.next(new Rng(0))).rejects.toThrow(/LQ 'a' is 32x40 but GT 'a' is 64x80/);
+    await expect(ds.validate()).rejects.toThrow(/same size/);
+    const small = ImageDataset.synthetic({ gt: memorySource({ s: cropImage(rgb, 0, 0, 20, 20) }), degradation: { kind: 'noise', sigma: 5 }, cropSize: 32 });
+    await expect(small.validate()).rejects.toThrow(/'s' is 20x20, smaller than the 32x32 crop/);
+  });
+
+  it('paired batches: shapes, pairing kept through crops and flips, deterministic, no leaks', async () => {
+    const gtImgs = { a: rgb, b: makeImage(64, 80, 3, rgb.data.map((v) => v * 0.5)) };
+    const lqImgs = { a: makeImage(64, 80, 3, rgb.data.map((v) => 1 - v)), b: makeImage(64, 80, 3, rgb.data.map((v) => 1 - v * 0.5)) };
+    const ds = ImageDataset.paired({ lq: memorySource(lqImgs), gt: memorySource(gtImgs), cropSize: 32, batchSize: 3 });
+    const before = tf.memory().numTensors;
+    const b1 = await ds.next(new Rng(11));
+    const b2 = await ds.next(new Rng(11));
+    expect(b1.gt.shape).toEqual([3, 32, 32, 3]);
+    expect(b1.lq.shape).toEqual([3, 32, 32, 3]);
+    const g = b1.gt.dataSync();
+    const l = b1.lq.dataSync();
+    expect(maxAbsDiff(l, g.map((v) => 1 - v))).toBeLessThan(1e-6);
+    expect(Array.from(b2.gt.dataSync())).toEqual(Array.from(g));
+    const b3 = await ds.next(new Rng(12));
+    expect(maxAbsDiff(b3.gt.dataSync(), g)).toBeGreaterThan(0);
+    tf.dispose([b1.lq, b1.gt, b2.lq, b2.gt, b3.lq, b3.gt]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('synthetic from a folder of real photos: grey, noise of the given sigma, seeded generator', async () => {
+    const dir = join(TMP, 'gt');
+    await writeImage(join(dir, 'astronaut.png'), rgb);
+    await writeImage(join(dir, 'camera.png'), grey);
+    const ds = ImageDataset.synthetic({
+      gt: await folderSource(dir),
+      degradation: { kind: 'noise', sigma: 25 },
+      channels: 1,
+      cropSize: 48,
+      batchSize: 4,
+    });
+    expect(ds.names).toEqual(['astronaut', 'camera']);
+    await ds.validate();
+    const runs: number[][] = [];
+    for (let r = 0; r < 2; r++) {
+      const seen: number[] = [];
+      for await (const b of ds.batches(7, 2)) {
+        expect(b.gt.shape).toEqual([4, 48, 48, 1]);
+        const d = tf.tidy(() => tf.sub(b.lq, b.gt));
+        const dd = d.dataSync();
+        // 4 x 48 x 48 samples: the std of (lq - gt) is 25/255 within 5 sampling sd.
+        expect(Math.abs((std(dd) * 255) / 25 - 1)).toBeLessThan(5 / Math.sqrt(2 * dd.length));
+        seen.push(...Array.from(b.lq.dataSync().subarray(0, 8)));
+        tf.dispose([d, b.lq, b.gt]);
+      }
+      runs.push(seen);
+    }
+    expect(runs[0]).toEqual(runs[1]);
+    // Validation items: deterministic, centre-cropped, not augmented.
+    const v1 = await ds.item(1, { seed: 3, cropSize: 32 });
+    const v2 = await ds.item(1, { seed: 3, cropSize: 32 });
+    expect(Array.from(v1.lq.data)).toEqual(Array.from(v2.lq.data));
+    expect(Array.from(v1.gt.data)).toEqual(Array.from(cropImage(grey, 16, 24, 32, 32).data));
+    const vb = await ds.itemBatch([0, 1], { cropSize: 32 });
+    expect(vb.lq.shape).toEqual([2, 32, 32, 1]);
+    tf.dispose([vb.lq, vb.gt]);
+  });
+
+  it('synthetic bicubic SR data: x4 down/up of GT crops', async () => {
+    const ds = ImageDataset.synthetic({ gt: memorySource({ a: rgb }), degradation: { kind: 'bicubic', scale: 4 }, cropSize: 32, batchSize: 2 });
+    const b = await ds.next(new Rng(1));
+    const g = tensorToImages(b.gt);
+    const l = tensorToImages(b.lq);
+    expect(maxAbsDiff(l[0].data, bicubicDownUp(g[0]).data)).toBeLessThan(1e-6);
+    tf.dispose([b.lq, b.gt]);
+  });
+});
+
+function tensorToImages(t: tf.Tensor): FloatImage[] {
+  const [B, H, W, C] = t.shape as number[];
+  const d = t.dataSync() as Float32Array;
+  return Array.from({ length: B }, (_, i) => makeImage(H, W, C as 1 | 3, d.slice(i * H * W * C, (i + 1) * H * W * C)));
+}
