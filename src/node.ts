@@ -7,3 +7,5 @@
 export * from './index.js';
 export * from './io/index.js';
 export * from './io/model-files.js';
+export * from './train/parallel/index.js';
+export * from './nn/onnx/node.js';

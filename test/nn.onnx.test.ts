@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -107,6 +108,21 @@ describe('exportOnnx + onnxruntime-node on the golden U-Net (nf=8, depth=2)', ()
     expect(normErr(out.data, flat(c.output))).toBeLessThan(1e-4);
   });
 
+  it('loads the same model from an .onnx file path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'irsde-onnx-'));
+    try {
+      const file = join(dir, 'unet.onnx');
+      writeFileSync(file, exportOnnx(PUBLIC, weights));
+      const fromFile = await createNodeOrtNoiseModel(file, { threads: 1 });
+      const c = io.cases[0];
+      const out = await fromFile.runNchw(flat(c.xt), flat(c.cond), c.time, c.shape);
+      expect(normErr(out.data, flat(c.output))).toBeLessThan(1e-4);
+      await fromFile.release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad inputs with clear errors and leaks no tensors on the error paths', async () => {
     const a = tf.zeros([1, 16, 16, 3]);
     const b = tf.zeros([1, 16, 8, 3]);
@@ -190,7 +206,7 @@ describe('external ONNX models and loading errors', () => {
       ],
       true,
     );
-    const m = await createOrtNoiseModel(bytes, { ort: nodeOrt, threads: 1 });
+    const m = await createOrtNoiseModel(bytes, { ort: nodeOrt, threads: 1, spinning: false });
     expect(m.io).toMatchObject({ xt: 'x', cond: 'mu', time: 't', timeType: 'int64' });
     const out = await m.runNchw(x, c, 7, [1, 3, 2, 2]);
     expectTiny(out.data, 7);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
 import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
-import { mlLoss, noiseMatchingLoss } from '../loss/losses.js';
+import { trainingLoss } from './objective.js';
+import { inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { EMA, type EMAConfig } from './ema.js';
 import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
@@ -112,11 +113,19 @@ export class Trainer {
   readonly config: TrainerConfig;
   readonly optimizer: Adam;
   readonly ema: EMA | null;
+  /** Where each step's loss and gradients are computed (see {@link GradientComputer}). */
+  readonly gradients: GradientComputer;
   #rng: Rng;
   #step = 0;
   readonly #schedule: LRSchedule;
 
-  constructor(options: { sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig }) {
+  /**
+   * @param options.gradients - how gradients are computed: {@link inProcessGradients} (default),
+   *   or e.g. a `WorkerGradientPool` from `irsde/node` to use several cores. Owned by the caller
+   *   (the trainer never disposes it). The result, the checkpoints and resuming do not depend on it
+   *   (up to float rounding).
+   */
+  constructor(options: { sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig; gradients?: GradientComputer }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
     if (config.objective !== undefined && config.objective !== 'ml' && config.objective !== 'noise') {
@@ -129,6 +138,7 @@ export class Trainer {
     this.model = model;
     this.data = data;
     this.config = config;
+    this.gradients = options.gradients ?? inProcessGradients;
     const lr = config.lr ?? 1e-4;
     this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0 });
     this.ema = config.ema === false ? null : new EMA(config.ema ?? {});
@@ -148,14 +158,7 @@ export class Trainer {
 
   /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
   lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
-    const { sde, model } = this;
-    return tf.tidy(() => {
-      const xt = sde.sampleMarginal(batch.gt, batch.lq, t, noise);
-      const noisePred = model.predict(xt, batch.lq, t);
-      const inputs = { xt, x0: batch.gt, mu: batch.lq, noisePred, t };
-      const opts = { norm: this.config.norm ?? 'l1' };
-      return (this.config.objective === 'noise' ? noiseMatchingLoss(sde, inputs, opts) : mlLoss(sde, inputs, opts)) as tf.Scalar;
-    });
+    return trainingLoss(this.sde, this.model, batch, t, noise, { objective: this.config.objective, norm: this.config.norm });
   }
 
   /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
@@ -171,25 +174,24 @@ export class Trainer {
     let gradNorm: number | undefined;
     let lossValue: number;
     try {
-      const names = Object.keys(vars);
-      const { value, grads } = tf.variableGrads(() => this.lossOf(batch, t, noise), names.map((n) => vars[n]));
-      // variableGrads keys gradients by tf's variable names; map back to ours.
-      let named: Record<string, tf.Tensor> = Object.fromEntries(names.map((n) => [n, grads[vars[n].name]]).filter(([, g]) => g !== undefined));
-      lossValue = value.dataSync()[0];
-      value.dispose();
+      const result = await this.gradients.compute({
+        sde: this.sde, model: this.model, batch, t, noise,
+        objective: this.config.objective ?? 'ml', norm: this.config.norm ?? 'l1',
+      });
+      let named = result.grads;
+      lossValue = result.loss;
       if (!Number.isFinite(lossValue)) {
-        tf.dispose(Object.values(grads));
+        tf.dispose(Object.values(named));
         throw new RangeError(`Trainer: the loss became ${lossValue} at step ${this.#step + 1}; lower the learning rate or enable clipGradNorm`);
       }
       if (this.config.clipGradNorm !== undefined) {
         const clipped = clipGradNorm(named, this.config.clipGradNorm);
-        tf.dispose(Object.values(grads));
+        tf.dispose(Object.values(named));
         named = clipped.grads;
         gradNorm = clipped.norm;
       }
       this.optimizer.step(vars, named);
       tf.dispose(Object.values(named));
-      if (this.config.clipGradNorm === undefined) tf.dispose(Object.values(grads));
     } finally {
       tf.dispose([batch.lq, batch.gt, noise]);
     }

@@ -14,7 +14,16 @@ export const ONNX_EXPORT_OPSET = 17;
 export const ONNX_EXPORT_IR_VERSION = 8;
 
 /** Names of the exported model's inputs and output (those of the original's `forward(xt, cond, time)`). */
-export const ONNX_UNET_IO = { xt: 'xt', cond: 'cond', time: 'time', output: 'noise' } as const;
+export const ONNX_UNET_IO = {
+  /** The noisy state `x_t`, float32 `[B, C, H, W]`. */
+  xt: 'xt',
+  /** The condition `mu`, float32 `[B, C, H, W]`. */
+  cond: 'cond',
+  /** The diffusion time, float32 `[B]` (or `[1]`). */
+  time: 'time',
+  /** The predicted noise, float32 `[B, outC, H, W]`. */
+  output: 'noise',
+} as const;
 
 /** Options of {@link exportOnnx}. */
 export interface ExportOnnxOptions {

@@ -3,4 +3,4 @@
 export { exportOnnx, OnnxExportError, ONNX_EXPORT_OPSET, ONNX_EXPORT_IR_VERSION, ONNX_UNET_IO, type ExportOnnxOptions } from './export.js';
 export { OrtNoiseModel, createOrtNoiseModel, type OrtNoiseModelOptions, type OrtTime, type NchwArray } from './ort-noise-model.js';
 export { OrtModelError, resolveOrtIo, type OrtIoNames, type OrtIoSpec, type OrtTimeType } from './io-mapping.js';
-export type { OrtModuleLike, OrtSessionLike, OrtSessionOptions, OrtTensorLike, OrtTensorType, OrtValueMetadataLike } from './ort-types.js';
+export type { OrtModuleLike, OrtSessionFactoryLike, OrtTensorConstructorLike, OrtSessionLike, OrtSessionOptions, OrtTensorLike, OrtValueMetadataLike } from './ort-types.js';

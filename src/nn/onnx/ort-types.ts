@@ -4,9 +4,6 @@
  * imports nor type-depends on a runtime package: pass the `ort` module you loaded.
  */
 
-/** Element types of ORT tensors this library feeds or reads. */
-export type OrtTensorType = 'float32' | 'float64' | 'int64' | 'int32' | 'float16';
-
 /** An ORT tensor (what `new ort.Tensor(type, data, dims)` returns). */
 export interface OrtTensorLike {
   /** Element type. */
@@ -64,13 +61,30 @@ export interface OrtSessionOptions {
   [key: string]: unknown;
 }
 
+/** `ort.InferenceSession` (its static factory). */
+export interface OrtSessionFactoryLike {
+  /**
+   * Creates a session from model bytes or a path/URL.
+   * @param model - ONNX bytes, or a path (onnxruntime-node) / URL (onnxruntime-web).
+   * @param options - ORT session options.
+   */
+  create(model: Uint8Array | string, options?: any): Promise<OrtSessionLike>;
+}
+
+/** `ort.Tensor` (its constructor). */
+export interface OrtTensorConstructorLike {
+  /**
+   * @param type - element type, e.g. `'float32'`.
+   * @param data - a typed array matching `type`.
+   * @param dims - the shape.
+   */
+  new (type: any, data: any, dims?: readonly number[]): OrtTensorLike;
+}
+
 /** The ORT module (`import * as ort from 'onnxruntime-node'` or `'onnxruntime-web'`). */
 export interface OrtModuleLike {
   /** Session factory. */
-  readonly InferenceSession: {
-    create(model: Uint8Array, options?: any): Promise<OrtSessionLike>;
-    create(path: string, options?: any): Promise<OrtSessionLike>;
-  };
+  readonly InferenceSession: OrtSessionFactoryLike;
   /** Tensor constructor. */
-  readonly Tensor: new (type: any, data: any, dims?: readonly number[]) => OrtTensorLike;
+  readonly Tensor: OrtTensorConstructorLike;
 }

@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readImage, writeImage } from '../src/io/images.js';
+import { psnr, ssim } from '../src/train/metrics.js';
+import { gaussianNoise } from '../src/train/data/noise.js';
+import { Rng } from '../src/index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(ROOT, 'dist/cli.js');
+const FIX = join(ROOT, 'test/fixtures/metrics');
+
+/** Runs the built CLI in a child process. */
+function irsde(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, IRSDE_BACKEND: 'wasm' }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+const TINY = ['--nf', '4', '--depth', '2', '--T', '10', '--max-sigma', '50', '--batch', '2', '--patch', '32', '--engine', 'wasm', '--quiet'];
+
+beforeAll(async () => {
+  expect(existsSync(CLI), 'dist/cli.js exists (npm run build)').toBe(true);
+  dir = mkdtempSync(join(tmpdir(), 'irsde-e2e-'));
+  for (const d of ['gt', 'noisy', 'clean']) mkdirSync(join(dir, d));
+  // Three real-photo crops (80x64) as clean images, and sigma-25 noisy copies to restore.
+  for (const name of ['camera', 'coffee', 'astronaut']) {
+    copyFileSync(join(FIX, `${name}_gt.png`), join(dir, 'gt', `${name}.png`));
+    const clean = await readImage(join(FIX, `${name}_gt.png`), { channels: 3 });
+    await writeImage(join(dir, 'clean', `${name}.png`), clean);
+    await writeImage(join(dir, 'noisy', `${name}.png`), gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(1)));
+  }
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the irsde command line, end to end', () => {
+  it('--help lists every subcommand, and each has complete help', async () => {
+    const top = await irsde(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['train', 'restore', 'eval', 'export', 'info']) expect(top.stdout).toContain(c);
+    const restoreHelp = await irsde(['restore', '--help']);
+    for (const f of ['--weights', '--sampler', '--steps', '--seed', '--tile', '--engine', 'Examples']) expect(restoreHelp.stdout).toContain(f);
+    const trainHelp = await irsde(['train', '--help']);
+    for (const f of ['--gt', '--lq', '--degradation', '--resume', '--checkpoint-every', '--val-every', '--config']) expect(trainHelp.stdout).toContain(f);
+    expect((await irsde(['eval', '--help'])).stdout).toContain('--json');
+  });
+
+  it('trains, checkpoints and resumes exactly where an uninterrupted run would be', async () => {
+    const a = join(dir, 'run-a');
+    const b = join(dir, 'run-b');
+    const common = ['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '3', '--checkpoint-every', '2'];
+    const full = await irsde([...common, '--steps', '4', '--out', a]);
+    expect(full.stderr).toBe('');
+    expect(full.code).toBe(0);
+    for (const f of ['checkpoint.safetensors', 'model.safetensors', 'log.jsonl', 'config.json']) expect(existsSync(join(a, f))).toBe(true);
+    const steps = readFileSync(join(a, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event === 'step');
+    expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(steps.every((r) => Number.isFinite(r.loss) && r.loss > 0)).toBe(true);
+
+    expect((await irsde([...common, '--steps', '2', '--out', b])).code).toBe(0);
+    const resumed = await irsde(['train', '--resume', join(b, 'checkpoint.safetensors'), '--steps', '4', '--out', b, '--quiet', '--engine', 'wasm']);
+    expect(resumed.code).toBe(0);
+    const log = readFileSync(join(b, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((r) => r.event === 'resume').map((r) => r.step)).toEqual([2]);
+    // Same weights, EMA, optimiser and RNG: the final model file is byte-identical.
+    expect(Buffer.compare(readFileSync(join(a, 'model.safetensors')), readFileSync(join(b, 'model.safetensors')))).toBe(0);
+    // (The checkpoints differ only in the recorded --out folder.)
+
+    const info = await irsde(['info', join(a, 'model.safetensors'), '--json']);
+    const rep = JSON.parse(info.stdout);
+    expect(rep.kind).toBe('model');
+    expect(rep.network).toEqual({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 });
+    expect(rep.sde.T).toBe(10);
+    expect(rep.parameters).toBeGreaterThan(1000);
+    expect(JSON.parse((await irsde(['info', join(a, 'checkpoint.safetensors'), '--json'])).stdout).step).toBe(4);
+  });
+
+  it('restores a folder with every sampler, then eval scores it (table and JSON)', async () => {
+    const model = join(dir, 'run-a', 'model.safetensors');
+    for (const sampler of ['sde', 'ode', 'heun', 'posterior', 'ddim']) {
+      const out = join(dir, `out-${sampler}`);
+      const r = await irsde(['restore', join(dir, 'noisy'), out, '--weights', model, '--sampler', sampler, '--steps', '3', '--seed', '1', '--quiet', '--engine', 'wasm']);
+      expect(r.stderr, sampler).toBe('');
+      expect(r.code, sampler).toBe(0);
+      expect(readdirSync(out).sort()).toEqual(['astronaut.png', 'camera.png', 'coffee.png']);
+      const img = await readImage(join(out, 'coffee.png'));
+      expect([img.width, img.height, img.channels]).toEqual([80, 64, 3]);
+    }
+    const jsonPath = join(dir, 'scores.json');
+    const ev = await irsde(['eval', join(dir, 'out-posterior'), join(dir, 'clean'), '--json', jsonPath]);
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toMatch(/mean\s+\d+\.\d+\s+\d\.\d{4}/);
+    const scores = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    expect(scores.images.map((r: { name: string }) => r.name)).toEqual(['astronaut', 'camera', 'coffee']);
+    const a = await readImage(join(dir, 'out-posterior', 'camera.png'));
+    const b = await readImage(join(dir, 'clean', 'camera.png'), { channels: 3 });
+    const cam = scores.images.find((r: { name: string }) => r.name === 'camera');
+    expect(cam.psnr).toBeCloseTo(psnr(a, b), 6);
+    expect(cam.ssim).toBeCloseTo(ssim(a, b), 6);
+    expect(scores.mean.psnr).toBeCloseTo(scores.images.reduce((s: number, r: { psnr: number }) => s + r.psnr, 0) / 3, 6);
+
+    // Same seed, same output; single file to file works too.
+    const f1 = join(dir, 'one.png');
+    const f2 = join(dir, 'two.png');
+    for (const f of [f1, f2]) expect((await irsde(['restore', join(dir, 'noisy', 'camera.png'), f, '--weights', model, '--steps', '2', '--seed', '9', '--quiet'])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(f1), readFileSync(f2))).toBe(0);
+    // ONNX Runtime runs the same network: the same restoration up to 8-bit rounding.
+    const f3 = join(dir, 'ort.png');
+    const viaOrt = await irsde(['restore', join(dir, 'noisy', 'camera.png'), f3, '--weights', model, '--steps', '2', '--seed', '9', '--quiet', '--engine', 'ort']);
+    expect(viaOrt.stderr).toBe('');
+    const [w, o] = [await readImage(f1), await readImage(f3)];
+    let maxDiff = 0;
+    for (let i = 0; i < w.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w.data[i] - o.data[i]));
+    expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
+  });
+
+  it('fails clearly, with a non-zero exit code, on bad input', async () => {
+    const model = join(dir, 'run-a', 'model.safetensors');
+    const missing = await irsde(['restore', join(dir, 'nope.png'), join(dir, 'x.png'), '--weights', model]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/irsde: .*nope\.png/);
+    const noWeights = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--weights', join(dir, 'missing.safetensors')]);
+    expect(noWeights.code).not.toBe(0);
+    expect(noWeights.stderr).toMatch(/weights file not found/);
+    const badSampler = await irsde(['restore', join(dir, 'noisy'), join(dir, 'o'), '--weights', model, '--sampler', 'magic']);
+    expect(badSampler.stderr).toMatch(/unknown sampler 'magic'/);
+    const badSteps = await irsde(['restore', join(dir, 'noisy'), join(dir, 'o'), '--weights', model, '--steps', 'ten']);
+    expect(badSteps.code).not.toBe(0);
+    expect(badSteps.stderr).toMatch(/--steps must be an integer/);
+    mkdirSync(join(dir, 'small'));
+    await writeImage(join(dir, 'small', 'camera.png'), { data: new Float32Array(16 * 16 * 3), height: 16, width: 16, channels: 3 });
+    const sizes = await irsde(['eval', join(dir, 'small'), join(dir, 'clean')]);
+    expect(sizes.code).not.toBe(0);
+    expect(sizes.stderr).toMatch(/'camera': restored image is 16x16 but the reference is 80x64/);
+    const noData = await irsde(['train', '--gt', join(dir, 'gt'), '--out', join(dir, 'r'), ...TINY]);
+    expect(noData.stderr).toMatch(/give --lq DIR .* or --degradation SPEC/);
+    const notCkpt = await irsde(['train', '--resume', model, '--out', join(dir, 'r'), '--quiet']);
+    expect(notCkpt.stderr).toMatch(/not an irsde checkpoint/);
+  });
+});
