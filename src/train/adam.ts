@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensor } from '../nn/io/types.js';
 
 /** Hyper-parameters of {@link Adam}; defaults are the IR-SDE reference's (lr 1e-4, betas 0.9/0.99). */
 export interface AdamConfig {
@@ -19,9 +20,9 @@ export interface AdamState {
   /** Number of updates applied so far. */
   readonly step: number;
   /** First moments `m`, by variable name, as `{ shape, data }`. */
-  readonly m: Record<string, { shape: number[]; data: Float32Array }>;
+  readonly m: Record<string, NamedTensor>;
   /** Second moments `v`, by variable name. */
-  readonly v: Record<string, { shape: number[]; data: Float32Array }>;
+  readonly v: Record<string, NamedTensor>;
 }
 
 /**
@@ -35,9 +36,13 @@ export interface AdamState {
 export class Adam {
   /** Current learning rate (mutable: LR schedules set it before each step). */
   learningRate: number;
+  /** First-moment decay. */
   readonly beta1: number;
+  /** Second-moment decay. */
   readonly beta2: number;
+  /** Denominator epsilon. */
   readonly eps: number;
+  /** L2 weight decay added to the gradient. */
   readonly weightDecay: number;
   #step = 0;
   readonly #m = new Map<string, tf.Variable>();

@@ -1,6 +1,6 @@
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../nn/io/safetensors.js';
 import type { StateDict } from '../nn/io/types.js';
-import type { TrainerState } from './trainer.js';
+import type { Trainer, TrainerState } from './trainer.js';
 
 /** Format tag stored in a checkpoint's safetensors metadata. */
 export const CHECKPOINT_FORMAT = 'irsde-checkpoint';
@@ -15,7 +15,7 @@ const GROUPS = ['weights', 'ema', 'adam.m', 'adam.v'] as const;
  */
 export function encodeTrainerState(state: TrainerState, extra: Record<string, unknown> = {}): Uint8Array {
   const dict: StateDict = {};
-  const put = (group: string, rec: Record<string, { shape: number[]; data: Float32Array }> | undefined) => {
+  const put = (group: string, rec: StateDict | undefined) => {
     for (const [k, v] of Object.entries(rec ?? {})) dict[`${group}/${k}`] = { shape: v.shape, data: v.data };
   };
   put('weights', state.weights);
@@ -36,12 +36,20 @@ export function encodeTrainerState(state: TrainerState, extra: Record<string, un
   return writeSafetensors(dict, { irsde: JSON.stringify(meta) });
 }
 
+/** What {@link decodeTrainerState} returns. */
+export interface DecodedCheckpoint {
+  /** The training state, ready for {@link Trainer.setState}. */
+  readonly state: TrainerState;
+  /** Extra metadata fields stored with it (e.g. the CLI's run config). */
+  readonly extra: Record<string, unknown>;
+}
+
 /**
  * Decodes {@link encodeTrainerState}'s bytes.
  * @returns the state and any extra metadata fields that were stored with it.
  * @throws Error when the file is not an irsde checkpoint (or is corrupt).
  */
-export function decodeTrainerState(bytes: Uint8Array): { state: TrainerState; extra: Record<string, unknown> } {
+export function decodeTrainerState(bytes: Uint8Array): DecodedCheckpoint {
   const metaText = readSafetensorsMetadata(bytes).irsde;
   let meta: Record<string, any>;
   try {
@@ -54,7 +62,7 @@ export function decodeTrainerState(bytes: Uint8Array): { state: TrainerState; ex
   }
   if (meta.version !== VERSION) throw new Error(`decodeTrainerState: checkpoint version ${meta.version} is not supported (expected ${VERSION})`);
   const dict = readSafetensors(bytes);
-  const groups: Record<string, Record<string, { shape: number[]; data: Float32Array }>> = {};
+  const groups: Record<string, StateDict> = {};
   for (const g of GROUPS) groups[g] = {};
   for (const [key, t] of Object.entries(dict)) {
     const slash = key.indexOf('/');

@@ -1,4 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensor } from '../nn/io/types.js';
+
+/** Serialisable EMA state (copies). */
+export interface EMAState {
+  /** Number of {@link EMA.update} calls so far. */
+  readonly calls: number;
+  /** The averaged weights by name. */
+  readonly shadow: Record<string, NamedTensor>;
+}
 
 /** Options of {@link EMA}; defaults reproduce the reference (`ema_pytorch.EMA(beta=0.995, update_every=10)`). */
 export interface EMAConfig {
@@ -21,10 +30,15 @@ export interface EMAConfig {
  * Owns its shadow tensors ({@link EMA.dispose}).
  */
 export class EMA {
+  /** Maximum decay. */
   readonly beta: number;
+  /** Blend every this many calls. */
   readonly updateEvery: number;
+  /** Copy (not blend) until this many calls. */
   readonly updateAfterStep: number;
+  /** Warm-up scale. */
   readonly invGamma: number;
+  /** Warm-up exponent. */
   readonly power: number;
   #calls = 0;
   readonly #shadow = new Map<string, tf.Variable>();
@@ -76,7 +90,7 @@ export class EMA {
   }
 
   /** A copy of the state, for checkpoints. */
-  getState(): { calls: number; shadow: Record<string, { shape: number[]; data: Float32Array }> } {
+  getState(): EMAState {
     return {
       calls: this.#calls,
       shadow: Object.fromEntries([...this.#shadow].map(([k, t]) => [k, { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) }])),
@@ -84,7 +98,7 @@ export class EMA {
   }
 
   /** Restores a state from {@link EMA.getState}. */
-  setState(state: { calls: number; shadow: Record<string, { shape: number[]; data: Float32Array }> }): void {
+  setState(state: EMAState): void {
     this.dispose();
     this.#calls = state.calls;
     for (const [k, { shape, data }] of Object.entries(state.shadow)) this.#shadow.set(k, tf.variable(tf.tensor(data, shape), false));

@@ -1,25 +1,36 @@
 /** A learning-rate schedule: step index (0-based, the update about to be applied) to learning rate. */
 export type LRSchedule = (step: number) => number;
 
+/** A constant learning rate. */
+export interface ConstantLR {
+  /** Discriminator. */
+  readonly type: 'constant';
+}
+
+/** The rate times `gamma` at each milestone passed (PyTorch's MultiStepLR). */
+export interface MultiStepLR {
+  /** Discriminator. */
+  readonly type: 'multistep';
+  /** Steps at which the rate is multiplied by `gamma` (the reference's `lr_steps`). */
+  readonly milestones: readonly number[];
+  /** Multiplier per milestone (default 0.5, the reference's `lr_gamma`). */
+  readonly gamma?: number;
+}
+
+/** Cosine annealing from the base rate to `minLr` over `period` steps, with optional warm-up. */
+export interface CosineLR {
+  /** Discriminator. */
+  readonly type: 'cosine';
+  /** Steps of one cosine period (usually the total number of steps). */
+  readonly period: number;
+  /** Floor learning rate (default 1e-7, the reference's `eta_min`). */
+  readonly minLr?: number;
+  /** Linear warm-up steps from 0 (default 0). */
+  readonly warmup?: number;
+}
+
 /** Configuration of the built-in schedules (JSON-serialisable, stored in checkpoints). */
-export type LRScheduleConfig =
-  | { readonly type: 'constant' }
-  | {
-      readonly type: 'multistep';
-      /** Steps at which the rate is multiplied by `gamma` (the reference's `lr_steps`). */
-      readonly milestones: readonly number[];
-      /** Multiplier per milestone (default 0.5, the reference's `lr_gamma`). */
-      readonly gamma?: number;
-    }
-  | {
-      readonly type: 'cosine';
-      /** Steps of one cosine period (usually the total number of steps). */
-      readonly period: number;
-      /** Floor learning rate (default 1e-7, the reference's `eta_min`). */
-      readonly minLr?: number;
-      /** Linear warm-up steps from 0 (default 0). */
-      readonly warmup?: number;
-    };
+export type LRScheduleConfig = ConstantLR | MultiStepLR | CosineLR;
 
 /**
  * Builds a schedule from its config and base rate. `multistep` multiplies by `gamma` at each

@@ -4,7 +4,8 @@ import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
 import { trainingLoss } from './objective.js';
 import { inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
-import { EMA, type EMAConfig } from './ema.js';
+import { EMA, type EMAConfig, type EMAState } from './ema.js';
+import type { NamedTensor } from '../nn/io/types.js';
 import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 import { clipGradNorm } from './clip.js';
 
@@ -76,6 +77,12 @@ export interface StepRecord {
   readonly ms: number;
 }
 
+/** What {@link Trainer.fit} returns. */
+export interface FitResult {
+  /** True when `signal` aborted the run before `steps` was reached. */
+  readonly stoppedEarly: boolean;
+}
+
 /** Everything needed to continue training exactly: see {@link Trainer.getState}. */
 export interface TrainerState {
   /** Updates applied so far. */
@@ -87,14 +94,14 @@ export interface TrainerState {
   /** The SDE config (checked on resume). */
   readonly sde: SDEConfig;
   /** Model weights by name. */
-  readonly weights: Record<string, { shape: number[]; data: Float32Array }>;
+  readonly weights: Record<string, NamedTensor>;
   /** Optimiser state. */
   readonly adam: AdamState;
   /** EMA state (absent when disabled). */
-  readonly ema?: ReturnType<EMA['getState']>;
+  readonly ema?: EMAState;
 }
 
-function dumpVars(vars: Record<string, tf.Tensor>): Record<string, { shape: number[]; data: Float32Array }> {
+function dumpVars(vars: Record<string, tf.Tensor>): Record<string, NamedTensor> {
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as Float32Array) }]));
 }
 
@@ -107,11 +114,17 @@ function dumpVars(vars: Record<string, tf.Tensor>): Record<string, { shape: numb
  * so {@link Trainer.getState} / {@link Trainer.setState} resume bit-for-bit.
  */
 export class Trainer {
+  /** The SDE the network learns to reverse. */
   readonly sde: MeanRevertingSDE<tf.Tensor>;
+  /** The network being trained (its variables are updated in place). */
   readonly model: TrainableNoiseModel;
+  /** Where batches come from. */
   readonly data: BatchSource;
+  /** The trainer options. */
   readonly config: TrainerConfig;
+  /** The optimiser (owns the Adam moments). */
   readonly optimizer: Adam;
+  /** The weight average, or null when disabled. */
   readonly ema: EMA | null;
   /** Where each step's loss and gradients are computed (see {@link GradientComputer}). */
   readonly gradients: GradientComputer;
@@ -215,7 +228,7 @@ export class Trainer {
     validateEvery?: number;
     validate?: (trainer: Trainer) => Promise<Record<string, number>>;
     onValidate?: (step: number, metrics: Record<string, number>) => void | Promise<void>;
-  }): Promise<{ stoppedEarly: boolean }> {
+  }): Promise<FitResult> {
     const { steps } = options;
     if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`Trainer.fit: steps must be a non-negative integer, got ${steps}`);
     let stoppedEarly = false;

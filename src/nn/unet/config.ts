@@ -131,8 +131,18 @@ export function countParameters(config: UNetConfig): number {
   return unetParamSpecs(config).reduce((n, s) => n + s.torchShape.reduce((a, b) => a * b, 1), 0);
 }
 
+/** What {@link paddedSize} returns. */
+export interface PaddedSize {
+  /** The padding multiple `2^depth`. */
+  readonly multiple: number;
+  /** Height rounded up to the multiple. */
+  readonly H: number;
+  /** Width rounded up to the multiple. */
+  readonly W: number;
+}
+
 /** The padding multiple `2^depth`, and `H`, `W` rounded up to it (what the convolutions see). */
-export function paddedSize(config: UNetConfig, H: number, W: number): { multiple: number; H: number; W: number } {
+export function paddedSize(config: UNetConfig, H: number, W: number): PaddedSize {
   const s = 2 ** config.depth;
   return { multiple: s, H: Math.ceil(H / s) * s, W: Math.ceil(W / s) * s };
 }

@@ -8,6 +8,7 @@ export {
   countParameters,
   forwardFlops,
   paddedSize,
+  type PaddedSize,
   unetParamSpecs,
   type ParamKind,
   type ParamSpec,

@@ -93,8 +93,18 @@ export function resBlock(x: tf.Tensor, tembAct: tf.Tensor, param: ParamLookup, p
 
 /**
  * LinearAttention (4 heads of 32): q softmaxed over each head's 32 channels, k over the `H*W`
- * positions, `out = q (k^T v) * 32^-0.5 / (H W)`, then a 1x1 conv and a channel LayerNorm.
- * The two scalar factors are applied to the small `[32, 32]` context instead of to q and v.
+ * positions, `out = q (k^T v) * 32^-0.5 / (H W)`, then a 1x1 conv (`to_out.0`) and a channel
+ * LayerNorm.
+ *
+ * Arranged for speed on CPU backends (wasm above all) without changing the maths, only the
+ * rounding order:
+ * - k is produced channel-major, `k^T = W_k^T x^T` (`[128, N]` per image), so its softmax over
+ *   positions is a last-axis `tf.softmax` (fast, and its gradient needs no max mask) and each
+ *   head's `k_h^T v_h` is an untransposed product; only the narrow input `x` is transposed.
+ * - v is produced per head (`[N, 32]` each), so no activation-sized transpose or split is needed.
+ * - The output projection is folded into the small context: `q_h (c_h W_h) ` with
+ *   `W_h` the head's rows of `to_out.0.weight`, so `out` is one `[N, 128] x [128, C]` product and
+ *   the heads never have to be merged back. The two scalar factors are applied to the context.
  * @param x - the normalised input `[B, H, W, C]`; `p` is the `...fn.fn` prefix.
  */
 export function linearAttention(x: tf.Tensor, param: ParamLookup, p: string): tf.Tensor {
@@ -102,17 +112,34 @@ export function linearAttention(x: tf.Tensor, param: ParamLookup, p: string): tf
   const N = H * W;
   const heads = ATTN_HEADS;
   const d = ATTN_DIM_HEAD;
-  const qkv = dense(tf.reshape(x, [B * N, C]), param(`${p}.to_qkv.weight`));
-  // PyTorch's channel index is (part, head, c): one transpose puts every head's [N, 32] block contiguous.
-  const perHead = tf.transpose(tf.reshape(qkv, [B, N, 3 * heads, d]), [0, 2, 1, 3]);
-  const [q, k, v] = tf.split(perHead, 3, 1).map((s) => tf.reshape(s, [B * heads, N, d]));
-  const qs = tf.softmax(q);
-  const ke = tf.exp(tf.sub(k, tf.max(k, 1, true)));
-  const ks = tf.div(ke, tf.sum(ke, 1, true));
-  const context = tf.mul(tf.matMul(ks as tf.Tensor3D, v as tf.Tensor3D, true, false), 1 / (Math.sqrt(d) * N));
-  const out = tf.matMul(qs as tf.Tensor3D, context as tf.Tensor3D);
-  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, heads, N, d]), [0, 2, 1, 3]), [B * N, heads * d]);
-  const y = dense(merged, param(`${p}.to_out.0.weight`), param(`${p}.to_out.0.bias`));
+  const hidden = heads * d;
+  const wQkv = param(`${p}.to_qkv.weight`); // [C, 3 * hidden], PyTorch channel order (part, head, c)
+  const wOut = param(`${p}.to_out.0.weight`); // [hidden, C]
+  const xFlat = tf.reshape(x, [B * N, C]);
+  // q: softmax over each head's 32 channels (the last axis once viewed as [B*N*heads, d]).
+  const q = tf.matMul(xFlat as tf.Tensor2D, tf.slice(wQkv, [0, 0], [C, hidden]) as tf.Tensor2D);
+  const qs = tf.reshape(tf.softmax(tf.reshape(q, [B * N * heads, d])), [B, N, hidden]);
+  // k^T per image, [hidden, N]: softmax over positions on the last axis.
+  const wkT = tf.transpose(tf.slice(wQkv, [0, hidden], [C, hidden])) as tf.Tensor2D;
+  const xT = tf.transpose(tf.reshape(x, [B, N, C]), [0, 2, 1]);
+  const kTs: tf.Tensor[] = [];
+  for (let b = 0; b < B; b++) {
+    const xb = tf.reshape(B === 1 ? xT : tf.slice(xT, [b, 0, 0], [1, C, N]), [C, N]) as tf.Tensor2D;
+    kTs.push(tf.reshape(tf.matMul(wkT, xb), [1, hidden, N]));
+  }
+  // concat, not stack: its gradient is a split (fast slices on wasm), stack's is a slow Unpack.
+  const ks = tf.softmax(B === 1 ? kTs[0] : tf.concat(kTs, 0));
+  const scale = 1 / (Math.sqrt(d) * N);
+  const folded: tf.Tensor[] = [];
+  for (let h = 0; h < heads; h++) {
+    const vh = tf.reshape(tf.matMul(xFlat as tf.Tensor2D, tf.slice(wQkv, [0, 2 * hidden + h * d], [C, d]) as tf.Tensor2D), [B, N, d]);
+    const kh = tf.slice(ks, [0, h * d, 0], [B, d, N]);
+    const context = tf.mul(tf.matMul(kh as tf.Tensor3D, vh as tf.Tensor3D), scale); // [B, d, d]
+    const wh = tf.slice(wOut, [h * d, 0], [d, C]) as tf.Tensor2D;
+    folded.push(tf.reshape(tf.matMul(tf.reshape(context, [B * d, d]) as tf.Tensor2D, wh), [B, d, C]));
+  }
+  const m = tf.concat(folded, 1); // [B, hidden, C]: block-diagonal context times to_out.0.weight
+  const y = tf.add(tf.matMul(qs as tf.Tensor3D, m as tf.Tensor3D), param(`${p}.to_out.0.bias`));
   return channelLayerNorm(tf.reshape(y, [B, H, W, C]), param(`${p}.to_out.1.g`));
 }
 

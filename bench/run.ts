@@ -1,0 +1,302 @@
+/**
+ * The benchmark of issue 5 against the PyTorch reference (`../shared/reference/torch_timings.json`):
+ * for the ConditionalUNet at nf=16/depth=3 and nf=64/depth=4, on every engine available here —
+ * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads,
+ * inference only) —
+ * - U-Net forward at 1x128x128x3 and 1x256x256x3,
+ * - a training step (forward + ML loss + backward + Adam + EMA) at 4x128x128x3,
+ * - a full restoration of 1x128x128x3 with 100 `sde` steps, and with 10 and 20 `posterior` steps,
+ * each as the median of several runs in ms, the ratio to PyTorch's median (for the posterior rows:
+ * to the reference's 100-step reverse SDE, the sampling they replace), tensors leaked and the
+ * process's peak RSS so far.
+ *
+ *   npx tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort]
+ *
+ * `--quick`: one repetition, no warm-up beyond the first call, and skips the slow rows (nf=64
+ * training and nf=64 restorations on tfjs-wasm). Not part of `npm test`. Timings are only
+ * meaningful on an otherwise idle machine: the load average is printed with the table.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ConditionalUNet,
+  MeanRevertingSDE,
+  Rng,
+  Trainer,
+  exportOnnx,
+  from255,
+  restore,
+  selectBackend,
+  type BatchSource,
+  type GradientComputer,
+  type NoiseModel,
+  type UNetConfig,
+} from '../src/index.js';
+import { WorkerGradientPool } from '../src/train/parallel/index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REFERENCE = resolve(process.env.IRSDE_SHARED ?? resolve(HERE, '../../shared'), 'reference/torch_timings.json');
+
+interface Args {
+  quick: boolean;
+  json?: string;
+  models: string[];
+  engines: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, models: ['nf16_d3', 'nf64_d4'], engines: ['tfjs-wasm', 'tfjs-wasm-2w', 'ort'] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`bench: ${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a === '--json') args.json = value();
+    else if (a === '--models') args.models = value().split(',');
+    else if (a === '--engines') args.engines = value().split(',');
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort]');
+      process.exit(0);
+    } else throw new Error(`bench: unknown argument '${a}' (see --help)`);
+  }
+  return args;
+}
+
+/** One result row (the JSON output is an array of these). */
+interface Row {
+  name: string;
+  model: string;
+  engine: string;
+  /** Median wall time, ms (null when skipped or failed). */
+  ms: number | null;
+  /** PyTorch median (2 threads), ms, or null when the reference has no such row. */
+  torchMs: number | null;
+  /** ms / torchMs. */
+  ratio: number | null;
+  /** Which reference row torchMs comes from. */
+  torchRef?: string;
+  reps: number;
+  /** All timings, ms. */
+  all?: number[];
+  /** tf.memory().numTensors after the runs minus before (0 = no leak). */
+  leakedTensors?: number;
+  /** Peak resident set size of the process so far, MiB. */
+  peakRssMiB: number;
+  note?: string;
+}
+
+interface TorchTiming {
+  name: string;
+  model: string;
+  input_shape: number[];
+  median_s: number;
+}
+
+function loadReference(): TorchTiming[] {
+  try {
+    return (JSON.parse(readFileSync(REFERENCE, 'utf8')) as { timings: TorchTiming[] }).timings;
+  } catch (e) {
+    console.warn(`bench: no PyTorch reference at ${REFERENCE} (${(e as Error).message}); ratios left empty`);
+    return [];
+  }
+}
+
+function torchMs(ref: TorchTiming[], name: string, model: string, shape: number[]): number | null {
+  const hit = ref.find((r) => r.name === name && r.model === model && r.input_shape.join(',') === shape.join(','));
+  return hit ? hit.median_s * 1000 : null;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** Runs `fn` `warmup` times untimed, then `reps` times timed; counts tensors left behind. */
+async function measure(fn: () => Promise<void>, reps: number, warmup: number): Promise<{ all: number[]; leaked: number }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const before = tf.memory().numTensors;
+  const all: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    all.push(performance.now() - t0);
+  }
+  return { all, leaked: tf.memory().numTensors - before };
+}
+
+const MODELS: Record<string, UNetConfig> = {
+  nf16_d3: { inChannels: 3, outChannels: 3, nf: 16, depth: 3 },
+  nf64_d4: { inChannels: 3, outChannels: 3, nf: 64, depth: 4 },
+};
+
+/** The reference's denoising SDE (T = 100, sigma 50/255, cosine schedule). */
+const SDE_CONFIG = { T: 100, maxSigma: from255(50), schedule: 'cosine', eps: 0.005 } as const;
+
+function image(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(Float32Array.from(new Rng(seed).uniform(shape)), shape, 'float32');
+}
+
+/** Random image pairs drawn from the trainer's generator (the data pipeline is not what is timed). */
+function syntheticData(B: number, S: number): BatchSource {
+  return {
+    next(rng) {
+      const gt = tf.tensor(Float32Array.from(rng.uniform([B, S, S, 3])), [B, S, S, 3]);
+      const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(Float32Array.from(rng.normal([B, S, S, 3])), [B, S, S, 3]), 0.1)));
+      return { gt, lq };
+    },
+  };
+}
+
+type Plan = { reps: number; warmup: number } | { skip: string };
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ref = loadReference();
+  const backend = await selectBackend('wasm');
+  let ortNode: typeof import('../src/nn/onnx/node.js') | null = null;
+  if (args.engines.includes('ort')) {
+    try {
+      ortNode = await import('../src/nn/onnx/node.js');
+    } catch (e) {
+      console.warn(`bench: ONNX Runtime unavailable, skipping its rows (${(e as Error).message})`);
+    }
+  }
+  const rows: Row[] = [];
+  const started = performance.now();
+  const load0 = loadavg()[0];
+
+  const record = (r: Omit<Row, 'ratio' | 'peakRssMiB'>) => {
+    const row: Row = { ...r, ratio: r.ms !== null && r.torchMs !== null ? r.ms / r.torchMs : null, peakRssMiB: peakRssMiB() };
+    rows.push(row);
+    const ms = row.ms === null ? '-' : row.ms.toFixed(0);
+    console.error(`  ${row.model} ${row.engine} ${row.name}: ${ms} ms${row.ratio !== null ? ` (x${row.ratio.toFixed(2)} PyTorch)` : ''}${row.note ? ` [${row.note}]` : ''}`);
+  };
+
+  const run = async (
+    base: { name: string; model: string; engine: string; torchMs: number | null; torchRef?: string },
+    plan: Plan,
+    fn: () => Promise<void>,
+  ): Promise<void> => {
+    if ('skip' in plan) {
+      record({ ...base, ms: null, reps: 0, note: `skipped: ${plan.skip}` });
+      return;
+    }
+    try {
+      const { all, leaked } = await measure(fn, plan.reps, plan.warmup);
+      record({ ...base, ms: median(all), reps: all.length, all: all.map((x) => Math.round(x)), leakedTensors: leaked });
+    } catch (e) {
+      record({ ...base, ms: null, reps: 0, note: `failed: ${(e as Error).message.split('\n')[0].slice(0, 200)}` });
+    }
+  };
+
+  for (const key of args.models) {
+    const config = MODELS[key];
+    if (!config) throw new Error(`bench: unknown model '${key}' (known: ${Object.keys(MODELS).join(', ')})`);
+    const big = config.nf >= 64;
+    const q = args.quick;
+    const sde = new MeanRevertingSDE(SDE_CONFIG);
+    const net = new ConditionalUNet(config, { seed: 1 });
+    const fwdRef = (S: number) => torchMs(ref, 'forward_no_grad', key, [1, 3, S, S]);
+    const sdeRef = torchMs(ref, 'reverse_sde_100_steps', key, [1, 3, 128, 128]);
+    const restoreRows: Array<{ name: string; sampler: 'sde' | 'posterior'; steps: number; torch: number | null; torchRef?: string }> = [
+      { name: 'restore sde 100 steps 1x128x128x3', sampler: 'sde', steps: 100, torch: sdeRef, torchRef: 'reverse_sde_100_steps' },
+      { name: 'restore posterior 10 steps 1x128x128x3', sampler: 'posterior', steps: 10, torch: sdeRef, torchRef: 'reverse_sde_100_steps' },
+      { name: 'restore posterior 20 steps 1x128x128x3', sampler: 'posterior', steps: 20, torch: sdeRef, torchRef: 'reverse_sde_100_steps' },
+    ];
+
+    // Inference engines: tfjs-wasm, then ONNX Runtime.
+    const inference: Array<{ engine: string; predict: NoiseModel<tf.Tensor>; release: () => Promise<void> }> = [];
+    if (args.engines.includes('tfjs-wasm')) inference.push({ engine: `tfjs-${backend}`, predict: net.noiseModel, release: async () => undefined });
+    if (ortNode) {
+      try {
+        const onnx = exportOnnx(config, net.stateDict());
+        const ortModel = await ortNode.createNodeOrtNoiseModel(onnx, { threads: 2 });
+        inference.push({ engine: 'ort-node-2t', predict: ortModel.noiseModel, release: () => ortModel.release() });
+      } catch (e) {
+        console.warn(`bench: could not build the ONNX model for ${key}: ${(e as Error).message}`);
+      }
+    }
+    for (const eng of inference) {
+      const isWasm = eng.engine.startsWith('tfjs');
+      for (const S of [128, 256]) {
+        const xt = image([1, S, S, 3], 1);
+        const mu = image([1, S, S, 3], 2);
+        const plan: Plan = q ? { reps: 1, warmup: S === 128 ? 1 : 0 } : big && isWasm ? { reps: S === 128 ? 3 : 1, warmup: S === 128 ? 1 : 0 } : { reps: S === 128 ? 5 : 3, warmup: 1 };
+        await run({ name: `forward 1x${S}x${S}x3`, model: key, engine: eng.engine, torchMs: fwdRef(S), torchRef: 'forward_no_grad' }, plan, async () => {
+          const y = await eng.predict(xt, mu, 50);
+          y.dataSync();
+          y.dispose();
+        });
+        tf.dispose([xt, mu]);
+      }
+      const lq = image([1, 128, 128, 3], 3);
+      for (const r of restoreRows) {
+        let plan: Plan = q ? { reps: 1, warmup: 0 } : { reps: r.steps >= 100 ? 1 : 3, warmup: 0 };
+        if (big && isWasm && (q || r.steps > 10)) plan = { skip: `too slow on one wasm thread (about ${r.steps} forwards)` };
+        else if (big && isWasm) plan = { reps: 1, warmup: 0 };
+        await run({ name: r.name, model: key, engine: eng.engine, torchMs: r.torch, torchRef: r.torchRef }, plan, async () => {
+          const x0 = await restore({ sde, model: eng.predict, lq, sampler: r.sampler, steps: r.steps, seed: 1 });
+          x0.dataSync();
+          x0.dispose();
+        });
+      }
+      lq.dispose();
+      await eng.release();
+    }
+
+    // Training: one wasm thread, then 2 worker threads (each its own wasm backend).
+    const trainRef = torchMs(ref, 'train_step_adam', key, [4, 3, 128, 128]);
+    const trainEngines: Array<{ engine: string; gradients?: () => GradientComputer & { close?: () => Promise<void> } }> = [];
+    if (args.engines.includes('tfjs-wasm-2w')) trainEngines.push({ engine: `tfjs-${backend}-2w`, gradients: () => new WorkerGradientPool({ workers: 2, backend }) });
+    // One thread last: at nf=64 it may run out of wasm's 4 GiB heap.
+    if (args.engines.includes('tfjs-wasm')) trainEngines.push({ engine: `tfjs-${backend}` });
+    for (const te of trainEngines) {
+      const pool = te.gradients?.();
+      const trainer = new Trainer({ sde, model: net, data: syntheticData(4, 128), config: { seed: 1, lr: 1e-5 }, gradients: pool });
+      const plan: Plan = big && q ? { skip: 'slow (--quick)' } : q ? { reps: 1, warmup: 1 } : big ? { reps: 1, warmup: pool ? 1 : 0 } : { reps: 3, warmup: 1 };
+      await run({ name: 'train step 4x128x128x3', model: key, engine: te.engine, torchMs: trainRef, torchRef: 'train_step_adam' }, plan, async () => {
+        await trainer.trainStep();
+      });
+      trainer.dispose();
+      await (pool as WorkerGradientPool | undefined)?.close();
+    }
+    net.dispose();
+  }
+
+  const totalS = (performance.now() - started) / 1000;
+  printTable(rows);
+  console.log(`\nbackend ${backend}; load average 1 min: ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (2 cores); ` +
+    `total ${totalS.toFixed(0)} s; peak RSS ${peakRssMiB()} MiB; ratio = ours / PyTorch (2 threads)`);
+  if (args.json) {
+    writeFileSync(args.json, JSON.stringify({ meta: { date: new Date().toISOString(), quick: args.quick, backend, loadavgStart: load0, loadavgEnd: loadavg()[0], totalS, reference: REFERENCE }, rows }, null, 1));
+    console.log(`wrote ${args.json}`);
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const head = ['model', 'engine', 'work', 'ms', 'PyTorch ms', 'ratio', 'leaked', 'peak RSS MiB'];
+  const body = rows.map((r) => [
+    r.model,
+    r.engine,
+    r.name,
+    r.ms === null ? (r.note ?? '-') : r.ms.toFixed(0),
+    r.torchMs === null ? '-' : r.torchMs.toFixed(0),
+    r.ratio === null ? '-' : r.ratio.toFixed(2),
+    r.leakedTensors === undefined ? '-' : String(r.leakedTensors),
+    String(r.peakRssMiB),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const b of body) console.log(line(b));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
