@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -119,6 +119,32 @@ describe('the irsde command line, end to end', () => {
     let maxDiff = 0;
     for (let i = 0; i < w.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w.data[i] - o.data[i]));
     expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
+  });
+
+  it('Ctrl-C during training leaves a usable checkpoint', async () => {
+    const out = join(dir, 'run-int');
+    const child = spawn(process.execPath, [CLI, 'train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--steps', '100000', '--checkpoint-every', '100000', '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, IRSDE_BACKEND: 'wasm' },
+    });
+    // Interrupt once the first step has been logged.
+    await new Promise<void>((res) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(out, 'log.jsonl')) && readFileSync(join(out, 'log.jsonl'), 'utf8').includes('"event":"step"')) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+          res();
+        }
+      }, 100);
+    });
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect(code).toBe(0);
+    const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const last = steps.filter((r) => r.event === 'checkpoint').pop();
+    expect(last.step).toBeGreaterThanOrEqual(1);
+    const resumed = await irsde(['train', '--resume', join(out, 'checkpoint.safetensors'), '--steps', String(last.step + 1), '--out', out, '--quiet']);
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8')).toContain(`"event":"resume","step":${last.step}`);
   });
 
   it('fails clearly, with a non-zero exit code, on bad input', async () => {

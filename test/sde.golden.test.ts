@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MeanRevertingSDE, mlLoss, type TensorBackend } from '../src/index.js';
-import { BACKENDS, useCpu } from './helpers/backends.js';
+import { BACKENDS, WASM_CASE } from './helpers/backends.js';
 import { flat, flat64, loadJson, normErr } from './helpers/goldens.js';
 
 const TOL = 1e-5;
@@ -16,8 +16,6 @@ const FILES: Array<{ file: string; f64: boolean }> = [
   { file: 'goldens/sde_public.json', f64: false },
 ];
 
-beforeAll(useCpu);
-
 function tensors(backend: TensorBackend<any>, g: GoldenFile) {
   const mk = (k: keyof GoldenFile['inputs']) => backend.fromArray(flat(g.inputs[k] as any), g.shape);
   return { x0: mk('x0'), mu: mk('mu'), xt: mk('xt'), noise: mk('noise'), score: mk('score') };
@@ -25,8 +23,9 @@ function tensors(backend: TensorBackend<any>, g: GoldenFile) {
 
 for (const { file, f64 } of FILES) {
   const g = loadJson<GoldenFile>(file);
-  for (const { name, backend } of BACKENDS) {
+  for (const { name, backend, setup } of [...BACKENDS, WASM_CASE]) {
     describe(`${file} on ${name}`, () => {
+      beforeAll(setup);
       for (const cfg of g.configs) {
         const label = `${cfg.schedule} T=${cfg.T} lambda=${cfg.max_sigma_effective.toFixed(4)} eps=${cfg.eps}`;
         const sde = new MeanRevertingSDE({ T: cfg.T, maxSigma: cfg.max_sigma_effective, schedule: cfg.schedule, eps: cfg.eps }, backend);

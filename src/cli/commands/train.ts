@@ -44,6 +44,8 @@ export interface TrainRunConfig {
   patch: number;
   lr: number;
   lrMilestones?: number[];
+  /** 'constant' (default; 'multistep' when lrMilestones are given) or 'cosine' (anneals to 1e-7 over `steps`). */
+  lrSchedule?: 'constant' | 'multistep' | 'cosine';
   clip?: number;
   ema: boolean;
   seed: number;
@@ -136,7 +138,11 @@ function trainerConfigOf(cfg: TrainRunConfig): TrainerConfig {
   return {
     lr: cfg.lr,
     seed: cfg.seed,
-    ...(cfg.lrMilestones?.length ? { lrSchedule: { type: 'multistep', milestones: cfg.lrMilestones, gamma: 0.5 } } : {}),
+    ...(cfg.lrSchedule === 'cosine'
+      ? { lrSchedule: { type: 'cosine', period: cfg.steps, minLr: 1e-7 } }
+      : cfg.lrMilestones?.length
+        ? { lrSchedule: { type: 'multistep', milestones: cfg.lrMilestones, gamma: 0.5 } }
+        : {}),
     ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
     ...(cfg.ema ? {} : { ema: false }),
   };
@@ -268,6 +274,10 @@ export function registerTrain(program: Command): void {
     .option('--patch <px>', 'crop side', intOption('--patch', 8))
     .option('--lr <x>', 'learning rate (Adam, betas 0.9/0.99)', numberOption('--lr', 0))
     .option('--lr-milestones <list>', 'comma-separated steps at which the LR halves', (v: string) => v.split(',').map((s) => intOption('--lr-milestones', 0)(s)))
+    .option('--lr-schedule <name>', "constant, multistep (with --lr-milestones) or cosine (anneals to 1e-7 over --steps)", (v: string) => {
+      if (v !== 'constant' && v !== 'multistep' && v !== 'cosine') throw new CliError(`--lr-schedule must be constant, multistep or cosine, got '${v}'`);
+      return v;
+    })
     .option('--clip <x>', 'clip the gradient norm', numberOption('--clip', 0))
     .option('--no-ema', 'evaluate / export the live weights instead of their EMA')
     .option('--seed <n>', 'random seed', intOption('--seed', 0))
@@ -301,6 +311,7 @@ export function registerTrain(program: Command): void {
       const resume = flags.resume as string | undefined;
       if (!resume && !cfg.gt) throw new CliError('--gt DIR is required (or --config FILE with "gt", or --resume CHECKPOINT)');
       if (!cfg.out) throw new CliError('--out DIR is required');
+      if (cfg.lrSchedule === 'multistep' && !cfg.lrMilestones?.length) throw new CliError('--lr-schedule multistep needs --lr-milestones N,M,...');
       const { step, modelPath } = await runTraining(cfg, resume);
       if (!cfg.quiet) console.error(`done at step ${step}; model: ${modelPath}`);
     });
