@@ -48,7 +48,7 @@ describe('the irsde command line, end to end', () => {
     const restoreHelp = await irsde(['restore', '--help']);
     for (const f of ['--weights', '--sampler', '--steps', '--seed', '--tile', '--engine', 'Examples']) expect(restoreHelp.stdout).toContain(f);
     const trainHelp = await irsde(['train', '--help']);
-    for (const f of ['--gt', '--lq', '--degradation', '--resume', '--checkpoint-every', '--val-every', '--config']) expect(trainHelp.stdout).toContain(f);
+    for (const f of ['--gt', '--lq', '--degradation', '--resume', '--checkpoint-every', '--val-every', '--config', '--workers']) expect(trainHelp.stdout).toContain(f);
     expect((await irsde(['eval', '--help'])).stdout).toContain('--json');
   });
 
@@ -72,6 +72,12 @@ describe('the irsde command line, end to end', () => {
     // Same weights, EMA, optimiser and RNG: the final model file is byte-identical.
     expect(Buffer.compare(readFileSync(join(a, 'model.safetensors')), readFileSync(join(b, 'model.safetensors')))).toBe(0);
     // (The checkpoints differ only in the recorded --out folder.)
+
+    // Both cores: 2 gradient workers give the same training up to float rounding.
+    const w = join(dir, 'run-w');
+    expect((await irsde([...common, '--steps', '4', '--workers', '2', '--out', w])).code).toBe(0);
+    const wSteps = readFileSync(join(w, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event === 'step');
+    wSteps.forEach((r, i) => expect(Math.abs(r.loss - steps[i].loss) / steps[i].loss).toBeLessThan(1e-5));
 
     const info = await irsde(['info', join(a, 'model.safetensors'), '--json']);
     const rep = JSON.parse(info.stdout);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, type BatchSource } from '../src/index.js';
+import { ConditionalUNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, microBatchGradients, type BatchSource } from '../src/index.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
 import { normErr } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
@@ -26,7 +26,7 @@ const pool = new WorkerGradientPool({ workers: 2, backend: 'cpu' });
 afterAll(() => pool.close());
 
 describe('WorkerGradientPool', () => {
-  it('gives the full-batch gradient: 2 workers on shards of 2 + 1 equal one thread to 1e-5', async () => {
+  it('gives the full-batch gradient: 2 workers on shards of 2 + 1, and micro-batches of 1, equal one thread to 1e-5', async () => {
     const sde = new MeanRevertingSDE(sdeConfig);
     const model = new ConditionalUNet(unetConfig, { seed: 4 });
     const batch = data().next(new Rng(3)) as { gt: tf.Tensor; lq: tf.Tensor };
@@ -34,14 +34,21 @@ describe('WorkerGradientPool', () => {
     const task = { sde, model, batch, t: [3, 17, 9], noise, objective: 'ml', norm: 'l1' } as const;
     const one = inProcessGradients.compute(task) as Awaited<ReturnType<typeof pool.compute>>;
     const two = await pool.compute(task);
+    // In-thread chunks of one item give the same result too (and leave no tensor behind).
+    const n0 = tf.memory().numTensors;
+    const chunked = await microBatchGradients(1).compute(task);
+    expect(tf.memory().numTensors - n0).toBe(Object.keys(chunked.grads).length);
+    expect(Math.abs(chunked.loss - one.loss)).toBeLessThan(1e-6 * Math.abs(one.loss));
     expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-6 * Math.abs(one.loss));
     expect(Object.keys(two.grads).sort()).toEqual(Object.keys(one.grads).sort());
     let worst = 0;
-    for (const [name, g] of Object.entries(one.grads)) worst = Math.max(worst, normErr(two.grads[name].dataSync(), g.dataSync()));
+    for (const [name, g] of Object.entries(one.grads)) {
+      worst = Math.max(worst, normErr(two.grads[name].dataSync(), g.dataSync()), normErr(chunked.grads[name].dataSync(), g.dataSync()));
+    }
     expect(worst).toBeLessThan(1e-5);
     // Each shard alone has a different gradient: the average is not trivially one worker's result.
     expect(pool.lastShardMs).toHaveLength(2);
-    tf.dispose([...Object.values(one.grads), ...Object.values(two.grads), batch.gt, batch.lq, noise]);
+    tf.dispose([...Object.values(one.grads), ...Object.values(two.grads), ...Object.values(chunked.grads), batch.gt, batch.lq, noise]);
     model.dispose();
   });
 
@@ -84,6 +91,7 @@ describe('WorkerGradientPool', () => {
     const x = tf.zeros([1, 8, 8, 3]);
     await expect(pool.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/ConditionalUNet/);
     expect(() => new WorkerGradientPool({ workers: 0 })).toThrow(/workers must be/);
+    expect(() => microBatchGradients(0)).toThrow(/size must be/);
     tf.dispose([w, x]);
   });
 });

@@ -59,3 +59,47 @@ export const inProcessGradients: GradientComputer = {
     return { loss, grads: named };
   },
 };
+
+/**
+ * A {@link GradientComputer} that runs `inner` on consecutive chunks of at most `size` items and
+ * sums their results weighted by chunk size: the same loss and gradient as the whole batch (up to
+ * float rounding), with the activation memory of one chunk. For batches whose backward pass does
+ * not fit in memory (tfjs-backend-wasm has a 4 GiB heap).
+ * @param size - items per chunk (integer >= 1).
+ * @param inner - what computes each chunk (default {@link inProcessGradients}).
+ * @throws RangeError for a bad size.
+ */
+export function microBatchGradients(size: number, inner: GradientComputer = inProcessGradients): GradientComputer {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`microBatchGradients: size must be an integer >= 1, got ${String(size)}`);
+  return {
+    async compute(task: GradientTask): Promise<GradientResult> {
+      const shape = task.batch.gt.shape;
+      const B = shape[0];
+      if (B <= size) return inner.compute(task);
+      let loss = 0;
+      let acc: Record<string, tf.Tensor> | null = null;
+      for (let start = 0; start < B; start += size) {
+        const n = Math.min(size, B - start);
+        const cut = (x: tf.Tensor) => tf.slice(x, [start, ...shape.slice(1).map(() => 0)], [n, ...shape.slice(1)]);
+        const batch = { gt: cut(task.batch.gt), lq: cut(task.batch.lq) };
+        const noise = cut(task.noise);
+        let part: GradientResult;
+        try {
+          part = await inner.compute({ ...task, batch, noise, t: task.t.slice(start, start + n) });
+        } finally {
+          tf.dispose([batch.gt, batch.lq, noise]);
+        }
+        const w = n / B;
+        loss += w * part.loss;
+        const prev: Record<string, tf.Tensor> | null = acc;
+        const next: Record<string, tf.Tensor> = {};
+        for (const [name, g] of Object.entries(part.grads)) {
+          next[name] = tf.tidy(() => (prev?.[name] ? tf.add(prev[name], tf.mul(g, w)) : tf.mul(g, w)));
+        }
+        tf.dispose([...Object.values(part.grads), ...(prev ? Object.values(prev) : [])]);
+        acc = next;
+      }
+      return { loss, grads: acc ?? {} };
+    },
+  };
+}

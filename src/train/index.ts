@@ -1,7 +1,7 @@
 // Training: the Trainer (ML objective, Adam, EMA, LR schedules, clipping, exact resume), and
 // the data / metric pieces it uses.
 export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type TrainerConfig, type StepRecord, type TrainerState, type FitResult } from './trainer.js';
-export { inProcessGradients, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
+export { inProcessGradients, microBatchGradients, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
 export { trainingLoss, type ObjectiveOptions } from './objective.js';
 export { Adam, type AdamConfig, type AdamState } from './adam.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';

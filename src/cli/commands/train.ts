@@ -18,6 +18,7 @@ import type { DegradationSpec } from '../../train/data/degradation.js';
 import type { ImageSource } from '../../train/data/source.js';
 import { psnr, ssim } from '../../train/metrics.js';
 import { folderSource } from '../../io/folder.js';
+import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { CliError, intOption, numberOption } from '../errors.js';
 import { isDir, isFile, startEngine } from '../shared.js';
 
@@ -56,6 +57,8 @@ export interface TrainRunConfig {
   valSampler: string;
   valCrop: number;
   engine?: string;
+  /** Gradient worker threads (data-parallel over the cores; 0 = compute in-process). */
+  workers?: number;
   quiet?: boolean;
 }
 
@@ -195,7 +198,9 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const network = { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf, depth: cfg.depth };
   const net = new ConditionalUNet(network, { seed: cfg.seed });
   const evalNet = new ConditionalUNet(network, { trainable: false });
-  const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg) });
+  // Workers each run their own wasm backend and average gradients every step (same result as one).
+  const pool = cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
+  const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
@@ -247,6 +252,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     trainer.dispose();
+    await pool?.close();
     net.dispose();
     evalNet.dispose();
   }
@@ -289,6 +295,7 @@ export function registerTrain(program: Command): void {
     .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
     .option('--resume <checkpoint>', 'continue from a checkpoint (its configs win; --steps sets the new end)')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
+    .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',

@@ -81,14 +81,19 @@ export function sinusoidalEmbedding(t: readonly number[], dim: number): Float32A
  * @param p - the block's PyTorch prefix (e.g. `downs.0.1`).
  */
 export function resBlock(x: tf.Tensor, tembAct: tf.Tensor, param: ParamLookup, p: string, hasResConv: boolean): tf.Tensor {
-  const ss = dense(tembAct, param(`${p}.mlp.1.weight`), param(`${p}.mlp.1.bias`));
-  const cout = (ss.shape[1] as number) / 2;
-  const B = x.shape[0];
-  const [scale, shift] = tf.split(tf.reshape(ss, [B, 1, 1, 2 * cout]), 2, 3);
-  let h = convSame(x, param(`${p}.block1.proj.weight`));
-  h = silu(tf.add(tf.mul(h, tf.add(scale, 1)), shift));
-  h = silu(convSame(h, param(`${p}.block2.proj.weight`)));
-  return tf.add(h, hasResConv ? conv1x1(x, param(`${p}.res_conv.weight`)) : x);
+  // Each block frees its intermediates on return: inference then holds one block's activations
+  // at a time instead of the whole network's (wasm's heap is 4 GiB). Under a gradient tape tfjs
+  // keeps its own copies of what the backward pass needs, so training is unaffected.
+  return tf.tidy(() => {
+    const ss = dense(tembAct, param(`${p}.mlp.1.weight`), param(`${p}.mlp.1.bias`));
+    const cout = (ss.shape[1] as number) / 2;
+    const B = x.shape[0];
+    const [scale, shift] = tf.split(tf.reshape(ss, [B, 1, 1, 2 * cout]), 2, 3);
+    let h = convSame(x, param(`${p}.block1.proj.weight`));
+    h = silu(tf.add(tf.mul(h, tf.add(scale, 1)), shift));
+    h = silu(convSame(h, param(`${p}.block2.proj.weight`)));
+    return tf.add(h, hasResConv ? conv1x1(x, param(`${p}.res_conv.weight`)) : x);
+  });
 }
 
 /**
@@ -145,5 +150,6 @@ export function linearAttention(x: tf.Tensor, param: ParamLookup, p: string): tf
 
 /** `Residual(PreNorm(LinearAttention))`: `x + attn(LayerNorm(x))`; `p` is e.g. `downs.0.2`. */
 export function attentionBlock(x: tf.Tensor, param: ParamLookup, p: string): tf.Tensor {
-  return tf.add(x, linearAttention(channelLayerNorm(x, param(`${p}.fn.norm.g`)), param, `${p}.fn.fn`));
+  // Frees its intermediates on return, as resBlock does.
+  return tf.tidy(() => tf.add(x, linearAttention(channelLayerNorm(x, param(`${p}.fn.norm.g`)), param, `${p}.fn.fn`)));
 }

@@ -22,6 +22,12 @@ export interface WorkerGradientPoolOptions {
   /** tfjs backend each worker uses: 'auto' (default: wasm with our training kernels), 'wasm' or 'cpu'. */
   readonly backend?: string;
   /**
+   * Largest number of items a worker differentiates at once (default: its whole shard); smaller
+   * chunks need less memory (wasm's heap is 4 GiB per worker) and give the same gradient up to
+   * rounding (see `microBatchGradients`).
+   */
+  readonly microBatch?: number;
+  /**
    * The module the workers load, which must export `runGradientWorker` (default: found next to
    * this file: `gradient-worker.js` or `node.js` of the built package, or the TypeScript source
    * through tsx's loader).
@@ -125,6 +131,8 @@ export class WorkerGradientPool implements GradientComputer {
   readonly size: number;
   /** Backend request of the workers. */
   readonly backend: string;
+  /** Chunk size of each worker's shard (0: whole shard). */
+  readonly microBatch: number;
   readonly #entry: { moduleUrl: string; tsxApi?: string };
   #started: Started | null = null;
   #starting: Promise<Started> | null = null;
@@ -138,6 +146,9 @@ export class WorkerGradientPool implements GradientComputer {
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`WorkerGradientPool: workers must be an integer in 1..256, got ${String(options.workers)}`);
     this.size = n;
     this.backend = options.backend ?? 'auto';
+    const mb = options.microBatch ?? 0;
+    if (!Number.isInteger(mb) || mb < 0) throw new RangeError(`WorkerGradientPool: microBatch must be an integer >= 1, got ${String(options.microBatch)}`);
+    this.microBatch = mb;
     this.#entry = workerEntry(options.workerModule);
   }
 
@@ -253,7 +264,7 @@ export class WorkerGradientPool implements GradientComputer {
       worker.on('error', (e) => fail(new Error(`WorkerGradientPool: worker ${k} crashed: ${e instanceof Error ? e.message : String(e)}`)));
       worker.on('exit', (code) => fail(new Error(`WorkerGradientPool: worker ${k} exited (code ${code})`)));
       slots.push(slot);
-      const init: InitMessage = { type: 'init', unet, sde: task.sde.config, backend: this.backend, layout, weights: weightsBuf, grads: gradsBuf };
+      const init: InitMessage = { type: 'init', unet, sde: task.sde.config, backend: this.backend, microBatch: this.microBatch, layout, weights: weightsBuf, grads: gradsBuf };
       ready.push(this.#send(slot, init));
     }
     const started: Started = { key, layout, weights: new Float32Array(weightsBuf), slots };

@@ -39,6 +39,8 @@ export interface InitMessage {
   readonly sde: SDEConfig;
   /** tfjs backend request for the worker ('wasm', 'cpu', 'auto'). */
   readonly backend: string;
+  /** Largest chunk of a shard to differentiate at once (0: the whole shard). */
+  readonly microBatch: number;
   readonly layout: FlatLayout;
   /** Current weights (written by the main thread before every step). */
   readonly weights: SharedArrayBuffer;

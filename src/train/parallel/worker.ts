@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../engine/backend.js';
 import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
 import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
-import { inProcessGradients } from '../gradients.js';
+import { inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
 import type { FlatLayout, InitMessage, StepMessage, WorkerReply } from './protocol.js';
 
 interface WorkerState {
@@ -17,6 +17,7 @@ interface WorkerState {
   readonly layout: FlatLayout;
   readonly weights: Float32Array;
   readonly grads: Float32Array;
+  readonly gradients: GradientComputer;
 }
 
 async function init(msg: InitMessage): Promise<{ state: WorkerState; backend: string }> {
@@ -32,10 +33,11 @@ async function init(msg: InitMessage): Promise<{ state: WorkerState; backend: st
   if (layout.names.length !== model.variables.size) problems.push(`${model.variables.size} variables here but ${layout.names.length} in the main thread`);
   if (problems.length) throw new Error(`gradient worker: the network does not match the main thread's: ${problems.join('; ')}`);
   const sde = new MeanRevertingSDE(msg.sde);
-  return { state: { model, sde, layout, weights: new Float32Array(msg.weights), grads: new Float32Array(msg.grads) }, backend };
+  return { state: { model, sde, layout, weights: new Float32Array(msg.weights), grads: new Float32Array(msg.grads),
+    gradients: msg.microBatch > 0 ? microBatchGradients(msg.microBatch) : inProcessGradients }, backend };
 }
 
-function step(state: WorkerState, msg: StepMessage): number {
+async function step(state: WorkerState, msg: StepMessage): Promise<number> {
   const { model, layout, weights } = state;
   layout.names.forEach((name, i) => {
     const n = layout.shapes[i].reduce((a, b) => a * b, 1);
@@ -48,10 +50,7 @@ function step(state: WorkerState, msg: StepMessage): number {
   const batch = { gt: tf.tensor(msg.gt, shape, 'float32'), lq: tf.tensor(msg.lq, shape, 'float32') };
   const noise = tf.tensor(msg.noise, shape, 'float32');
   try {
-    const { loss, grads } = inProcessGradients.compute({ sde: state.sde, model, batch, t: msg.t, noise, objective: msg.objective, norm: msg.norm }) as {
-      loss: number;
-      grads: Record<string, tf.Tensor>;
-    };
+    const { loss, grads } = await state.gradients.compute({ sde: state.sde, model, batch, t: msg.t, noise, objective: msg.objective, norm: msg.norm });
     layout.names.forEach((name, i) => {
       const g = grads[name];
       const n = layout.shapes[i].reduce((a, b) => a * b, 1);
@@ -87,7 +86,7 @@ export async function runGradientWorker(): Promise<void> {
       } else {
         if (state === null) throw new Error('gradient worker: step before init');
         const t0 = performance.now();
-        const loss = step(state, msg);
+        const loss = await step(state, msg);
         reply({ type: 'done', loss, ms: performance.now() - t0 });
       }
     } catch (e) {
