@@ -67,7 +67,7 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
 /**
  * Runs the gradient worker loop on `worker_threads`' `parentPort` (call it only inside a worker
  * started by {@link WorkerGradientPool}). Handles one message at a time; replies with
- * {@link WorkerReply}. Resolves once the loop is installed.
+ * a `WorkerReply` message. Resolves once the loop is installed.
  * @throws Error when not in a worker thread.
  */
 export async function runGradientWorker(): Promise<void> {
