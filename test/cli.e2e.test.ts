@@ -55,7 +55,7 @@ describe('the irsde command line, end to end', () => {
   it('trains, checkpoints and resumes exactly where an uninterrupted run would be', async () => {
     const a = join(dir, 'run-a');
     const b = join(dir, 'run-b');
-    const common = ['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '3', '--checkpoint-every', '2'];
+    const common = ['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '3', '--checkpoint-every', '2', '--val-count', '1', '--val-every', '2', '--val-steps', '2', '--val-crop', '32'];
     const full = await irsde([...common, '--steps', '4', '--out', a]);
     expect(full.stderr).toBe('');
     expect(full.code).toBe(0);
@@ -63,6 +63,10 @@ describe('the irsde command line, end to end', () => {
     const steps = readFileSync(join(a, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event === 'step');
     expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(steps.every((r) => Number.isFinite(r.loss) && r.loss > 0)).toBe(true);
+    // Periodic validation: PSNR / SSIM of restored crops of the held-out image, with the EMA weights.
+    const vals = readFileSync(join(a, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event === 'validation');
+    expect(vals.map((r) => r.step)).toEqual([2, 4]);
+    expect(vals.every((r) => Number.isFinite(r.psnr) && r.ssim > -1 && r.ssim <= 1)).toBe(true);
 
     expect((await irsde([...common, '--steps', '2', '--out', b])).code).toBe(0);
     const resumed = await irsde(['train', '--resume', join(b, 'checkpoint.safetensors'), '--steps', '4', '--out', b, '--quiet', '--engine', 'wasm']);
