@@ -9,6 +9,8 @@ export default defineConfig([
     entry: { index: 'src/index.ts', node: 'src/node.ts' },
     format: ['esm', 'cjs'],
     dts: true,
+    // import.meta.url in the CJS build (the worker pool locates its worker module with it).
+    shims: true,
     sourcemap: true,
     target: 'es2022',
     external,
