@@ -8,6 +8,7 @@ import { readImage, writeImage } from '../src/io/images.js';
 import { psnr, ssim } from '../src/train/metrics.js';
 import { gaussianNoise } from '../src/train/data/noise.js';
 import { Rng } from '../src/index.js';
+import { SHARED } from './helpers/goldens.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli.js');
@@ -90,6 +91,14 @@ describe('the irsde command line, end to end', () => {
     expect(rep.sde.T).toBe(10);
     expect(rep.parameters).toBeGreaterThan(1000);
     expect(JSON.parse((await irsde(['info', join(a, 'checkpoint.safetensors'), '--json'])).stdout).step).toBe(4);
+    // Original PyTorch weights: both formats report the same tensors and the U-Net size they fit.
+    const golden = join(SHARED, 'goldens/unet_public');
+    const pth = JSON.parse((await irsde(['info', join(golden, 'weights.pth'), '--json'])).stdout);
+    const st = JSON.parse((await irsde(['info', join(golden, 'weights.safetensors'), '--json'])).stdout);
+    expect(pth.parameters).toBe(195_859);
+    expect(st.parameters).toBe(195_859);
+    expect(pth.network).toEqual({ inChannels: 3, outChannels: 3, nf: 8, depth: 2 });
+    expect(st.network).toEqual(pth.network);
   });
 
   it('restores a folder with every sampler, then eval scores it (table and JSON)', async () => {
