@@ -87,6 +87,9 @@ describe('Rng', () => {
     const onHost = new MeanRevertingSDE(cfg, hostBackend).prior(hostBackend.fromArray(mu, [2, 3, 4]), new Rng(8));
     const a = onTf.dataSync();
     for (let i = 0; i < 24; i++) expect(Math.abs(a[i] - onHost.data[i])).toBeLessThan(1e-7);
+    // A plain seed means a fresh Rng(seed) for that draw.
+    const bySeed = new MeanRevertingSDE(cfg, hostBackend).prior(hostBackend.fromArray(mu, [2, 3, 4]), 8);
+    expect(Array.from(bySeed.data)).toEqual(Array.from(onHost.data));
     tf.dispose(onTf);
   });
 });

@@ -217,7 +217,8 @@ describe('no tfjs tensor leaks', () => {
     const lq = tf.tensor(arr(18, (i) => i / 18), shape);
     const model = gaussianNoiseModel(sde, { mean: 0.4, std: 0.2 });
     const before = tf.memory().numTensors;
-    const r = await restoreWithUncertainty({ sde, model, lq, samples: 3, steps: 5 });
+    // restore({ samples }) is restoreWithUncertainty.
+    const r = await restore({ sde, model, lq, samples: 3, steps: 5 });
     expect(tf.memory().numTensors).toBe(before + 2);
     tf.dispose([r.mean, r.std]);
     const k = await restoreWithUncertainty({ sde, model, lq, samples: 3, steps: 5, keepSamples: true });
@@ -301,7 +302,7 @@ describe('option validation', () => {
     await expect(restore({ sde, model, lq, sampler: 'posterior', eta: 1.5 })).rejects.toThrow(/eta must be a number in \[0, 1\], got 1.5/);
     await expect(restore({ sde, model, lq, sampler: 'ode', order: 3 as never })).rejects.toThrow(/order must be 1 \(Euler\) or 2 \(Heun\), got 3/);
     await expect(restore({ sde, model, lq, seed: 1, rng: new Rng(1) })).rejects.toThrow(/give seed or rng, not both/);
-    await expect(restore({ sde, model, lq, samples: 4 } as never)).rejects.toThrow(/`samples` is an option of restoreWithUncertainty/);
+    await expect(restore({ sde, model, lq, samples: 1 })).rejects.toThrow(/samples must be an integer >= 2, got 1/);
     await expect(restore({ sde, model, lq, steps: [50, 60] })).rejects.toThrow(/strictly decreasing/);
     await expect(restoreWithUncertainty({ sde, model, lq, samples: 1 })).rejects.toThrow(/samples must be an integer >= 2, got 1/);
     await expect(samplers.sde(sde, model, lq, lq, [10])).rejects.toThrow(/options.rng \(an Rng\) is required/);

@@ -72,7 +72,7 @@ describe('timestep and shape validation', () => {
     expect(() => sde.prior(tf.scalar(1), rng)).toThrow(/mu must have rank >= 1/);
   });
   it('a missing noise source', () => {
-    expect(() => sde.dispersion(x, 3, undefined as never)).toThrow(/a generator \(Rng\) or a noise tensor is required/);
+    expect(() => sde.dispersion(x, 3, undefined as never)).toThrow(/a generator \(Rng\), a seed or a noise tensor is required/);
   });
   it('errors leak no tensors', () => {
     const before = tf.memory().numTensors;

@@ -79,13 +79,16 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
  *
  * Cancellation: `signal` is checked before the prior and between steps; an aborted run throws the
  * signal's reason (an `AbortError`).
- * @throws RangeError / TypeError for bad options; `samples` belongs to {@link restoreWithUncertainty}.
+ * With `samples: N` (integer >= 2) it draws N restorations of every image in one batch and returns
+ * their per-pixel `{ mean, std }` instead (exactly {@link restoreWithUncertainty}).
+ * @throws RangeError / TypeError for bad options.
  */
-export async function restore<X>(options: RestoreOptions<X>): Promise<X> {
+export async function restore<X>(options: UncertaintyOptions<X>): Promise<Uncertainty<X>>;
+export async function restore<X>(options: RestoreOptions<X>): Promise<X>;
+export async function restore<X>(options: RestoreOptions<X> | UncertaintyOptions<X>): Promise<X | Uncertainty<X>> {
   if (options === null || typeof options !== 'object') throw new TypeError('restore: options must be an object { sde, model, lq, ... }');
-  if ((options as { samples?: unknown }).samples !== undefined) {
-    throw new TypeError('restore: `samples` is an option of restoreWithUncertainty (which returns { mean, std }); restore returns one restoration');
-  }
+  // `samples: N` asks for N restorations in one batch and their per-pixel mean and std.
+  if ((options as { samples?: unknown }).samples !== undefined) return restoreWithUncertainty(options as UncertaintyOptions<X>);
   const { sde, model, lq, seed, rng: givenRng, signal } = options;
   if (sde === undefined || sde === null || typeof sde.prior !== 'function') throw new TypeError('restore: options.sde must be a MeanRevertingSDE');
   if (lq === undefined || lq === null) throw new TypeError('restore: options.lq (the degraded image, [B, ...]) is required');
@@ -121,7 +124,7 @@ export async function restoreWithUncertainty<X>(options: UncertaintyOptions<X>):
   let all: X;
   try {
     const { samples: _n, keepSamples: _k, ...rest } = options;
-    all = await restore({ ...rest, lq: tiled });
+    all = await restore<X>({ ...rest, lq: tiled } as RestoreOptions<X>);
   } finally {
     b.dispose(tiled);
   }

@@ -1,5 +1,5 @@
-import type { Rng } from '../backend/rng.js';
-import type { MeanRevertingSDE, NoiseSource } from '../sde/mean-reverting-sde.js';
+import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import { drawNoise, type NoiseSource } from '../sde/noise-source.js';
 import { sdeTables } from './tables.js';
 
 /*
@@ -16,25 +16,15 @@ import { sdeTables } from './tables.js';
  * Every function returns new tensors owned by the caller and disposes none of its arguments.
  */
 
-function isRng(n: unknown): n is Rng {
-  return typeof n === 'object' && n !== null && typeof (n as Rng).normal === 'function' && typeof (n as Rng).split === 'function';
-}
 
 function checkJump(sde: MeanRevertingSDE<unknown>, t: number, s: number, where: string): void {
   if (!Number.isInteger(t) || t < 1 || t > sde.T) throw new RangeError(`${where}: t must be an integer in 1..${sde.T}, got ${String(t)}`);
   if (!Number.isInteger(s) || s < 0 || s >= t) throw new RangeError(`${where}: s must be an integer with 0 <= s < t = ${t}, got ${String(s)}`);
 }
 
-/** `z` from a noise source: drawn (owned) from an Rng, or the given tensor (borrowed). */
+/** `z` from a noise source: drawn (owned) from an Rng or a seed, or the given tensor (borrowed). */
 function noiseTensor<X>(sde: MeanRevertingSDE<X>, noise: NoiseSource<X>, shape: number[], where: string): { z: X; owned: boolean } {
-  const b = sde.backend;
-  if (isRng(noise)) return { z: b.randomNormal(shape, noise), owned: true };
-  if (noise === undefined || noise === null) throw new TypeError(`${where}: a generator (Rng) or a noise tensor is required`);
-  const zs = b.shape(noise);
-  if (zs.length !== shape.length || zs.some((d, i) => d !== shape[i])) {
-    throw new RangeError(`${where}: noise has shape [${zs}] but x has shape [${shape}]`);
-  }
-  return { z: noise, owned: false };
+  return drawNoise(sde.backend, noise, shape, where);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Coef, TensorBackend } from '../backend/types.js';
 import type { Rng } from '../backend/rng.js';
+import { drawNoise, type NoiseSource } from './noise-source.js';
 import { tfjsBackend } from '../backend/tfjs.js';
 import { hostBackend, type HostTensor } from '../backend/host.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
@@ -30,13 +31,6 @@ export interface SDEConfig {
  */
 export function from255(value: number): number {
   return value / 255;
-}
-
-/** Where noise comes from: a generator (noise drawn with the item-stable streams), or a given tensor `z`. */
-export type NoiseSource<X> = Rng | X;
-
-function isRng(n: unknown): n is Rng {
-  return typeof n === 'object' && n !== null && typeof (n as Rng).normal === 'function' && typeof (n as Rng).split === 'function';
 }
 
 /**
@@ -189,13 +183,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   }
 
   #noise(source: NoiseSource<X>, shape: number[], where: string): { z: X; owned: boolean } {
-    if (isRng(source)) return { z: this.backend.randomNormal(shape, source), owned: true };
-    if (source === undefined || source === null) throw new TypeError(`MeanRevertingSDE.${where}: a generator (Rng) or a noise tensor is required`);
-    const zs = this.backend.shape(source);
-    if (zs.length !== shape.length || zs.some((d, i) => d !== shape[i])) {
-      throw new RangeError(`MeanRevertingSDE.${where}: noise has shape [${zs}] but x has shape [${shape}]`);
-    }
-    return { z: source, owned: false };
+    return drawNoise(this.backend, source, shape, `MeanRevertingSDE.${where}`);
   }
 
   /** Adds `coef * z` (z from `source`) to a tensor the method owns, disposing intermediates. */
