@@ -381,3 +381,28 @@ describe('model file (weights + configs)', () => {
     }
   });
 });
+
+describe('model files over URLs (the browser path)', () => {
+  it('modelBlob -> served over HTTP -> loadModelFromUrl round-trips bit exactly; HTTP errors are clear', async () => {
+    const { createServer } = await import('node:http');
+    const { modelBlob, loadModelFromUrl, ConditionalUNet: Net, saveModel: save } = await import('../src/index.js');
+    const net = new Net({ inChannels: 1, outChannels: 1, nf: 4, depth: 2 }, { seed: 5 });
+    const sdeCfg = { T: 20, maxSigma: 0.1, schedule: 'cosine' as const, eps: 0.01 };
+    const bytes = new Uint8Array(await modelBlob(net, sdeCfg).arrayBuffer());
+    const server = createServer((req, res) => {
+      if (req.url === '/model.safetensors') res.end(bytes);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const loaded = await loadModelFromUrl(`http://127.0.0.1:${port}/model.safetensors`, { sde: sdeCfg });
+      expect(Buffer.compare(Buffer.from(save(loaded.unet, loaded.sdeConfig)), Buffer.from(bytes))).toBe(0);
+      loaded.unet.dispose();
+      await expect(loadModelFromUrl(`http://127.0.0.1:${port}/missing`)).rejects.toThrow(/answered 404/);
+    } finally {
+      server.close();
+      net.dispose();
+    }
+  });
+});

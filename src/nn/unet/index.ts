@@ -35,3 +35,4 @@ export {
   type ModelExpectation,
   type SavedModelInfo,
 } from './model-format.js';
+export { loadModelFromUrl, modelBlob } from './model-url.js';
