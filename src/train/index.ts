@@ -10,3 +10,4 @@ export { clipGradNorm, type ClippedGradients } from './clip.js';
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT, type DecodedCheckpoint } from './checkpoint.js';
 // Images, metrics and data (browser-safe; file I/O is the Node-only src/io).
 export * from './image-exports.js';
+export { validateRestoration, type ValidationOptions, type ValidationScores } from './validation.js';

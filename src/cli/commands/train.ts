@@ -2,21 +2,17 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { HostTensor } from '../../backend/host.js';
-import { tfjsBackend } from '../../backend/tfjs.js';
 import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
 import type { ScheduleSpec } from '../../sde/schedules.js';
 import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
 import { saveModel } from '../../nn/unet/model-format.js';
-import { restore } from '../../sampling/restore.js';
 import type { SamplerName } from '../../sampling/samplers.js';
-import { tiledNoiseModel } from '../../sampling/tiled.js';
 import { Trainer, type TrainerConfig, type TrainerState } from '../../train/trainer.js';
 import { decodeTrainerState, encodeTrainerState } from '../../train/checkpoint.js';
 import { ImageDataset } from '../../train/data/dataset.js';
 import type { DegradationSpec } from '../../train/data/degradation.js';
 import type { ImageSource } from '../../train/data/source.js';
-import { psnr, ssim } from '../../train/metrics.js';
+import { validateRestoration } from '../../train/validation.js';
 import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { CliError, intOption, numberOption } from '../errors.js';
@@ -159,23 +155,6 @@ function loadInto(net: ConditionalUNet, weights: Record<string, tf.Tensor>): voi
   }
 }
 
-/** PSNR / SSIM of restored centre crops of the validation images (EMA weights). */
-async function validate(trainer: Trainer, evalNet: ConditionalUNet, val: ImageDataset, cfg: TrainRunConfig): Promise<Record<string, number>> {
-  loadInto(evalNet, trainer.evalWeights());
-  const sde = new MeanRevertingSDE<HostTensor>(trainer.sde.config, 'float32');
-  const model = tiledNoiseModel((xt: tf.Tensor, mu: tf.Tensor, t: number) => evalNet.predict(xt, mu, t), tfjsBackend, { tile: 512 });
-  let p = 0;
-  let s = 0;
-  for (let i = 0; i < val.size; i++) {
-    const pair = await val.item(i, { seed: cfg.seed, cropSize: cfg.valCrop });
-    const out = await restore({ sde, model, lq: new HostTensor(pair.lq.data, [1, pair.lq.height, pair.lq.width, pair.lq.channels]), sampler: cfg.valSampler as SamplerName, steps: cfg.valSteps, seed: i });
-    const img = { data: out.data.map((v) => Math.min(1, Math.max(0, v))), height: pair.gt.height, width: pair.gt.width, channels: pair.gt.channels };
-    p += psnr(img, pair.gt);
-    s += ssim(img, pair.gt);
-  }
-  return { psnr: p / val.size, ssim: s / val.size };
-}
-
 async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   await writeFile(`${path}.tmp`, bytes);
   await rename(`${path}.tmp`, path);
@@ -238,7 +217,17 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
       ...(val && cfg.valEvery > 0
         ? {
             validateEvery: cfg.valEvery,
-            validate: (t: Trainer) => validate(t, evalNet, val, cfg),
+            validate: async (t: Trainer) => {
+              loadInto(evalNet, t.evalWeights());
+              const scores = await validateRestoration((xt, mu, tt) => evalNet.predict(xt, mu, tt), val, {
+                sde: t.sde.config,
+                sampler: cfg.valSampler as SamplerName,
+                steps: cfg.valSteps,
+                cropSize: cfg.valCrop,
+                seed: cfg.seed,
+              });
+              return { ...scores };
+            },
             onValidate: async (step: number, m: Record<string, number>) => {
               await log({ event: 'validation', step, ...m });
               if (!cfg.quiet) console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}`);
