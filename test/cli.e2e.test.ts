@@ -70,7 +70,8 @@ describe('the irsde command line, end to end', () => {
     expect(vals.every((r) => Number.isFinite(r.psnr) && r.ssim > -1 && r.ssim <= 1)).toBe(true);
 
     expect((await irsde([...common, '--steps', '2', '--out', b])).code).toBe(0);
-    const resumed = await irsde(['train', '--resume', join(b, 'checkpoint.safetensors'), '--steps', '4', '--out', b, '--quiet', '--engine', 'wasm']);
+    // --out defaults to the checkpoint's folder on resume; everything else comes from the checkpoint.
+    const resumed = await irsde(['train', '--resume', join(b, 'checkpoint.safetensors'), '--steps', '4', '--quiet', '--engine', 'wasm']);
     expect(resumed.code).toBe(0);
     const log = readFileSync(join(b, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.event === 'resume').map((r) => r.step)).toEqual([2]);

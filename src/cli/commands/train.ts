@@ -1,5 +1,5 @@
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
@@ -169,7 +169,9 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     if (!(await isFile(resume))) throw new CliError(`--resume: checkpoint not found: '${resume}'`);
     const decoded = decodeTrainerState(new Uint8Array(await readFile(resume)));
     state = decoded.state;
-    Object.assign(cfg, decoded.extra.run as Partial<TrainRunConfig>, { steps: cfg.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet });
+    // The checkpoint's run config wins (same data, network, SDE); how and how long to run may change.
+    const run = decoded.extra.run as Partial<TrainRunConfig>;
+    Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers });
   }
   await mkdir(cfg.out, { recursive: true });
   const { train, val } = await buildData(cfg);
@@ -282,7 +284,7 @@ export function registerTrain(program: Command): void {
     .option('--val-steps <n>', 'sampling steps used in validation', intOption('--val-steps', 1))
     .option('--val-sampler <name>', 'sampler used in validation')
     .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
-    .option('--resume <checkpoint>', 'continue from a checkpoint (its configs win; --steps sets the new end)')
+    .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --engine may change; --out defaults to its folder')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
     .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
@@ -303,9 +305,11 @@ export function registerTrain(program: Command): void {
       const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema'));
       if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
       if (flags.ema === false) given.ema = false;
-      const cfg = { ...DEFAULTS, ...fromFile, ...given } as TrainRunConfig;
       const resume = flags.resume as string | undefined;
+      // On resume, options not given come from the checkpoint (not from the defaults).
+      const cfg = (resume ? { ...fromFile, ...given } : { ...DEFAULTS, ...fromFile, ...given }) as TrainRunConfig;
       if (!resume && !cfg.gt) throw new CliError('--gt DIR is required (or --config FILE with "gt", or --resume CHECKPOINT)');
+      if (!cfg.out && resume) cfg.out = dirname(resume);
       if (!cfg.out) throw new CliError('--out DIR is required');
       if (cfg.lrSchedule === 'multistep' && !cfg.lrMilestones?.length) throw new CliError('--lr-schedule multistep needs --lr-milestones N,M,...');
       const { step, modelPath } = await runTraining(cfg, resume);
