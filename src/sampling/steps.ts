@@ -1,5 +1,6 @@
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { drawNoise, type NoiseSource } from '../sde/noise-source.js';
+import { combineAroundMu } from '../sde/around-mu.js';
 import { sdeTables } from './tables.js';
 
 /*
@@ -52,17 +53,15 @@ export function sdeJump<X>(sde: MeanRevertingSDE<X>, x: X, mu: X, eps: X, t: num
   const g = u[t] - u[s];
   const lam = sde.maxSigma;
   const { z, owned } = noiseTensor(sde, noise, b.shape(x), 'sdeJump');
-  const d = b.linear([
-    [x, 1],
-    [mu, -1],
-  ]);
-  const res = b.linear([
-    [mu, 1],
-    [d, 1 + g],
-    [eps, (-2 * lam * lam * g) / sigmaBar[t]],
-    [z, -lam * Math.sqrt(2 * g)],
-  ]);
-  b.dispose(d);
+  const res = combineAroundMu(
+    b,
+    mu,
+    [[x, 1 + g]],
+    [
+      [eps, (-2 * lam * lam * g) / sigmaBar[t]],
+      [z, -lam * Math.sqrt(2 * g)],
+    ],
+  );
   if (owned) b.dispose(z);
   return res;
 }
@@ -100,17 +99,7 @@ export function odeJump<X>(sde: MeanRevertingSDE<X>, x: X, mu: X, eps: X, t: num
   const { u, sigmaBar } = sdeTables(sde);
   const g = u[t] - u[s];
   const lam2 = sde.maxSigma * sde.maxSigma;
-  const d = b.linear([
-    [x, 1],
-    [mu, -1],
-  ]);
-  const res = b.linear([
-    [mu, 1],
-    [d, 1 + g],
-    [eps, (-g * lam2) / sigmaBar[t]],
-  ]);
-  b.dispose(d);
-  return res;
+  return combineAroundMu(b, mu, [[x, 1 + g]], [[eps, (-g * lam2) / sigmaBar[t]]]);
 }
 
 /**
@@ -124,25 +113,19 @@ export function heunCorrect<X>(sde: MeanRevertingSDE<X>, x: X, mu: X, eps: X, xE
   const { u, sigmaBar } = sdeTables(sde);
   const h = (u[t] - u[s]) / 2;
   const lam2 = sde.maxSigma * sde.maxSigma;
-  const b = sde.backend;
-  const d = b.linear([
-    [x, 1],
-    [mu, -1],
-  ]);
-  const dE = b.linear([
-    [xEuler, 1],
-    [mu, -1],
-  ]);
-  // x_s - mu = d - h [(-d) + lam2 eps / sb_t + (-dE) + lam2 epsS / sb_s]
-  const res = b.linear([
-    [mu, 1],
-    [d, 1 + h],
-    [dE, h],
-    [eps, (-h * lam2) / sigmaBar[t]],
-    [epsS, (-h * lam2) / sigmaBar[s]],
-  ]);
-  b.dispose([d, dE]);
-  return res;
+  // x_s - mu = d - h [(-d) + lam2 eps / sb_t + (-dE) + lam2 epsS / sb_s], d = x - mu, dE = xEuler - mu
+  return combineAroundMu(
+    sde.backend,
+    mu,
+    [
+      [x, 1 + h],
+      [xEuler, h],
+    ],
+    [
+      [eps, (-h * lam2) / sigmaBar[t]],
+      [epsS, (-h * lam2) / sigmaBar[s]],
+    ],
+  );
 }
 
 /** Result of a {@link posteriorJump}: the new state and the x0 estimate it was built from. */
@@ -190,17 +173,7 @@ export function posteriorJump<X>(
     if (eta === 0) {
       const { u, sigmaBar } = sdeTables(sde);
       const C = Math.exp(-u[s]);
-      const dx0 = b.linear([
-        [x0Hat, 1],
-        [mu, -1],
-      ]);
-      const res = b.linear([
-        [mu, 1],
-        [dx0, C],
-        [eps, sigmaBar[s]],
-      ]);
-      b.dispose(dx0);
-      return { x: res, x0Hat };
+      return { x: combineAroundMu(b, mu, [[x0Hat, C]], [[eps, sigmaBar[s]]]), x0Hat };
     }
     if (noise === undefined) throw new TypeError('posteriorJump: eta > 0 needs a generator (Rng) or a noise tensor');
     const p = sde.optimalReverseStd(t, s);
@@ -217,17 +190,15 @@ export function posteriorJump<X>(
       const { u, sigmaBar } = sdeTables(sde);
       const C = Math.exp(-u[s]);
       const std = eta * p;
-      const dx0 = b.linear([
-        [x0Hat, 1],
-        [mu, -1],
-      ]);
-      res = b.linear([
-        [mu, 1],
-        [dx0, C],
-        [eps, Math.sqrt(Math.max(sigmaBar[s] ** 2 - std * std, 0))],
-        [z, std],
-      ]);
-      b.dispose(dx0);
+      res = combineAroundMu(
+        b,
+        mu,
+        [[x0Hat, C]],
+        [
+          [eps, Math.sqrt(Math.max(sigmaBar[s] ** 2 - std * std, 0))],
+          [z, std],
+        ],
+      );
     }
     if (owned) b.dispose(z);
     return { x: res, x0Hat };

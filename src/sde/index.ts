@@ -4,3 +4,4 @@ export { thetaSchedule, cosineThetas, linearThetas, constantThetas, type Schedul
 export { MeanRevertingSDE, from255, type SDEConfig, type BackendName } from './mean-reverting-sde.js';
 export { drawNoise, isRng, type NoiseSource, type DrawnNoise } from './noise-source.js';
 export { checkTimesteps, type Timestep } from './timesteps.js';
+export { combineAroundMu } from './around-mu.js';

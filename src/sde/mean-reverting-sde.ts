@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Coef, TensorBackend } from '../backend/types.js';
 import type { Rng } from '../backend/rng.js';
 import { drawNoise, type NoiseSource } from './noise-source.js';
+import { combineAroundMu } from './around-mu.js';
 import { tfjsBackend } from '../backend/tfjs.js';
 import { hostBackend, type HostTensor } from '../backend/host.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
@@ -292,28 +293,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     ]);
     const ts = this.#t(t, 'muBar', shape[0]);
     const decay = this.#coef(t, ts, (ti) => Math.exp(-this.#thetasCumsum[ti] * this.dt));
-    return this.#aroundMu(mu, [[x0, decay]]);
-  }
-
-  /** `mu + sum coef_i (x_i - mu)`, computing the deviations from `mu` first (as the reference does). */
-  #aroundMu(mu: X, terms: ReadonlyArray<readonly [X, Coef]>, extra?: readonly [X, Coef]): X {
-    const b = this.backend;
-    return b.tidy(() => {
-      const devs = terms.map(
-        ([x, c]) =>
-          [
-            b.linear([
-              [x, 1],
-              [mu, -1],
-            ]),
-            c,
-          ] as const,
-      );
-      const all = extra ? [...devs, extra, [mu, 1] as const] : [...devs, [mu, 1] as const];
-      const res = b.linear(all);
-      for (const [d] of devs) b.dispose(d);
-      return res;
-    });
+    return combineAroundMu(this.backend, mu, [[x0, decay]]);
   }
 
   /**
@@ -331,7 +311,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const cs = this.#thetasCumsum;
     const decay = ts.map((ti, i) => Math.exp(-(cs[ti] - cs[ss[i]]) * this.dt));
     const std = ts.map((ti, i) => this.maxSigma * Math.sqrt(-Math.expm1(-2 * (cs[ti] - cs[ss[i]]) * this.dt)));
-    const mean = this.#aroundMu(mu, [[xs, batched ? Float64Array.from(decay) : decay[0]]]);
+    const mean = combineAroundMu(this.backend, mu, [[xs, batched ? Float64Array.from(decay) : decay[0]]]);
     return this.#plusNoise(mean, batched ? Float64Array.from(std) : std[0], noise, 'exactTransition');
   }
 
@@ -440,7 +420,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const co = ts.map((ti, i) => this.#posterior(ti, ss[i]));
     const cXt: Coef = batched ? Float64Array.from(co, (c) => c.cXt) : co[0].cXt;
     const cX0: Coef = batched ? Float64Array.from(co, (c) => c.cX0) : co[0].cX0;
-    return this.#aroundMu(mu, [
+    return combineAroundMu(this.backend, mu, [
       [xt, cXt],
       [x0, cX0],
     ]);
@@ -456,7 +436,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const ts = this.#t(t, 'x0FromNoise', shape[0]);
     const grow = this.#coef(t, ts, (ti) => Math.exp(this.#thetasCumsum[ti] * this.dt));
     const cn = this.#coef(t, ts, (ti) => -this.#sigmaBars[ti] * Math.exp(this.#thetasCumsum[ti] * this.dt));
-    return this.#aroundMu(mu, [[xt, grow]], [noise, cn]);
+    return combineAroundMu(this.backend, mu, [[xt, grow]], [[noise, cn]]);
   }
 
   /** True noise `(x_t - muBar_t) / sigmaBar_t` given the clean `x0`. */
@@ -479,23 +459,16 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const ts = this.#t(t, where, shape[0]);
     const kt = this.#coef(t, ts, k);
     const kd = this.#coef(t, ts, (ti) => -k(ti) * Math.exp(-this.#thetasCumsum[ti] * this.dt));
-    const b = this.backend;
-    return b.tidy(() => {
-      const dxt = b.linear([
-        [xt, 1],
-        [mu, -1],
-      ]);
-      const dx0 = b.linear([
-        [x0, 1],
-        [mu, -1],
-      ]);
-      const res = b.linear([
-        [dxt, kt],
-        [dx0, kd],
-      ]);
-      b.dispose([dxt, dx0]);
-      return res;
-    });
+    return combineAroundMu(
+      this.backend,
+      mu,
+      [
+        [xt, kt],
+        [x0, kd],
+      ],
+      [],
+      false,
+    );
   }
 
   /** Score from predicted noise: `-noise / sigmaBar_t`. */
