@@ -6,7 +6,7 @@
  *   npx tsx examples/forward-and-back.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, mlLoss } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, mlLoss, psnr } from '../src/index.js';
 
 await tf.setBackend('cpu');
 
@@ -28,10 +28,6 @@ const degraded = tf.tidy(() => tf.add(clean, tf.mul(noise, from255(25))));
 const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(10), schedule: 'cosine', eps: 0.005 });
 console.log(`T=${sde.T} lambda=${sde.maxSigma.toFixed(4)} dt=${sde.dt.toFixed(4)} sigmaBar_T=${sde.sigmaBar(sde.T).toFixed(4)}`);
 
-function psnr(a: tf.Tensor, b: tf.Tensor): number {
-  const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(a, b))).dataSync()[0]);
-  return 10 * Math.log10(1 / mse);
-}
 console.log(`degraded vs clean: PSNR ${psnr(degraded, clean).toFixed(2)} dB`);
 
 // The ML training loss of a "network" that predicts zero noise, at a random t per item.

@@ -11,7 +11,7 @@
  *   spread; `posterior` with few steps shrinks the spread, so its RMSE there looks better.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, gaussianNoiseModel, oracleNoiseModel, restore, restoreWithUncertainty, type NoiseModel, type SamplerName } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, psnr, gaussianNoiseModel, oracleNoiseModel, restore, restoreWithUncertainty, type NoiseModel, type SamplerName } from '../src/index.js';
 
 await tf.setBackend('cpu');
 
@@ -29,10 +29,6 @@ const lq = tf.tidy(() => tf.add(tf.mul(clean, 0.7), tf.mul(tf.tensor(rng.normal(
 
 const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(10), schedule: 'cosine', eps: 0.005 });
 
-function psnr(a: tf.Tensor, b: tf.Tensor): number {
-  const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(a, b))).dataSync()[0]);
-  return 10 * Math.log10(1 / mse);
-}
 console.log(`T=${sde.T}, lambda=${sde.maxSigma.toFixed(4)}; degraded vs clean: PSNR ${psnr(lq, clean).toFixed(2)} dB\n`);
 
 const models: Array<[string, NoiseModel<tf.Tensor>]> = [
