@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   HostTensor,
+  asNoiseModel,
   MeanRevertingSDE,
   Rng,
   exportOnnx,
@@ -57,15 +58,17 @@ const clean = await readImage(photo, { channels: unet.config.inChannels as 1 | 3
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma) }, new Rng(Number(values.seed)));
 
 await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
-let model: NoiseModel<tf.Tensor> = (xt, mu, t) => unet.predict(xt, mu, t);
+let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
 let engine = tf.getBackend();
 let release = async () => {};
 if (values.engine === 'ort') {
   const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
-  model = ort.noiseModel;
+  raw = ort.noiseModel;
   release = () => ort.release();
   engine = 'onnxruntime';
 }
+// The shipped network predicts x0 - mu ('residual'); asNoiseModel turns any output into noise.
+const model: NoiseModel<tf.Tensor> = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, raw);
 const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
 const started = performance.now();
 const out = await restore({

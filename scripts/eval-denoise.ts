@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
+import { asNoiseModel, HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 
 tf.env().set('PROD', true);
@@ -37,7 +37,7 @@ const { unet, sdeConfig } = await loadModelFile(values.weights);
 await selectBackend('cpu');
 const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
 const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-const model = tiledNoiseModel(ort.noiseModel, tfjsBackend, { tile: 512 });
+const model = tiledNoiseModel(asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, ort.noiseModel), tfjsBackend, { tile: 512 });
 
 interface Row { name: string; method: string; psnr: number; ssim: number; seconds: number }
 const rows: Row[] = [];

@@ -84,6 +84,22 @@ describe('WorkerGradientPool', () => {
     for (const m of [m1, m2, w0]) m.dispose();
   });
 
+  it('residual networks with the x0 objective: the workers build the same network and match one thread', async () => {
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const model = new ConditionalUNet({ ...unetConfig, prediction: 'residual' }, { seed: 5 });
+    const batch = data().next(new Rng(6)) as { gt: tf.Tensor; lq: tf.Tensor };
+    const noise = tf.tensor(new Rng(7).normal(batch.gt.shape), batch.gt.shape);
+    const task = { sde, model, batch, t: [2, 19, 11], noise, objective: 'x0', norm: 'l1' } as const;
+    const one = inProcessGradients.compute(task) as Awaited<ReturnType<typeof pool.compute>>;
+    const two = await pool.compute(task);
+    expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-6 * Math.abs(one.loss));
+    let worst = 0;
+    for (const [name, g] of Object.entries(one.grads)) worst = Math.max(worst, normErr(two.grads[name].dataSync(), g.dataSync()));
+    expect(worst).toBeLessThan(1e-5);
+    tf.dispose([...Object.values(one.grads), ...Object.values(two.grads), batch.gt, batch.lq, noise]);
+    model.dispose();
+  });
+
   it('refuses a model that is not a ConditionalUNet, and bad worker counts', async () => {
     const w = tf.variable(tf.zeros([1]));
     const model = { predict: (x: tf.Tensor) => tf.mul(x, w), variables: new Map([['w', w]]) };

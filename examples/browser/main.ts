@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const out = await restore({
     sde,
-    model: tiledNoiseModel((xt, mu, t) => unet.predict(xt, mu, t), tfjsBackend, { tile: 256 }),
+    model: tiledNoiseModel(unet.noiseModelFor(new MeanRevertingSDE(sdeConfig)), tfjsBackend, { tile: 256 }),
     lq: new HostTensor(noisy.data, [1, noisy.height, noisy.width, noisy.channels]),
     sampler: 'posterior',
     eta: 0,

@@ -22,3 +22,11 @@ export function numberOption(name: string, lo = -Infinity, hi = Infinity): (v: s
     return n;
   };
 }
+
+/** Parses an option that must be one of `choices`. */
+export function choiceOption<C extends string>(name: string, choices: readonly C[]): (v: string) => C {
+  return (v: string) => {
+    if (!(choices as readonly string[]).includes(v)) throw new CliError(`${name} must be one of ${choices.join(', ')}, got '${v}'`);
+    return v as C;
+  };
+}

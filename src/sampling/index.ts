@@ -1,7 +1,7 @@
 // Samplers for the reverse process (reverse SDE, probability-flow ODE with Euler / Heun, exact
 // posterior with an eta knob) over any decreasing step list, the restore entry points (with an
 // uncertainty map), model converters, and analytic noise models for testing samplers.
-export { fromScoreModel, fromX0Model, type NoiseModel, type ScoreModel, type X0Model } from './model.js';
+export { asNoiseModel, fromResidualModel, fromScoreModel, fromX0Model, type NoiseModel, type ResidualModel, type ScoreModel, type X0Model } from './model.js';
 export { timesteps, checkSteps, type Spacing } from './timesteps.js';
 export { sdeJump, odeJump, odeDirection, heunCorrect, posteriorJump, type PosteriorJumpResult } from './steps.js';
 export type { Sampler, SamplerOptions, StepInfo, StepOutput } from './loop.js';

@@ -69,3 +69,41 @@ export function fromX0Model<X>(sde: MeanRevertingSDE<X>, model: X0Model<X>): Noi
       }
     });
 }
+
+/**
+ * A model that predicts the clean image as a correction of the condition, `x0_hat = mu + r`
+ * (a U-Net with `prediction: 'residual'`); same contract as {@link NoiseModel} otherwise.
+ */
+export type ResidualModel<X> = (xt: X, mu: X, t: number) => X | Promise<X>;
+
+/**
+ * Wraps a residual model as a {@link NoiseModel}: `x0_hat = mu + r`, then
+ * `eps = (x_t - muBar_t(x0_hat)) / sigmaBar_t`. Stays synchronous if `model` is. The residual
+ * tensor is disposed by the wrapper; the returned noise is owned by the caller.
+ */
+export function fromResidualModel<X>(sde: MeanRevertingSDE<X>, model: ResidualModel<X>): NoiseModel<X> {
+  const b = sde.backend;
+  return fromX0Model(sde, (xt, mu, t) =>
+    then(model(xt, mu, t), (r) => {
+      try {
+        return b.linear([
+          [mu, 1],
+          [r, 1],
+        ]);
+      } finally {
+        if (r !== xt && r !== mu) b.dispose(r);
+      }
+    }),
+  );
+}
+
+/**
+ * The sampler's {@link NoiseModel} for a network whose raw output means `prediction`
+ * (`'noise'`: returned as is; `'residual'`: {@link fromResidualModel}). Use it for any network
+ * output, e.g. an ONNX Runtime session of an exported residual U-Net.
+ */
+export function asNoiseModel<X>(sde: MeanRevertingSDE<X>, prediction: 'noise' | 'residual', model: (xt: X, mu: X, t: number) => X | Promise<X>): NoiseModel<X> {
+  if (prediction === 'noise') return model;
+  if (prediction === 'residual') return fromResidualModel(sde, model);
+  throw new RangeError(`asNoiseModel: prediction must be 'noise' or 'residual', got ${JSON.stringify(prediction)}`);
+}

@@ -1,3 +1,4 @@
+import type { Objective } from './objective.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { trainingLoss } from './objective.js';
@@ -16,7 +17,7 @@ export interface GradientTask {
   /** The noise `z` of `x_t`, same shape as the batch. */
   readonly noise: tf.Tensor;
   /** Matching objective. */
-  readonly objective: 'ml' | 'noise';
+  readonly objective: Objective;
   /** Matching norm. */
   readonly norm: 'l1' | 'l2';
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
 import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
-import { trainingLoss } from './objective.js';
+import { OBJECTIVES, trainingLoss, type Objective } from './objective.js';
+import type { UNetPrediction } from '../nn/unet/config.js';
 import { inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { EMA, type EMAConfig, type EMAState } from './ema.js';
@@ -21,6 +22,8 @@ export interface TrainableNoiseModel {
   predict(xt: tf.Tensor, mu: tf.Tensor, t: number | ArrayLike<number>): tf.Tensor;
   /** The trainable variables by (PyTorch-style) name (borrowed; the model owns them). */
   readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** What `predict` returns (default `'noise'`; `'residual'`: `x0_hat - mu`). */
+  readonly prediction?: UNetPrediction;
 }
 
 /** One training batch: degraded `lq` (the SDE's `mu`) and clean `gt` (`x0`), both `[B, H, W, C]`. */
@@ -55,8 +58,11 @@ export interface TrainerConfig {
   readonly clipGradNorm?: number;
   /** EMA of the weights (default the reference's: beta 0.995 every 10 steps); `false` disables it. */
   readonly ema?: EMAConfig | false;
-  /** Objective: `'ml'` (maximum-likelihood trajectory loss, default) or `'noise'` (noise matching). */
-  readonly objective?: 'ml' | 'noise';
+  /**
+   * Objective: `'ml'` (maximum-likelihood trajectory loss, default), `'noise'` (noise matching)
+   * or `'x0'` (clean-image matching; see {@link Objective}).
+   */
+  readonly objective?: Objective;
   /** `'l1'` (default) or `'l2'`. */
   readonly norm?: 'l1' | 'l2';
   /** Seed of the trainer's generator (timesteps, noise, and the batch source's draws). Default 0. */
@@ -141,8 +147,8 @@ export class Trainer {
   constructor(options: { sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig; gradients?: GradientComputer }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
-    if (config.objective !== undefined && config.objective !== 'ml' && config.objective !== 'noise') {
-      throw new RangeError(`Trainer: objective must be 'ml' or 'noise', got ${String(config.objective)}`);
+    if (config.objective !== undefined && !OBJECTIVES.includes(config.objective)) {
+      throw new RangeError(`Trainer: objective must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got ${String(config.objective)}`);
     }
     if (config.clipGradNorm !== undefined && !(config.clipGradNorm > 0)) {
       throw new RangeError(`Trainer: clipGradNorm must be > 0, got ${config.clipGradNorm}`);

@@ -11,6 +11,7 @@ import { tiledNoiseModel } from '../../sampling/tiled.js';
 import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
+import { asNoiseModel } from '../../sampling/model.js';
 import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
 import type { NoiseModel } from '../../sampling/model.js';
 import { CliError, intOption, numberOption } from '../errors.js';
@@ -65,13 +66,15 @@ export function registerRestore(program: Command): void {
       const { unet, sdeConfig, path } = await loadModelOrDefault(flags.weights);
       const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
       if (flags.steps !== undefined && flags.steps > sde.T) throw new CliError(`--steps ${flags.steps} exceeds the model's T = ${sde.T}`);
-      let net: NoiseModel<tf.Tensor> = (xt: tf.Tensor, mu: tf.Tensor, t: number) => unet.predict(xt, mu, t);
+      let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
       let release = async () => {};
       if (useOrt) {
         const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
-        net = ort.noiseModel;
+        raw = ort.noiseModel;
         release = () => ort.release();
       }
+      // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
+      const net: NoiseModel<tf.Tensor> = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, raw);
       const model = tiledNoiseModel(net, tfjsBackend, {
         tile: flags.tile,
         ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),

@@ -15,7 +15,9 @@ import type { ImageSource } from '../../train/data/source.js';
 import { validateRestoration } from '../../train/validation.js';
 import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
-import { CliError, intOption, numberOption } from '../errors.js';
+import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
+import { UNET_PREDICTIONS, type UNetConfig, type UNetPrediction } from '../../nn/unet/config.js';
+import { OBJECTIVES, type Objective } from '../../train/objective.js';
 import { isDir, isFile, startEngine } from '../shared.js';
 
 /** Everything `irsde train` needs, as flags or as a JSON config file (same keys). */
@@ -28,9 +30,17 @@ export interface TrainRunConfig {
   degradation?: string | DegradationSpec;
   /** Number of images (from the end of the name-sorted list) held out for validation. */
   valCount: number;
+  /** Images (file names without extension) held out for validation instead of the last `valCount`. */
+  valNames?: string[];
   channels: 1 | 3;
   nf: number;
   depth: number;
+  /** What the network predicts: 'noise' (default, the reference's) or 'residual' (x0 - mu). */
+  prediction?: UNetPrediction;
+  /** Training objective: 'ml' (default), 'noise' or 'x0'. */
+  objective?: Objective;
+  /** Loss norm: 'l1' (default) or 'l2'. */
+  norm?: 'l1' | 'l2';
   T: number;
   /** lambda on the 0–255 scale (the paper's max_sigma, e.g. 10 or 50). */
   maxSigma255: number;
@@ -118,9 +128,19 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
   const lq = cfg.lq === undefined ? null : await folderSource(cfg.lq).catch((e: Error) => { throw new CliError(`--lq: ${e.message}`); });
   if (lq === null && cfg.degradation === undefined) throw new CliError('give --lq DIR (paired data) or --degradation SPEC (synthetic data from --gt only)');
   const names = [...gt.names];
-  if (cfg.valCount >= names.length) throw new CliError(`--val-count ${cfg.valCount} leaves no training images (found ${names.length} in '${cfg.gt}')`);
-  const trainNames = names.slice(0, names.length - cfg.valCount);
-  const valNames = names.slice(names.length - cfg.valCount);
+  let trainNames: string[];
+  let valNames: string[];
+  if (cfg.valNames?.length) {
+    const unknown = cfg.valNames.filter((n) => !names.includes(n));
+    if (unknown.length) throw new CliError(`--val-names: not in '${cfg.gt}': ${unknown.join(', ')}`);
+    valNames = names.filter((n) => cfg.valNames!.includes(n));
+    trainNames = names.filter((n) => !cfg.valNames!.includes(n));
+    if (!trainNames.length) throw new CliError('--val-names leaves no training images');
+  } else {
+    if (cfg.valCount >= names.length) throw new CliError(`--val-count ${cfg.valCount} leaves no training images (found ${names.length} in '${cfg.gt}')`);
+    trainNames = names.slice(0, names.length - cfg.valCount);
+    valNames = names.slice(names.length - cfg.valCount);
+  }
   const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
   const make = (which: readonly string[], opts: object) =>
     lq === null
@@ -137,6 +157,8 @@ function trainerConfigOf(cfg: TrainRunConfig): TrainerConfig {
   return {
     lr: cfg.lr,
     seed: cfg.seed,
+    ...(cfg.objective !== undefined ? { objective: cfg.objective } : {}),
+    ...(cfg.norm !== undefined ? { norm: cfg.norm } : {}),
     ...(cfg.lrSchedule === 'cosine'
       ? { lrSchedule: { type: 'cosine', period: cfg.steps, minLr: 1e-7 } }
       : cfg.lrMilestones?.length
@@ -176,7 +198,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   await mkdir(cfg.out, { recursive: true });
   const { train, val } = await buildData(cfg);
   const sde = new MeanRevertingSDE(sdeConfigOf(cfg));
-  const network = { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf, depth: cfg.depth };
+  const network: UNetConfig = { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf, depth: cfg.depth, ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
   const net = new ConditionalUNet(network, { seed: cfg.seed });
   const evalNet = new ConditionalUNet(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
@@ -221,7 +243,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
             validateEvery: cfg.valEvery,
             validate: async (t: Trainer) => {
               loadInto(evalNet, t.evalWeights());
-              const scores = await validateRestoration((xt, mu, tt) => evalNet.predict(xt, mu, tt), val, {
+              const scores = await validateRestoration(evalNet.noiseModelFor(t.sde), val, {
                 sde: t.sde.config,
                 sampler: cfg.valSampler as SamplerName,
                 steps: cfg.valSteps,
@@ -253,15 +275,19 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a ConditionalUNet noise network with the maximum-likelihood objective')
+    .description('train a ConditionalUNet restoration network (by default a noise network with the maximum-likelihood objective)')
     .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--gt <dir>', 'folder of clean (ground-truth) images')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
     .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255, rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
     .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
+    .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
     .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
     .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
+    .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', UNET_PREDICTIONS))
+    .option('--objective <name>', 'training loss: ml (maximum likelihood, default), noise (noise matching) or x0 (clean-image matching)', choiceOption('--objective', OBJECTIVES))
+    .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
     .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
     .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
     .option('--schedule <name>', 'theta schedule: cosine, linear or constant')

@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../backend/tfjs.js';
 import { Rng } from '../../backend/rng.js';
 import type { StateDict } from '../io/types.js';
-import { checkUNetConfig, countParameters, paddedSize, unetParamSpecs, type ParamSpec, type UNetConfig } from './config.js';
+import { checkUNetConfig, countParameters, paddedSize, predictionOf, unetParamSpecs, type ParamSpec, type UNetConfig, type UNetPrediction } from './config.js';
+import type { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
+import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { tfjsShape, tfjsToTorch, torchToTfjs } from './layout.js';
 import { attentionBlock, convSame, dense, gelu, resBlock, silu, sinusoidalEmbedding, type ParamLookup } from './ops.js';
 import {
@@ -62,7 +64,8 @@ export class ConditionalUNet {
   readonly config: UNetConfig;
   /**
    * `this.predict` bound to this instance, for APIs taking a noise model
-   * `(xt, mu, t) => tf.Tensor`.
+   * `(xt, mu, t) => tf.Tensor`. Only for `prediction: 'noise'` networks (a residual network's
+   * output is not noise: calling this throws; use {@link ConditionalUNet.noiseModelFor}).
    */
   readonly noiseModel: UNetNoiseModel;
 
@@ -97,7 +100,26 @@ export class ConditionalUNet {
       this.#vars.set(spec.name, tf.variable(init, trainable, `irsde_unet${id}/${spec.name}`));
       init.dispose();
     }
-    this.noiseModel = (xt, mu, t) => this.predict(xt, mu, t);
+    this.noiseModel = (xt, mu, t) => {
+      if (this.prediction !== 'noise') {
+        throw new TypeError(`ConditionalUNet.noiseModel: this network predicts '${this.prediction}', not noise; use unet.noiseModelFor(sde)`);
+      }
+      return this.predict(xt, mu, t);
+    };
+  }
+
+  /** What the network's output means (`config.prediction`, default `'noise'`). */
+  get prediction(): UNetPrediction {
+    return predictionOf(this.config);
+  }
+
+  /**
+   * The samplers' noise model for this network under `sde`, whatever it predicts (the output of
+   * a `'residual'` network is converted with `sde.noiseFromX0`). The returned tensors are owned by
+   * the caller; the network is borrowed (do not dispose it while sampling).
+   */
+  noiseModelFor(sde: MeanRevertingSDE<tf.Tensor>): NoiseModel<tf.Tensor> {
+    return asNoiseModel(sde, this.prediction, (xt, mu, t) => this.predict(xt, mu, t));
   }
 
   /** The variables, keyed by PyTorch name, in `state_dict` order (tfjs layouts, see `layout.ts`). */

@@ -13,7 +13,26 @@ export interface UNetConfig {
   readonly nf: number;
   /** Number of levels (>= 1); inputs are padded to a multiple of `2^depth`. */
   readonly depth: number;
+  /**
+   * What the network's output means (default `'noise'`, the reference's): see
+   * {@link UNetPrediction}. Does not change the parameters.
+   */
+  readonly prediction?: UNetPrediction;
 }
+
+/**
+ * What a network predicts.
+ * - `'noise'`: the noise `eps` in `x_t = muBar_t + sigmaBar_t eps` (the original IR-SDE).
+ * - `'residual'`: the clean image as a correction of the condition, `x0_hat = mu + output`.
+ *   Samplers turn it into noise with `MeanRevertingSDE.noiseFromX0`. An error `e` in the output
+ *   stays an error `e` in `x0`, whereas a noise network's error is amplified by
+ *   `sigmaBar_t / exp(-thetaBar_t)` (up to `lambda / eps_T`) when a few-step sampler recovers
+ *   `x0` from it, so residual networks suit few-step deterministic sampling.
+ */
+export type UNetPrediction = 'noise' | 'residual';
+
+/** The predictions a network can make (see {@link UNetPrediction}). */
+export const UNET_PREDICTIONS: readonly UNetPrediction[] = ['noise', 'residual'];
 
 /** How a parameter is stored and initialised; decides the PyTorch <-> tfjs layout mapping. */
 export type ParamKind = 'conv' | 'linear' | 'bias' | 'gain';
@@ -48,7 +67,7 @@ export function checkUNetConfig(config: UNetConfig, where = 'ConditionalUNet'): 
   if (config === null || typeof config !== 'object') {
     throw new TypeError(`${where}: config must be an object { inChannels, outChannels, nf, depth }`);
   }
-  const { inChannels, outChannels, nf, depth } = config;
+  const { inChannels, outChannels, nf, depth, prediction } = config;
   for (const [k, v] of [
     ['inChannels', inChannels],
     ['outChannels', outChannels],
@@ -59,7 +78,16 @@ export function checkUNetConfig(config: UNetConfig, where = 'ConditionalUNet'): 
   // The sinusoidal embedding divides by (nf/2 - 1), so nf = 2 would divide by zero.
   if (!isPosInt(nf) || nf < 4 || nf % 2 !== 0) throw new RangeError(`${where}: nf must be an even integer >= 4, got ${String(nf)}`);
   if (depth > 12) throw new RangeError(`${where}: depth must be <= 12 (2^depth is the padding multiple), got ${depth}`);
-  return { inChannels, outChannels, nf, depth };
+  if (prediction !== undefined && !UNET_PREDICTIONS.includes(prediction)) {
+    throw new RangeError(`${where}: prediction must be one of ${UNET_PREDICTIONS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(prediction)}`);
+  }
+  // 'noise' is stored as absent, so configs (and model files) of noise networks stay as before.
+  return prediction === 'residual' ? { inChannels, outChannels, nf, depth, prediction } : { inChannels, outChannels, nf, depth };
+}
+
+/** The prediction of a config (`'noise'` when unset). */
+export function predictionOf(config: { readonly prediction?: UNetPrediction }): UNetPrediction {
+  return config.prediction ?? 'noise';
 }
 
 function conv(name: string, cout: number, cin: number, k: number): ParamSpec {

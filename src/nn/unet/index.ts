@@ -13,6 +13,9 @@ export {
   type ParamKind,
   type ParamSpec,
   type UNetConfig,
+  type UNetPrediction,
+  UNET_PREDICTIONS,
+  predictionOf,
 } from './config.js';
 export { tfjsShape, tfjsToTorch, torchToTfjs } from './layout.js';
 export {

@@ -2,6 +2,7 @@
  * Messages between the {@link WorkerGradientPool} and its gradient workers, and the flat weight
  * layout they share. Plain data only (structured-clone safe).
  */
+import type { Objective } from '../objective.js';
 import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
 import type { UNetConfig } from '../../nn/unet/config.js';
 
@@ -57,7 +58,7 @@ export interface StepMessage {
   readonly lq: Float32Array;
   readonly noise: Float32Array;
   readonly t: readonly number[];
-  readonly objective: 'ml' | 'noise';
+  readonly objective: Objective;
   readonly norm: 'l1' | 'l2';
 }
 
