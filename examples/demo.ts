@@ -39,9 +39,9 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     weights: { type: 'string' },
-    sampler: { type: 'string', default: 'posterior' },
-    steps: { type: 'string', default: '10' },
-    eta: { type: 'string', default: '0' },
+    sampler: { type: 'string' },
+    steps: { type: 'string' },
+    eta: { type: 'string' },
     sigma: { type: 'string', default: '25' },
     seed: { type: 'string', default: '0' },
     engine: { type: 'string', default: 'ort' },
@@ -53,7 +53,11 @@ const weights = values.weights ?? defaultModelPath();
 if (!weights) throw new Error('no shipped model found (models/); pass --weights FILE from `irsde train`');
 const photo = positionals[0] ?? join(here, 'data', 'astronaut-crop.png');
 
-const { unet, sdeConfig } = await loadModelFile(weights);
+const { unet, sdeConfig, info } = await loadModelFile(weights);
+// The model's recommended sampling (stored in its file) unless flags say otherwise.
+const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
+const steps = Number(values.steps ?? info.sampling?.steps ?? 10);
+const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
 const clean = await readImage(photo, { channels: unet.config.inChannels as 1 | 3 });
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma) }, new Rng(Number(values.seed)));
 
@@ -75,9 +79,9 @@ const out = await restore({
   sde,
   model: tiledNoiseModel(model, tfjsBackend, { tile: 512 }),
   lq: new HostTensor(noisy.data, [1, noisy.height, noisy.width, noisy.channels]),
-  sampler: values.sampler as SamplerName,
-  steps: Number(values.steps),
-  eta: Number(values.eta),
+  sampler,
+  steps,
+  eta,
   seed: Number(values.seed),
 });
 const seconds = (performance.now() - started) / 1000;
@@ -98,5 +102,5 @@ const side: FloatImage = { height: H, width: 3 * W + 2 * gap, channels: C, data:
 await writeImage(values.out!, side);
 console.log(`${photo}: ${W}x${H}, sigma ${values.sigma} noise; model ${weights}`);
 console.log(`noisy    PSNR ${psnr(noisy, clean).toFixed(2)} dB  SSIM ${ssim(noisy, clean).toFixed(4)}`);
-console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${values.sampler}, ${values.steps} steps, ${engine}, ${seconds.toFixed(1)} s)`);
+console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${sampler}, ${steps} steps, ${engine}, ${seconds.toFixed(1)} s)`);
 console.log(`wrote ${values.out} (noisy | restored | clean)`);

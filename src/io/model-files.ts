@@ -8,7 +8,7 @@ import type { StateDict } from '../nn/io/types.js';
 import { readSafetensors } from '../nn/io/safetensors.js';
 import { readTorchStateDict } from '../nn/io/torch.js';
 import type { ConditionalUNet } from '../nn/unet/conditional-unet.js';
-import { loadModel, saveModel, type LoadedModel, type ModelExpectation } from '../nn/unet/model-format.js';
+import { loadModel, saveModel, type LoadedModel, type ModelExpectation, type SaveModelOptions } from '../nn/unet/model-format.js';
 
 async function readBytes(path: string): Promise<Uint8Array> {
   const buf = await readFile(path);
@@ -16,11 +16,11 @@ async function readBytes(path: string): Promise<Uint8Array> {
 }
 
 /**
- * Writes `saveModel(unet, sde)` to `path` (conventionally `*.safetensors`).
+ * Writes `saveModel(unet, sde, options)` to `path` (conventionally `*.safetensors`).
  * @returns the number of bytes written.
  */
-export async function saveModelFile(path: string, unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>): Promise<number> {
-  const bytes = saveModel(unet, sde);
+export async function saveModelFile(path: string, unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
+  const bytes = saveModel(unet, sde, options);
   await writeFile(path, bytes);
   return bytes.length;
 }

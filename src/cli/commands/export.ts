@@ -2,10 +2,21 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { CliError } from '../errors.js';
+import { saveModel, type RecommendedSampling } from '../../nn/unet/model-format.js';
+import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { loadModelOrDefault } from '../shared.js';
 
-/** `irsde export <model> --onnx F | --safetensors F`. */
+interface ExportFlags {
+  onnx?: string;
+  safetensors?: string;
+  model?: string;
+  dtype?: 'float32' | 'float16';
+  sampler?: string;
+  steps?: number;
+  eta?: number;
+}
+
+/** `irsde export <model> --onnx F | --safetensors F | --model F`. */
 export function registerExport(program: Command): void {
   program
     .command('export')
@@ -13,14 +24,36 @@ export function registerExport(program: Command): void {
     .argument('[model]', 'irsde model file (default: the shipped model)')
     .option('--onnx <file>', 'write an ONNX model with inputs xt, cond, time (NCHW) and output noise')
     .option('--safetensors <file>', "write the weights in PyTorch's names and layout (loadable by the original code)")
-    .addHelpText('after', '\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors')
-    .action(async (modelPath: string | undefined, flags: { onnx?: string; safetensors?: string }) => {
-      if (!flags.onnx && !flags.safetensors) throw new CliError('nothing to do: give --onnx FILE and/or --safetensors FILE');
-      const { unet, path } = await loadModelOrDefault(modelPath);
+    .option('--model <file>', 'write an irsde model file again (e.g. as float16, or with a recommended sampling)')
+    .option('--dtype <type>', 'weight type of --model and --safetensors: float32 (default) or float16', choiceOption('--dtype', ['float32', 'float16'] as const))
+    .option('--sampler <name>', "recommended sampler stored in --model (used by restore when none is given)")
+    .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
+    .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0',
+    )
+    .action(async (modelPath: string | undefined, flags: ExportFlags) => {
+      if (!flags.onnx && !flags.safetensors && !flags.model) throw new CliError('nothing to do: give --onnx FILE, --safetensors FILE and/or --model FILE');
+      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.eta !== undefined) && !flags.model) throw new CliError('--sampler / --steps / --eta are stored in a model file: give --model FILE');
+      if ((flags.sampler === undefined) !== (flags.steps === undefined)) throw new CliError('a recommended sampling needs both --sampler and --steps');
+      const { unet, path, sdeConfig, info } = await loadModelOrDefault(modelPath);
       try {
         const dict = unet.stateDict();
+        if (flags.model) {
+          const sampling: RecommendedSampling | undefined =
+            flags.sampler !== undefined ? { sampler: flags.sampler, steps: flags.steps!, ...(flags.eta !== undefined ? { eta: flags.eta } : {}) } : info.sampling;
+          let bytes: Uint8Array;
+          try {
+            bytes = saveModel(unet, sdeConfig, { dtype: flags.dtype ?? 'float32', ...(sampling ? { sampling } : {}) });
+          } catch (e) {
+            throw new CliError((e as Error).message);
+          }
+          await writeFile(flags.model, bytes);
+          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}; from ${path})`);
+        }
         if (flags.safetensors) {
-          await writeFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }));
+          await writeFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));
           console.error(`wrote ${flags.safetensors} (PyTorch state_dict of ${path})`);
         }
         if (flags.onnx) {

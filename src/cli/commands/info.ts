@@ -50,6 +50,7 @@ export function registerInfo(program: Command): void {
           kind: 'model',
           network: info.network,
           sde: info.sde,
+          sampling: info.sampling ?? null,
           parameters: countParameters(info.network),
           gflopsAt256: forwardFlops(info.network, 256, 256) / 1e9,
         };

@@ -11,16 +11,15 @@ import { tiledNoiseModel } from '../../sampling/tiled.js';
 import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { asNoiseModel } from '../../sampling/model.js';
 import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
-import type { NoiseModel } from '../../sampling/model.js';
+import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { CliError, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { hostToImage, imageToHost, isDir, loadModelOrDefault, startEngine } from '../shared.js';
 
 interface RestoreFlags {
   weights?: string;
-  sampler: string;
+  sampler?: string;
   steps?: number;
   seed: number;
   tile: number;
@@ -38,8 +37,8 @@ export function registerRestore(program: Command): void {
     .argument('<input>', 'degraded image file (.png/.jpg), or a folder of them')
     .argument('<output>', 'output image file, or a folder (created; file names kept) when <input> is a folder')
     .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model')
-    .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')}`, 'posterior')
-    .option('-n, --steps <n>', 'number of sampling steps (default: all T)', intOption('--steps', 1))
+    .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
+    .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else all T)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images)', intOption('--tile', 8), 512)
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
@@ -48,7 +47,7 @@ export function registerRestore(program: Command): void {
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
-      if (!Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
+      if (flags.sampler !== undefined && !Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
         throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
       }
       const jobs: Array<{ from: string; to: string }> = [];
@@ -63,9 +62,14 @@ export function registerRestore(program: Command): void {
       const useOrt = flags.engine === 'ort';
       // With ORT, tfjs only moves tiles between host memory and the ONNX session: cpu is enough.
       const engine = useOrt ? (await startEngine('cpu'), 'ort') : await startEngine(flags.engine);
-      const { unet, sdeConfig, path } = await loadModelOrDefault(flags.weights);
+      const { unet, sdeConfig, path, info } = await loadModelOrDefault(flags.weights);
       const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-      if (flags.steps !== undefined && flags.steps > sde.T) throw new CliError(`--steps ${flags.steps} exceeds the model's T = ${sde.T}`);
+      // The model's recommended sampling fills what the flags leave open (same sampler only).
+      const rec = info.sampling !== undefined && (flags.sampler === undefined || flags.sampler === info.sampling.sampler) ? info.sampling : undefined;
+      const sampler = (flags.sampler ?? rec?.sampler ?? 'posterior') as SamplerName;
+      const steps = flags.steps ?? rec?.steps;
+      const eta = flags.eta ?? rec?.eta;
+      if (steps !== undefined && steps > sde.T) throw new CliError(`--steps ${steps} exceeds the model's T = ${sde.T}`);
       let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
       let release = async () => {};
       if (useOrt) {
@@ -84,14 +88,14 @@ export function registerRestore(program: Command): void {
         for (const job of jobs) {
           const img = await readImage(job.from, { channels: unet.config.inChannels as 1 | 3 });
           const started = performance.now();
-          progress.start(flags.steps ?? sde.T, basename(job.from, extname(job.from)));
+          progress.start(steps ?? sde.T, basename(job.from, extname(job.from)));
           const out = await restore({
             sde,
             model,
             lq: imageToHost(img),
-            sampler: flags.sampler as SamplerName,
-            ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
-            ...(flags.eta !== undefined ? { eta: flags.eta } : {}),
+            sampler,
+            ...(steps !== undefined ? { steps } : {}),
+            ...(eta !== undefined ? { eta } : {}),
             seed: flags.seed,
             onProgress: (done) => progress.update(done),
           });
@@ -99,7 +103,7 @@ export function registerRestore(program: Command): void {
           await writeImage(job.to, hostToImage(out));
           if (!flags.quiet) {
             const s = ((performance.now() - started) / 1000).toFixed(1);
-            console.error(`${job.from} -> ${job.to} (${img.width}x${img.height}, ${flags.sampler}, ${flags.steps ?? sde.T} steps, ${engine}, ${s} s)`);
+            console.error(`${job.from} -> ${job.to} (${img.width}x${img.height}, ${sampler}, ${steps ?? sde.T} steps, ${engine}, ${s} s)`);
           }
         }
       } finally {

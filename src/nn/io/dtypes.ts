@@ -94,3 +94,43 @@ export function numelOf(shape: readonly unknown[], where: string): number {
   }
   return n;
 }
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/**
+ * Rounds a number to the nearest IEEE binary16 value (ties to even) and returns its bit pattern.
+ * Values beyond the half range become +-Infinity; NaN stays NaN (quiet).
+ */
+export function floatToHalfBits(value: number): number {
+  F32[0] = value;
+  const x = U32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal half: the value is m * 2^-24 with m = (1.mant) * 2^(e + 9), rounded.
+    const shift = 14 - e;
+    if (shift >= 25) return sign;
+    const full = mant | 0x800000;
+    let m = full >>> shift;
+    const rem = full & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (m & 1) === 1)) m++;
+    return sign | m;
+  }
+  let m = mant >>> 13;
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (m & 1) === 1)) m++;
+  // A carry out of the mantissa correctly bumps the exponent (up to Infinity).
+  return sign | ((e << 10) + m);
+}
+
+/** Writes `values` as little-endian IEEE binary16 (rounded to nearest, ties to even) at `out[offset]`. */
+export function encodeFloat16(values: Float32Array, out: Uint8Array, offset: number): void {
+  const dv = new DataView(out.buffer, out.byteOffset + offset, values.length * 2);
+  for (let i = 0; i < values.length; i++) dv.setUint16(i * 2, floatToHalfBits(values[i]), true);
+}

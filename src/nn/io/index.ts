@@ -3,7 +3,7 @@
 export type { NamedTensor, StateDict } from './types.js';
 export { WeightFileError } from './errors.js';
 export { halfBitsToFloatBits, bfloat16BitsToFloatBits, type FloatDtype } from './dtypes.js';
-export { readSafetensors, readSafetensorsMetadata, writeSafetensors } from './safetensors.js';
+export { readSafetensors, readSafetensorsMetadata, writeSafetensors, type WriteSafetensorsOptions } from './safetensors.js';
 export { readZip, type ZipEntry } from './zip.js';
 export { readPickle, ALLOWED_GLOBALS, PickleDict, PickleTensor, PickleStorage, PickleGlobal, type PickleValue } from './pickle.js';
 export { readTorchStateDict } from './torch.js';

@@ -1,4 +1,4 @@
-import { decodeFloats, encodeFloat32, numelOf, DTYPE_BYTES, type FloatDtype } from './dtypes.js';
+import { decodeFloats, encodeFloat16, encodeFloat32, numelOf, DTYPE_BYTES, type FloatDtype } from './dtypes.js';
 import { putTensor } from './dict.js';
 import { WeightFileError } from './errors.js';
 import type { StateDict } from './types.js';
@@ -135,17 +135,30 @@ export function readSafetensors(bytes: Uint8Array): StateDict {
   return dict;
 }
 
+/** Options of {@link writeSafetensors}. */
+export interface WriteSafetensorsOptions {
+  /**
+   * Stored element type: `'float32'` (default, exact) or `'float16'` (half the size; values are
+   * rounded to nearest, ties to even; a value beyond +-65504 is refused).
+   */
+  readonly dtype?: 'float32' | 'float16';
+}
+
 /**
- * Writes a state dict as a `.safetensors` file, every tensor as F32 (float16/bfloat16 sources are
- * written as their exact float32 widening), in the dict's key order. The header is padded with
+ * Writes a state dict as a `.safetensors` file, every tensor as F32 (default; float16/bfloat16
+ * sources are written as their exact float32 widening) or F16 (`options.dtype`), in the dict's key order. The header is padded with
  * spaces so the data area starts 8-byte aligned, as the format allows.
  *
  * @param dict - name to `{ shape, data }`; `data.length` must equal `prod(shape)`. Not modified.
  * @param metadata - optional string-to-string `__metadata__` (e.g. `{ format: 'pt' }`).
+ * @param options - stored dtype (see {@link WriteSafetensorsOptions}).
  * @returns the file's bytes (a new buffer owned by the caller).
  * @throws WeightFileError on a name that is empty or `__metadata__`, or a shape/data mismatch.
  */
-export function writeSafetensors(dict: StateDict, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(dict: StateDict, metadata?: Record<string, string>, options: WriteSafetensorsOptions = {}): Uint8Array {
+  const dtype = options.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16') fail(`dtype must be 'float32' or 'float16', got ${JSON.stringify(dtype)}`);
+  const width = dtype === 'float16' ? 2 : 4;
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header.__metadata__ = checkMetadata(metadata);
   const names = Object.keys(dict);
@@ -159,10 +172,10 @@ export function writeSafetensors(dict: StateDict, metadata?: Record<string, stri
     }
     // defineProperty: a name such as "__proto__" must become a key, not a prototype.
     Object.defineProperty(header, name, {
-      value: { dtype: 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + numel * 4] },
+      value: { dtype: dtype === 'float16' ? 'F16' : 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + numel * width] },
       enumerable: true,
     });
-    offset += numel * 4;
+    offset += numel * width;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
@@ -172,8 +185,12 @@ export function writeSafetensors(dict: StateDict, metadata?: Record<string, stri
   out.fill(0x20, 8 + json.length, 8 + padded);
   let at = 8 + padded;
   for (const name of names) {
-    encodeFloat32(dict[name].data, out, at);
-    at += dict[name].data.length * 4;
+    if (dtype === 'float16') {
+      const big = dict[name].data.find((v) => Math.abs(v) > 65504);
+      if (big !== undefined) fail(`tensor "${name}": ${big} does not fit float16 (|x| <= 65504); write it as float32`);
+      encodeFloat16(dict[name].data, out, at);
+    } else encodeFloat32(dict[name].data, out, at);
+    at += dict[name].data.length * width;
   }
   return out;
 }

@@ -34,6 +34,8 @@ export {
   loadModel,
   readModelInfo,
   saveModel,
+  type RecommendedSampling,
+  type SaveModelOptions,
   type LoadedModel,
   type ModelExpectation,
   type SavedModelInfo,

@@ -1,5 +1,6 @@
 /**
- * The project's own model file: a `.safetensors` file (PyTorch names and layouts, float32) whose
+ * The project's own model file: a `.safetensors` file (PyTorch names and layouts, float32 or
+ * float16) whose
  * `__metadata__` carries the network and SDE configs. Bytes in, bytes out: works in browsers and
  * Node alike (no tfjs-node, no tfjs IO handlers needed). Being plain safetensors with PyTorch
  * names, the file also loads in PyTorch (`safetensors.torch.load_file` + `load_state_dict`).
@@ -31,6 +32,36 @@ export interface SavedModelInfo {
   readonly network: UNetConfig;
   /** The SDE the network was trained for (user-supplied thetas are stored as a plain array). */
   readonly sde: SDEConfig;
+  /** The sampling its author recommends (chosen by measurement), used when a caller gives none. */
+  readonly sampling?: RecommendedSampling;
+}
+
+/** A sampler setting stored with a model (see {@link SavedModelInfo.sampling}). */
+export interface RecommendedSampling {
+  /** Sampler name (`'posterior'`, `'sde'`, `'ode'`, `'heun'`, `'ddim'`). */
+  readonly sampler: string;
+  /** Number of sampling steps, `1..T`. */
+  readonly steps: number;
+  /** Posterior / DDIM noise in `[0, 1]` (absent: the sampler's default). */
+  readonly eta?: number;
+}
+
+/** Options of {@link saveModel}. */
+export interface SaveModelOptions {
+  /** Stored weight type: `'float32'` (default, bit-exact) or `'float16'` (half the file). */
+  readonly dtype?: 'float32' | 'float16';
+  /** Recommended sampling, stored in the metadata. */
+  readonly sampling?: RecommendedSampling;
+}
+
+const SAMPLER_NAMES = ['sde', 'ode', 'heun', 'posterior', 'ddim'];
+
+function checkSampling(s: RecommendedSampling, T: number, where: string): RecommendedSampling {
+  if (s === null || typeof s !== 'object') throw new RangeError(`${where}: sampling must be an object { sampler, steps, eta? }`);
+  if (!SAMPLER_NAMES.includes(s.sampler)) throw new RangeError(`${where}: sampling.sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(s.sampler)}`);
+  if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > T) throw new RangeError(`${where}: sampling.steps must be an integer in 1..${T}, got ${String(s.steps)}`);
+  if (s.eta !== undefined && !(typeof s.eta === 'number' && s.eta >= 0 && s.eta <= 1)) throw new RangeError(`${where}: sampling.eta must be in [0, 1], got ${String(s.eta)}`);
+  return { sampler: s.sampler, steps: s.steps, ...(s.eta !== undefined ? { eta: s.eta } : {}) };
 }
 
 /** A model read back by {@link loadModel}. */
@@ -83,16 +114,20 @@ function plainSdeConfig(sde: SDEConfig | MeanRevertingSDE<unknown>, where: strin
  * Serialises a network and the SDE it was trained with into one file.
  * @param unet - the network (not modified).
  * @param sde - the SDE (or its config) that sampling with this network must use.
+ * @param options - weight dtype and recommended sampling (see {@link SaveModelOptions}).
  * @returns the file's bytes (a `.safetensors` file), owned by the caller.
+ * @throws RangeError for an invalid SDE config or sampling.
  */
-export function saveModel(unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>): Uint8Array {
+export function saveModel(unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
+  const sdeConfig = plainSdeConfig(sde, 'saveModel');
   const info: SavedModelInfo = {
     format: IRSDE_MODEL_FORMAT,
     version: IRSDE_MODEL_VERSION,
     network: { ...unet.config },
-    sde: plainSdeConfig(sde, 'saveModel'),
+    sde: sdeConfig,
+    ...(options.sampling !== undefined ? { sampling: checkSampling(options.sampling, sdeConfig.T, 'saveModel') } : {}),
   };
-  return writeSafetensors(unet.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) });
+  return writeSafetensors(unet.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) }, { dtype: options.dtype ?? 'float32' });
 }
 
 /**
@@ -121,7 +156,14 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
     throw new WeightFileError(`irsde model: format version ${String(info.version)} is not supported (this library reads versions 1..${IRSDE_MODEL_VERSION})`);
   }
   try {
-    return { format: IRSDE_MODEL_FORMAT, version: info.version, network: checkUNetConfig(info.network, 'irsde model'), sde: plainSdeConfig(info.sde, 'irsde model') };
+    const sde = plainSdeConfig(info.sde, 'irsde model');
+    return {
+      format: IRSDE_MODEL_FORMAT,
+      version: info.version,
+      network: checkUNetConfig(info.network, 'irsde model'),
+      sde,
+      ...(info.sampling !== undefined ? { sampling: checkSampling(info.sampling, sde.T, 'irsde model') } : {}),
+    };
   } catch (e) {
     throw new WeightFileError(`irsde model: ${(e as Error).message}`);
   }
