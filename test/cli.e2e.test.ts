@@ -141,6 +141,40 @@ describe('the irsde command line, end to end', () => {
     expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
   });
 
+  it('residual networks: train with --prediction/--objective/--val-names, export a float16 model with a recommended sampling, restore with it', async () => {
+    const run = join(dir, 'run-res');
+    const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--prediction', 'residual', '--objective', 'x0', '--norm', 'l2',
+      '--val-names', 'coffee', '--val-every', '2', '--val-steps', '2', '--val-crop', '32', '--steps', '2', '--out', run]);
+    expect(tr.stderr).toBe('');
+    expect(tr.code).toBe(0);
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log[0]).toMatchObject({ event: 'start', images: 2, validation: 1, network: { prediction: 'residual' } });
+    expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
+    const small = join(dir, 'small.safetensors');
+    const ex = await irsde(['export', join(run, 'model.safetensors'), '--model', small, '--dtype', 'float16', '--sampler', 'posterior', '--steps', '3', '--eta', '0']);
+    expect(ex.code).toBe(0);
+    expect(ex.stderr).toMatch(/float16, posterior 3 steps/);
+    const info = JSON.parse((await irsde(['info', small, '--json'])).stdout);
+    expect(info.network.prediction).toBe('residual');
+    expect(info.sampling).toEqual({ sampler: 'posterior', steps: 3, eta: 0 });
+    // restore without --sampler / --steps uses the stored recommendation; ORT and tfjs agree.
+    const out = join(dir, 'res.png');
+    const r = await irsde(['restore', join(dir, 'noisy', 'camera.png'), out, '--weights', small, '--engine', 'wasm']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/posterior, 3 steps/);
+    const viaOrt = join(dir, 'res-ort.png');
+    expect((await irsde(['restore', join(dir, 'noisy', 'camera.png'), viaOrt, '--weights', small, '--engine', 'ort', '--quiet'])).code).toBe(0);
+    const [w, o] = [await readImage(out), await readImage(viaOrt)];
+    let maxDiff = 0;
+    for (let i = 0; i < w.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w.data[i] - o.data[i]));
+    expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
+    const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--val-names', 'nope', '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--val-names: not in .*: nope/);
+    const badPred = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', '--prediction', 'x0', '--out', join(dir, 'run-bad')]);
+    expect(badPred.stderr).toMatch(/--prediction must be one of noise, residual, got 'x0'/);
+  });
+
   it('Ctrl-C during training leaves a usable checkpoint', async () => {
     const out = join(dir, 'run-int');
     const child = spawn(process.execPath, [CLI, 'train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--steps', '100000', '--checkpoint-every', '100000', '--out', out], {
