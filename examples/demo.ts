@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   HostTensor,
   asNoiseModel,
+  convertChannels,
   MeanRevertingSDE,
   Rng,
   exportOnnx,
@@ -58,8 +59,10 @@ const { unet, sdeConfig, info } = await loadModelFile(weights);
 const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
 const steps = Number(values.steps ?? info.sampling?.steps ?? 10);
 const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
-const clean = await readImage(photo, { channels: unet.config.inChannels as 1 | 3 });
+// Noise is added to the photo as it is (grey noise on a grey photo); the model sees its own channel count.
+const clean = await readImage(photo);
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma) }, new Rng(Number(values.seed)));
+const input = convertChannels(noisy, unet.config.inChannels as 1 | 3);
 
 await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
 let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
@@ -78,14 +81,14 @@ const started = performance.now();
 const out = await restore({
   sde,
   model: tiledNoiseModel(model, tfjsBackend, { tile: 512 }),
-  lq: new HostTensor(noisy.data, [1, noisy.height, noisy.width, noisy.channels]),
+  lq: new HostTensor(input.data, [1, input.height, input.width, input.channels]),
   sampler,
   steps,
   eta,
   seed: Number(values.seed),
 });
 const seconds = (performance.now() - started) / 1000;
-const restored: FloatImage = { ...clean, data: out.data.map((v) => Math.min(1, Math.max(0, v))) };
+const restored: FloatImage = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels);
 await release();
 unet.dispose();
 

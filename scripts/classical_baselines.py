@@ -6,7 +6,9 @@ image with scikit-image's non-local means, total variation (Chambolle) and wavel
 denoisers, and prints JSON rows {name, method, psnr, ssim, seconds} with scikit-image's metrics
 (data_range 1, Gaussian-weighted SSIM, sigma 1.5, population covariance: irsde's conventions).
 
-    /usr/bin/python3 scripts/classical_baselines.py CLEAN_DIR NOISY_DIR SIGMA255 > baselines.json
+    /usr/bin/python3 scripts/classical_baselines.py CLEAN_DIR NOISY_DIR SIGMA255 [OUT_DIR] > baselines.json
+
+With OUT_DIR, each result is also written as OUT_DIR/<method slug>/<name>.png (8-bit).
 
 Needs Debian's python3-skimage (and python3-pywt for the wavelet denoiser).
 """
@@ -35,7 +37,11 @@ def score(x, ref):
     return float(peak_signal_noise_ratio(ref, x, data_range=1.0)), float(ssim)
 
 
-def main(clean_dir, noisy_dir, sigma255):
+def slug(method):
+    return ''.join(c if c.isalnum() else '-' for c in method.lower()).strip('-')
+
+
+def main(clean_dir, noisy_dir, sigma255, out_dir=None):
     sigma = float(sigma255) / 255.0
     rows = []
     for name in sorted(os.listdir(clean_dir)):
@@ -59,12 +65,15 @@ def main(clean_dir, noisy_dir, sigma255):
             out = np.clip(fn(noisy), 0, 1)
             dt = time.time() - t0
             p, s = score(out, ref)
+            if out_dir is not None:
+                os.makedirs(os.path.join(out_dir, slug(method)), exist_ok=True)
+                io.imsave(os.path.join(out_dir, slug(method), name), (np.round(out * 255)).astype(np.uint8), check_contrast=False)
             rows.append({'name': os.path.splitext(name)[0], 'method': method, 'psnr': p, 'ssim': s, 'seconds': dt})
     json.dump(rows, sys.stdout, indent=1)
     print()
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     main(*sys.argv[1:])

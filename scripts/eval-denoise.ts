@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { asNoiseModel, HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
+import { asNoiseModel, convertChannels, HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 
 tf.env().set('PROD', true);
@@ -37,13 +37,20 @@ const { unet, sdeConfig } = await loadModelFile(values.weights);
 await selectBackend('cpu');
 const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
 const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
+const C = unet.config.inChannels as 1 | 3;
 const model = tiledNoiseModel(asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, ort.noiseModel), tfjsBackend, { tile: 512 });
+
+/** A folder name for a method (same rule as classical_baselines.py). */
+function slug(method: string): string {
+  return method.toLowerCase().replace(/[^a-z0-9]/g, '-').replace(/^-+|-+$/g, '');
+}
 
 interface Row { name: string; method: string; psnr: number; ssim: number; seconds: number }
 const rows: Row[] = [];
 for (const [i, photo] of values.photos!.split(',').entries()) {
   const name = basename(photo, extname(photo));
-  const clean = await readImage(photo, { channels: unet.config.inChannels as 1 | 3 });
+  // Each photo at its own channel count (grey noise on grey photos); the model sees its own.
+  const clean = await readImage(photo);
   // 16-bit PNGs, so the classical baselines read exactly the noisy image the model sees.
   const noisy = gaussianNoise(clean, { sigma }, new Rng(1000 + i));
   const noisyQ = await (async () => {
@@ -54,10 +61,13 @@ for (const [i, photo] of values.photos!.split(',').entries()) {
   for (const cfg of values.configs!.split(',')) {
     const [sampler, steps, eta] = cfg.split(':');
     const t0 = performance.now();
-    const out = await restore({ sde, model, lq: new HostTensor(noisyQ.data, [1, clean.height, clean.width, clean.channels]), sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta), seed: 0 });
+    const input = convertChannels(noisyQ, C);
+    const out = await restore({ sde, model, lq: new HostTensor(input.data, [1, clean.height, clean.width, C]), sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta), seed: 0 });
     const seconds = (performance.now() - t0) / 1000;
-    const img = { ...clean, data: out.data.map((v) => Math.min(1, Math.max(0, v))) };
-    rows.push({ name, method: `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}`, psnr: psnr(img, clean), ssim: ssim(img, clean), seconds });
+    const img = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels);
+    const method = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}`;
+    rows.push({ name, method, psnr: psnr(img, clean), ssim: ssim(img, clean), seconds });
+    await writeImage(join(values.out!, 'restored', slug(method), `${name}.png`), img);
     console.error(rows[rows.length - 1]);
   }
 }
@@ -65,7 +75,7 @@ await ort.release();
 unet.dispose();
 
 try {
-  const py = execFileSync('/usr/bin/python3', ['scripts/classical_baselines.py', cleanDir, noisyDir, String(sigma)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const py = execFileSync('/usr/bin/python3', ['scripts/classical_baselines.py', cleanDir, noisyDir, String(sigma), join(values.out!, 'restored')], { encoding: 'utf8', maxBuffer: 1 << 24 });
   rows.push(...(JSON.parse(py) as Row[]));
 } catch (e) {
   console.error(`classical baselines skipped (need Debian's python3-skimage): ${(e as Error).message.split('\n')[0]}`);

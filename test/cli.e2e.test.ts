@@ -168,6 +168,13 @@ describe('the irsde command line, end to end', () => {
     let maxDiff = 0;
     for (let i = 0; i < w.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w.data[i] - o.data[i]));
     expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
+    // A grey photo through the RGB model comes back grey.
+    const greyIn = join(dir, 'grey-in.png');
+    const g = await readImage(join(dir, 'noisy', 'camera.png'), { channels: 1 });
+    await writeImage(greyIn, g);
+    const greyOut = join(dir, 'grey-out.png');
+    expect((await irsde(['restore', greyIn, greyOut, '--weights', small, '--quiet'])).code).toBe(0);
+    expect((await readImage(greyOut)).channels).toBe(1);
     const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--val-names', 'nope', '--steps', '1', '--out', join(dir, 'run-bad')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--val-names: not in .*: nope/);

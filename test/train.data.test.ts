@@ -301,6 +301,26 @@ describe('data sets', () => {
     tf.dispose([vb.lq, vb.gt]);
   });
 
+  it('grey photos in an RGB set get grey noise (all channels equal); colour photos in a grey set are converted first', async () => {
+    const grey = makeImage(40, 40, 1, Float32Array.from({ length: 1600 }, (_, i) => 0.3 + 0.4 * Math.sin(i / 7)));
+    const ds = ImageDataset.synthetic({ gt: memorySource({ g: grey }), degradation: { kind: 'noise', sigma: 25 }, channels: 3, cropSize: 32, batchSize: 2 });
+    const b = await ds.next(new Rng(4));
+    for (const [l, g] of tensorToImages(b.lq).map((img, k) => [img, tensorToImages(b.gt)[k]] as const)) {
+      let spread = 0;
+      for (let i = 0; i < l.data.length; i += 3) spread = Math.max(spread, Math.abs(l.data[i] - l.data[i + 1]), Math.abs(l.data[i] - l.data[i + 2]));
+      expect(spread).toBe(0);
+      expect(std(diff(l, g))).toBeGreaterThan(0.08);
+    }
+    const item = await ds.item(0, { seed: 1 });
+    expect([item.lq.channels, item.gt.channels]).toEqual([3, 3]);
+    // A colour photo in a grey set: noise of sigma 25 on the grey image (not averaged down).
+    const greySet = ImageDataset.synthetic({ gt: memorySource({ c: rgb }), degradation: { kind: 'noise', sigma: 25 }, channels: 1 });
+    const p = await greySet.item(0, { seed: 2 });
+    expect(p.lq.channels).toBe(1);
+    expect(std(diff(p.lq, p.gt))).toBeCloseTo(25 / 255, 2);
+    tf.dispose([b.lq, b.gt]);
+  });
+
   it('synthetic bicubic SR data: x4 down/up of GT crops', async () => {
     const ds = ImageDataset.synthetic({ gt: memorySource({ a: rgb }), degradation: { kind: 'bicubic', scale: 4 }, cropSize: 32, batchSize: 2 });
     const b = await ds.next(new Rng(1));

@@ -10,6 +10,7 @@ import { samplers, type SamplerName } from '../../sampling/samplers.js';
 import { tiledNoiseModel } from '../../sampling/tiled.js';
 import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
+import { convertChannels } from '../../train/image.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
@@ -86,7 +87,9 @@ export function registerRestore(program: Command): void {
       const progress = makeProgress(!!flags.quiet);
       try {
         for (const job of jobs) {
-          const img = await readImage(job.from, { channels: unet.config.inChannels as 1 | 3 });
+          // A grey photo given to an RGB model is restored as three equal channels and written grey.
+          const native = await readImage(job.from);
+          const img = convertChannels(native, unet.config.inChannels as 1 | 3);
           const started = performance.now();
           progress.start(steps ?? sde.T, basename(job.from, extname(job.from)));
           const out = await restore({
@@ -100,7 +103,8 @@ export function registerRestore(program: Command): void {
             onProgress: (done) => progress.update(done),
           });
           progress.stop();
-          await writeImage(job.to, hostToImage(out));
+          const restored = hostToImage(out);
+          await writeImage(job.to, native.channels < restored.channels ? convertChannels(restored, native.channels) : restored);
           if (!flags.quiet) {
             const s = ((performance.now() - started) / 1000).toFixed(1);
             console.error(`${job.from} -> ${job.to} (${img.width}x${img.height}, ${sampler}, ${steps ?? sde.T} steps, ${engine}, ${s} s)`);

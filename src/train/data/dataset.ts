@@ -142,7 +142,8 @@ export class ImageDataset {
     if (hit !== undefined) return hit;
     const p = Promise.resolve()
       .then(() => source.load(name))
-      .then((img) => convertChannels(img, this.channels));
+      // Grey sources stay grey until after the degradation (see #finish); colour ones become grey now.
+      .then((img) => (img.channels > this.channels ? convertChannels(img, this.channels) : img));
     if (this.#cache !== null) {
       this.#cache.set(key, p);
       p.catch(() => this.#cache?.delete(key));
@@ -165,8 +166,13 @@ export class ImageDataset {
     return { lq, gt };
   }
 
+  /**
+   * Degrades at the source's own channel count, then converts: a grey photo in an RGB set gets
+   * grey noise (the same in all three channels), as a grey photo given to an RGB model would have.
+   */
   #degrade(pair: ImagePair, rng: Rng): ImagePair {
-    return this.#degradation === null ? pair : { lq: this.#degradation(pair.gt, rng), gt: pair.gt };
+    const out = this.#degradation === null ? pair : { lq: this.#degradation(pair.gt, rng), gt: pair.gt };
+    return { lq: convertChannels(out.lq, this.channels), gt: convertChannels(out.gt, this.channels) };
   }
 
   /** One training item: random image, crop, flip / rotation, then the degradation. */
