@@ -61,7 +61,7 @@ const steps = Number(values.steps ?? info.sampling?.steps ?? 10);
 const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
 // Noise is added to the photo as it is (grey noise on a grey photo); the model sees its own channel count.
 const clean = await readImage(photo);
-const noisy = gaussianNoise(clean, { sigma: Number(values.sigma) }, new Rng(Number(values.seed)));
+const noisy = gaussianNoise(clean, { sigma: Number(values.sigma), clip: true }, new Rng(Number(values.seed)));
 const input = convertChannels(noisy, unet.config.inChannels as 1 | 3);
 
 await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);

@@ -52,7 +52,7 @@ for (const [i, photo] of values.photos!.split(',').entries()) {
   // Each photo at its own channel count (grey noise on grey photos); the model sees its own.
   const clean = await readImage(photo);
   // 16-bit PNGs, so the classical baselines read exactly the noisy image the model sees.
-  const noisy = gaussianNoise(clean, { sigma }, new Rng(1000 + i));
+  const noisy = gaussianNoise(clean, { sigma, clip: true }, new Rng(1000 + i));
   const noisyQ = await (async () => {
     await writeImage(join(noisyDir, `${name}.png`), noisy, { bitDepth: 16 });
     await writeImage(join(cleanDir, `${name}.png`), clean, { bitDepth: 16 });

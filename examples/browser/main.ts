@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const { unet, sdeConfig } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
   const bytes = new Uint8Array(await (await fetch(params.get('image') ?? 'photo.png')).arrayBuffer());
   const clean = decodeImage(bytes, { channels: unet.config.inChannels as 1 | 3 });
-  const noisy = gaussianNoise(clean, { sigma: 25 }, new Rng(0));
+  const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(0));
   draw('noisy', noisy);
   draw('clean', clean);
   const steps = Number(params.get('steps') ?? 5);
