@@ -38,7 +38,7 @@ if (values.check) {
     }
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}/index.html?backend=${values.backend}&steps=3`;
+  const url = `http://127.0.0.1:${server.address().port}/index.html?backend=${values.backend}`;
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dist, '.chrome')}`, '--virtual-time-budget=120000'];
   const dom = execFileSync('chromium', [...flags, '--dump-dom', url], { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
   execFileSync('chromium', [...flags, '--window-size=900,450', `--screenshot=${join(dist, 'screenshot.png')}`, url], { timeout: 300_000, stdio: 'ignore' });

@@ -17,6 +17,7 @@ import {
   tfjsBackend,
   tiledNoiseModel,
   type FloatImage,
+  type SamplerName,
 } from '../../src/index.js';
 
 const params = new URLSearchParams(location.search);
@@ -44,21 +45,23 @@ function draw(id: string, img: FloatImage): void {
 async function main(): Promise<void> {
   const backend = await selectBackend(params.get('backend') ?? 'cpu', { wasmPaths: './' });
   status(`loading the model (${backend})…`);
-  const { unet, sdeConfig } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
+  const { unet, sdeConfig, info } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
   const bytes = new Uint8Array(await (await fetch(params.get('image') ?? 'photo.png')).arrayBuffer());
   const clean = decodeImage(bytes, { channels: unet.config.inChannels as 1 | 3 });
   const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(0));
   draw('noisy', noisy);
   draw('clean', clean);
-  const steps = Number(params.get('steps') ?? 5);
+  // The model file's recommended sampling, unless the URL asks for a step count.
+  const steps = Number(params.get('steps') ?? info.sampling?.steps ?? 5);
+  const sampler = (info.sampling?.sampler ?? 'posterior') as SamplerName;
   const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
   const started = performance.now();
   const out = await restore({
     sde,
     model: tiledNoiseModel(unet.noiseModelFor(new MeanRevertingSDE(sdeConfig)), tfjsBackend, { tile: 256 }),
     lq: new HostTensor(noisy.data, [1, noisy.height, noisy.width, noisy.channels]),
-    sampler: 'posterior',
-    eta: 0,
+    sampler,
+    eta: info.sampling?.eta ?? 0,
     steps,
     seed: 0,
     onProgress: (done, total) => status(`restoring: step ${done} of ${total}`),
