@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertChannels, type FloatImage } from '../src/index.js';
 import { readImage, writeImage } from '../src/node.js';
+import { composeRows } from './compose.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,17 +50,7 @@ for (const c of crops) {
   tiles.push(row);
 }
 
-const W = Math.max(...tiles.map((r) => r.reduce((s, t) => s + t.width, 0) + gap * (r.length - 1)));
-const H = tiles.reduce((s, r) => s + r[0].height, 0) + gap * (tiles.length - 1);
-const canvas: FloatImage = { data: new Float32Array(W * H * 3).fill(1), height: H, width: W, channels: 3 };
-let top = 0;
-for (const row of tiles) {
-  let left = 0;
-  for (const t of row) {
-    for (let y = 0; y < t.height; y++) canvas.data.set(t.data.subarray(y * t.width * 3, (y + 1) * t.width * 3), ((top + y) * W + left) * 3);
-    left += t.width + gap;
-  }
-  top += row[0].height + gap;
-}
+const canvas = composeRows(tiles, gap);
+const { width: W, height: H } = canvas;
 await writeImage(values.out!, canvas);
 console.log(`wrote ${values.out} (${W}x${H}): rows ${crops.map((c) => c.name).join(', ')}; columns ${methods.join(' | ')}`);

@@ -25,6 +25,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModelFile, readImage, writeImage } from '../src/node.js';
 import { parseDegradation } from '../src/cli/commands/train.js';
+import { composeRows } from './compose.js';
 
 tf.env().set('PROD', true);
 const { values } = parseArgs({
@@ -77,18 +78,6 @@ for (const [i, photo] of values.photos!.split(',').entries()) {
 }
 unet.dispose();
 
-const gap = 6;
-const W = Math.max(...rows.map((r) => r.reduce((a, im) => a + im.width, 0) + 2 * gap));
-const H = rows.reduce((a, r) => a + r[0].height, 0) + gap * (rows.length - 1);
-const canvas: FloatImage = { data: new Float32Array(W * H * 3).fill(1), height: H, width: W, channels: 3 };
-let top = 0;
-for (const r of rows) {
-  let left = 0;
-  for (const im of r) {
-    for (let y = 0; y < im.height; y++) canvas.data.set(im.data.subarray(y * im.width * 3, (y + 1) * im.width * 3), ((top + y) * W + left) * 3);
-    left += im.width + gap;
-  }
-  top += r[0].height + gap;
-}
+const canvas = composeRows(rows, 6);
 await writeImage(values.out!, canvas);
 console.log(`wrote ${values.out} (rows: ${values.photos}; columns: degraded | restored | clean)`);
