@@ -49,7 +49,7 @@ export function trainingLoss(
     const residual = (model.prediction ?? 'noise') === 'residual';
     if (options.objective === 'x0') {
       // x0_hat - x0: for a residual network mu + out - x0; for a noise network through muBar^-1.
-      const x0Hat = residual ? tf.add(batch.lq, out) : x0FromNoise(sde, xt, batch.lq, out, ts);
+      const x0Hat = residual ? tf.add(batch.lq, out) : sde.x0FromNoise(xt, batch.lq, out, ts);
       const diff = tf.sub(x0Hat, batch.gt);
       return tf.mean(norm === 'l2' ? tf.square(diff) : tf.abs(diff)) as tf.Scalar;
     }
@@ -60,16 +60,3 @@ export function trainingLoss(
   });
 }
 
-/** `x0 = mu + ((x_t - mu) - sigmaBar_t eps) / exp(-thetaBar_t)`, per item. */
-function x0FromNoise(sde: MeanRevertingSDE<tf.Tensor>, xt: tf.Tensor, mu: tf.Tensor, eps: tf.Tensor, t: readonly number[]): tf.Tensor {
-  const decay = sde.meanDecay(t) as Float64Array;
-  const sb = sde.sigmaBar(t) as Float64Array;
-  const inv = Float64Array.from(decay, (d) => 1 / d);
-  return sde.backend.linear(
-    [
-      [mu, Float64Array.from(inv, (k) => 1 - k)],
-      [xt, inv],
-      [eps, Float64Array.from(sb, (s, i) => -s * inv[i])],
-    ],
-  );
-}

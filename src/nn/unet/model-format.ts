@@ -14,6 +14,7 @@ import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.j
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
 import { checkUNetConfig, type UNetConfig } from './config.js';
 import { ConditionalUNet } from './conditional-unet.js';
+import { samplers } from '../../sampling/samplers.js';
 
 /** Value of {@link SavedModelInfo.format}. */
 export const IRSDE_MODEL_FORMAT = 'irsde';
@@ -54,7 +55,7 @@ export interface SaveModelOptions {
   readonly sampling?: RecommendedSampling;
 }
 
-const SAMPLER_NAMES = ['sde', 'ode', 'heun', 'posterior', 'ddim'];
+const SAMPLER_NAMES = Object.keys(samplers);
 
 function checkSampling(s: RecommendedSampling, T: number, where: string): RecommendedSampling {
   if (s === null || typeof s !== 'object') throw new RangeError(`${where}: sampling must be an object { sampler, steps, eta? }`);
