@@ -1,7 +1,9 @@
 /**
  * irsde in a web page: fetch a model file and a photo, add sigma-25 noise, restore it with the
  * posterior sampler on tfjs (cpu, wasm or webgl), and draw noisy | restored | clean.
- * Query parameters: model (URL of a `irsde train` model file), image, steps, backend.
+ * Query parameters: model (URL of a `irsde train` model file), image, steps, backend, and `report`
+ * (used by the headless check: POST the final status and the restored image back to the page's
+ * server, since a headless browser has no one to read the page).
  * Build and check headless: `npm run example:browser` (examples/browser/build.mjs).
  */
 import {
@@ -25,6 +27,14 @@ const status = (text: string): void => {
   document.getElementById('status')!.textContent = text;
   document.title = text;
 };
+
+/** With `?report`: sends the final status and the restored canvas (PNG) to the serving script. */
+async function report(text: string): Promise<void> {
+  if (!params.has('report')) return;
+  const canvas = document.getElementById('restored') as HTMLCanvasElement;
+  const png = canvas.width > 0 ? canvas.toDataURL('image/png') : '';
+  await fetch('report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: text, png }) });
+}
 
 function draw(id: string, img: FloatImage): void {
   const canvas = document.getElementById(id) as HTMLCanvasElement;
@@ -70,7 +80,12 @@ async function main(): Promise<void> {
   draw('restored', restored);
   unet.dispose();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  status(`done: PSNR noisy ${psnr(noisy, clean).toFixed(2)} dB, restored ${psnr(restored, clean).toFixed(2)} dB, ${steps} steps in ${seconds} s on ${backend}`);
+  const text = `done: PSNR noisy ${psnr(noisy, clean).toFixed(2)} dB, restored ${psnr(restored, clean).toFixed(2)} dB, ${steps} steps in ${seconds} s on ${backend}`;
+  status(text);
+  await report(text);
 }
 
-main().catch((e: Error) => status(`error: ${e.message}`));
+main().catch(async (e: Error) => {
+  status(`error: ${e.message}`);
+  await report(`error: ${e.message}`);
+});
