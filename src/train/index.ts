@@ -2,7 +2,8 @@
 // the data / metric pieces it uses.
 export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type TrainerConfig, type StepRecord, type TrainerState, type FitResult } from './trainer.js';
 export { inProcessGradients, microBatchGradients, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
-export { OBJECTIVES, trainingLoss, type Objective, type ObjectiveOptions } from './objective.js';
+export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from './ort-gradients.js';
+export { OBJECTIVES, objectiveDiff, trainingLoss, type Objective, type ObjectiveOptions } from './objective.js';
 export { Adam, type AdamConfig, type AdamState } from './adam.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
-import { mlLoss, noiseMatchingLoss } from '../loss/losses.js';
 import type { Batch, TrainableNoiseModel } from './trainer.js';
+import type { UNetPrediction } from '../nn/unet/config.js';
 
 /**
  * A training objective: `'ml'` (the maximum-likelihood trajectory loss of IR-SDE), `'noise'`
@@ -21,13 +21,45 @@ export interface ObjectiveOptions {
 }
 
 /**
+ * What a training loss measures, before the norm: `diff = a * output + b` element-wise (affine in
+ * the network output for every objective and prediction), with `loss = mean(|diff|)` (l1) or
+ * `mean(diff^2)` (l2) over all elements. `'x0'`: `x0_hat - x0` (a residual network's `x0_hat =
+ * mu + output`; a noise network's through `sde.x0FromNoise`); `'noise'`: predicted minus true
+ * noise; `'ml'`: the reverse-SDE step mean minus the optimal one (see `mlLoss`). A residual
+ * network's implied noise is `sde.noiseFromX0(x_t, mu + output, mu, t)`.
+ * @param out - the network output for `xt`, `[B, H, W, C]`; not disposed.
+ * @returns a new tensor shaped like `out` (differentiable w.r.t. `out`).
+ */
+export function objectiveDiff(
+  sde: MeanRevertingSDE<tf.Tensor>,
+  prediction: UNetPrediction,
+  out: tf.Tensor,
+  xt: tf.Tensor,
+  batch: Batch,
+  t: readonly number[],
+  objective: Objective = 'ml',
+): tf.Tensor {
+  return tf.tidy(() => {
+    const ts = t as number[];
+    const residual = prediction === 'residual';
+    if (objective === 'x0') {
+      const x0Hat = residual ? tf.add(batch.lq, out) : sde.x0FromNoise(xt, batch.lq, out, ts);
+      return tf.sub(x0Hat, batch.gt);
+    }
+    const noisePred = residual ? sde.noiseFromX0(xt, tf.add(batch.lq, out), batch.lq, ts) : out;
+    if (objective === 'noise') return tf.sub(noisePred, sde.noiseFromX0(xt, batch.gt, batch.lq, ts));
+    const pred = sde.reverseSdeStepMean(xt, batch.lq, sde.scoreFromNoise(noisePred, ts), ts);
+    return tf.sub(pred, sde.optimalReverseMean(xt, batch.gt, batch.lq, ts));
+  });
+}
+
+/**
  * The training loss of one batch at given timesteps and noise: `x_t = muBar_t + sigmaBar_t z`,
- * then the ML, noise-matching or x0 loss of `model.predict(x_t, mu, t)`, read according to
- * `model.prediction` (noise by default; a residual network's `x0_hat = mu + output`, and the
- * noise it implies is `sde.noiseFromX0(x_t, x0_hat, mu, t)`). Every objective works with every
- * prediction. The batch mean of per-item
- * means, so a batch split into shards gives the same loss (and gradient) as the shard values
- * weighted by shard size.
+ * then the ML, noise-matching or x0 loss of `model.predict(x_t, mu, t)` (see {@link objectiveDiff}),
+ * read according to `model.prediction` (noise by default). Every objective works with every
+ * prediction. The mean over all elements (equal-sized items: the batch mean of per-item means),
+ * so a batch split into shards gives the same loss (and gradient) as the shard values weighted by
+ * shard size; `'ml'` and `'noise'` equal `mlLoss` / `noiseMatchingLoss` of the implied noise.
  * @param batch - `lq` (`mu`) and `gt` (`x0`), `[B, H, W, C]` float32; not disposed.
  * @param t - `B` integer timesteps in `1..T`.
  * @param noise - `z`, same shape as the batch; not disposed.
@@ -45,18 +77,7 @@ export function trainingLoss(
     const ts = t as number[];
     const xt = sde.sampleMarginal(batch.gt, batch.lq, ts, noise);
     const out = model.predict(xt, batch.lq, ts);
-    const norm = options.norm ?? 'l1';
-    const residual = (model.prediction ?? 'noise') === 'residual';
-    if (options.objective === 'x0') {
-      // x0_hat - x0: for a residual network mu + out - x0; for a noise network through muBar^-1.
-      const x0Hat = residual ? tf.add(batch.lq, out) : sde.x0FromNoise(xt, batch.lq, out, ts);
-      const diff = tf.sub(x0Hat, batch.gt);
-      return tf.mean(norm === 'l2' ? tf.square(diff) : tf.abs(diff)) as tf.Scalar;
-    }
-    const noisePred = residual ? sde.noiseFromX0(xt, tf.add(batch.lq, out), batch.lq, ts) : out;
-    const inputs = { xt, x0: batch.gt, mu: batch.lq, noisePred, t: ts };
-    const opts = { norm };
-    return (options.objective === 'noise' ? noiseMatchingLoss(sde, inputs, opts) : mlLoss(sde, inputs, opts)) as tf.Scalar;
+    const diff = objectiveDiff(sde, model.prediction ?? 'noise', out, xt, batch, ts, options.objective ?? 'ml');
+    return tf.mean((options.norm ?? 'l1') === 'l2' ? tf.square(diff) : tf.abs(diff)) as tf.Scalar;
   });
 }
-

@@ -15,6 +15,8 @@ import type { ImageSource } from '../../train/data/source.js';
 import { validateRestoration } from '../../train/validation.js';
 import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
+import { createOrtGradients } from '../../train/ort-gradients.js';
+import { nodeOrt } from '../../nn/onnx/node.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { UNET_PREDICTIONS, type UNetConfig, type UNetPrediction } from '../../nn/unet/config.js';
 import { OBJECTIVES, type Objective } from '../../train/objective.js';
@@ -65,6 +67,8 @@ export interface TrainRunConfig {
   engine?: string;
   /** Gradient worker threads (data-parallel over the cores; 0 = compute in-process). */
   workers?: number;
+  /** Where the forward/backward pass runs: `tfjs` (default; see `workers`) or `ort` (ONNX Runtime, all cores). */
+  gradients?: 'tfjs' | 'ort';
   quiet?: boolean;
 }
 
@@ -193,7 +197,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     state = decoded.state;
     // The checkpoint's run config wins (same data, network, SDE); how and how long to run may change.
     const run = decoded.extra.run as Partial<TrainRunConfig>;
-    Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers });
+    Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers, gradients: cfg.gradients ?? run.gradients });
   }
   await mkdir(cfg.out, { recursive: true });
   const { train, val } = await buildData(cfg);
@@ -202,7 +206,9 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const net = new ConditionalUNet(network, { seed: cfg.seed });
   const evalNet = new ConditionalUNet(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
-  const pool = cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
+  // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).
+  if (cfg.gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers');
+  const pool = cfg.gradients === 'ort' ? createOrtGradients({ ort: nodeOrt }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
@@ -265,7 +271,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     trainer.dispose();
-    await pool?.close();
+    await (pool instanceof WorkerGradientPool ? pool.close() : pool?.release());
     net.dispose();
     evalNet.dispose();
   }
@@ -310,8 +316,9 @@ export function registerTrain(program: Command): void {
     .option('--val-steps <n>', 'sampling steps used in validation', intOption('--val-steps', 1))
     .option('--val-sampler <name>', 'sampler used in validation')
     .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
-    .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --engine may change; --out defaults to its folder')
+    .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
+    .option('--gradients <where>', 'where the forward/backward pass runs: tfjs (default; with --workers) or ort (ONNX Runtime on every core, several times faster)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
     .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(

@@ -1,0 +1,121 @@
+/**
+ * A {@link GradientComputer} that runs the U-Net's forward and backward pass in ONNX Runtime, on
+ * a graph with the backward pass built in (`exportOnnxTrainingGraph`). ORT's CPU kernels use every
+ * core and are several times faster than tfjs-wasm's single thread; the loss set-up, the optimiser
+ * and the EMA stay in tfjs. The ORT module is injected (`onnxruntime-node` in Node), so this file
+ * imports no runtime package.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { checkUNetConfig, unetParamSpecs, type ParamSpec, type UNetConfig } from '../nn/unet/config.js';
+import { tfjsToTorch, torchToTfjs } from '../nn/unet/layout.js';
+import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.js';
+import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
+import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
+import { objectiveDiff } from './objective.js';
+
+/** Options of {@link createOrtGradients}. */
+export interface OrtGradientsOptions {
+  /** The ONNX Runtime module (`import * as ort from 'onnxruntime-node'`). */
+  readonly ort: OrtModuleLike;
+  /** Threads per operator (default 2: both cores of a small machine). */
+  readonly threads?: number;
+}
+
+/**
+ * Gradients from ONNX Runtime (see {@link createOrtGradients}). Holds one ORT session per batch
+ * shape and loss norm (native memory) until {@link OrtGradients.release}.
+ */
+export interface OrtGradients extends GradientComputer {
+  /** Frees the sessions. */
+  release(): Promise<void>;
+}
+
+/** Host NHWC tensor -> NCHW values (the ONNX layout). */
+function nchw(x: tf.Tensor): Float32Array {
+  const t = tf.transpose(x, [0, 3, 1, 2]);
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  return data;
+}
+
+/**
+ * Creates a {@link GradientComputer} for `Trainer` that computes each step's loss and gradients
+ * in ONNX Runtime. The model must be a `ConditionalUNet` (it needs `model.config`); crops must be
+ * multiples of `2^depth`. Same loss and gradients as the in-process tfjs computation up to float
+ * rounding. The first batch of each shape builds and compiles a graph (about a second).
+ *
+ * Per step: `x_t` and the loss's affine form `diff = a * output + b` (from `objectiveDiff`
+ * at outputs 0 and 1) are computed with tfjs; the weights go to ORT in PyTorch layout and the
+ * gradients come back converted to the model's tfjs layout.
+ * @throws RangeError / TypeError (from `compute`) for a model without a U-Net config or a bad shape.
+ */
+export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
+  if (options === null || typeof options !== 'object' || typeof options.ort?.InferenceSession?.create !== 'function') {
+    throw new TypeError("createOrtGradients: options.ort must be the ONNX Runtime module (import * as ort from 'onnxruntime-node')");
+  }
+  const { ort } = options;
+  const threads = options.threads ?? 2;
+  const sessions = new Map<string, Promise<OrtSessionLike>>();
+  let released = false;
+
+  const sessionFor = (config: UNetConfig, B: number, H: number, W: number, norm: 'l1' | 'l2'): Promise<OrtSessionLike> => {
+    const key = `${JSON.stringify(config)} ${B}x${H}x${W} ${norm}`;
+    let s = sessions.get(key);
+    if (s === undefined) {
+      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm });
+      s = ort.InferenceSession.create(graph, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      sessions.set(key, s);
+    }
+    return s;
+  };
+
+  return {
+    async compute(task: GradientTask): Promise<GradientResult> {
+      if (released) throw new Error('createOrtGradients: compute after release()');
+      const { sde, model, batch, t, noise, objective, norm } = task;
+      const config = checkUNetConfig((model as { config?: UNetConfig }).config as UNetConfig, 'createOrtGradients (the model must be a ConditionalUNet)');
+      const [B, H, W, C] = batch.gt.shape;
+      const outC = config.outChannels;
+      const session = await sessionFor(config, B, H, W, norm);
+      const prediction = model.prediction ?? 'noise';
+      const [xt, scale, offset] = tf.tidy(() => {
+        const xtT = sde.sampleMarginal(batch.gt, batch.lq, t as number[], noise);
+        const zero = tf.zeros([B, H, W, outC]);
+        const b = objectiveDiff(sde, prediction, zero, xtT, batch, t, objective);
+        const a = tf.sub(objectiveDiff(sde, prediction, tf.onesLike(zero), xtT, batch, t, objective), b);
+        return [nchw(xtT), nchw(a), nchw(b)];
+      });
+      const cond = nchw(batch.lq);
+      const specs: ParamSpec[] = unetParamSpecs(config);
+      const feeds: Record<string, OrtTensorLike> = {};
+      for (const spec of specs) {
+        const v = model.variables.get(spec.name);
+        if (v === undefined) throw new RangeError(`createOrtGradients: the model has no variable ${spec.name}`);
+        feeds[spec.name] = new ort.Tensor('float32', tfjsToTorch(spec, v.dataSync() as Float32Array), [...spec.torchShape]);
+      }
+      const io = ONNX_TRAIN_IO;
+      const dims = [B, C, H, W];
+      feeds[io.xt] = new ort.Tensor('float32', xt, dims);
+      feeds[io.cond] = new ort.Tensor('float32', cond, dims);
+      feeds[io.time] = new ort.Tensor('float32', Float32Array.from(t), [B]);
+      feeds[io.lossScale] = new ort.Tensor('float32', scale, [B, outC, H, W]);
+      feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);
+      const out = await session.run(feeds);
+      const grads: Record<string, tf.Tensor> = {};
+      for (const spec of specs) {
+        const g = out[io.gradPrefix + spec.name];
+        const v = model.variables.get(spec.name) as tf.Variable;
+        grads[spec.name] = tf.tensor(torchToTfjs(spec, g.data as Float32Array), v.shape, 'float32');
+      }
+      const loss = (out[io.loss].data as Float32Array)[0];
+      for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
+      return { loss, grads };
+    },
+    async release(): Promise<void> {
+      released = true;
+      const all = [...sessions.values()];
+      sessions.clear();
+      for (const s of all) await (await s).release();
+    },
+  };
+}

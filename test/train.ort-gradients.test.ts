@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConditionalUNet,
+  MeanRevertingSDE,
+  ONNX_TRAIN_IO,
+  Rng,
+  Trainer,
+  createOrtGradients,
+  exportOnnxTrainingGraph,
+  inProcessGradients,
+  unetParamSpecs,
+  type BatchSource,
+  type GradientResult,
+  type Objective,
+  type UNetConfig,
+  type UNetPrediction,
+} from '../src/index.js';
+import { nodeOrt } from '../src/nn/onnx/node.js';
+import { normErr } from './helpers/goldens.js';
+import { useCpu } from './helpers/backends.js';
+
+beforeAll(useCpu);
+
+const sdeConfig = { T: 100, maxSigma: 25 / 255, schedule: 'cosine', eps: 0.005 } as const;
+const ortGrads = createOrtGradients({ ort: nodeOrt, threads: 1 });
+afterAll(() => ortGrads.release());
+
+/** A network with random (not initial) weights, so every layer's gradient is non-trivial. */
+function randomNet(config: UNetConfig, seed: number): ConditionalUNet {
+  const net = new ConditionalUNet(config, { seed });
+  const rng = new Rng(seed);
+  const dict = Object.fromEntries(
+    unetParamSpecs(config).map((s) => {
+      const n = s.torchShape.reduce((a, b) => a * b, 1);
+      return [s.name, { shape: [...s.torchShape], data: Float32Array.from(rng.normal([n]), (v) => 0.2 * v) }];
+    }),
+  );
+  net.loadStateDict(dict);
+  return net;
+}
+
+function batchOf(rng: Rng, B: number, H: number, W: number): { gt: tf.Tensor; lq: tf.Tensor } {
+  const gt = tf.tensor(Float32Array.from(rng.uniform([B, H, W, 3])), [B, H, W, 3]);
+  const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(rng.normal([B, H, W, 3]), [B, H, W, 3]), 0.1)));
+  return { gt, lq };
+}
+
+function worstGradErr(a: GradientResult, b: GradientResult): number {
+  expect(Object.keys(a.grads).sort()).toEqual(Object.keys(b.grads).sort());
+  let worst = 0;
+  for (const [name, g] of Object.entries(b.grads)) {
+    expect(a.grads[name].shape).toEqual(g.shape);
+    worst = Math.max(worst, normErr(a.grads[name].dataSync(), g.dataSync()));
+  }
+  return worst;
+}
+
+describe('exportOnnxTrainingGraph', () => {
+  it('declares the weights and the batch as inputs, and loss, output and one gradient per weight as outputs', async () => {
+    const config: UNetConfig = { inChannels: 1, outChannels: 1, nf: 4, depth: 2 };
+    const session = await nodeOrt.InferenceSession.create(exportOnnxTrainingGraph(config, { batch: 2, height: 8, width: 12 }));
+    const names = unetParamSpecs(config).map((s) => s.name);
+    const io = ONNX_TRAIN_IO;
+    expect([...session.inputNames].sort()).toEqual([...names, io.xt, io.cond, io.time, io.lossScale, io.lossOffset].sort());
+    expect([...session.outputNames].sort()).toEqual([io.loss, io.output, ...names.map((n) => io.gradPrefix + n)].sort());
+    await session.release();
+  });
+
+  it('refuses crops that are not multiples of 2^depth, bad sizes and bad norms', () => {
+    const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 4, depth: 2 };
+    expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 10, width: 8 })).toThrow(/multiples of 2\^depth = 4/);
+    expect(() => exportOnnxTrainingGraph(config, { batch: 0, height: 8, width: 8 })).toThrow(/batch must be a positive integer/);
+    expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, norm: 'l3' as 'l1' })).toThrow(/norm must be/);
+    expect(() => exportOnnxTrainingGraph({ ...config, nf: 3 }, { batch: 1, height: 8, width: 8 })).toThrow(RangeError);
+  });
+});
+
+describe('createOrtGradients', () => {
+  const cases: [UNetPrediction, Objective, 'l1' | 'l2'][] = [];
+  for (const p of ['noise', 'residual'] as const) for (const o of ['ml', 'noise', 'x0'] as const) for (const n of ['l1', 'l2'] as const) cases.push([p, o, n]);
+
+  // l1's gradient is sign(diff): an element whose diff is within rounding of 0 may flip sign
+  // between the engines and move the gradient by 2/n of one element, hence the looser tolerance.
+  it.each(cases)('%s network, %s objective, %s: same loss and gradients as tfjs (l2 to 1e-4, l1 to 2e-3)', async (prediction, objective, norm) => {
+    const model = randomNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2, prediction }, 3);
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const rng = new Rng(5);
+    const batch = batchOf(rng, 3, 8, 8);
+    const noise = tf.tensor(rng.normal([3, 8, 8, 3]), [3, 8, 8, 3]);
+    // Early, mid and last timesteps: the loss's affine form differs a lot between them. (A noise
+    // network's x0 at large t divides by exp(-thetaBar_t) ~ 1e-23, which amplifies rounding.)
+    const t = prediction === 'noise' && objective === 'x0' ? [1, 10, 20] : [1, 37, 100];
+    const task = { sde, model, batch, t, noise, objective, norm } as const;
+    const ref = inProcessGradients.compute(task) as GradientResult;
+    const n0 = tf.memory().numTensors;
+    const got = await ortGrads.compute(task);
+    expect(tf.memory().numTensors - n0).toBe(Object.keys(got.grads).length);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+    const err = worstGradErr(got, ref);
+    expect(err).toBeLessThan(norm === 'l2' ? 1e-4 : 2e-3);
+    tf.dispose([...Object.values(ref.grads), ...Object.values(got.grads), batch.gt, batch.lq, noise]);
+    model.dispose();
+  });
+
+  it('handles grey images, non-square crops and depth 3 (stride-2 convolutions at several sizes)', async () => {
+    const model = randomNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, prediction: 'residual' }, 4);
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const rng = new Rng(8);
+    const gt = tf.tensor(Float32Array.from(rng.uniform([2, 8, 16, 1])), [2, 8, 16, 1]);
+    const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(rng.normal([2, 8, 16, 1]), [2, 8, 16, 1]), 0.1)));
+    const noise = tf.tensor(rng.normal([2, 8, 16, 1]), [2, 8, 16, 1]);
+    const task = { sde, model, batch: { gt, lq }, t: [12, 60], noise, objective: 'x0', norm: 'l1' } as const;
+    const ref = inProcessGradients.compute(task) as GradientResult;
+    const got = await ortGrads.compute(task);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+    expect(worstGradErr(got, ref)).toBeLessThan(1e-4);
+    tf.dispose([...Object.values(ref.grads), ...Object.values(got.grads), gt, lq, noise]);
+    model.dispose();
+  });
+
+  it('trains like tfjs: same seed, 3 steps, same losses and weights to 1e-4, no tensor leak', async () => {
+    const unet: UNetConfig = { inChannels: 3, outChannels: 3, nf: 4, depth: 2 };
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const data: BatchSource = { next: (rng) => batchOf(rng, 2, 8, 8) };
+    const config = { lr: 1e-3, seed: 7, clipGradNorm: 1, ema: { updateAfterStep: 0, updateEvery: 1 } } as const;
+    const m1 = new ConditionalUNet(unet, { seed: 2 });
+    const m2 = new ConditionalUNet(unet, { seed: 2 });
+    const a = new Trainer({ sde, model: m1, data, config });
+    const b = new Trainer({ sde, model: m2, data, config, gradients: ortGrads });
+    const la: number[] = [];
+    const lb: number[] = [];
+    await a.fit({ steps: 3, onStep: (r) => void la.push(r.loss) });
+    await b.trainStep();
+    const n0 = tf.memory().numTensors;
+    await b.fit({ steps: 3, onStep: (r) => void lb.push(r.loss) });
+    expect(tf.memory().numTensors).toBe(n0);
+    lb.forEach((l, i) => expect(Math.abs(l - la[i + 1])).toBeLessThan(1e-4 * la[i + 1]));
+    let worst = 0;
+    let moved = 0;
+    const w0 = new ConditionalUNet(unet, { seed: 2 });
+    for (const [name, v] of m1.variables) {
+      worst = Math.max(worst, normErr(m2.variables.get(name)!.dataSync(), v.dataSync()));
+      moved = Math.max(moved, normErr(w0.variables.get(name)!.dataSync(), v.dataSync()));
+    }
+    expect(worst).toBeLessThan(1e-4);
+    expect(moved).toBeGreaterThan(1e-3);
+    for (const x of [a, b]) x.dispose();
+    for (const m of [m1, m2, w0]) m.dispose();
+  });
+
+  it('refuses a model without a U-Net config, and a missing ort module', async () => {
+    const w = tf.variable(tf.zeros([1]));
+    const model = { predict: (x: tf.Tensor) => tf.mul(x, w), variables: new Map([['w', w]]) };
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const x = tf.zeros([1, 8, 8, 3]);
+    await expect(ortGrads.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/ConditionalUNet/);
+    expect(() => createOrtGradients({} as never)).toThrow(/ONNX Runtime module/);
+    tf.dispose([w, x]);
+  });
+});
