@@ -1,8 +1,8 @@
 /**
  * The benchmark of issue 5 against the PyTorch reference (`../shared/reference/torch_timings.json`):
  * for the ConditionalUNet at nf=16/depth=3 and nf=64/depth=4, on every engine available here —
- * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads,
- * inference only) —
+ * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads;
+ * training through the graph of `exportOnnxTrainingGraph`) —
  * - U-Net forward at 1x128x128x3 and 1x256x256x3,
  * - a training step (forward + ML loss + backward + Adam + EMA) at 4x128x128x3,
  * - a full restoration of 1x128x128x3 with 100 `sde` steps, and with 10 and 20 `posterior` steps,
@@ -32,11 +32,13 @@ import {
   selectBackend,
   type BatchSource,
   microBatchGradients,
+  createOrtGradients,
   type GradientComputer,
   type NoiseModel,
   type UNetConfig,
 } from '../src/index.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
+import { nodeOrt } from '../src/nn/onnx/node.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REFERENCE = resolve(process.env.IRSDE_SHARED ?? resolve(HERE, '../../shared'), 'reference/torch_timings.json');
@@ -266,6 +268,15 @@ async function main(): Promise<void> {
         ...(big ? { skip: 'does not fit in one wasm heap (4 GiB) at nf=64; see the 2-worker row' } : {}),
       });
     }
+    if (args.engines.includes('ort')) {
+      trainEngines.push({
+        engine: 'ort',
+        gradients: () => {
+          const g = createOrtGradients({ ort: nodeOrt });
+          return Object.assign(g, { close: () => g.release() });
+        },
+      });
+    }
     for (const te of trainEngines) {
       const plan: Plan = te.skip ? { skip: te.skip } : big && q ? { skip: 'slow (--quick)' } : q ? { reps: 1, warmup: 1 } : big ? { reps: 1, warmup: 1 } : { reps: 3, warmup: 1 };
       const pool = 'skip' in plan ? undefined : te.gradients();
@@ -274,7 +285,7 @@ async function main(): Promise<void> {
       await run(base, plan, async () => {
         await trainer.trainStep();
       });
-      if (rows[rows.length - 1].ms !== null) rows[rows.length - 1].note = `chunks of ${chunk} per thread`;
+      if (rows[rows.length - 1].ms !== null && te.engine !== 'ort') rows[rows.length - 1].note = `chunks of ${chunk} per thread`;
       trainer.dispose();
       await pool?.close?.();
     }

@@ -151,17 +151,21 @@ class TrainGraph {
 
   /** Convolution with a PyTorch `[out, in, k, k]` weight. */
   conv(x: V, wName: string, bName: string | null, k: number, stride = 1, pad = Math.floor(k / 2)): V {
-    const w = this.p(wName);
-    const [B, C, H, W] = x.s;
+    return this.convWith(x, this.p(wName), bName === null ? null : this.p(bName), k, stride, pad);
+  }
+
+  /** Convolution with a weight value (a parameter or a slice of one). */
+  convWith(x: V, w: V, bias: V | null, k: number, stride = 1, pad = Math.floor(k / 2)): V {
+    const [B, , H, W] = x.s;
     const O = w.s[0];
     const Ho = Math.floor((H + 2 * pad - k) / stride) + 1;
     const Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
-    const inputs = bName === null ? [x, w] : [x, w, this.p(bName)];
+    const inputs = bias === null ? [x, w] : [x, w, bias];
     const attrs = { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], dilations: [1, 1], group: 1 };
     return this.#op('Conv', inputs, attrs, [B, O, Ho, Wo], (gy) => {
       if (x.rg) this.#acc(x, this.#convInputGrad(gy, w, x.s, k, stride, pad));
-      this.#acc(w, this.#convWeightGrad(gy, x, O, k, stride, pad, Ho, Wo));
-      if (bName !== null) this.#acc(this.p(bName), this.g.op('ReduceSum', 'grad', [gy, this.g.constInt64([0, 2, 3])], { keepdims: 0 }));
+      if (w.rg) this.#acc(w, this.#convWeightGrad(gy, x, O, k, stride, pad, Ho, Wo));
+      if (bias !== null) this.#acc(bias, this.g.op('ReduceSum', 'grad', [gy, this.g.constInt64([0, 2, 3])], { keepdims: 0 }));
     });
   }
 
@@ -187,33 +191,33 @@ class TrainGraph {
   }
 
   /**
-   * d W of a convolution as one batched matrix product: `dW[o, (c, i, j)] = sum_b gy[b, o, :] .
-   * cols[b, (c, i, j), :]`, where `cols` stacks the k*k shifted (strided) views of the zero-padded
-   * input (im2col built from Slice ops).
+   * d W of a convolution, one kernel tap at a time: `dW[o, c, i, j] = sum_b gy[b, o, :] .
+   * view_ij[b, c, :]`, where `view_ij` is the (strided) shifted view of the zero-padded input (a
+   * batched matrix product per tap; no k*k-times-larger im2col buffer).
    */
   #convWeightGrad(gy: string, x: V, O: number, k: number, stride: number, pad: number, Ho: number, Wo: number): string {
     const g = this.g;
     const [B, C, H, W] = x.s;
     const N = Ho * Wo;
-    let cols: string;
-    if (k === 1 && stride === 1 && pad === 0) cols = g.op('Reshape', 'grad', [x.n, g.constInt64([B, C, N])]);
-    else {
-      const xp = pad > 0 ? g.op('Pad', 'grad', [x.n, g.constInt64([0, 0, pad, pad, 0, 0, pad, pad])]) : x.n;
-      const views: string[] = [];
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) {
-          const v = g.op('Slice', 'grad', [xp, g.constInt64([i, j]), g.constInt64([i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
-          views.push(g.op('Reshape', 'grad', [v, g.constInt64([B, C, 1, N])]));
-        }
+    const gyR = g.op('Reshape', 'grad', [gy, g.constInt64([B, O, N])]);
+    // sum over b of [O, N] x [N, C] for one tap (i, j): the tap's [O, C] slice of dW
+    const tap = (view: string): string => {
+      const xT = g.op('Transpose', 'grad', [g.op('Reshape', 'grad', [view, g.constInt64([B, C, N])])], { perm: [0, 2, 1] });
+      return g.op('ReduceSum', 'grad', [g.op('MatMul', 'grad', [gyR, xT]), g.constInt64([0])], { keepdims: 0 });
+    };
+    if (k === 1 && stride === 1 && pad === 0) return g.op('Reshape', 'grad', [tap(x.n), g.constInt64([O, C, 1, 1])]);
+    const xp = pad > 0 ? g.op('Pad', 'grad', [x.n, g.constInt64([0, 0, pad, pad, 0, 0, pad, pad])]) : x.n;
+    const taps: string[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        const view = g.op('Slice', 'grad', [xp, g.constInt64([i, j]), g.constInt64([i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
+        taps.push(g.op('Unsqueeze', 'grad', [tap(view), g.constInt64([2])]));
       }
-      cols = g.op('Reshape', 'grad', [g.op('Concat', 'grad', views, { axis: 2 }), g.constInt64([B, C * k * k, N])]);
     }
     void H;
     void W;
-    const gyT = g.op('Transpose', 'grad', [g.op('Reshape', 'grad', [gy, g.constInt64([B, O, N])])], { perm: [0, 2, 1] });
-    // [B, C k k, N] x [B, N, O] -> sum over b -> [C k k, O] -> [O, C, k, k]
-    const prod = g.op('ReduceSum', 'grad', [g.op('MatMul', 'grad', [cols, gyT]), g.constInt64([0])], { keepdims: 0 });
-    return g.op('Reshape', 'grad', [g.op('Transpose', 'grad', [prod], { perm: [1, 0] }), g.constInt64([O, C, k, k])]);
+    // [O, C, k*k] in tap order (i, j) -> [O, C, k, k]
+    return g.op('Reshape', 'grad', [g.op('Concat', 'grad', taps, { axis: 2 }), g.constInt64([O, C, k, k])]);
   }
 
   /** `Linear`: `x [B, in] -> [B, out]` with the PyTorch `[out, in]` weight. */
@@ -270,6 +274,19 @@ class TrainGraph {
       const m2 = g.op('ReduceMean', 'grad', [g.op('Mul', 'grad', [dxhat, xhat])], { axes: [1], keepdims: 1 });
       const inner = g.op('Sub', 'grad', [g.op('Sub', 'grad', [dxhat, m1]), g.op('Mul', 'grad', [xhat, m2])]);
       this.#acc(x, g.op('Div', 'grad', [inner, std]));
+    });
+  }
+
+  /** `x[start:end]` along `axis` (backward: zero-padded back to the full size). */
+  slice(x: V, axis: number, start: number, end: number): V {
+    const s = [...x.s];
+    s[axis] = end - start;
+    const idx = (v: number): V => ({ n: this.g.constInt64([v]), s: [1], rg: false });
+    return this.#op('Slice', [x, idx(start), idx(end), idx(axis)], {}, s, (gy) => {
+      const pads = new Array<number>(2 * x.s.length).fill(0);
+      pads[axis] = start;
+      pads[x.s.length + axis] = x.s[axis] - end;
+      this.#acc(x, this.g.op('Pad', 'grad', [gy, this.g.constInt64(pads)]));
     });
   }
 
@@ -366,9 +383,10 @@ class TrainGraph {
     const heads = ATTN_HEADS;
     const d = ATTN_DIM_HEAD;
     const N = H * W;
-    const qkv = this.conv(x, `${p}.to_qkv.weight`, null, 1);
-    const r = this.reshape(qkv, [B, 3 * heads, d, N]);
-    const [q, k, v] = this.split(r, [heads, heads, heads], 1);
+    // q, k and v from three slices of the to_qkv weight (output channels are (part, head, c)),
+    // rather than one convolution and a split of its large output.
+    const wqkv = this.p(`${p}.to_qkv.weight`);
+    const [q, k, v] = [0, 1, 2].map((part) => this.reshape(this.convWith(x, this.slice(wqkv, 0, part * heads * d, (part + 1) * heads * d), null, 1), [B, heads, d, N]));
     const qs = this.softmax(q, 2);
     const ks = this.softmax(k, 3);
     const ctxT = this.mul(this.matmul(v, this.transpose(ks, [0, 1, 3, 2])), this.c(1 / Math.sqrt(d) / N));
