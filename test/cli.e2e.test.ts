@@ -182,20 +182,25 @@ describe('the irsde command line, end to end', () => {
     expect(badPred.stderr).toMatch(/--prediction must be one of noise, residual, got 'x0'/);
   });
 
-  it('--gradients ort trains the same run as tfjs (same losses), and refuses --workers with it', async () => {
+  it('training defaults to ONNX Runtime gradients, the same run as --gradients tfjs (same losses); clear errors for --workers and odd patches with ort', async () => {
     const losses = async (extra: string[], out: string) => {
       const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', ...extra, '--out', out]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       return readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.loss as number);
     };
-    const viaTfjs = await losses([], join(dir, 'run-tfjs'));
-    const viaOrt = await losses(['--gradients', 'ort'], join(dir, 'run-ort'));
+    const viaTfjs = await losses(['--gradients', 'tfjs'], join(dir, 'run-tfjs'));
+    const viaOrt = await losses([], join(dir, 'run-ort'));
+    const start = JSON.parse(readFileSync(join(dir, 'run-ort', 'log.jsonl'), 'utf8').split('\n')[0]);
+    expect(start.gradients).toBe('ort');
     expect(viaOrt).toHaveLength(3);
     viaOrt.forEach((l, i) => expect(Math.abs(l - viaTfjs[i])).toBeLessThan(1e-3 * viaTfjs[i]));
     const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--gradients', 'ort', '--workers', '2', '--out', join(dir, 'run-bad')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--gradients ort uses every core itself; drop --workers/);
+    const odd = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--patch', '30', '--out', join(dir, 'run-bad')]);
+    expect(odd.code).not.toBe(0);
+    expect(odd.stderr).toMatch(/--patch to be a multiple of 2\^depth = 4, got 30/);
   });
 
   it('Ctrl-C during training leaves a usable checkpoint', async () => {

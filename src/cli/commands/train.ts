@@ -207,12 +207,16 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const evalNet = new ConditionalUNet(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
   // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).
-  if (cfg.gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers');
-  const pool = cfg.gradients === 'ort' ? createOrtGradients({ ort: nodeOrt }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
+  // Default: ONNX Runtime (the fastest here) unless tfjs worker threads were asked for.
+  const gradients = cfg.gradients ?? (cfg.workers ? 'tfjs' : 'ort');
+  if (gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers (or use --gradients tfjs)');
+  const multiple = 2 ** cfg.depth;
+  if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of 2^depth = ${multiple}, got ${cfg.patch} (or use --gradients tfjs)`);
+  const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
@@ -318,7 +322,7 @@ export function registerTrain(program: Command): void {
     .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
     .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
-    .option('--gradients <where>', 'where the forward/backward pass runs: tfjs (default; with --workers) or ort (ONNX Runtime on every core, several times faster)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
+    .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core; the default unless --workers is given) or tfjs (the --engine backend, or --workers threads of tfjs-wasm)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
     .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
