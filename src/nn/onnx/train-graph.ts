@@ -11,7 +11,7 @@
 import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type UNetConfig } from '../unet/config.js';
 import { GraphBuilder } from './graph-builder.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
-import { ONNX_EXPORT_IR_VERSION, ONNX_EXPORT_OPSET } from './export.js';
+import { ONNX_EXPORT_IR_VERSION, ONNX_EXPORT_OPSET, softmaxMiddle } from './export.js';
 
 /** Input and output names of {@link exportOnnxTrainingGraph} besides the weights (PyTorch names). */
 export const ONNX_TRAIN_IO = {
@@ -335,11 +335,18 @@ class TrainGraph {
   }
 
   softmax(x: V, axis: number): V {
-    const y: V = this.#op('Softmax', [x], { axis }, x.s, (gy, out) => {
-      const g = this.g;
-      const dot = g.op('ReduceSum', 'grad', [g.op('Mul', 'grad', [gy, out.n]), g.constInt64([axis])], { keepdims: 1 });
-      this.#acc(x, g.op('Mul', 'grad', [out.n, g.op('Sub', 'grad', [gy, dot])]));
-    });
+    const g = this.g;
+    const n = axis === x.s.length - 1 ? g.op('Softmax', 'fwd', [x.n], { axis }) : softmaxMiddle(g, 'fwd', x.n, axis);
+    const y: V = { n, s: x.s, rg: x.rg };
+    if (x.rg) {
+      this.#tape.push(() => {
+        const gy = this.#grads.get(y.n);
+        if (gy === undefined) return;
+        // dx = y (gy - sum(gy y))
+        const dot = g.op('ReduceSum', 'grad', [g.op('Mul', 'grad', [gy, y.n]), g.constInt64([axis])], { keepdims: 1 });
+        this.#acc(x, g.op('Mul', 'grad', [y.n, g.op('Sub', 'grad', [gy, dot])]));
+      });
+    }
     return y;
   }
 
