@@ -32,8 +32,9 @@ export interface GradientResult {
 
 /**
  * How a {@link Trainer} computes each step's loss and gradients: in this thread
- * ({@link inProcessGradients}, the default) or elsewhere, e.g. Node's `WorkerGradientPool`
- * (from `irsde/node`), which splits the batch over worker threads and averages their gradients.
+ * ({@link inProcessGradients}, the default) or elsewhere: `createOrtGradients` runs the forward
+ * and backward pass in ONNX Runtime on every core, and Node's `WorkerGradientPool` (from
+ * `irsde/node`) splits the batch over worker threads and averages their gradients.
  * An implementation must return the gradient of the full-batch loss of {@link trainingLoss} at
  * the model's current weights (up to float rounding) and must not change the weights.
  */
