@@ -59,15 +59,27 @@ if (values.check) {
   const profile = mkdtempSync(join(tmpdir(), 'irsde-chromium-'));
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-port=0'];
   // --remote-debugging-port keeps headless Chromium running until we close it.
-  const chrome = spawn('chromium', [...flags, url], { stdio: 'ignore' });
+  // Its own process group, so that closing it also stops its helper processes.
+  const chrome = spawn('chromium', [...flags, url], { stdio: 'ignore', detached: true });
   chrome.on('exit', (code) => reported({ status: `(chromium exited with code ${code} before the page reported)` }));
   const timeoutS = Number(values.timeout);
   const timer = setTimeout(() => reported({ status: `(no report within ${timeoutS} s)` }), timeoutS * 1000);
   const result = await done;
   clearTimeout(timer);
-  chrome.kill();
+  // Let Chromium exit (it writes to its profile while closing) before removing the profile.
+  const exited = new Promise((r) => (chrome.exitCode !== null ? r() : chrome.once('exit', r)));
+  try {
+    process.kill(-chrome.pid, 'SIGTERM');
+  } catch {
+    chrome.kill();
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   server.close();
-  rmSync(profile, { recursive: true, force: true });
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  } catch (e) {
+    console.warn(`could not remove ${profile}: ${e.message}`);
+  }
   console.log(`page status: ${result.status}`);
   if (result.png) {
     writeFileSync(join(dist, 'restored.png'), Buffer.from(result.png.replace(/^data:image\/png;base64,/, ''), 'base64'));
