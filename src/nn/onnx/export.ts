@@ -6,6 +6,7 @@
 import type { StateDict } from '../io/types.js';
 import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type UNetConfig } from '../unet/config.js';
 import { GraphBuilder } from './graph-builder.js';
+import { timeFrequencies, unetTrunk } from './unet-walk.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
 
 /** The opset of the exported graph (every op used has had its current form since opset 13). */
@@ -233,57 +234,28 @@ export function exportOnnx(config: UNetConfig, weights: StateDict, options: Expo
   x = g.op('Pad', 'input', [x, pads], { mode: 'reflect' });
 
   x = net.conv('init_conv', x, 'init_conv.weight', null, 7);
-  const xInit = x;
 
-  // 2. Time embedding: [sin(t f), cos(t f)], f_k = exp(-k ln(1e4) / (half - 1)) rounded as float32 math does.
+  // 2. Time embedding: [sin(t f), cos(t f)].
   const half = nf / 2;
-  const step = Math.fround(-Math.log(10000) / (half - 1));
-  const freqs = Array.from({ length: half }, (_, k) => Math.fround(Math.exp(Math.fround(k * step))));
-  const arg = g.op('Mul', 'time_mlp.0', [g.op('Unsqueeze', 'time_mlp.0', [time, g.constInt64([1])]), g.constFloat(freqs, [1, half])]);
+  const arg = g.op('Mul', 'time_mlp.0', [g.op('Unsqueeze', 'time_mlp.0', [time, g.constInt64([1])]), g.constFloat(timeFrequencies(nf), [1, half])]);
   const emb = g.op('Concat', 'time_mlp.0', [g.op('Sin', 'time_mlp.0', [arg]), g.op('Cos', 'time_mlp.0', [arg])], { axis: 1 });
   const temb = net.linear('time_mlp.3', net.gelu('time_mlp.2', net.linear('time_mlp.1', emb, 'time_mlp.1')), 'time_mlp.3');
   const tembAct = net.silu('temb_act', temb);
 
-  // 3. Down path.
-  const skips: string[] = [];
-  for (let i = 0; i < depth; i++) {
-    const p = `downs.${i}`;
-    const c = nf * 2 ** i;
-    x = net.resBlock(`${p}.0`, x, tembAct, c, false);
-    skips.push(x);
-    x = net.resBlock(`${p}.1`, x, tembAct, c, false);
-    x = net.attention(`${p}.2`, x);
-    skips.push(x);
-    x = i < depth - 1 ? net.conv(`${p}.3`, x, `${p}.3.weight`, `${p}.3.bias`, 4, 2, 1) : net.conv(`${p}.3`, x, `${p}.3.weight`, null, 3);
-  }
-
-  // 4. Middle.
-  const mid = nf * 2 ** depth;
-  x = net.resBlock('mid_block1', x, tembAct, mid, false);
-  x = net.attention('mid_attn', x);
-  x = net.resBlock('mid_block2', x, tembAct, mid, false);
-
-  // 5. Up path.
-  for (let j = 0; j < depth; j++) {
-    const p = `ups.${j}`;
-    const i = depth - 1 - j;
-    const cout = nf * 2 ** (i + 1);
-    x = net.resBlock(`${p}.0`, g.op('Concat', p, [x, skips.pop() as string], { axis: 1 }), tembAct, cout, true);
-    x = net.resBlock(`${p}.1`, g.op('Concat', p, [x, skips.pop() as string], { axis: 1 }), tembAct, cout, true);
-    x = net.attention(`${p}.2`, x);
-    if (i > 0) {
+  // 3. Down path, middle, up path and the final block; then the final conv and the crop back.
+  x = unetTrunk<string>(
+    {
+      resBlock: (p, v, cout, hasRes) => net.resBlock(p, v, tembAct, cout, hasRes),
+      attention: (p, v) => net.attention(p, v),
+      conv: (scope, v, w, b, k, stride, pad) => net.conv(scope, v, w, b, k, stride, pad),
+      concat: (scope, a, b) => g.op('Concat', scope, [a, b], { axis: 1 }),
       // nn.Upsample(scale_factor=2, mode='nearest'): source index floor(dst / 2).
-      const up = g.op('Resize', `${p}.3.0`, [x, '', g.constFloat([1, 1, 2, 2])], {
-        mode: 'nearest',
-        coordinate_transformation_mode: 'asymmetric',
-        nearest_mode: 'floor',
-      });
-      x = net.conv(`${p}.3.1`, up, `${p}.3.1.weight`, `${p}.3.1.bias`, 3);
-    } else x = net.conv(`${p}.3`, x, `${p}.3.weight`, null, 3);
-  }
-
-  // 6. Final block, conv, and the crop back to the input size.
-  x = net.resBlock('final_res_block', g.op('Concat', 'final', [x, xInit], { axis: 1 }), tembAct, nf, true);
+      upsample: (scope, v) => g.op('Resize', scope, [v, '', g.constFloat([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
+    },
+    nf,
+    depth,
+    x,
+  );
   x = net.conv('final_conv', x, 'final_conv.weight', 'final_conv.bias', 3);
   g.op('Slice', 'output', [x, g.constInt64([0, 0]), hw, g.constInt64([2, 3])], {}, io.output);
 

@@ -10,6 +10,7 @@
  */
 import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type UNetConfig } from '../unet/config.js';
 import { GraphBuilder } from './graph-builder.js';
+import { timeFrequencies, unetTrunk } from './unet-walk.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
 import { ONNX_EXPORT_IR_VERSION, ONNX_EXPORT_OPSET, softmaxMiddle } from './export.js';
 
@@ -197,7 +198,7 @@ class TrainGraph {
    */
   #convWeightGrad(gy: string, x: V, O: number, k: number, stride: number, pad: number, Ho: number, Wo: number): string {
     const g = this.g;
-    const [B, C, H, W] = x.s;
+    const [B, C] = x.s;
     const N = Ho * Wo;
     const gyR = g.op('Reshape', 'grad', [gy, g.constInt64([B, O, N])]);
     // sum over b of [O, N] x [N, C] for one tap (i, j): the tap's [O, C] slice of dW
@@ -214,8 +215,6 @@ class TrainGraph {
         taps.push(g.op('Unsqueeze', 'grad', [tap(view), g.constInt64([2])]));
       }
     }
-    void H;
-    void W;
     // [O, C, k*k] in tap order (i, j) -> [O, C, k, k]
     return g.op('Reshape', 'grad', [g.op('Concat', 'grad', taps, { axis: 2 }), g.constInt64([O, C, k, k])]);
   }
@@ -454,41 +453,23 @@ export function exportOnnxTrainingGraph(config: UNetConfig, shape: TrainingGraph
 
   let x = net.concat([net.sub(xt, cond), cond], 1);
   x = net.conv(x, 'init_conv.weight', null, 7);
-  const xInit = x;
-
   const half = nf / 2;
-  const step = Math.fround(-Math.log(10000) / (half - 1));
-  const freqs = Array.from({ length: half }, (_, k) => Math.fround(Math.exp(Math.fround(k * step))));
-  const arg = g.op('Mul', 'time', [g.op('Unsqueeze', 'time', [time.n, g.constInt64([1])]), g.constFloat(freqs, [1, half])]);
+  const arg = g.op('Mul', 'time', [g.op('Unsqueeze', 'time', [time.n, g.constInt64([1])]), g.constFloat(timeFrequencies(nf), [1, half])]);
   const emb = { n: g.op('Concat', 'time', [g.op('Sin', 'time', [arg]), g.op('Cos', 'time', [arg])], { axis: 1 }), s: [B, nf], rg: false };
-  const temb = net.linear(net.gelu(net.linear(emb, 'time_mlp.1')), 'time_mlp.3');
-  const tembAct = net.silu(temb);
+  const tembAct = net.silu(net.linear(net.gelu(net.linear(emb, 'time_mlp.1')), 'time_mlp.3'));
 
-  const skips: V[] = [];
-  for (let i = 0; i < depth; i++) {
-    const p = `downs.${i}`;
-    const c = nf * 2 ** i;
-    x = net.resBlock(`${p}.0`, x, tembAct, c, false);
-    skips.push(x);
-    x = net.resBlock(`${p}.1`, x, tembAct, c, false);
-    x = net.attention(`${p}.2`, x);
-    skips.push(x);
-    x = i < depth - 1 ? net.conv(x, `${p}.3.weight`, `${p}.3.bias`, 4, 2, 1) : net.conv(x, `${p}.3.weight`, null, 3);
-  }
-  const mid = nf * 2 ** depth;
-  x = net.resBlock('mid_block1', x, tembAct, mid, false);
-  x = net.attention('mid_attn', x);
-  x = net.resBlock('mid_block2', x, tembAct, mid, false);
-  for (let j = 0; j < depth; j++) {
-    const p = `ups.${j}`;
-    const i = depth - 1 - j;
-    const cout = nf * 2 ** (i + 1);
-    x = net.resBlock(`${p}.0`, net.concat([x, skips.pop() as V], 1), tembAct, cout, true);
-    x = net.resBlock(`${p}.1`, net.concat([x, skips.pop() as V], 1), tembAct, cout, true);
-    x = net.attention(`${p}.2`, x);
-    x = i > 0 ? net.conv(net.upsample2(x), `${p}.3.1.weight`, `${p}.3.1.bias`, 3) : net.conv(x, `${p}.3.weight`, null, 3);
-  }
-  x = net.resBlock('final_res_block', net.concat([x, xInit], 1), tembAct, nf, true);
+  x = unetTrunk<V>(
+    {
+      resBlock: (p, v, cout, hasRes) => net.resBlock(p, v, tembAct, cout, hasRes),
+      attention: (p, v) => net.attention(p, v),
+      conv: (_scope, v, w, b, k, stride, pad) => net.conv(v, w, b, k, stride, pad),
+      concat: (_scope, a, b) => net.concat([a, b], 1),
+      upsample: (_scope, v) => net.upsample2(v),
+    },
+    nf,
+    depth,
+    x,
+  );
   x = net.conv(x, 'final_conv.weight', 'final_conv.bias', 3);
   g.op('Identity', 'output', [x.n], {}, io.output);
 
