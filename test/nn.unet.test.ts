@@ -25,6 +25,8 @@ import {
   type UNetConfig,
 } from '../src/index.js';
 import { loadModelFile, readWeightsFile, saveModelFile } from '../src/io/model-files.js';
+import { tfjsShape, tfjsToTorch, torchToTfjs } from '../src/nn/unet/layout.js';
+import type { ParamSpec } from '../src/nn/unet/config.js';
 import { SHARED, flat, loadJson, type Nested } from './helpers/goldens.js';
 
 const DIR = resolve(SHARED, 'goldens/unet_public');
@@ -94,6 +96,26 @@ describe('parameter table and sizes', () => {
     // Padding: 13x10 costs what 16x16 costs at depth 2 (multiple 4 -> 16x12) and scales with area.
     expect(forwardFlops(PUBLIC, 13, 10)).toBe(forwardFlops(PUBLIC, 16, 12));
     expect(forwardFlops(PAPER, 256, 256)).toBeGreaterThan(3.9 * forwardFlops(PAPER, 128, 128));
+  });
+
+  it('PyTorch <-> tfjs weight layouts: each element lands where the layout table says, both ways (tiles not multiples of 32)', () => {
+    const cases: ParamSpec[] = [
+      { name: 'c', torchShape: [37, 70, 3, 3], kind: 'conv', fanIn: 630 },
+      { name: 'p', torchShape: [33, 5, 1, 1], kind: 'conv', fanIn: 5 },
+      { name: 'l', torchShape: [65, 40], kind: 'linear', fanIn: 40 },
+    ];
+    for (const spec of cases) {
+      const n = spec.torchShape.reduce((a, b) => a * b, 1);
+      const torch = Float32Array.from({ length: n }, (_, i) => i);
+      const tfjs = torchToTfjs(spec, torch);
+      const [O, I] = spec.torchShape;
+      const R = n / (O * I);
+      for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let r = 0; r < R; r++) {
+        if (tfjs[(r * I + i) * O + o] !== torch[(o * I + i) * R + r]) throw new Error(`${spec.name}: element (${o}, ${i}, ${r}) misplaced`);
+      }
+      expect(tfjsShape(spec).reduce((a, b) => a * b, 1)).toBe(n);
+      expect(tfjsToTorch(spec, tfjs)).toEqual(torch);
+    }
   });
 
   it('rejects invalid configs', () => {

@@ -116,6 +116,51 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it("host and backend optimiser state train alike, checkpoints move between them, and host state leaks nothing", async () => {
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const config = { lr: 1e-2, seed: 3, weightDecay: 1e-3, clipGradNorm: 0.5, ema: { updateAfterStep: 2, updateEvery: 2 } } as const;
+    const run = async (storage: 'host' | 'backend', steps: number, from?: ReturnType<Trainer['getState']>) => {
+      const model = tinyModel(4);
+      const trainer = new Trainer({ sde, model, data: syntheticData(), config, stateStorage: storage });
+      expect(trainer.stateStorage).toBe(storage);
+      if (from) trainer.setState(from);
+      await trainer.fit({ steps });
+      return { model, trainer };
+    };
+    const host = await run('host', 6);
+    const backend = await run('backend', 6);
+    const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < a.length; i++) {
+        num += (a[i] - b[i]) ** 2;
+        den += b[i] ** 2;
+      }
+      return Math.sqrt(num / den);
+    };
+    for (const k of ['conv.weight', 'time.scale']) {
+      expect(rel(host.model.variables.get(k)!.dataSync(), backend.model.variables.get(k)!.dataSync())).toBeLessThan(1e-5);
+      expect(rel(host.trainer.ema!.weights[k].dataSync(), backend.trainer.ema!.weights[k].dataSync())).toBeLessThan(1e-5);
+    }
+    // A checkpoint written with host state resumes on backend state (and back) to the same end point.
+    const h3 = await run('host', 3);
+    const b3 = await run('backend', 3);
+    const crossB = await run('backend', 6, decodeTrainerState(encodeTrainerState(h3.trainer.getState())).state);
+    const crossH = await run('host', 6, decodeTrainerState(encodeTrainerState(b3.trainer.getState())).state);
+    const want = backend.model.variables.get('conv.weight')!.dataSync();
+    for (const r of [crossB, crossH]) expect(rel(r.model.variables.get('conv.weight')!.dataSync(), want)).toBeLessThan(1e-5);
+    expect(h3.trainer.getState().adam.m['conv.weight'].shape).toEqual([3, 3, 6, 3]);
+    // Host state: no tensors created per step, even when evalWeights materialises the EMA.
+    const n0 = tf.memory().numTensors;
+    await host.trainer.fit({ steps: 10, onStep: () => void host.trainer.evalWeights() });
+    expect(tf.memory().numTensors).toBe(n0);
+    for (const r of [host, backend, h3, b3, crossB, crossH]) {
+      r.trainer.dispose();
+      r.model.dispose();
+    }
+    expect(() => new Adam({ storage: 'gpu' as never })).toThrow(/storage must be 'backend' or 'host', got gpu/);
+  });
+
   it('checkpoint decoding refuses other files clearly', () => {
     expect(() => decodeTrainerState(new Uint8Array(4))).toThrow();
     const notCkpt = encodeTrainerState({ step: 0, rng: new Rng(1).state, config: {}, sde: sdeConfig, weights: {}, adam: { step: 0, m: {}, v: {} } });
@@ -139,9 +184,9 @@ describe('Trainer', () => {
 });
 
 describe('optimiser pieces', () => {
-  it('Adam follows PyTorch’s update rule (hand-computed scalar case)', () => {
+  it.each(['backend', 'host'] as const)('Adam follows PyTorch’s update rule (hand-computed scalar case, %s state)', (storage) => {
     const p = tf.variable(tf.scalar(1));
-    const adam = new Adam({ lr: 0.1, beta1: 0.9, beta2: 0.99 });
+    const adam = new Adam({ lr: 0.1, beta1: 0.9, beta2: 0.99, storage });
     let m = 0;
     let v = 0;
     let want = 1;
@@ -159,8 +204,8 @@ describe('optimiser pieces', () => {
     p.dispose();
   });
 
-  it('EMA copies during warm-up, then blends every updateEvery calls with decay capped at beta', () => {
-    const ema = new EMA({ beta: 0.995, updateEvery: 10, updateAfterStep: 100 });
+  it.each(['backend', 'host'] as const)('EMA copies during warm-up, then blends every updateEvery calls with decay capped at beta (%s state)', (storage) => {
+    const ema = new EMA({ beta: 0.995, updateEvery: 10, updateAfterStep: 100, storage });
     expect(ema.decayAt(50)).toBe(0);
     expect(ema.decayAt(110)).toBeCloseTo(1 - (1 + 9) ** (-2 / 3), 12);
     expect(ema.decayAt(1e7)).toBe(0.995);

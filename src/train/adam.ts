@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
+import { gradientValues, type Gradient } from './gradients.js';
 
 /** Hyper-parameters of {@link Adam}; defaults are the IR-SDE reference's (lr 1e-4, betas 0.9/0.99). */
 export interface AdamConfig {
@@ -13,6 +14,32 @@ export interface AdamConfig {
   readonly eps?: number;
   /** L2 weight decay added to the gradient, PyTorch `Adam(weight_decay=...)` style (default 0). */
   readonly weightDecay?: number;
+  /**
+   * Where the moments live (default `'backend'`): `'backend'` keeps them as tensors of the active
+   * tfjs backend and updates with tensor ops; `'host'` keeps them in JavaScript `Float32Array`s and
+   * updates in plain JavaScript (reading each weight once and assigning it once). `'host'` is for
+   * backends whose memory is host memory anyway (cpu, wasm): it keeps two weight-sized buffers per
+   * variable out of tfjs-wasm's 4 GiB heap, which is what lets a 137M-weight U-Net train there.
+   */
+  readonly storage?: StateStorage;
+}
+
+/** Where optimiser / EMA state lives: tfjs backend tensors, or host `Float32Array`s. */
+export type StateStorage = 'backend' | 'host';
+
+/** Checks a {@link StateStorage} value. */
+export function checkStorage(who: string, storage: unknown): StateStorage {
+  if (storage !== 'backend' && storage !== 'host') throw new RangeError(`${who}: storage must be 'backend' or 'host', got ${String(storage)}`);
+  return storage;
+}
+
+/**
+ * Values of a float32 tensor on the host. Read-only: on the cpu backend this is the tensor's own
+ * storage (wasm returns a copy); never write into it.
+ */
+export function hostValues(t: tf.Tensor): Float32Array {
+  const d = t.dataSync();
+  return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
 }
 
 /** Serialisable Adam state: step count and moment tensors keyed by variable name (copies). */
@@ -44,9 +71,14 @@ export class Adam {
   readonly eps: number;
   /** L2 weight decay added to the gradient. */
   readonly weightDecay: number;
+  /** Where the moments live. */
+  readonly storage: StateStorage;
   #step = 0;
   readonly #m = new Map<string, tf.Variable>();
   readonly #v = new Map<string, tf.Variable>();
+  // Host storage: the moments as float32 arrays (same names, the variables' element order).
+  readonly #mHost = new Map<string, NamedTensor>();
+  readonly #vHost = new Map<string, NamedTensor>();
 
   constructor(config: AdamConfig = {}) {
     this.learningRate = config.lr ?? 1e-4;
@@ -54,6 +86,7 @@ export class Adam {
     this.beta2 = config.beta2 ?? 0.99;
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 0;
+    this.storage = checkStorage('Adam', config.storage ?? 'backend');
     const check = (name: string, v: number, lo: number, hi: number) => {
       if (!(Number.isFinite(v) && v >= lo && v < hi)) throw new RangeError(`Adam: ${name} must be in [${lo}, ${hi}), got ${v}`);
     };
@@ -72,9 +105,11 @@ export class Adam {
   /**
    * Applies one update to each variable that has a gradient.
    * @param vars - the variables, by name.
-   * @param grads - gradients by the same names (same shapes); not disposed.
+   * @param grads - gradients by the same names (tensors of the same shapes, or host arrays of the
+   *   same length); not disposed.
+   * @param gradScale - factor applied to every gradient first (gradient clipping; default 1).
    */
-  step(vars: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>): void {
+  step(vars: Record<string, tf.Variable>, grads: Record<string, Gradient>, gradScale = 1): void {
     this.#step += 1;
     const t = this.#step;
     const bc1 = 1 - this.beta1 ** t;
@@ -83,6 +118,10 @@ export class Adam {
     for (const [name, g0] of Object.entries(grads)) {
       const p = vars[name];
       if (!p) throw new RangeError(`Adam.step: gradient for unknown variable '${name}'`);
+      if (this.storage === 'host') {
+        this.#hostStep(name, p, g0, gradScale, stepSize, Math.sqrt(bc2));
+        continue;
+      }
       let m = this.#m.get(name);
       let v = this.#v.get(name);
       if (!m || !v) {
@@ -94,7 +133,9 @@ export class Adam {
       const mv = m;
       const vv = v;
       tf.tidy(() => {
-        const g = this.weightDecay > 0 ? tf.add(g0, tf.mul(p, this.weightDecay)) : g0;
+        let g = g0 instanceof Float32Array ? tf.tensor(g0, p.shape, 'float32') : g0;
+        if (gradScale !== 1) g = tf.mul(g, gradScale);
+        if (this.weightDecay > 0) g = tf.add(g, tf.mul(p, this.weightDecay));
         const mNew = tf.add(tf.mul(mv, this.beta1), tf.mul(g, 1 - this.beta1));
         const vNew = tf.add(tf.mul(vv, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         mv.assign(mNew);
@@ -106,8 +147,37 @@ export class Adam {
     }
   }
 
+  /** The same update as the tensor path, element by element in float64, stored as float32. */
+  #hostStep(name: string, p: tf.Variable, g0: Gradient, gradScale: number, stepSize: number, sqrtBc2: number): void {
+    const w = hostValues(p);
+    const g = gradientValues(g0);
+    if (g.length !== w.length) throw new RangeError(`Adam.step: gradient '${name}' has ${g.length} values but the variable has ${w.length}`);
+    if (!this.#mHost.has(name) || !this.#vHost.has(name)) {
+      this.#mHost.set(name, { shape: p.shape.slice(), data: new Float32Array(w.length) });
+      this.#vHost.set(name, { shape: p.shape.slice(), data: new Float32Array(w.length) });
+    }
+    const m = (this.#mHost.get(name) as NamedTensor).data;
+    const v = (this.#vHost.get(name) as NamedTensor).data;
+    if (m.length !== w.length) throw new RangeError(`Adam.step: variable '${name}' has ${w.length} values but its moments have ${m.length}`);
+    const { beta1, beta2, eps, weightDecay } = this;
+    const out = new Float32Array(w.length);
+    for (let i = 0; i < w.length; i++) {
+      const gi = gradScale * g[i] + weightDecay * w[i];
+      const mi = beta1 * m[i] + (1 - beta1) * gi;
+      const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = w[i] - stepSize * (mi / (Math.sqrt(vi) / sqrtBc2 + eps));
+    }
+    tf.tidy(() => p.assign(tf.tensor(out, p.shape, 'float32')));
+  }
+
   /** A copy of the state, for checkpoints. */
   getState(): AdamState {
+    if (this.storage === 'host') {
+      const dump = (mp: Map<string, NamedTensor>) => Object.fromEntries([...mp].map(([k, a]) => [k, { shape: a.shape.slice(), data: Float32Array.from(a.data) }]));
+      return { step: this.#step, m: dump(this.#mHost), v: dump(this.#vHost) };
+    }
     const dump = (mp: Map<string, tf.Variable>) =>
       Object.fromEntries([...mp].map(([k, t]) => [k, { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) }]));
     return { step: this.#step, m: dump(this.#m), v: dump(this.#v) };
@@ -118,14 +188,21 @@ export class Adam {
     if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`Adam.setState: bad step ${state.step}`);
     this.dispose();
     this.#step = state.step;
+    if (this.storage === 'host') {
+      for (const [k, { shape, data }] of Object.entries(state.m)) this.#mHost.set(k, { shape: shape.slice(), data: Float32Array.from(data) });
+      for (const [k, { shape, data }] of Object.entries(state.v)) this.#vHost.set(k, { shape: shape.slice(), data: Float32Array.from(data) });
+      return;
+    }
     for (const [k, { shape, data }] of Object.entries(state.m)) this.#m.set(k, tf.variable(tf.tensor(data, shape), false));
     for (const [k, { shape, data }] of Object.entries(state.v)) this.#v.set(k, tf.variable(tf.tensor(data, shape), false));
   }
 
-  /** Frees the moment tensors. */
+  /** Frees the moment tensors (or drops the host arrays). */
   dispose(): void {
     for (const t of [...this.#m.values(), ...this.#v.values()]) t.dispose();
     this.#m.clear();
     this.#v.clear();
+    this.#mHost.clear();
+    this.#vHost.clear();
   }
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { gradientValues, type Gradient } from './gradients.js';
 
 /** Result of {@link clipGradNorm}. */
 export interface ClippedGradients {
@@ -8,6 +9,25 @@ export interface ClippedGradients {
   readonly grads: Record<string, tf.Tensor>;
 }
 
+/** Global L2 norm of a set of gradients (tensors summed on the backend, host arrays in float64). */
+export function gradNorm(grads: Record<string, Gradient>): number {
+  let sq = 0;
+  const tensors: tf.Tensor[] = [];
+  for (const g of Object.values(grads)) {
+    if (g instanceof Float32Array) {
+      for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+    } else tensors.push(g);
+  }
+  if (tensors.length > 0) sq += tf.tidy(() => tf.addN(tensors.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+  return Math.sqrt(sq);
+}
+
+/** The factor PyTorch's `clip_grad_norm_` scales by: `min(1, maxNorm / (norm + 1e-6))`. */
+export function clipFactor(norm: number, maxNorm: number): number {
+  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
+
 /**
  * Scales gradients so that their global L2 norm is at most `maxNorm` (PyTorch's
  * `clip_grad_norm_`, with its `1e-6` guard).
@@ -15,12 +35,9 @@ export interface ClippedGradients {
  *   them; the inputs are not disposed).
  */
 export function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number): ClippedGradients {
-  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
-  const norm = tf.tidy(() => {
-    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0]);
-  });
-  const scale = Math.min(1, maxNorm / (norm + 1e-6));
+  clipFactor(0, maxNorm);
+  const norm = gradNorm(grads);
+  const scale = clipFactor(norm, maxNorm);
   const out = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, scale === 1 ? tf.clone(g) : tf.mul(g, scale)]));
   return { norm, grads: out };
 }

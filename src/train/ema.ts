@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
+import { checkStorage, hostValues, type StateStorage } from './adam.js';
 
 /** Serialisable EMA state (copies). */
 export interface EMAState {
@@ -21,6 +22,11 @@ export interface EMAConfig {
   readonly invGamma?: number;
   /** See `invGamma`. */
   readonly power?: number;
+  /**
+   * Where the average lives (default `'backend'`): tfjs tensors, or host `Float32Array`s (see
+   * `AdamConfig.storage`; {@link EMA.weights} then makes tensors on demand).
+   */
+  readonly storage?: StateStorage;
 }
 
 /**
@@ -40,8 +46,13 @@ export class EMA {
   readonly invGamma: number;
   /** Warm-up exponent. */
   readonly power: number;
+  /** Where the average lives. */
+  readonly storage: StateStorage;
   #calls = 0;
   readonly #shadow = new Map<string, tf.Variable>();
+  readonly #host = new Map<string, NamedTensor>();
+  // Host storage: tensors made by `weights`, kept until the average changes.
+  #materialised: Record<string, tf.Tensor> | null = null;
 
   constructor(config: EMAConfig = {}) {
     this.beta = config.beta ?? 0.995;
@@ -49,6 +60,7 @@ export class EMA {
     this.updateAfterStep = config.updateAfterStep ?? 100;
     this.invGamma = config.invGamma ?? 1;
     this.power = config.power ?? 2 / 3;
+    this.storage = checkStorage('EMA', config.storage ?? 'backend');
     if (!(this.beta >= 0 && this.beta < 1)) throw new RangeError(`EMA: beta must be in [0, 1), got ${this.beta}`);
     if (!Number.isInteger(this.updateEvery) || this.updateEvery < 1) throw new RangeError(`EMA: updateEvery must be an integer >= 1, got ${this.updateEvery}`);
     if (!Number.isInteger(this.updateAfterStep) || this.updateAfterStep < 0) throw new RangeError(`EMA: updateAfterStep must be an integer >= 0, got ${this.updateAfterStep}`);
@@ -71,9 +83,27 @@ export class EMA {
   update(weights: Record<string, tf.Tensor>): void {
     this.#calls += 1;
     const k = this.#calls;
-    const copy = k <= this.updateAfterStep || this.#shadow.size === 0;
+    const copy = k <= this.updateAfterStep || this.#shadow.size + this.#host.size === 0;
     if (!copy && k % this.updateEvery !== 0) return;
     const d = copy ? 0 : this.decayAt(k);
+    if (this.storage === 'host') {
+      this.#dropMaterialised();
+      for (const [name, w] of Object.entries(weights)) {
+        const s = this.#host.get(name);
+        const x = hostValues(w);
+        if (!s || s.data.length !== x.length) {
+          this.#host.set(name, { shape: w.shape.slice(), data: Float32Array.from(x) });
+          continue;
+        }
+        if (d === 0) {
+          s.data.set(x);
+          continue;
+        }
+        const a = s.data;
+        for (let i = 0; i < a.length; i++) a[i] = a[i] * d + x[i] * (1 - d);
+      }
+      return;
+    }
     for (const [name, w] of Object.entries(weights)) {
       const s = this.#shadow.get(name);
       if (!s) {
@@ -86,11 +116,21 @@ export class EMA {
 
   /** The averaged weights (borrowed: owned by the EMA, valid until its next update or dispose). */
   get weights(): Record<string, tf.Tensor> {
-    return Object.fromEntries(this.#shadow);
+    if (this.storage === 'backend') return Object.fromEntries(this.#shadow);
+    this.#materialised ??= Object.fromEntries([...this.#host].map(([k, a]) => [k, tf.tensor(a.data, a.shape, 'float32')]));
+    return this.#materialised;
+  }
+
+  #dropMaterialised(): void {
+    if (this.#materialised) tf.dispose(Object.values(this.#materialised));
+    this.#materialised = null;
   }
 
   /** A copy of the state, for checkpoints. */
   getState(): EMAState {
+    if (this.storage === 'host') {
+      return { calls: this.#calls, shadow: Object.fromEntries([...this.#host].map(([k, a]) => [k, { shape: a.shape.slice(), data: Float32Array.from(a.data) }])) };
+    }
     return {
       calls: this.#calls,
       shadow: Object.fromEntries([...this.#shadow].map(([k, t]) => [k, { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) }])),
@@ -101,12 +141,17 @@ export class EMA {
   setState(state: EMAState): void {
     this.dispose();
     this.#calls = state.calls;
-    for (const [k, { shape, data }] of Object.entries(state.shadow)) this.#shadow.set(k, tf.variable(tf.tensor(data, shape), false));
+    for (const [k, { shape, data }] of Object.entries(state.shadow)) {
+      if (this.storage === 'host') this.#host.set(k, { shape: shape.slice(), data: Float32Array.from(data) });
+      else this.#shadow.set(k, tf.variable(tf.tensor(data, shape), false));
+    }
   }
 
-  /** Frees the shadow tensors. */
+  /** Frees the shadow tensors (and any made by {@link EMA.weights}). */
   dispose(): void {
     for (const t of this.#shadow.values()) t.dispose();
     this.#shadow.clear();
+    this.#host.clear();
+    this.#dropMaterialised();
   }
 }

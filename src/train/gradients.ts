@@ -22,12 +22,32 @@ export interface GradientTask {
   readonly norm: 'l1' | 'l2';
 }
 
+/**
+ * One variable's gradient: a tensor, or its values on the host (float32, the variable's shape
+ * and element order). Computers that produce gradients outside tfjs (ONNX Runtime) return host
+ * arrays so that a trainer keeping its optimiser state on the host never copies them through
+ * the backend.
+ */
+export type Gradient = tf.Tensor | Float32Array;
+
 /** The loss of a batch and its gradient per variable. */
 export interface GradientResult {
   /** The batch loss (mean over the batch) before the update. */
   readonly loss: number;
-  /** d loss / d variable, keyed by the model's variable names; new tensors owned by the caller. */
-  readonly grads: Record<string, tf.Tensor>;
+  /** d loss / d variable, keyed by the model's variable names; new tensors / arrays owned by the caller. */
+  readonly grads: Record<string, Gradient>;
+}
+
+/** Disposes the tensors among `grads` (host arrays need nothing). */
+export function disposeGradients(grads: Record<string, Gradient>): void {
+  for (const g of Object.values(grads)) if (!(g instanceof Float32Array)) g.dispose();
+}
+
+/** A gradient's values on the host (read-only: may be the tensor's own storage on the cpu backend). */
+export function gradientValues(g: Gradient): Float32Array {
+  if (g instanceof Float32Array) return g;
+  const d = g.dataSync();
+  return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
 }
 
 /**
@@ -79,7 +99,7 @@ export function microBatchGradients(size: number, inner: GradientComputer = inPr
       const B = shape[0];
       if (B <= size) return inner.compute(task);
       let loss = 0;
-      let acc: Record<string, tf.Tensor> | null = null;
+      let acc: Record<string, Gradient> | null = null;
       for (let start = 0; start < B; start += size) {
         const n = Math.min(size, B - start);
         const cut = (x: tf.Tensor) => tf.slice(x, [start, ...shape.slice(1).map(() => 0)], [n, ...shape.slice(1)]);
@@ -93,15 +113,30 @@ export function microBatchGradients(size: number, inner: GradientComputer = inPr
         }
         const w = n / B;
         loss += w * part.loss;
-        const prev: Record<string, tf.Tensor> | null = acc;
-        const next: Record<string, tf.Tensor> = {};
-        for (const [name, g] of Object.entries(part.grads)) {
-          next[name] = tf.tidy(() => (prev?.[name] ? tf.add(prev[name], tf.mul(g, w)) : tf.mul(g, w)));
-        }
-        tf.dispose([...Object.values(part.grads), ...(prev ? Object.values(prev) : [])]);
-        acc = next;
+        acc = accumulate(acc, part.grads, w);
       }
       return { loss, grads: acc ?? {} };
     },
   };
+}
+
+/** `acc + w * part` per variable; consumes both (their tensors are disposed). Host arrays stay on the host. */
+function accumulate(acc: Record<string, Gradient> | null, part: Record<string, Gradient>, w: number): Record<string, Gradient> {
+  const next: Record<string, Gradient> = {};
+  for (const [name, g] of Object.entries(part)) {
+    const prev = acc?.[name];
+    if (g instanceof Float32Array) {
+      const sum = prev === undefined ? new Float32Array(g.length) : prev instanceof Float32Array ? prev : Float32Array.from(gradientValues(prev));
+      for (let i = 0; i < g.length; i++) sum[i] += w * g[i];
+      next[name] = sum;
+    } else {
+      next[name] = tf.tidy(() => {
+        const scaled = tf.mul(g, w);
+        return prev === undefined ? scaled : tf.add(prev instanceof Float32Array ? tf.tensor(prev, g.shape) : prev, scaled);
+      });
+    }
+  }
+  disposeGradients(part);
+  if (acc) disposeGradients(acc);
+  return next;
 }

@@ -1,13 +1,13 @@
 // Training: the Trainer (ML objective, Adam, EMA, LR schedules, clipping, exact resume), and
 // the data / metric pieces it uses.
 export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type TrainerConfig, type StepRecord, type TrainerState, type FitResult } from './trainer.js';
-export { inProcessGradients, microBatchGradients, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
+export { inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type Gradient, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
 export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from './ort-gradients.js';
 export { OBJECTIVES, objectiveDiff, trainingLoss, type Objective, type ObjectiveOptions } from './objective.js';
-export { Adam, type AdamConfig, type AdamState } from './adam.js';
+export { Adam, type AdamConfig, type AdamState, type StateStorage } from './adam.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';
-export { clipGradNorm, type ClippedGradients } from './clip.js';
+export { clipGradNorm, clipFactor, gradNorm, type ClippedGradients } from './clip.js';
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT, type DecodedCheckpoint } from './checkpoint.js';
 // Images, metrics and data (browser-safe; file I/O is the Node-only src/io).
 export * from './image-exports.js';

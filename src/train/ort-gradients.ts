@@ -46,7 +46,7 @@ function nchw(x: tf.Tensor): Float32Array {
  *
  * Per step: `x_t` and the loss's affine form `diff = a * output + b` (from `objectiveDiff`
  * at outputs 0 and 1) are computed with tfjs; the weights go to ORT in PyTorch layout and the
- * gradients come back converted to the model's tfjs layout.
+ * gradients come back converted to the model's tfjs layout, as host arrays (see `Gradient`).
  * @throws RangeError / TypeError (from `compute`) for a model without a U-Net config or a bad shape.
  */
 export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
@@ -56,6 +56,9 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   const { ort } = options;
   const threads = options.threads ?? 2;
   const sessions = new Map<string, Promise<OrtSessionLike>>();
+  // PyTorch-layout copies of the weights, rewritten in place every step: fresh 0.5 GB arrays per
+  // step (nf=64) cost more in page faults and GC than the permutation itself.
+  const torchWeights = new Map<string, Float32Array>();
   let released = false;
 
   const sessionFor = (config: UNetConfig, B: number, H: number, W: number, norm: 'l1' | 'l2'): Promise<OrtSessionLike> => {
@@ -91,7 +94,10 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       for (const spec of specs) {
         const v = model.variables.get(spec.name);
         if (v === undefined) throw new RangeError(`createOrtGradients: the model has no variable ${spec.name}`);
-        feeds[spec.name] = new ort.Tensor('float32', tfjsToTorch(spec, v.dataSync() as Float32Array), [...spec.torchShape]);
+        const values = v.dataSync() as Float32Array;
+        let buf = torchWeights.get(spec.name);
+        if (buf === undefined || buf.length !== values.length) torchWeights.set(spec.name, (buf = new Float32Array(values.length)));
+        feeds[spec.name] = new ort.Tensor('float32', tfjsToTorch(spec, values, buf), [...spec.torchShape]);
       }
       const io = ONNX_TRAIN_IO;
       const dims = [B, C, H, W];
@@ -101,12 +107,8 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       feeds[io.lossScale] = new ort.Tensor('float32', scale, [B, outC, H, W]);
       feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);
       const out = await session.run(feeds);
-      const grads: Record<string, tf.Tensor> = {};
-      for (const spec of specs) {
-        const g = out[io.gradPrefix + spec.name];
-        const v = model.variables.get(spec.name) as tf.Variable;
-        grads[spec.name] = tf.tensor(torchToTfjs(spec, g.data as Float32Array), v.shape, 'float32');
-      }
+      const grads: Record<string, Float32Array> = {};
+      for (const spec of specs) grads[spec.name] = torchToTfjs(spec, out[io.gradPrefix + spec.name].data as Float32Array);
       const loss = (out[io.loss].data as Float32Array)[0];
       for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
       return { loss, grads };
@@ -115,6 +117,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       released = true;
       const all = [...sessions.values()];
       sessions.clear();
+      torchWeights.clear();
       for (const s of all) await (await s).release();
     },
   };

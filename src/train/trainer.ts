@@ -3,12 +3,12 @@ import { Rng, type RngState } from '../backend/rng.js';
 import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
 import { OBJECTIVES, trainingLoss, type Objective } from './objective.js';
 import type { UNetPrediction } from '../nn/unet/config.js';
-import { inProcessGradients, type GradientComputer } from './gradients.js';
-import { Adam, type AdamState } from './adam.js';
+import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
+import { Adam, checkStorage, type AdamState, type StateStorage } from './adam.js';
 import { EMA, type EMAConfig, type EMAState } from './ema.js';
 import type { NamedTensor } from '../nn/io/types.js';
 import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
-import { clipGradNorm } from './clip.js';
+import { clipFactor, gradNorm as gradNormOf } from './clip.js';
 
 /**
  * What the trainer needs from a network: a differentiable noise prediction and its variables by
@@ -134,6 +134,8 @@ export class Trainer {
   readonly ema: EMA | null;
   /** Where each step's loss and gradients are computed (see {@link GradientComputer}). */
   readonly gradients: GradientComputer;
+  /** Where the Adam moments and the EMA live (see `AdamConfig.storage`). */
+  readonly stateStorage: StateStorage;
   #rng: Rng;
   #step = 0;
   readonly #schedule: LRSchedule;
@@ -143,8 +145,16 @@ export class Trainer {
    *   or e.g. a `WorkerGradientPool` from `irsde/node` to use several cores. Owned by the caller
    *   (the trainer never disposes it). The result, the checkpoints and resuming do not depend on it
    *   (up to float rounding).
+   * @param options.stateStorage - where the Adam moments and the EMA live: `'host'` (JavaScript
+   *   arrays) or `'backend'` (tensors). Default `'host'` on the cpu and wasm backends, whose memory
+   *   is host memory anyway (and wasm's heap stops at 4 GiB: weights, two moments, the EMA and the
+   *   gradients of the 137M-weight nf=64 U-Net do not fit in it), `'backend'` elsewhere (GPU
+   *   backends). Results agree up to float rounding; checkpoints are the same format either way.
    */
-  constructor(options: { sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig; gradients?: GradientComputer }) {
+  constructor(options: {
+    sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig;
+    gradients?: GradientComputer; stateStorage?: StateStorage;
+  }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
     if (config.objective !== undefined && !OBJECTIVES.includes(config.objective)) {
@@ -158,9 +168,12 @@ export class Trainer {
     this.data = data;
     this.config = config;
     this.gradients = options.gradients ?? inProcessGradients;
+    const backend = tf.getBackend();
+    const storage = checkStorage('Trainer', options.stateStorage ?? (backend === 'cpu' || backend === 'wasm' ? 'host' : 'backend'));
+    this.stateStorage = storage;
     const lr = config.lr ?? 1e-4;
-    this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0 });
-    this.ema = config.ema === false ? null : new EMA(config.ema ?? {});
+    this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0, storage });
+    this.ema = config.ema === false ? null : new EMA({ ...(config.ema ?? {}), storage });
     this.#schedule = makeLRSchedule(config.lrSchedule ?? { type: 'constant' }, lr);
     this.#rng = new Rng(config.seed ?? 0);
   }
@@ -197,20 +210,21 @@ export class Trainer {
         sde: this.sde, model: this.model, batch, t, noise,
         objective: this.config.objective ?? 'ml', norm: this.config.norm ?? 'l1',
       });
-      let named = result.grads;
+      const named = result.grads;
       lossValue = result.loss;
-      if (!Number.isFinite(lossValue)) {
-        tf.dispose(Object.values(named));
-        throw new RangeError(`Trainer: the loss became ${lossValue} at step ${this.#step + 1}; lower the learning rate or enable clipGradNorm`);
+      try {
+        if (!Number.isFinite(lossValue)) {
+          throw new RangeError(`Trainer: the loss became ${lossValue} at step ${this.#step + 1}; lower the learning rate or enable clipGradNorm`);
+        }
+        let scale = 1;
+        if (this.config.clipGradNorm !== undefined) {
+          gradNorm = gradNormOf(named);
+          scale = clipFactor(gradNorm, this.config.clipGradNorm);
+        }
+        this.optimizer.step(vars, named, scale);
+      } finally {
+        disposeGradients(named);
       }
-      if (this.config.clipGradNorm !== undefined) {
-        const clipped = clipGradNorm(named, this.config.clipGradNorm);
-        tf.dispose(Object.values(named));
-        named = clipped.grads;
-        gradNorm = clipped.norm;
-      }
-      this.optimizer.step(vars, named);
-      tf.dispose(Object.values(named));
     } finally {
       tf.dispose([batch.lq, batch.gt, noise]);
     }

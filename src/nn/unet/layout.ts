@@ -28,17 +28,24 @@ export function tfjsShape(spec: ParamSpec): number[] {
 
 /**
  * Moves `[out, in, rest]` (rest = kh*kw spatial taps) to `[rest, in, out]` or back. 1x1 convs and
- * linear layers are the case `rest = 1`, i.e. a plain matrix transpose.
+ * linear layers are the case `rest = 1`, i.e. a plain matrix transpose. Walks 32x32 tiles of
+ * (out, in) so that both sides stay in cache: the plain loop was twice as slow on 512-channel
+ * kernels, and ONNX Runtime training converts all 137M weights of the nf=64 U-Net every step.
  */
-function permute(src: Float32Array, out: number, inn: number, rest: number, toTfjs: boolean): Float32Array {
-  const dst = new Float32Array(src.length);
-  for (let o = 0; o < out; o++) {
-    for (let i = 0; i < inn; i++) {
-      const torchBase = (o * inn + i) * rest;
-      for (let r = 0; r < rest; r++) {
-        const tfIdx = (r * inn + i) * out + o;
-        if (toTfjs) dst[tfIdx] = src[torchBase + r];
-        else dst[torchBase + r] = src[tfIdx];
+function permute(src: Float32Array, out: number, inn: number, rest: number, toTfjs: boolean, into?: Float32Array): Float32Array {
+  if (into !== undefined && (into.length !== src.length || into === src)) throw new RangeError(`layout: the destination must be a different array of ${src.length} values`);
+  const dst = into ?? new Float32Array(src.length);
+  const tile = 32;
+  for (let o0 = 0; o0 < out; o0 += tile) {
+    const o1 = Math.min(out, o0 + tile);
+    for (let i0 = 0; i0 < inn; i0 += tile) {
+      const i1 = Math.min(inn, i0 + tile);
+      for (let o = o0; o < o1; o++) {
+        for (let i = i0; i < i1; i++) {
+          const torchBase = (o * inn + i) * rest;
+          if (toTfjs) for (let r = 0; r < rest; r++) dst[(r * inn + i) * out + o] = src[torchBase + r];
+          else for (let r = 0; r < rest; r++) dst[torchBase + r] = src[(r * inn + i) * out + o];
+        }
       }
     }
   }
@@ -52,14 +59,27 @@ function matrixDims(spec: ParamSpec): [number, number, number] | null {
   return null;
 }
 
-/** PyTorch-layout values of `spec` to its tfjs layout (a new array; biases and gains are copied). */
-export function torchToTfjs(spec: ParamSpec, data: Float32Array): Float32Array {
-  const d = matrixDims(spec);
-  return d === null ? Float32Array.from(data) : permute(data, d[0], d[1], d[2], true);
+function copyInto(data: Float32Array, into?: Float32Array): Float32Array {
+  if (into === undefined) return Float32Array.from(data);
+  if (into.length !== data.length) throw new RangeError(`layout: the destination must hold ${data.length} values, got ${into.length}`);
+  into.set(data);
+  return into;
 }
 
-/** tfjs-layout values of `spec` back to PyTorch's layout (a new array). */
-export function tfjsToTorch(spec: ParamSpec, data: Float32Array): Float32Array {
+/**
+ * PyTorch-layout values of `spec` to its tfjs layout (biases and gains are copied).
+ * @param into - where to write (a distinct array of the same length); default a new array.
+ */
+export function torchToTfjs(spec: ParamSpec, data: Float32Array, into?: Float32Array): Float32Array {
   const d = matrixDims(spec);
-  return d === null ? Float32Array.from(data) : permute(data, d[0], d[1], d[2], false);
+  return d === null ? copyInto(data, into) : permute(data, d[0], d[1], d[2], true, into);
+}
+
+/**
+ * tfjs-layout values of `spec` back to PyTorch's layout.
+ * @param into - where to write (a distinct array of the same length); default a new array.
+ */
+export function tfjsToTorch(spec: ParamSpec, data: Float32Array, into?: Float32Array): Float32Array {
+  const d = matrixDims(spec);
+  return d === null ? copyInto(data, into) : permute(data, d[0], d[1], d[2], false, into);
 }

@@ -189,7 +189,8 @@ export class WorkerGradientPool implements GradientComputer {
     this.lastShardMs = parts.map((p) => p.ms);
     let loss = 0;
     for (const p of parts) loss += p.weight * p.loss;
-    const grads: Record<string, tf.Tensor> = {};
+    // Host arrays: the trainer's optimiser reads them where they are (see `Gradient`).
+    const grads: Record<string, Float32Array> = {};
     layout.names.forEach((name, i) => {
       const off = layout.offsets[i];
       const n = layout.shapes[i].reduce((x, y) => x * y, 1);
@@ -203,7 +204,7 @@ export class WorkerGradientPool implements GradientComputer {
         }
         out = Float32Array.from(acc);
       }
-      grads[name] = tf.tensor(out, layout.shapes[i] as number[], 'float32');
+      grads[name] = out;
     });
     return { loss, grads };
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../engine/backend.js';
 import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
 import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
-import { inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
+import { gradientValues, inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
 import type { FlatLayout, InitMessage, StepMessage, WorkerReply } from './protocol.js';
 
 interface WorkerState {
@@ -55,7 +55,7 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
       const g = grads[name];
       const n = layout.shapes[i].reduce((a, b) => a * b, 1);
       if (g === undefined) state.grads.fill(0, layout.offsets[i], layout.offsets[i] + n);
-      else state.grads.set(g.dataSync() as Float32Array, layout.offsets[i]);
+      else state.grads.set(gradientValues(g), layout.offsets[i]);
     });
     tf.dispose(Object.values(grads));
     return loss;
