@@ -216,7 +216,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
