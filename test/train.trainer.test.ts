@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MeanRevertingSDE, Rng } from '../src/index.js';
+import { ConditionalUNet, MeanRevertingSDE, Rng, selectBackend } from '../src/index.js';
 import { Adam } from '../src/train/adam.js';
 import { EMA } from '../src/train/ema.js';
 import { makeLRSchedule } from '../src/train/lr-schedule.js';
@@ -159,6 +159,37 @@ describe('Trainer', () => {
       r.model.dispose();
     }
     expect(() => new Adam({ storage: 'gpu' as never })).toThrow(/storage must be 'backend' or 'host', got gpu/);
+  });
+
+  it('on tfjs-wasm (whose reads are fresh copies, updated in place) host state equals tensor state', async () => {
+    await selectBackend('wasm');
+    try {
+      const sde = new MeanRevertingSDE(sdeConfig);
+      const config = { lr: 1e-2, seed: 3, weightDecay: 1e-3, ema: { updateAfterStep: 2, updateEvery: 2 } } as const;
+      const runs = [];
+      for (const storage of ['host', 'backend'] as const) {
+        // A real U-Net: the tiny model's gather has no gradient kernel on wasm.
+        const model = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 }, { seed: 2 });
+        const trainer = new Trainer({ sde, model, data: syntheticData(), config, stateStorage: storage });
+        await trainer.fit({ steps: 5 });
+        runs.push({ model, trainer });
+      }
+      expect(runs[0].trainer.stateStorage).toBe('host');
+      for (const k of ['init_conv.weight', 'final_conv.bias', 'time_mlp.1.weight']) {
+        const [a, b] = runs.map((r) => Array.from(r.model.variables.get(k)!.dataSync()));
+        const [ea, eb] = runs.map((r) => Array.from(r.trainer.ema!.weights[k].dataSync()));
+        for (let i = 0; i < a.length; i++) {
+          expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5 * (1 + Math.abs(b[i])));
+          expect(Math.abs(ea[i] - eb[i])).toBeLessThan(1e-5 * (1 + Math.abs(eb[i])));
+        }
+      }
+      for (const r of runs) {
+        r.trainer.dispose();
+        r.model.dispose();
+      }
+    } finally {
+      await useCpu();
+    }
   });
 
   it('checkpoint decoding refuses other files clearly', () => {

@@ -42,6 +42,15 @@ export function hostValues(t: tf.Tensor): Float32Array {
   return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
 }
 
+/**
+ * Whether {@link hostValues} hands out a fresh copy the caller may keep and write into:
+ * tfjs-wasm slices its heap for every read, the cpu backend returns its own storage. Saves a
+ * 0.5 GB allocation per step at nf=64 where it holds.
+ */
+export function readsFreshCopies(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
 /** Serialisable Adam state: step count and moment tensors keyed by variable name (copies). */
 export interface AdamState {
   /** Number of updates applied so far. */
@@ -160,14 +169,19 @@ export class Adam {
     const v = (this.#vHost.get(name) as NamedTensor).data;
     if (m.length !== w.length) throw new RangeError(`Adam.step: variable '${name}' has ${w.length} values but its moments have ${m.length}`);
     const { beta1, beta2, eps, weightDecay } = this;
-    const out = new Float32Array(w.length);
-    for (let i = 0; i < w.length; i++) {
-      const gi = gradScale * g[i] + weightDecay * w[i];
-      const mi = beta1 * m[i] + (1 - beta1) * gi;
-      const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+    const out = readsFreshCopies() ? w : new Float32Array(w.length);
+    const c1 = 1 - beta1;
+    const c2 = 1 - beta2;
+    const invSqrtBc2 = 1 / sqrtBc2;
+    const n = w.length;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i];
+      const gi = gradScale * g[i] + weightDecay * wi;
+      const mi = beta1 * m[i] + c1 * gi;
+      const vi = beta2 * v[i] + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      out[i] = w[i] - stepSize * (mi / (Math.sqrt(vi) / sqrtBc2 + eps));
+      out[i] = wi - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
     }
     tf.tidy(() => p.assign(tf.tensor(out, p.shape, 'float32')));
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
-import { checkStorage, hostValues, type StateStorage } from './adam.js';
+import { checkStorage, hostValues, readsFreshCopies, type StateStorage } from './adam.js';
 
 /** Serialisable EMA state (copies). */
 export interface EMAState {
@@ -91,8 +91,8 @@ export class EMA {
       for (const [name, w] of Object.entries(weights)) {
         const s = this.#host.get(name);
         const x = hostValues(w);
-        if (!s || s.data.length !== x.length) {
-          this.#host.set(name, { shape: w.shape.slice(), data: Float32Array.from(x) });
+        if (!s || s.data.length !== x.length || (d === 0 && readsFreshCopies())) {
+          this.#host.set(name, { shape: w.shape.slice(), data: readsFreshCopies() ? x : Float32Array.from(x) });
           continue;
         }
         if (d === 0) {
