@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
 import { gradientValues, type Gradient } from './gradients.js';
+import { checkStorage, hostValues, readsFreshCopies, type StateStorage } from './host-state.js';
 
 /** Hyper-parameters of {@link Adam}; defaults are the IR-SDE reference's (lr 1e-4, betas 0.9/0.99). */
 export interface AdamConfig {
@@ -22,33 +23,6 @@ export interface AdamConfig {
    * variable out of tfjs-wasm's 4 GiB heap, which is what lets a 137M-weight U-Net train there.
    */
   readonly storage?: StateStorage;
-}
-
-/** Where optimiser / EMA state lives: tfjs backend tensors, or host `Float32Array`s. */
-export type StateStorage = 'backend' | 'host';
-
-/** Checks a {@link StateStorage} value. */
-export function checkStorage(who: string, storage: unknown): StateStorage {
-  if (storage !== 'backend' && storage !== 'host') throw new RangeError(`${who}: storage must be 'backend' or 'host', got ${String(storage)}`);
-  return storage;
-}
-
-/**
- * Values of a float32 tensor on the host. Read-only: on the cpu backend this is the tensor's own
- * storage (wasm returns a copy); never write into it.
- */
-export function hostValues(t: tf.Tensor): Float32Array {
-  const d = t.dataSync();
-  return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
-}
-
-/**
- * Whether {@link hostValues} hands out a fresh copy the caller may keep and write into:
- * tfjs-wasm slices its heap for every read, the cpu backend returns its own storage. Saves a
- * 0.5 GB allocation per step at nf=64 where it holds.
- */
-export function readsFreshCopies(): boolean {
-  return tf.getBackend() === 'wasm';
 }
 
 /** Serialisable Adam state: step count and moment tensors keyed by variable name (copies). */

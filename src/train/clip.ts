@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gradientValues, type Gradient } from './gradients.js';
+import type { Gradient } from './gradients.js';
 
 /** Result of {@link clipGradNorm}. */
 export interface ClippedGradients {
@@ -35,7 +35,7 @@ export function clipFactor(norm: number, maxNorm: number): number {
  *   them; the inputs are not disposed).
  */
 export function clipGradNorm(grads: Record<string, tf.Tensor>, maxNorm: number): ClippedGradients {
-  clipFactor(0, maxNorm);
+  clipFactor(0, maxNorm); // validates maxNorm before any work
   const norm = gradNorm(grads);
   const scale = clipFactor(norm, maxNorm);
   const out = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, scale === 1 ? tf.clone(g) : tf.mul(g, scale)]));

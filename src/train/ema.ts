@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
-import { checkStorage, hostValues, readsFreshCopies, type StateStorage } from './adam.js';
+import { checkStorage, hostValues, readsFreshCopies, type StateStorage } from './host-state.js';
 
 /** Serialisable EMA state (copies). */
 export interface EMAState {

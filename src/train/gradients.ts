@@ -2,6 +2,7 @@ import type { Objective } from './objective.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { trainingLoss } from './objective.js';
+import { hostValues } from './host-state.js';
 import type { Batch, TrainableNoiseModel } from './trainer.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
@@ -45,9 +46,7 @@ export function disposeGradients(grads: Record<string, Gradient>): void {
 
 /** A gradient's values on the host (read-only: may be the tensor's own storage on the cpu backend). */
 export function gradientValues(g: Gradient): Float32Array {
-  if (g instanceof Float32Array) return g;
-  const d = g.dataSync();
-  return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
+  return g instanceof Float32Array ? g : hostValues(g);
 }
 
 /**

@@ -4,7 +4,8 @@ export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type T
 export { inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type Gradient, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
 export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from './ort-gradients.js';
 export { OBJECTIVES, objectiveDiff, trainingLoss, type Objective, type ObjectiveOptions } from './objective.js';
-export { Adam, type AdamConfig, type AdamState, type StateStorage } from './adam.js';
+export { Adam, type AdamConfig, type AdamState } from './adam.js';
+export type { StateStorage } from './host-state.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';
 export { clipGradNorm, clipFactor, gradNorm, type ClippedGradients } from './clip.js';

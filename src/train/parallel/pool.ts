@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
 import { checkUNetConfig, type UNetConfig } from '../../nn/unet/config.js';
 import type { GradientComputer, GradientResult, GradientTask } from '../gradients.js';
 import { flatLayout, type FlatLayout, type InitMessage, type StepMessage, type WorkerReply } from './protocol.js';
