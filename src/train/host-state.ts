@@ -22,6 +22,15 @@ export function hostValues(t: tf.Tensor): Float32Array {
 }
 
 /**
+ * The storage a trainer picks when not told: `'host'` on the cpu and wasm backends, whose memory
+ * is host memory anyway (and wasm's heap stops at 4 GiB), `'backend'` on GPU backends.
+ */
+export function defaultStorage(): StateStorage {
+  const backend = tf.getBackend();
+  return backend === 'cpu' || backend === 'wasm' ? 'host' : 'backend';
+}
+
+/**
  * Whether {@link hostValues} hands out a fresh copy the caller may keep and write into:
  * tfjs-wasm slices its heap for every read, the cpu backend returns its own storage. Saves a
  * 0.5 GB allocation per step at nf=64 where it holds.

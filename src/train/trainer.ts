@@ -5,7 +5,7 @@ import { OBJECTIVES, trainingLoss, type Objective } from './objective.js';
 import type { UNetPrediction } from '../nn/unet/config.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
-import { checkStorage, type StateStorage } from './host-state.js';
+import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
 import { EMA, type EMAConfig, type EMAState } from './ema.js';
 import type { NamedTensor } from '../nn/io/types.js';
 import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
@@ -169,8 +169,7 @@ export class Trainer {
     this.data = data;
     this.config = config;
     this.gradients = options.gradients ?? inProcessGradients;
-    const backend = tf.getBackend();
-    const storage = checkStorage('Trainer', options.stateStorage ?? (backend === 'cpu' || backend === 'wasm' ? 'host' : 'backend'));
+    const storage = checkStorage('Trainer', options.stateStorage ?? defaultStorage());
     this.stateStorage = storage;
     const lr = config.lr ?? 1e-4;
     this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0, storage });

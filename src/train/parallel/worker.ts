@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../engine/backend.js';
 import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
 import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
-import { gradientValues, inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
+import { disposeGradients, gradientValues, inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
 import type { FlatLayout, InitMessage, StepMessage, WorkerReply } from './protocol.js';
 
 interface WorkerState {
@@ -57,7 +57,7 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
       if (g === undefined) state.grads.fill(0, layout.offsets[i], layout.offsets[i] + n);
       else state.grads.set(gradientValues(g), layout.offsets[i]);
     });
-    tf.dispose(Object.values(grads));
+    disposeGradients(grads);
     return loss;
   } finally {
     tf.dispose([batch.gt, batch.lq, noise]);
