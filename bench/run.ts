@@ -2,7 +2,8 @@
  * The benchmark of issue 5 against the PyTorch reference (`../shared/reference/torch_timings.json`):
  * for the ConditionalUNet at nf=16/depth=3 and nf=64/depth=4, on every engine available here —
  * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads;
- * training through the graph of `exportOnnxTrainingGraph`) —
+ * inference through `exportOnnx(..., { conv3x3: 'winograd' })`, or with ONNX Conv as engine
+ * `ort-direct`; training through the graph of `exportOnnxTrainingGraph`) —
  * - U-Net forward at 1x128x128x3 and 1x256x256x3,
  * - a training step (forward + ML loss + backward + Adam + EMA) at 4x128x128x3,
  * - a full restoration of 1x128x128x3 with 100 `sde` steps, and with 10 and 20 `posterior` steps,
@@ -10,7 +11,7 @@
  * to the reference's 100-step reverse SDE, the sampling they replace), tensors leaked and the
  * process's peak RSS so far.
  *
- *   npx tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort]
+ *   npx tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]
  *
  * `--quick`: one repetition, no warm-up beyond the first call, and skips the slow rows (nf=64
  * training and nf=64 restorations on tfjs-wasm). Not part of `npm test`. Timings are only
@@ -64,7 +65,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--models') args.models = value().split(',');
     else if (a === '--engines') args.engines = value().split(',');
     else if (a === '--help' || a === '-h') {
-      console.log('usage: tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort]');
+      console.log('usage: tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]');
       process.exit(0);
     } else throw new Error(`bench: unknown argument '${a}' (see --help)`);
   }
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
   const ref = loadReference();
   const backend = await selectBackend('wasm');
   let ortNode: typeof import('../src/nn/onnx/node.js') | null = null;
-  if (args.engines.includes('ort')) {
+  if (args.engines.includes('ort') || args.engines.includes('ort-direct')) {
     try {
       ortNode = await import('../src/nn/onnx/node.js');
     } catch (e) {
@@ -214,11 +215,17 @@ async function main(): Promise<void> {
     // Inference engines: tfjs-wasm, then ONNX Runtime.
     const inference: Array<{ engine: string; predict: NoiseModel<tf.Tensor>; release: () => Promise<void> }> = [];
     if (args.engines.includes('tfjs-wasm')) inference.push({ engine: `tfjs-${backend}`, predict: net.noiseModel, release: async () => undefined });
-    if (ortNode) {
+    // 'ort': the fast export (Winograd 3x3 convolutions); 'ort-direct': ONNX Conv as PyTorch computes it.
+    const ortVariants = [
+      { flag: 'ort-direct', engine: 'ort-node-2t-direct', conv3x3: 'direct' as const },
+      { flag: 'ort', engine: 'ort-node-2t', conv3x3: 'winograd' as const },
+    ];
+    for (const v of ortVariants) {
+      if (!ortNode || !args.engines.includes(v.flag)) continue;
       try {
-        const onnx = exportOnnx(config, net.stateDict());
+        const onnx = exportOnnx(config, net.stateDict(), { conv3x3: v.conv3x3 });
         const ortModel = await ortNode.createNodeOrtNoiseModel(onnx, { threads: 2 });
-        inference.push({ engine: 'ort-node-2t', predict: ortModel.noiseModel, release: () => ortModel.release() });
+        inference.push({ engine: v.engine, predict: ortModel.noiseModel, release: () => ortModel.release() });
       } catch (e) {
         console.warn(`bench: could not build the ONNX model for ${key}: ${(e as Error).message}`);
       }

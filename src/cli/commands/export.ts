@@ -14,6 +14,7 @@ interface ExportFlags {
   sampler?: string;
   steps?: number;
   eta?: number;
+  conv3x3?: 'direct' | 'winograd';
 }
 
 /** `irsde export <model> --onnx F | --safetensors F | --model F`. */
@@ -25,6 +26,7 @@ export function registerExport(program: Command): void {
     .option('--onnx <file>', 'write an ONNX model with inputs xt, cond, time (NCHW) and output noise')
     .option('--safetensors <file>', "write the weights in PyTorch's names and layout (loadable by the original code)")
     .option('--model <file>', 'write an irsde model file again (e.g. as float16, or with a recommended sampling)')
+    .option('--conv3x3 <algo>', "3x3 convolutions in the ONNX graph: direct (default, as PyTorch) or winograd (faster in ONNX Runtime at 128+ channels, 4x those kernels' memory)", choiceOption('--conv3x3', ['direct', 'winograd'] as const))
     .option('--dtype <type>', 'weight type of --model and --safetensors: float32 (default) or float16', choiceOption('--dtype', ['float32', 'float16'] as const))
     .option('--sampler <name>', "recommended sampler stored in --model (used by restore when none is given)")
     .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
@@ -57,8 +59,8 @@ export function registerExport(program: Command): void {
           console.error(`wrote ${flags.safetensors} (PyTorch state_dict of ${path})`);
         }
         if (flags.onnx) {
-          await writeFile(flags.onnx, exportOnnx(unet.config, dict));
-          console.error(`wrote ${flags.onnx} (ONNX graph of ${path})`);
+          await writeFile(flags.onnx, exportOnnx(unet.config, dict, { conv3x3: flags.conv3x3 ?? 'direct' }));
+          console.error(`wrote ${flags.onnx} (ONNX graph of ${path}${flags.conv3x3 === 'winograd' ? ', Winograd 3x3 convolutions' : ''})`);
         }
       } finally {
         unet.dispose();

@@ -14,7 +14,7 @@ import { convertChannels } from '../../train/image.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
-import { CliError, intOption, numberOption } from '../errors.js';
+import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { hostToImage, imageToHost, isDir, loadModelOrDefault, startEngine } from '../shared.js';
 
@@ -27,6 +27,7 @@ interface RestoreFlags {
   overlap?: number;
   eta?: number;
   engine?: string;
+  conv3x3: 'direct' | 'winograd';
   quiet?: boolean;
 }
 
@@ -45,6 +46,7 @@ export function registerRestore(program: Command): void {
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
     .option('-e, --engine <name>', 'network engine: ort (ONNX Runtime, fastest), or a tfjs backend: auto, wasm, cpu', 'auto')
+    .option('--conv3x3 <algo>', 'with --engine ort: winograd (default; faster at 128+ channels, 4x those kernels\' memory) or direct 3x3 convolutions', choiceOption('--conv3x3', ['direct', 'winograd'] as const), 'winograd')
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
@@ -74,7 +76,7 @@ export function registerRestore(program: Command): void {
       let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
       let release = async () => {};
       if (useOrt) {
-        const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
+        const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict(), { conv3x3: flags.conv3x3 }));
         raw = ort.noiseModel;
         release = () => ort.release();
       }

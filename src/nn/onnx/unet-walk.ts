@@ -16,6 +16,11 @@ export interface UNetSteps<V> {
   concat(scope: string, a: V, b: V): V;
   /** `nn.Upsample(scale_factor=2, mode='nearest')`. */
   upsample(scope: string, x: V): V;
+  /**
+   * Called before the modules of each resolution level: those that follow run at `1 / 2^level` of
+   * the (padded) input size, so their height and width are multiples of `2^(depth - level)`.
+   */
+  level?(level: number): void;
 }
 
 /** Frequencies of the sinusoidal time embedding, `exp(-k ln(1e4) / (half - 1))`, rounded as float32 maths does. */
@@ -35,6 +40,7 @@ export function unetTrunk<V>(s: UNetSteps<V>, nf: number, depth: number, xInit: 
   for (let i = 0; i < depth; i++) {
     const p = `downs.${i}`;
     const c = nf * 2 ** i;
+    s.level?.(i);
     x = s.resBlock(`${p}.0`, x, c, false);
     skips.push(x);
     x = s.resBlock(`${p}.1`, x, c, false);
@@ -43,6 +49,7 @@ export function unetTrunk<V>(s: UNetSteps<V>, nf: number, depth: number, xInit: 
     x = i < depth - 1 ? s.conv(`${p}.3`, x, `${p}.3.weight`, `${p}.3.bias`, 4, 2, 1) : s.conv(`${p}.3`, x, `${p}.3.weight`, null, 3);
   }
   const mid = nf * 2 ** depth;
+  s.level?.(depth - 1);
   x = s.resBlock('mid_block1', x, mid, false);
   x = s.attention('mid_attn', x);
   x = s.resBlock('mid_block2', x, mid, false);
@@ -50,10 +57,13 @@ export function unetTrunk<V>(s: UNetSteps<V>, nf: number, depth: number, xInit: 
     const p = `ups.${j}`;
     const i = depth - 1 - j;
     const cout = nf * 2 ** (i + 1);
+    s.level?.(i);
     x = s.resBlock(`${p}.0`, s.concat(p, x, skips.pop() as V), cout, true);
     x = s.resBlock(`${p}.1`, s.concat(p, x, skips.pop() as V), cout, true);
     x = s.attention(`${p}.2`, x);
+    if (i > 0) s.level?.(i - 1);
     x = i > 0 ? s.conv(`${p}.3.1`, s.upsample(`${p}.3.0`, x), `${p}.3.1.weight`, `${p}.3.1.bias`, 3) : s.conv(`${p}.3`, x, `${p}.3.weight`, null, 3);
   }
+  s.level?.(0);
   return s.resBlock('final_res_block', s.concat('final', x, xInit), nf, true);
 }
