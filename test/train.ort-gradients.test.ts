@@ -76,6 +76,7 @@ describe('exportOnnxTrainingGraph', () => {
     expect(() => exportOnnxTrainingGraph(config, { batch: 0, height: 8, width: 8 })).toThrow(/batch must be a positive integer/);
     expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, norm: 'l3' as 'l1' })).toThrow(/norm must be/);
     expect(() => exportOnnxTrainingGraph({ ...config, nf: 3 }, { batch: 1, height: 8, width: 8 })).toThrow(RangeError);
+    expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, conv3x3: 'fft' as 'direct' })).toThrow(/conv3x3 must be 'direct' or 'winograd'/);
   });
 });
 
@@ -129,6 +130,35 @@ describe('createOrtGradients', () => {
     disposeGradients(ref.grads);
     tf.dispose([gt, lq, noise]);
     model.dispose();
+  });
+
+  it("conv3x3 'winograd' (128+ channels) gives the 'direct' loss and gradients to 1e-4 (nf=32, depth=3)", async () => {
+    const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 32, depth: 3 };
+    const graph = (conv3x3: 'direct' | 'winograd') => Buffer.from(exportOnnxTrainingGraph(config, { batch: 2, height: 16, width: 16, conv3x3 }));
+    // Winograd where the channels allow (levels 2 and the middle), direct per-tap products elsewhere.
+    expect(graph('winograd').includes('SpaceToDepth')).toBe(true);
+    expect(graph('direct').includes('SpaceToDepth')).toBe(false);
+    const model = new ConditionalUNet(config, { seed: 6 });
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const rng = new Rng(9);
+    const batch = batchOf(rng, 2, 16, 16);
+    const noise = tf.tensor(rng.normal([2, 16, 16, 3]), [2, 16, 16, 3]);
+    const task = { sde, model, batch, t: [7, 80], noise, objective: 'ml', norm: 'l2' } as const;
+    const direct = createOrtGradients({ ort: nodeOrt, conv3x3: 'direct' });
+    const winograd = createOrtGradients({ ort: nodeOrt, conv3x3: 'winograd' });
+    try {
+      const ref = await direct.compute(task);
+      const got = await winograd.compute(task);
+      expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+      const err = worstGradErr(got, ref);
+      expect(err).toBeLessThan(1e-4);
+      expect(err).toBeGreaterThan(0);
+    } finally {
+      await direct.release();
+      await winograd.release();
+      tf.dispose([batch.gt, batch.lq, noise]);
+      model.dispose();
+    }
   });
 
   it('trains like tfjs: same seed, 3 steps, same losses and weights to 1e-4, no tensor leak', async () => {

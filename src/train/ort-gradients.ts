@@ -19,6 +19,12 @@ export interface OrtGradientsOptions {
   readonly ort: OrtModuleLike;
   /** Threads per operator (default 2: both cores of a small machine). */
   readonly threads?: number;
+  /**
+   * How the training graph computes 3x3 convolutions with 128+ channels (see
+   * `TrainingGraphOptions.conv3x3`): `'winograd'` (default; faster, same gradients up to ~1e-5
+   * relative rounding) or `'direct'`.
+   */
+  readonly conv3x3?: 'direct' | 'winograd';
 }
 
 /**
@@ -55,6 +61,8 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   }
   const { ort } = options;
   const threads = options.threads ?? 2;
+  const conv3x3 = options.conv3x3 ?? 'winograd';
+  if (conv3x3 !== 'direct' && conv3x3 !== 'winograd') throw new RangeError(`createOrtGradients: conv3x3 must be 'direct' or 'winograd', got ${String(conv3x3)}`);
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   // PyTorch-layout copies of the weights, rewritten in place every step: fresh 0.5 GB arrays per
   // step (nf=64) cost more in page faults and GC than the permutation itself.
@@ -65,7 +73,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     const key = `${JSON.stringify(config)} ${B}x${H}x${W} ${norm}`;
     let s = sessions.get(key);
     if (s === undefined) {
-      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm });
+      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm, conv3x3 });
       s = ort.InferenceSession.create(graph, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
       sessions.set(key, s);
     }

@@ -45,7 +45,14 @@ export const WINOGRAD_F4: { readonly BT: Matrix; readonly G: Matrix; readonly AT
   ],
 };
 
-/** `out[(i a + j) * cols + (r cols' + s)] = L[i][r] L[j][s]`: the 2-D transform `L X L^T` as one matrix. */
+/** Row-major `[rows, cols]` -> `[cols, rows]`. */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  return out;
+}
+
+/** `out[(i rows + j) cols^2 + (r cols + s)] = L[i][r] L[j][s]`: the 2-D transform `L X L^T` as one matrix. */
 function kron(L: Matrix): Float32Array {
   const rows = L.length;
   const cols = L[0].length;
@@ -60,9 +67,12 @@ function kron(L: Matrix): Float32Array {
 export interface WinogradConvSpec {
   /** Input value `[B, C, H, W]` (B, H, W may be dynamic). */
   readonly x: string;
-  /** PyTorch-layout kernel initializer `[K, C, 3, 3]` (transformed in the graph, folded by ORT at load). */
+  /**
+   * Kernel `[K, C, 3, 3]` in PyTorch layout. An initializer is transformed once, when ORT folds
+   * constants at load (the model file keeps the 3x3 kernels); a graph input every run.
+   */
   readonly weight: string;
-  /** Bias initializer `[K]`, or null. */
+  /** Bias `[K]`, or null. */
   readonly bias: string | null;
   /** Input channels C. */
   readonly inChannels: number;
@@ -75,48 +85,88 @@ export interface WinogradConvSpec {
   readonly wholeTiles: boolean;
 }
 
+const TILE = 4;
+const TILE2 = TILE * TILE;
+const PATCH = TILE + 2;
+const PATCH2 = PATCH * PATCH;
+
+/** The kernel transform `U = G w G^T` of `w [K, C, 3, 3]`, laid out `[36, K, C]` for the batched product. */
+export function winogradKernel(g: GraphBuilder, scope: string, weight: string, K: number, C: number): string {
+  const w9 = g.op('Reshape', scope, [weight, g.constInt64([K * C, 9])]);
+  const u = g.op('MatMul', scope, [g.constFloat(Array.from(kron(WINOGRAD_F4.G)), [PATCH2, 9]), g.op('Transpose', scope, [w9], { perm: [1, 0] })]); // [36, K*C]
+  return g.op('Reshape', scope, [u, g.constInt64([PATCH2, K, C])]);
+}
+
+/** The gradient of {@link winogradKernel}: `dw = G^T dU G` from `dU [36, K, C]`, as `[K, C, 3, 3]`. */
+export function winogradKernelAdjoint(g: GraphBuilder, scope: string, dU: string, K: number, C: number): string {
+  const gT = Array.from(transpose(kron(WINOGRAD_F4.G), PATCH2, 9));
+  const dw9 = g.op('MatMul', scope, [g.constFloat(gT, [9, PATCH2]), g.op('Reshape', scope, [dU, g.constInt64([PATCH2, K * C])])]); // [9, K*C]
+  return g.op('Reshape', scope, [g.op('Transpose', scope, [dw9], { perm: [1, 0] }), g.constInt64([K, C, 3, 3])]);
+}
+
+/** The transformed input of {@link winogradInput} with the runtime sizes its output side needs. */
+export interface WinogradInput {
+  /** `V [36, C, B*T]`: `B^T d B` of every 6x6 tile at stride 4 (T = tiles per image, row-major). */
+  readonly V: string;
+  /** `[B]` and `[H, W]` of the input, `[h, w]` tiles per image (int64 shape values). */
+  readonly batch: string;
+  readonly hw: string;
+  readonly tiles: string;
+}
+
+/** The input transform of `x [B, C, H, W]`: {@link WinogradInput}. Any H and W (part tiles read zeros). */
+export function winogradInput(g: GraphBuilder, scope: string, x: string, C: number): WinogradInput {
+  const shape = g.op('Shape', scope, [x]);
+  const batch = g.op('Slice', scope, [shape, g.constInt64([0]), g.constInt64([1])]);
+  const hw = g.op('Slice', scope, [shape, g.constInt64([2]), g.constInt64([4])]);
+  // A convolution with 36 fixed 6x6 filters over the channels taken as a batch of one-channel
+  // images; padding 1 before and 4 after gives ceil(H / 4) tiles for any H.
+  const planes = g.op('Reshape', scope, [x, g.op('Concat', scope, [g.constInt64([-1, 1]), hw], { axis: 0 })]); // [B*C, 1, H, W]
+  const filters = g.constFloat(Array.from(kron(WINOGRAD_F4.BT)), [PATCH2, 1, PATCH, PATCH]);
+  const v = g.op('Conv', scope, [planes, filters], { kernel_shape: [PATCH, PATCH], strides: [TILE, TILE], pads: [1, 1, TILE, TILE], dilations: [1, 1], group: 1 }); // [B*C, 36, h, w]
+  const tiles = g.op('Slice', scope, [g.op('Shape', scope, [v]), g.constInt64([2]), g.constInt64([4])]);
+  const vb = g.op('Reshape', scope, [v, g.op('Concat', scope, [batch, g.constInt64([C, PATCH2, -1])], { axis: 0 })]); // [B, C, 36, T]
+  const V = g.op('Reshape', scope, [g.op('Transpose', scope, [vb], { perm: [2, 1, 0, 3] }), g.constInt64([PATCH2, C, -1])]);
+  return { V, batch, hw, tiles };
+}
+
+/**
+ * The output transform: `M [36, K, B*T]` (the products `U V`) to `y [B, K, H, W]`, plus the bias.
+ * `wholeTiles` false crops the `4h x 4w` result back to `H x W`.
+ */
+export function winogradOutput(g: GraphBuilder, scope: string, M: string, K: number, input: WinogradInput, wholeTiles: boolean, bias: string | null): string {
+  const { batch, hw, tiles } = input;
+  const Y = g.op('MatMul', scope, [g.constFloat(Array.from(kron(WINOGRAD_F4.AT)), [TILE2, PATCH2]), g.op('Reshape', scope, [M, g.constInt64([PATCH2, -1])])]); // [16, K*B*T]
+  const y5 = g.op('Reshape', scope, [Y, g.op('Concat', scope, [g.constInt64([TILE2, K]), batch, tiles], { axis: 0 })]); // [16, K, B, h, w]
+  const y4 = g.op('Reshape', scope, [g.op('Transpose', scope, [y5], { perm: [2, 0, 1, 3, 4] }), g.op('Concat', scope, [batch, g.constInt64([TILE2 * K]), tiles], { axis: 0 })]);
+  // DCR puts channel (dy 4 + dx) K + k at pixel (4 y + dy, 4 x + dx): the tile's row-major order.
+  let y = g.op('DepthToSpace', scope, [y4], { blocksize: TILE, mode: 'DCR' }); // [B, K, 4h, 4w]
+  if (!wholeTiles) y = g.op('Slice', scope, [y, g.constInt64([0, 0]), hw, g.constInt64([2, 3])]);
+  if (bias !== null) y = g.op('Add', scope, [y, g.op('Reshape', scope, [bias, g.constInt64([K, 1, 1])])]);
+  return y;
+}
+
+/**
+ * The gradient of {@link winogradOutput} (without bias, whole tiles, static shape): `dM [36, K,
+ * B*T]` from `dy [B, K, H, W]`, i.e. `A dy_tile A^T` of every 4x4 output tile.
+ */
+export function winogradOutputAdjoint(g: GraphBuilder, scope: string, dy: string, B: number, K: number, H: number, W: number): string {
+  const T = (H / TILE) * (W / TILE);
+  const d4 = g.op('SpaceToDepth', scope, [dy], { blocksize: TILE }); // [B, 16 K, h, w], channel (dy 4 + dx) K + k
+  const d5 = g.op('Transpose', scope, [g.op('Reshape', scope, [d4, g.constInt64([B, TILE2, K, T])])], { perm: [1, 2, 0, 3] }); // [16, K, B, T]
+  const aT = Array.from(transpose(kron(WINOGRAD_F4.AT), TILE2, PATCH2));
+  const dM = g.op('MatMul', scope, [g.constFloat(aT, [PATCH2, TILE2]), g.op('Reshape', scope, [d5, g.constInt64([TILE2, K * B * T])])]); // [36, K*B*T]
+  return g.op('Reshape', scope, [dM, g.constInt64([PATCH2, K, B * T])]);
+}
+
 /**
  * Emits a stride-1, pad-1 3x3 convolution (with optional bias) as Winograd F(4x4, 3x3) ops and
  * returns the output value `[B, K, H, W]`. Same result as `Conv` up to float rounding (see the
  * file comment for how much).
  */
 export function winogradConv3x3(g: GraphBuilder, scope: string, spec: WinogradConvSpec): string {
-  const { x, weight, bias, inChannels: C, outChannels: K } = spec;
-  const { BT, G, AT } = WINOGRAD_F4;
-  const m = 4;
-  const a = m + 2;
-  const a2 = a * a;
-  const m2 = m * m;
-
-  // Kernel transform U = G w G^T, laid out [36, K, C] for the batched product. All inputs are
-  // initializers, so ONNX Runtime's constant folding runs it once when the session is created
-  // (the model file keeps the 3x3 kernels).
-  const gKron = g.constFloat(Array.from(kron(G)), [a2, 9]);
-  const w9 = g.op('Reshape', scope, [weight, g.constInt64([K * C, 9])]);
-  const u = g.op('MatMul', scope, [gKron, g.op('Transpose', scope, [w9], { perm: [1, 0] })]); // [a2, K*C]
-  const U = g.op('Reshape', scope, [u, g.constInt64([a2, K, C])]);
-
-  // Input transform B^T d B of every channel's 6x6 tiles at stride 4: a convolution with 36 fixed
-  // 6x6 filters over the channels taken as a batch of one-channel images.
-  const shape = g.op('Shape', scope, [x]);
-  const b = g.op('Slice', scope, [shape, g.constInt64([0]), g.constInt64([1])]);
-  const hw = g.op('Slice', scope, [shape, g.constInt64([2]), g.constInt64([4])]);
-  const planes = g.op('Reshape', scope, [x, g.op('Concat', scope, [g.constInt64([-1, 1]), hw], { axis: 0 })]); // [B*C, 1, H, W]
-  // Padding 1 before and 4 after gives ceil(H / 4) tiles for any H (part tiles read zeros).
-  const filters = g.constFloat(Array.from(kron(BT)), [a2, 1, a, a]);
-  const v = g.op('Conv', scope, [planes, filters], { kernel_shape: [a, a], strides: [m, m], pads: [1, 1, m, m], dilations: [1, 1], group: 1 }); // [B*C, a2, h, w]
-  const tiles = g.op('Slice', scope, [g.op('Shape', scope, [v]), g.constInt64([2]), g.constInt64([4])]); // [h, w]
-  const vb = g.op('Reshape', scope, [v, g.op('Concat', scope, [b, g.constInt64([C, a2, -1])], { axis: 0 })]); // [B, C, a2, T]
-  const V = g.op('Reshape', scope, [g.op('Transpose', scope, [vb], { perm: [2, 1, 0, 3] }), g.constInt64([a2, C, -1])]); // [a2, C, B*T]
-
-  // 36 independent products, then the output transform A^T M A as one [16, 36] product.
-  const M = g.op('MatMul', scope, [U, V]); // [a2, K, B*T]
-  const Y = g.op('MatMul', scope, [g.constFloat(Array.from(kron(AT)), [m2, a2]), g.op('Reshape', scope, [M, g.constInt64([a2, -1])])]); // [m2, K*B*T]
-  const y5 = g.op('Reshape', scope, [Y, g.op('Concat', scope, [g.constInt64([m2, K]), b, tiles], { axis: 0 })]); // [m2, K, B, h, w]
-  const y4 = g.op('Reshape', scope, [g.op('Transpose', scope, [y5], { perm: [2, 0, 1, 3, 4] }), g.op('Concat', scope, [b, g.constInt64([m2 * K]), tiles], { axis: 0 })]);
-  // DCR puts channel (dy 4 + dx) K + k at pixel (4 y + dy, 4 x + dx): the tile's row-major order.
-  let y = g.op('DepthToSpace', scope, [y4], { blocksize: m, mode: 'DCR' }); // [B, K, h m, w m]
-  if (!spec.wholeTiles) y = g.op('Slice', scope, [y, g.constInt64([0, 0]), hw, g.constInt64([2, 3])]);
-  if (bias !== null) y = g.op('Add', scope, [y, g.op('Reshape', scope, [bias, g.constInt64([K, 1, 1])])]);
-  return y;
+  const U = winogradKernel(g, scope, spec.weight, spec.outChannels, spec.inChannels);
+  const input = winogradInput(g, scope, spec.x, spec.inChannels);
+  const M = g.op('MatMul', scope, [U, input.V]); // 36 products [K, C] x [C, B*T]
+  return winogradOutput(g, scope, M, spec.outChannels, input, spec.wholeTiles, spec.bias);
 }
