@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkUNetConfig, unetParamSpecs, type ParamSpec, type UNetConfig } from '../nn/unet/config.js';
-import { tfjsToTorch, torchToTfjs } from '../nn/unet/layout.js';
 import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.js';
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
@@ -51,8 +50,8 @@ function nchw(x: tf.Tensor): Float32Array {
  * rounding. The first batch of each shape builds and compiles a graph (about a second).
  *
  * Per step: `x_t` and the loss's affine form `diff = a * output + b` (from `objectiveDiff`
- * at outputs 0 and 1) are computed with tfjs; the weights go to ORT in PyTorch layout and the
- * gradients come back converted to the model's tfjs layout, as host arrays (see `Gradient`).
+ * at outputs 0 and 1) are computed with tfjs; the weights go to ORT as the model holds them (tfjs
+ * layout) and the gradients come back in that layout, as host arrays (see `Gradient`).
  * @throws RangeError / TypeError (from `compute`) for a model without a U-Net config or a bad shape.
  */
 export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
@@ -64,9 +63,6 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   const conv3x3 = options.conv3x3 ?? 'winograd';
   if (conv3x3 !== 'direct' && conv3x3 !== 'winograd') throw new RangeError(`createOrtGradients: conv3x3 must be 'direct' or 'winograd', got ${String(conv3x3)}`);
   const sessions = new Map<string, Promise<OrtSessionLike>>();
-  // PyTorch-layout copies of the weights, rewritten in place every step: fresh 0.5 GB arrays per
-  // step (nf=64) cost more in page faults and GC than the permutation itself.
-  const torchWeights = new Map<string, Float32Array>();
   let released = false;
 
   const sessionFor = (config: UNetConfig, B: number, H: number, W: number, norm: 'l1' | 'l2'): Promise<OrtSessionLike> => {
@@ -97,15 +93,13 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
         return [nchw(xtT), nchw(a), nchw(b)];
       });
       const cond = nchw(batch.lq);
-      const specs: ParamSpec[] = unetParamSpecs(config);
       const feeds: Record<string, OrtTensorLike> = {};
+      const specs: ParamSpec[] = unetParamSpecs(config);
       for (const spec of specs) {
         const v = model.variables.get(spec.name);
         if (v === undefined) throw new RangeError(`createOrtGradients: the model has no variable ${spec.name}`);
-        const values = v.dataSync() as Float32Array;
-        let buf = torchWeights.get(spec.name);
-        if (buf === undefined || buf.length !== values.length) torchWeights.set(spec.name, (buf = new Float32Array(values.length)));
-        feeds[spec.name] = new ort.Tensor('float32', tfjsToTorch(spec, values, buf), [...spec.torchShape]);
+        // The graph takes the tfjs layout: the variable's values as they are.
+        feeds[spec.name] = new ort.Tensor('float32', v.dataSync() as Float32Array, v.shape);
       }
       const io = ONNX_TRAIN_IO;
       const dims = [B, C, H, W];
@@ -116,7 +110,8 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);
       const out = await session.run(feeds);
       const grads: Record<string, Float32Array> = {};
-      for (const spec of specs) grads[spec.name] = torchToTfjs(spec, out[io.gradPrefix + spec.name].data as Float32Array);
+      // ORT's outputs are fresh JavaScript arrays (in tfjs layout): handed over without a copy.
+      for (const spec of specs) grads[spec.name] = out[io.gradPrefix + spec.name].data as Float32Array;
       const loss = (out[io.loss].data as Float32Array)[0];
       for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
       return { loss, grads };
@@ -125,7 +120,6 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       released = true;
       const all = [...sessions.values()];
       sessions.clear();
-      torchWeights.clear();
       for (const s of all) await (await s).release();
     },
   };

@@ -6,14 +6,17 @@
  *
  * Shapes are static (one graph per batch/crop size), which keeps every broadcast reduction known
  * when the graph is built. Weights are graph inputs (not initializers) so one session serves every
- * step of a training run.
+ * step of a training run; they come in tfjs's layout, which the trainer holds, because converting
+ * 137M weights and their gradients to and from PyTorch's layout in JavaScript took ~3 s of every
+ * nf = 64 step, while in the graph only the small kernels that ONNX's Conv needs pay a transpose.
  */
-import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type UNetConfig } from '../unet/config.js';
+import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type ParamSpec, type UNetConfig } from '../unet/config.js';
 import { GraphBuilder } from './graph-builder.js';
 import { timeFrequencies, unetTrunk } from './unet-walk.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
 import { ONNX_EXPORT_IR_VERSION, ONNX_EXPORT_OPSET, WINOGRAD_MIN_CHANNELS, softmaxMiddle } from './export.js';
-import { winogradConv3x3, winogradInput, winogradKernel, winogradKernelAdjoint, winogradOutput, winogradOutputAdjoint } from './winograd.js';
+import { winogradInput, winogradKernelTaps, winogradKernelTapsAdjoint, winogradOutput, winogradOutputAdjoint } from './winograd.js';
+import { tfjsShape } from '../unet/layout.js';
 
 /** Input and output names of {@link exportOnnxTrainingGraph} besides the weights (PyTorch names). */
 export const ONNX_TRAIN_IO = {
@@ -31,7 +34,7 @@ export const ONNX_TRAIN_IO = {
   loss: 'loss',
   /** The network output, float32 `[B, outC, H, W]`. */
   output: 'output',
-  /** Prefix of the gradient outputs: `grad.<PyTorch parameter name>`, in the parameter's PyTorch shape. */
+  /** Prefix of the gradient outputs: `grad.<PyTorch parameter name>`, in the parameter's tfjs layout (as the weight inputs). */
   gradPrefix: 'grad.',
 } as const;
 
@@ -49,14 +52,18 @@ class TrainGraph {
   readonly g = new GraphBuilder();
   readonly #tape: (() => void)[] = [];
   readonly #grads = new Map<string, string>();
+  /** The weight inputs, in tfjs layout (see `tfjsShape`). */
   readonly params = new Map<string, V>();
-
+  readonly #specs = new Map<string, ParamSpec>();
+  /** PyTorch-layout views of the weights, made on first use. */
+  readonly #torchViews = new Map<string, V>();
   readonly #winograd: boolean;
 
   constructor(config: UNetConfig, winograd: boolean) {
     this.#winograd = winograd;
     for (const spec of unetParamSpecs(config)) {
-      this.params.set(spec.name, { n: this.g.reserve(spec.name), s: spec.torchShape, rg: true });
+      this.params.set(spec.name, { n: this.g.reserve(spec.name), s: tfjsShape(spec), rg: true });
+      this.#specs.set(spec.name, spec);
     }
   }
 
@@ -64,9 +71,29 @@ class TrainGraph {
     return { n: this.g.reserve(name), s, rg: false };
   }
 
-  p(name: string): V {
+  /** A weight as fed, in tfjs layout. */
+  raw(name: string): V {
     const v = this.params.get(name);
     if (v === undefined) throw new Error(`exportOnnxTrainingGraph: no parameter ${name}`);
+    return v;
+  }
+
+  /**
+   * A weight in PyTorch's layout (what ONNX's Conv takes), as a differentiable view of the tfjs
+   * input: the gradient flows back through the same transpose. Only the layers that need it pay
+   * for the transpose; Winograd convolutions and linear layers use the tfjs layout directly.
+   */
+  p(name: string): V {
+    let v = this.#torchViews.get(name);
+    if (v !== undefined) return v;
+    const w = this.raw(name);
+    const spec = this.#specs.get(name) as ParamSpec;
+    const t = spec.torchShape;
+    if (spec.kind === 'conv') v = t[2] === 1 && t[3] === 1 ? this.reshape(this.transpose(w, [1, 0]), t) : this.transpose(w, [3, 2, 0, 1]);
+    else if (spec.kind === 'linear') v = this.transpose(w, [1, 0]);
+    else if (spec.kind === 'gain') v = this.reshape(w, t);
+    else v = w;
+    this.#torchViews.set(name, v);
     return v;
   }
 
@@ -154,16 +181,21 @@ class TrainGraph {
     });
   }
 
-  /** Convolution with a PyTorch `[out, in, k, k]` weight. */
+  /** Convolution with a named weight (a PyTorch `[out, in, k, k]` kernel). */
   conv(x: V, wName: string, bName: string | null, k: number, stride = 1, pad = Math.floor(k / 2)): V {
-    return this.convWith(x, this.p(wName), bName === null ? null : this.p(bName), k, stride, pad);
+    const bias = bName === null ? null : this.p(bName);
+    const [, C, H, W] = x.s;
+    const O = (this.#specs.get(wName) as ParamSpec).torchShape[0];
+    if (this.#winograd && k === 3 && stride === 1 && pad === 1 && Math.min(C, O) >= WINOGRAD_MIN_CHANNELS && H % 4 === 0 && W % 4 === 0) {
+      return this.#winogradConv(x, this.raw(wName), bias);
+    }
+    return this.convWith(x, this.p(wName), bias, k, stride, pad);
   }
 
-  /** Convolution with a weight value (a parameter or a slice of one). */
+  /** Convolution with a PyTorch-layout weight value (a parameter or a slice of one). */
   convWith(x: V, w: V, bias: V | null, k: number, stride = 1, pad = Math.floor(k / 2)): V {
-    const [B, C, H, W] = x.s;
+    const [B, , H, W] = x.s;
     const O = w.s[0];
-    if (this.#winograd && k === 3 && stride === 1 && pad === 1 && Math.min(C, O) >= WINOGRAD_MIN_CHANNELS && H % 4 === 0 && W % 4 === 0) return this.#winogradConv(x, w, bias);
     const Ho = Math.floor((H + 2 * pad - k) / stride) + 1;
     const Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
     const inputs = bias === null ? [x, w] : [x, w, bias];
@@ -176,17 +208,20 @@ class TrainGraph {
   }
 
   /**
-   * A 3x3 convolution as Winograd F(4x4, 3x3) products (`./winograd.ts`), whole tiles. Backward:
-   * d x is the Winograd convolution of `gy` with the flipped, in/out-swapped kernel; d W comes
-   * from the same transformed input as the forward pass, `dU = dM V^T` with `dM = A gy_tile A^T`,
-   * then `dW = G^T dU G`: a quarter of the multiplications of the per-tap products.
+   * A 3x3 convolution as Winograd F(4x4, 3x3) products (`./winograd.ts`), whole tiles, with the
+   * tfjs-layout kernel `w [3, 3, C, K]` (no transposes: its taps are already the leading axis).
+   * Backward: d x is the Winograd convolution of `gy` with the flipped kernel, whose transform
+   * `[36, C, K]` is already laid out for it; d W comes from the forward's transformed input,
+   * `dU = V dM^T` with `dM = A gy_tile A^T`, then `dW = G^T dU G`: a quarter of the
+   * multiplications of the per-tap products.
    */
   #winogradConv(x: V, w: V, bias: V | null): V {
     const g = this.g;
     const [B, C, H, W] = x.s;
-    const K = w.s[0];
+    const K = w.s[3];
     const input = winogradInput(g, 'fwd', x.n, C);
-    const M = g.op('MatMul', 'fwd', [winogradKernel(g, 'fwd', w.n, K, C), input.V]);
+    const U = winogradKernelTaps(g, 'fwd', w.n, C, K, false); // [36, C, K]
+    const M = g.op('MatMul', 'fwd', [g.op('Transpose', 'fwd', [U], { perm: [0, 2, 1] }), input.V]); // ORT fuses the transpose into the product
     const y: V = { n: winogradOutput(g, 'fwd', M, K, input, true, bias === null ? null : bias.n), s: [B, K, H, W], rg: x.rg || w.rg || (bias?.rg ?? false) };
     if (!y.rg) return y;
     this.#tape.push(() => {
@@ -196,13 +231,14 @@ class TrainGraph {
       // overlap-adding the 6x6 patches): ORT's ConvTranspose for that overlap-add is slow at high
       // resolution, and keeping every U for the backward pass costs ~2 GB more at nf = 64.
       if (x.rg) {
-        const wT = this.#flippedTransposed(w.n, 3);
-        this.#acc(x, winogradConv3x3(g, 'grad', { x: gy, weight: wT, bias: null, inChannels: K, outChannels: C, wholeTiles: true }));
+        const gyIn = winogradInput(g, 'grad', gy, K);
+        const dM = g.op('MatMul', 'grad', [winogradKernelTaps(g, 'grad', w.n, C, K, true), gyIn.V]); // [36, C, T]
+        this.#acc(x, winogradOutput(g, 'grad', dM, C, gyIn, true, null));
       }
       if (w.rg) {
         const dM = winogradOutputAdjoint(g, 'grad', gy, B, K, H, W);
-        const dU = g.op('MatMul', 'grad', [dM, g.op('Transpose', 'grad', [input.V], { perm: [0, 2, 1] })]); // [36, K, C]
-        this.#acc(w, winogradKernelAdjoint(g, 'grad', dU, K, C));
+        const dU = g.op('MatMul', 'grad', [input.V, g.op('Transpose', 'grad', [dM], { perm: [0, 2, 1] })]); // [36, C, K]
+        this.#acc(w, winogradKernelTapsAdjoint(g, 'grad', dU, C, K));
       }
       if (bias !== null) this.#acc(bias, g.op('ReduceSum', 'grad', [gy, g.constInt64([0, 2, 3])], { keepdims: 0 }));
     });
@@ -262,14 +298,14 @@ class TrainGraph {
     return g.op('Reshape', 'grad', [g.op('Concat', 'grad', taps, { axis: 2 }), g.constInt64([O, C, k, k])]);
   }
 
-  /** `Linear`: `x [B, in] -> [B, out]` with the PyTorch `[out, in]` weight. */
+  /** `Linear`: `x [B, in] -> [B, out]` with the tfjs `[in, out]` weight. */
   linear(x: V, prefix: string): V {
-    const w = this.p(`${prefix}.weight`);
-    const b = this.p(`${prefix}.bias`);
-    return this.#op('Gemm', [x, w, b], { transB: 1 }, [x.s[0], w.s[0]], (gy) => {
+    const w = this.raw(`${prefix}.weight`);
+    const b = this.raw(`${prefix}.bias`);
+    return this.#op('Gemm', [x, w, b], {}, [x.s[0], w.s[1]], (gy) => {
       const g = this.g;
-      if (x.rg) this.#acc(x, g.op('MatMul', 'grad', [gy, w.n]));
-      this.#acc(w, g.op('Gemm', 'grad', [gy, x.n], { transA: 1 }));
+      if (x.rg) this.#acc(x, g.op('Gemm', 'grad', [gy, w.n], { transB: 1 }));
+      this.#acc(w, g.op('Gemm', 'grad', [x.n, gy], { transA: 1 }));
       this.#acc(b, g.op('ReduceSum', 'grad', [gy, g.constInt64([0])], { keepdims: 0 }));
     });
   }
@@ -471,7 +507,8 @@ export interface TrainingGraphOptions {
 
 /**
  * Builds an ONNX graph (opset 17) that runs the conditional U-Net forward, a matching loss and its
- * gradient with respect to every weight. Inputs: the weights (PyTorch names and shapes, float32),
+ * gradient with respect to every weight. Inputs: the weights (PyTorch names, tfjs layout and shapes
+ * as `ConditionalUNet` stores them — see `tfjsShape` — so a trainer feeds its variables as they are),
  * `xt`, `cond` `[B, C, H, W]`, `time` `[B]`, and the loss's `loss_scale` `a` and `loss_offset` `b`
  * `[B, outC, H, W]`; the loss is `mean(norm(a * output + b))` over all elements, which covers every
  * training objective (see `objectiveDiff` in `train/objective.ts`). Outputs: `loss`, `output` and

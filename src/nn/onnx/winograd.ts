@@ -97,11 +97,23 @@ export function winogradKernel(g: GraphBuilder, scope: string, weight: string, K
   return g.op('Reshape', scope, [u, g.constInt64([PATCH2, K, C])]);
 }
 
-/** The gradient of {@link winogradKernel}: `dw = G^T dU G` from `dU [36, K, C]`, as `[K, C, 3, 3]`. */
-export function winogradKernelAdjoint(g: GraphBuilder, scope: string, dU: string, K: number, C: number): string {
+/**
+ * The kernel transform of a tfjs-layout kernel `w [3, 3, C, K]` (taps first, so no transpose):
+ * `[36, C, K]`. With `flipped`, the transform of the spatially flipped kernel, which as
+ * `[36, out = C, in = K]` is the kernel of the convolution's input gradient.
+ */
+export function winogradKernelTaps(g: GraphBuilder, scope: string, w: string, C: number, K: number, flipped: boolean): string {
+  const gk = kron(WINOGRAD_F4.G); // [36, 9]; flipping the kernel reverses its 9 taps
+  const m = flipped ? Array.from({ length: PATCH2 * 9 }, (_, i) => gk[Math.floor(i / 9) * 9 + (8 - (i % 9))]) : Array.from(gk);
+  const u = g.op('MatMul', scope, [g.constFloat(m, [PATCH2, 9]), g.op('Reshape', scope, [w, g.constInt64([9, C * K])])]);
+  return g.op('Reshape', scope, [u, g.constInt64([PATCH2, C, K])]);
+}
+
+/** The gradient of {@link winogradKernelTaps} (not flipped): `dw [3, 3, C, K] = G^T dU G` from `dU [36, C, K]`. */
+export function winogradKernelTapsAdjoint(g: GraphBuilder, scope: string, dU: string, C: number, K: number): string {
   const gT = Array.from(transpose(kron(WINOGRAD_F4.G), PATCH2, 9));
-  const dw9 = g.op('MatMul', scope, [g.constFloat(gT, [9, PATCH2]), g.op('Reshape', scope, [dU, g.constInt64([PATCH2, K * C])])]); // [9, K*C]
-  return g.op('Reshape', scope, [g.op('Transpose', scope, [dw9], { perm: [1, 0] }), g.constInt64([K, C, 3, 3])]);
+  const dw9 = g.op('MatMul', scope, [g.constFloat(gT, [9, PATCH2]), g.op('Reshape', scope, [dU, g.constInt64([PATCH2, C * K])])]); // [9, C*K]
+  return g.op('Reshape', scope, [dw9, g.constInt64([3, 3, C, K])]);
 }
 
 /** The transformed input of {@link winogradInput} with the runtime sizes its output side needs. */
