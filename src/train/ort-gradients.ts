@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkUNetConfig, unetParamSpecs, type ParamSpec, type UNetConfig } from '../nn/unet/config.js';
 import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.js';
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
+import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
 import { objectiveDiff } from './objective.js';
 
@@ -23,7 +24,7 @@ export interface OrtGradientsOptions {
    * `TrainingGraphOptions.conv3x3`): `'winograd'` (default; faster, same gradients up to ~1e-5
    * relative rounding) or `'direct'`.
    */
-  readonly conv3x3?: 'direct' | 'winograd';
+  readonly conv3x3?: Conv3x3;
 }
 
 /**
@@ -60,8 +61,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   }
   const { ort } = options;
   const threads = options.threads ?? 2;
-  const conv3x3 = options.conv3x3 ?? 'winograd';
-  if (conv3x3 !== 'direct' && conv3x3 !== 'winograd') throw new RangeError(`createOrtGradients: conv3x3 must be 'direct' or 'winograd', got ${String(conv3x3)}`);
+  const conv3x3 = checkConv3x3(options.conv3x3, 'createOrtGradients', 'winograd');
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   let released = false;
 

@@ -8,7 +8,7 @@ import { ATTN_DIM_HEAD, ATTN_HEADS, checkUNetConfig, unetParamSpecs, type UNetCo
 import { GraphBuilder } from './graph-builder.js';
 import { timeFrequencies, unetTrunk } from './unet-walk.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
-import { winogradConv3x3 } from './winograd.js';
+import { checkConv3x3, winogradApplies, winogradConv3x3, type Conv3x3 } from './winograd.js';
 
 /** The opset of the exported graph (every op used has had its current form since opset 13). */
 export const ONNX_EXPORT_OPSET = 17;
@@ -41,22 +41,15 @@ export interface ExportOnnxOptions {
   /** Extra `metadata_props` entries (the config is always stored under `irsde_unet_config`). */
   readonly metadata?: Readonly<Record<string, string>>;
   /**
-   * How the stride-1 3x3 convolutions with at least {@link WINOGRAD_MIN_CHANNELS} input and output
+   * How the stride-1 3x3 convolutions with at least `WINOGRAD_MIN_CHANNELS` (128) input and output
    * channels are computed. `'direct'` (default): ONNX `Conv`, as PyTorch computes them.
    * `'winograd'`: Winograd F(4x4, 3x3) matrix products (`./winograd.ts`): the nf = 64 forward
    * pass ~1.3x faster in ONNX Runtime, outputs within ~1e-6 of `'direct'`, but those kernels
    * take 4x their memory once ORT has folded the transform (about +2 GB at nf = 64; the file
    * itself is unchanged). Networks with fewer channels are unaffected.
    */
-  readonly conv3x3?: 'direct' | 'winograd';
+  readonly conv3x3?: Conv3x3;
 }
-
-/**
- * Fewest input and output channels a 3x3 convolution needs to be computed by Winograd under
- * `conv3x3: 'winograd'`: the transforms cost memory passes over the input and output, which a
- * 64-channel convolution does not earn back (measured: no gain at 64, 1.3x at 128, 2x at 256).
- */
-export const WINOGRAD_MIN_CHANNELS = 128;
 
 /** Thrown by {@link exportOnnx} when the config or the weights do not fit; lists every problem. */
 export class OnnxExportError extends Error {
@@ -134,7 +127,7 @@ class UNetGraph {
 
   conv(scope: string, x: string, weight: string, bias: string | null, kernel: number, stride = 1, pad = Math.floor(kernel / 2)): string {
     const [K, C] = this.#weights[weight].shape;
-    if (this.#winograd && kernel === 3 && stride === 1 && pad === 1 && Math.min(K, C) >= WINOGRAD_MIN_CHANNELS) {
+    if (this.#winograd && winogradApplies(kernel, stride, pad, C, K)) {
       const spec = { x, weight: this.p(weight), bias: bias === null ? null : this.p(bias), inChannels: C, outChannels: K, wholeTiles: this.spatialMultiple % 4 === 0 };
       return winogradConv3x3(this.g, scope, spec);
     }
@@ -243,9 +236,7 @@ export function exportOnnx(config: UNetConfig, weights: StateDict, options: Expo
   const cfg = checkUNetConfig(config, 'exportOnnx');
   checkWeights(cfg, weights, options.strict ?? true);
   const { inChannels, outChannels, nf, depth } = cfg;
-  const conv3x3 = options.conv3x3 ?? 'direct';
-  if (conv3x3 !== 'direct' && conv3x3 !== 'winograd') throw new RangeError(`exportOnnx: conv3x3 must be 'direct' or 'winograd', got ${String(conv3x3)}`);
-  const net = new UNetGraph(weights, conv3x3 === 'winograd');
+  const net = new UNetGraph(weights, checkConv3x3(options.conv3x3, 'exportOnnx') === 'winograd');
   const g = net.g;
   const io = ONNX_UNET_IO;
   const xt = g.reserve(io.xt);
