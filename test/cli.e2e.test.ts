@@ -193,6 +193,7 @@ describe('the irsde command line, end to end', () => {
     const viaOrt = await losses([], join(dir, 'run-ort'));
     const start = JSON.parse(readFileSync(join(dir, 'run-ort', 'log.jsonl'), 'utf8').split('\n')[0]);
     expect(start.gradients).toBe('ort');
+    expect(start.conv3x3).toBe('winograd');
     expect(viaOrt).toHaveLength(3);
     viaOrt.forEach((l, i) => expect(Math.abs(l - viaTfjs[i])).toBeLessThan(1e-3 * viaTfjs[i]));
     const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--gradients', 'ort', '--workers', '2', '--out', join(dir, 'run-bad')]);
@@ -201,6 +202,9 @@ describe('the irsde command line, end to end', () => {
     const odd = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--patch', '30', '--out', join(dir, 'run-bad')]);
     expect(odd.code).not.toBe(0);
     expect(odd.stderr).toMatch(/--patch to be a multiple of 2\^depth = 4, got 30/);
+    const badConv = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--conv3x3', 'fft', '--out', join(dir, 'run-bad')]);
+    expect(badConv.code).not.toBe(0);
+    expect(badConv.stderr).toMatch(/--conv3x3/);
   });
 
   it('Ctrl-C during training leaves a usable checkpoint', async () => {

@@ -69,6 +69,8 @@ export interface TrainRunConfig {
   workers?: number;
   /** Where the forward/backward pass runs: `tfjs` (default; see `workers`) or `ort` (ONNX Runtime, all cores). */
   gradients?: 'tfjs' | 'ort';
+  /** With `gradients: 'ort'`: 3x3 convolutions with 128+ channels as `winograd` (default) or `direct`. */
+  conv3x3?: 'direct' | 'winograd';
   quiet?: boolean;
 }
 
@@ -197,7 +199,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     state = decoded.state;
     // The checkpoint's run config wins (same data, network, SDE); how and how long to run may change.
     const run = decoded.extra.run as Partial<TrainRunConfig>;
-    Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers, gradients: cfg.gradients ?? run.gradients });
+    Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers, gradients: cfg.gradients ?? run.gradients, conv3x3: cfg.conv3x3 ?? run.conv3x3 });
   }
   await mkdir(cfg.out, { recursive: true });
   const { train, val } = await buildData(cfg);
@@ -212,11 +214,12 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   if (gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers (or use --gradients tfjs)');
   const multiple = 2 ** cfg.depth;
   if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of 2^depth = ${multiple}, got ${cfg.patch} (or use --gradients tfjs)`);
-  const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
+  if (cfg.conv3x3 !== undefined && cfg.conv3x3 !== 'direct' && cfg.conv3x3 !== 'winograd') throw new CliError(`conv3x3 must be 'direct' or 'winograd', got '${String(cfg.conv3x3)}'`);
+  const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt, ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
@@ -323,6 +326,7 @@ export function registerTrain(program: Command): void {
     .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
     .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core; the default unless --workers is given) or tfjs (the --engine backend, or --workers threads of tfjs-wasm)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
+    .option('--conv3x3 <algo>', 'with --gradients ort: 3x3 convolutions with 128+ channels as winograd (default; faster) or direct', choiceOption('--conv3x3', ['direct', 'winograd'] as const))
     .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
