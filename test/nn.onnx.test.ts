@@ -20,6 +20,7 @@ import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
 import { modelProto, valueInfoProto, type OnnxDtype } from '../src/nn/onnx/onnx-proto.js';
 import { ProtoMessage } from '../src/nn/onnx/protobuf.js';
 import { SHARED, flat, loadJson, normErr, type Nested } from './helpers/goldens.js';
+import { ortVsTfjs } from './helpers/onnx.js';
 
 const io = loadJson('goldens/unet_public/io.json');
 const PUBLIC: UNetConfig = { inChannels: io.model.in_nc, outChannels: io.model.out_nc, nf: io.model.nf, depth: io.model.depth };
@@ -144,19 +145,12 @@ describe('ONNX vs the tfjs ConditionalUNet (nf=16, depth=3, random weights)', ()
   it('unet.stateDict() -> exportOnnx -> ORT matches unet.predict to 1e-4 (padding, batch of 2, two times)', async () => {
     const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 16, depth: 3 };
     const unet = new ConditionalUNet(config, { seed: 5 });
-    const model = await createNodeOrtNoiseModel(exportOnnx(config, unet.stateDict()));
     try {
-      const xt = tf.randomNormal([2, 12, 20, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-      const mu = tf.randomUniform([2, 12, 20, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-      const want = unet.predict(xt, mu, [3, 71]);
-      const got = await model.predict(xt, mu, [3, 71]);
-      expect(got.shape).toEqual([2, 12, 20, 3]);
-      const err = normErr(got.dataSync(), want.dataSync());
+      const { shape, err } = await ortVsTfjs(unet, exportOnnx(config, unet.stateDict()), [2, 12, 20, 3], [3, 71]);
+      expect(shape).toEqual([2, 12, 20, 3]);
       expect(err).toBeLessThan(1e-4);
-      tf.dispose([xt, mu, want, got]);
     } finally {
       unet.dispose();
-      await model.release();
     }
   });
 });

@@ -3,11 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConditionalUNet, WINOGRAD_MIN_CHANNELS, exportOnnx, type UNetConfig } from '../src/index.js';
 
 import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
-import { createNodeOrtNoiseModel, nodeOrt } from '../src/nn/onnx/node.js';
+import { nodeOrt } from '../src/nn/onnx/node.js';
 import { modelProto, valueInfoProto } from '../src/nn/onnx/onnx-proto.js';
 import { WINOGRAD_F4, winogradConv3x3 } from '../src/nn/onnx/winograd.js';
 import { Rng } from '../src/backend/rng.js';
 import { normErr } from './helpers/goldens.js';
+import { ortVsTfjs } from './helpers/onnx.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -109,19 +110,13 @@ describe("exportOnnx(..., { conv3x3: 'winograd' })", () => {
     expect(Buffer.from(fast).includes('DepthToSpace')).toBe(true);
     expect(Buffer.from(direct).includes('DepthToSpace')).toBe(false);
     expect(Math.abs(fast.length - direct.length) / direct.length).toBeLessThan(0.01);
-    const model = await createNodeOrtNoiseModel(fast);
     try {
       // 24x40 pads to 24x40 (multiple of 8): level 2 is 6x10, not whole 4x4 tiles.
-      const xt = tf.randomNormal([2, 24, 40, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-      const mu = tf.randomUniform([2, 24, 40, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-      const want = unet.predict(xt, mu, [5, 60]);
-      const got = await model.predict(xt, mu, [5, 60]);
-      expect(got.shape).toEqual([2, 24, 40, 3]);
-      expect(normErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-4);
-      tf.dispose([xt, mu, want, got]);
+      const { shape, err } = await ortVsTfjs(unet, fast, [2, 24, 40, 3], [5, 60]);
+      expect(shape).toEqual([2, 24, 40, 3]);
+      expect(err).toBeLessThan(1e-4);
     } finally {
       unet.dispose();
-      await model.release();
     }
   });
 

@@ -9,19 +9,15 @@
  * Why it is here: ONNX Runtime's direct 3x3 convolution already runs near this CPU's peak
  * (~350 GFLOP/s on 2 AVX-512 cores), so fewer multiplications is the remaining way to make the
  * U-Net's forward pass faster than PyTorch's. The price: ~1e-5 relative rounding per layer in the
- * worst case (measured on whole networks: ~3e-7 of the output's range, see the tests), and the
+ * worst case (measured on whole networks: ~5e-7 of the output's range, see the tests), and the
  * transformed kernels take 36/9 = 4x the memory of the 3x3 kernels once ORT has folded them.
  */
 import type { GraphBuilder } from './graph-builder.js';
 
-/**
- * The transform matrices of F(4x4, 3x3) (interpolation points 0, 1, -1, 2, -2 and infinity), for
- * correlation as ONNX's Conv computes it: `BT` `[6, 6]`, `G` `[6, 3]`, `AT` `[4, 6]`.
- */
 /** How 3x3 convolutions are computed: ONNX `Conv` (as PyTorch), or Winograd F(4x4, 3x3) products. */
 export type Conv3x3 = 'direct' | 'winograd';
 
-/** Checks a `conv3x3` option (default `'direct'`). @throws RangeError naming `where` for any other value. */
+/** Checks a `conv3x3` option (`undefined` gives `fallback`). @throws RangeError naming `where` for any other value. */
 export function checkConv3x3(value: unknown, where: string, fallback: Conv3x3 = 'direct'): Conv3x3 {
   const v = value ?? fallback;
   if (v !== 'direct' && v !== 'winograd') throw new RangeError(`${where}: conv3x3 must be 'direct' or 'winograd', got ${String(v)}`);
@@ -42,6 +38,10 @@ export function winogradApplies(kernel: number, stride: number, pad: number, inC
 
 type Matrix = readonly (readonly number[])[];
 
+/**
+ * The transform matrices of F(4x4, 3x3) (interpolation points 0, 1, -1, 2, -2 and infinity), for
+ * correlation as ONNX's Conv computes it: `BT` `[6, 6]`, `G` `[6, 3]`, `AT` `[4, 6]`.
+ */
 export const WINOGRAD_F4: { readonly BT: Matrix; readonly G: Matrix; readonly AT: Matrix } = {
   BT: [
     [4, 0, -5, 0, 1, 0],
@@ -90,8 +90,8 @@ export interface WinogradConvSpec {
   /** Input value `[B, C, H, W]` (B, H, W may be dynamic). */
   readonly x: string;
   /**
-   * Kernel `[K, C, 3, 3]` in PyTorch layout. An initializer is transformed once, when ORT folds
-   * constants at load (the model file keeps the 3x3 kernels); a graph input every run.
+   * Kernel initializer `[K, C, 3, 3]` in PyTorch layout, transformed once, when ORT folds
+   * constants at load (the model file keeps the 3x3 kernels).
    */
   readonly weight: string;
   /** Bias `[K]`, or null. */
@@ -111,11 +111,15 @@ const TILE = 4;
 const TILE2 = TILE * TILE;
 const PATCH = TILE + 2;
 const PATCH2 = PATCH * PATCH;
+/** The 2-D transforms as matrices over flattened tiles: `G . G^T` `[36, 9]`, `B^T . B` `[36, 36]`, `A^T . A` `[16, 36]`. */
+const G2 = kron(WINOGRAD_F4.G);
+const BT2 = kron(WINOGRAD_F4.BT);
+const AT2 = kron(WINOGRAD_F4.AT);
 
 /** The kernel transform `U = G w G^T` of `w [K, C, 3, 3]`, laid out `[36, K, C]` for the batched product. */
 export function winogradKernel(g: GraphBuilder, scope: string, weight: string, K: number, C: number): string {
   const w9 = g.op('Reshape', scope, [weight, g.constInt64([K * C, 9])]);
-  const u = g.op('MatMul', scope, [g.constFloat(Array.from(kron(WINOGRAD_F4.G)), [PATCH2, 9]), g.op('Transpose', scope, [w9], { perm: [1, 0] })]); // [36, K*C]
+  const u = g.op('MatMul', scope, [g.constFloat(Array.from(G2), [PATCH2, 9]), g.op('Transpose', scope, [w9], { perm: [1, 0] })]); // [36, K*C]
   return g.op('Reshape', scope, [u, g.constInt64([PATCH2, K, C])]);
 }
 
@@ -125,15 +129,15 @@ export function winogradKernel(g: GraphBuilder, scope: string, weight: string, K
  * `[36, out = C, in = K]` is the kernel of the convolution's input gradient.
  */
 export function winogradKernelTaps(g: GraphBuilder, scope: string, w: string, C: number, K: number, flipped: boolean): string {
-  const gk = kron(WINOGRAD_F4.G); // [36, 9]; flipping the kernel reverses its 9 taps
-  const m = flipped ? Array.from({ length: PATCH2 * 9 }, (_, i) => gk[Math.floor(i / 9) * 9 + (8 - (i % 9))]) : Array.from(gk);
+  // Flipping the kernel reverses its 9 taps, i.e. the columns of G . G^T.
+  const m = flipped ? Array.from({ length: PATCH2 * 9 }, (_, i) => G2[Math.floor(i / 9) * 9 + (8 - (i % 9))]) : Array.from(G2);
   const u = g.op('MatMul', scope, [g.constFloat(m, [PATCH2, 9]), g.op('Reshape', scope, [w, g.constInt64([9, C * K])])]);
   return g.op('Reshape', scope, [u, g.constInt64([PATCH2, C, K])]);
 }
 
 /** The gradient of {@link winogradKernelTaps} (not flipped): `dw [3, 3, C, K] = G^T dU G` from `dU [36, C, K]`. */
 export function winogradKernelTapsAdjoint(g: GraphBuilder, scope: string, dU: string, C: number, K: number): string {
-  const gT = Array.from(transpose(kron(WINOGRAD_F4.G), PATCH2, 9));
+  const gT = Array.from(transpose(G2, PATCH2, 9));
   const dw9 = g.op('MatMul', scope, [g.constFloat(gT, [9, PATCH2]), g.op('Reshape', scope, [dU, g.constInt64([PATCH2, C * K])])]); // [9, C*K]
   return g.op('Reshape', scope, [dw9, g.constInt64([3, 3, C, K])]);
 }
@@ -156,7 +160,7 @@ export function winogradInput(g: GraphBuilder, scope: string, x: string, C: numb
   // A convolution with 36 fixed 6x6 filters over the channels taken as a batch of one-channel
   // images; padding 1 before and 4 after gives ceil(H / 4) tiles for any H.
   const planes = g.op('Reshape', scope, [x, g.op('Concat', scope, [g.constInt64([-1, 1]), hw], { axis: 0 })]); // [B*C, 1, H, W]
-  const filters = g.constFloat(Array.from(kron(WINOGRAD_F4.BT)), [PATCH2, 1, PATCH, PATCH]);
+  const filters = g.constFloat(Array.from(BT2), [PATCH2, 1, PATCH, PATCH]);
   const v = g.op('Conv', scope, [planes, filters], { kernel_shape: [PATCH, PATCH], strides: [TILE, TILE], pads: [1, 1, TILE, TILE], dilations: [1, 1], group: 1 }); // [B*C, 36, h, w]
   const tiles = g.op('Slice', scope, [g.op('Shape', scope, [v]), g.constInt64([2]), g.constInt64([4])]);
   const vb = g.op('Reshape', scope, [v, g.op('Concat', scope, [batch, g.constInt64([C, PATCH2, -1])], { axis: 0 })]); // [B, C, 36, T]
@@ -170,7 +174,7 @@ export function winogradInput(g: GraphBuilder, scope: string, x: string, C: numb
  */
 export function winogradOutput(g: GraphBuilder, scope: string, M: string, K: number, input: WinogradInput, wholeTiles: boolean, bias: string | null): string {
   const { batch, hw, tiles } = input;
-  const Y = g.op('MatMul', scope, [g.constFloat(Array.from(kron(WINOGRAD_F4.AT)), [TILE2, PATCH2]), g.op('Reshape', scope, [M, g.constInt64([PATCH2, -1])])]); // [16, K*B*T]
+  const Y = g.op('MatMul', scope, [g.constFloat(Array.from(AT2), [TILE2, PATCH2]), g.op('Reshape', scope, [M, g.constInt64([PATCH2, -1])])]); // [16, K*B*T]
   const y5 = g.op('Reshape', scope, [Y, g.op('Concat', scope, [g.constInt64([TILE2, K]), batch, tiles], { axis: 0 })]); // [16, K, B, h, w]
   const y4 = g.op('Reshape', scope, [g.op('Transpose', scope, [y5], { perm: [2, 0, 1, 3, 4] }), g.op('Concat', scope, [batch, g.constInt64([TILE2 * K]), tiles], { axis: 0 })]);
   // DCR puts channel (dy 4 + dx) K + k at pixel (4 y + dy, 4 x + dx): the tile's row-major order.
@@ -188,7 +192,7 @@ export function winogradOutputAdjoint(g: GraphBuilder, scope: string, dy: string
   const T = (H / TILE) * (W / TILE);
   const d4 = g.op('SpaceToDepth', scope, [dy], { blocksize: TILE }); // [B, 16 K, h, w], channel (dy 4 + dx) K + k
   const d5 = g.op('Transpose', scope, [g.op('Reshape', scope, [d4, g.constInt64([B, TILE2, K, T])])], { perm: [1, 2, 0, 3] }); // [16, K, B, T]
-  const aT = Array.from(transpose(kron(WINOGRAD_F4.AT), TILE2, PATCH2));
+  const aT = Array.from(transpose(AT2, TILE2, PATCH2));
   const dM = g.op('MatMul', scope, [g.constFloat(aT, [PATCH2, TILE2]), g.op('Reshape', scope, [d5, g.constInt64([TILE2, K * B * T])])]); // [36, K*B*T]
   return g.op('Reshape', scope, [dM, g.constInt64([PATCH2, K, B * T])]);
 }
