@@ -30,6 +30,7 @@ import {
   type FloatImage,
   type NoiseModel,
   type SamplerName,
+  imageChannels,
 } from '../src/index.js';
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 import { defaultModelPath } from '../src/cli/default-model.js';
@@ -62,7 +63,7 @@ const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
 // Noise is added to the photo as it is (grey noise on a grey photo); the model sees its own channel count.
 const clean = await readImage(photo);
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma), clip: true }, new Rng(Number(values.seed)));
-const input = convertChannels(noisy, unet.config.inChannels as 1 | 3);
+const input = convertChannels(noisy, imageChannels(unet.config).input as 1 | 3);
 
 await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
 let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);

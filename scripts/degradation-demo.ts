@@ -21,6 +21,7 @@ import {
   tiledNoiseModel,
   type FloatImage,
   type SamplerName,
+  imageChannels,
 } from '../src/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadModelFile, readImage, writeImage } from '../src/node.js';
@@ -45,7 +46,7 @@ if (!values.weights) throw new Error('--weights FILE is required');
 
 await selectBackend('wasm');
 const { unet, sdeConfig, info } = await loadModelFile(values.weights);
-const C = unet.config.inChannels as 1 | 3;
+const C = imageChannels(unet.config).input as 1 | 3;
 const degrade = degradationFromSpec(parseDegradation(values.degradation!));
 const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
 const steps = Number(values.steps ?? info.sampling?.steps ?? 10);

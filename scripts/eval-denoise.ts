@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { asNoiseModel, convertChannels, HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
+import { asNoiseModel, convertChannels, HostTensor, imageChannels, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 
 tf.env().set('PROD', true);
@@ -37,7 +37,7 @@ const { unet, sdeConfig } = await loadModelFile(values.weights);
 await selectBackend('cpu');
 const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
 const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-const C = unet.config.inChannels as 1 | 3;
+const C = imageChannels(unet.config).input as 1 | 3;
 const model = tiledNoiseModel(asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, ort.noiseModel), tfjsBackend, { tile: 512 });
 
 /** A folder name for a method (same rule as classical_baselines.py). */

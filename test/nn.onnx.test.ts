@@ -10,7 +10,7 @@ import {
   createOrtNoiseModel,
   exportOnnx,
   readSafetensors,
-  unetParamSpecs,
+  networkParamSpecs,
   type OrtNoiseModel,
   type StateDict,
   type UNetConfig,
@@ -175,7 +175,7 @@ describe('exportOnnx input checks', () => {
 
   it('accepts extra keys with strict: false, and rejects weights of another config or bad configs', () => {
     const extra: StateDict = { ...weights, 'ema.step': { shape: [1], data: new Float32Array(1) } };
-    expect(exportOnnx(PUBLIC, extra, { strict: false }).length).toBeGreaterThan(4 * unetParamSpecs(PUBLIC).length);
+    expect(exportOnnx(PUBLIC, extra, { strict: false }).length).toBeGreaterThan(4 * networkParamSpecs(PUBLIC).length);
     expect(() => exportOnnx({ ...PUBLIC, nf: 16 }, weights)).toThrow(OnnxExportError);
     expect(() => exportOnnx({ ...PUBLIC, nf: 7 }, weights)).toThrow(/nf must be an even integer/);
     expect(() => exportOnnx(PUBLIC, null as unknown as StateDict)).toThrow(/state dict/);

@@ -19,14 +19,14 @@ import {
   readSafetensors,
   readTorchStateDict,
   saveModel,
-  unetParamSpecs,
+  networkParamSpecs,
   writeSafetensors,
   type StateDict,
   type UNetConfig,
 } from '../src/index.js';
 import { loadModelFile, readWeightsFile, saveModelFile } from '../src/io/model-files.js';
-import { tfjsShape, tfjsToTorch, torchToTfjs } from '../src/nn/unet/layout.js';
-import type { ParamSpec } from '../src/nn/unet/config.js';
+import { tfjsShape, tfjsToTorch, torchToTfjs } from '../src/nn/tfjs/layout.js';
+import type { ParamSpec } from '../src/nn/arch/module.js';
 import { SHARED, flat, loadJson, type Nested } from './helpers/goldens.js';
 
 const DIR = resolve(SHARED, 'goldens/unet_public');
@@ -82,7 +82,7 @@ beforeAll(async () => {
 
 describe('parameter table and sizes', () => {
   it('names, shapes and order equal the original state_dict', () => {
-    const specs = unetParamSpecs(PUBLIC);
+    const specs = networkParamSpecs(PUBLIC);
     expect(specs.map((s) => [s.name, s.torchShape])).toEqual(io.params.map((p: { name: string; shape: number[] }) => [p.name, p.shape]));
     expect(countParameters(PUBLIC)).toBe(io.param_count);
   });
@@ -269,7 +269,7 @@ describe('another size (nothing depends on nf=8 / depth=2)', () => {
     const b = new ConditionalUNet(CFG, { seed: 2 });
     try {
       const sd = a.stateDict();
-      const specs = unetParamSpecs(CFG);
+      const specs = networkParamSpecs(CFG);
       expect(Object.keys(sd)).toEqual(specs.map((s) => s.name));
       expect(Object.values(sd).reduce((n, t) => n + t.data.length, 0)).toBe(countParameters(CFG));
       expect(sd['downs.2.3.weight'].shape).toEqual([128, 64, 3, 3]);

@@ -10,12 +10,12 @@ import {
   exportOnnxTrainingGraph,
   inProcessGradients,
   microBatchGradients,
-  unetParamSpecs,
+  networkParamSpecs,
   type BatchSource,
   type GradientResult,
   type Objective,
   type UNetConfig,
-  type UNetPrediction,
+  type NetworkPrediction,
   disposeGradients,
   gradientValues,
 } from '../src/index.js';
@@ -34,7 +34,7 @@ function randomNet(config: UNetConfig, seed: number): ConditionalUNet {
   const net = new ConditionalUNet(config, { seed });
   const rng = new Rng(seed);
   const dict = Object.fromEntries(
-    unetParamSpecs(config).map((s) => {
+    networkParamSpecs(config).map((s) => {
       const n = s.torchShape.reduce((a, b) => a * b, 1);
       return [s.name, { shape: [...s.torchShape], data: Float32Array.from(rng.normal([n]), (v) => 0.2 * v) }];
     }),
@@ -63,7 +63,7 @@ describe('exportOnnxTrainingGraph', () => {
   it('declares the weights and the batch as inputs, and loss, output and one gradient per weight as outputs', async () => {
     const config: UNetConfig = { inChannels: 1, outChannels: 1, nf: 4, depth: 2 };
     const session = await nodeOrt.InferenceSession.create(exportOnnxTrainingGraph(config, { batch: 2, height: 8, width: 12 }));
-    const names = unetParamSpecs(config).map((s) => s.name);
+    const names = networkParamSpecs(config).map((s) => s.name);
     const io = ONNX_TRAIN_IO;
     expect([...session.inputNames].sort()).toEqual([...names, io.xt, io.cond, io.time, io.lossScale, io.lossOffset].sort());
     expect([...session.outputNames].sort()).toEqual([io.loss, io.output, ...names.map((n) => io.gradPrefix + n)].sort());
@@ -81,7 +81,7 @@ describe('exportOnnxTrainingGraph', () => {
 });
 
 describe('createOrtGradients', () => {
-  const cases: [UNetPrediction, Objective, 'l1' | 'l2'][] = [];
+  const cases: [NetworkPrediction, Objective, 'l1' | 'l2'][] = [];
   for (const p of ['noise', 'residual'] as const) for (const o of ['ml', 'noise', 'x0'] as const) for (const n of ['l1', 'l2'] as const) cases.push([p, o, n]);
 
   // l1's gradient is sign(diff): an element whose diff is within rounding of 0 may flip sign

@@ -20,6 +20,7 @@ import {
   tiledNoiseModel,
   type FloatImage,
   type SamplerName,
+  imageChannels,
 } from '../../src/index.js';
 
 const params = new URLSearchParams(location.search);
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   status(`loading the model (${backend})…`);
   const { unet, sdeConfig, info } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
   const bytes = new Uint8Array(await (await fetch(params.get('image') ?? 'photo.png')).arrayBuffer());
-  const clean = decodeImage(bytes, { channels: unet.config.inChannels as 1 | 3 });
+  const clean = decodeImage(bytes, { channels: imageChannels(unet.config).input as 1 | 3 });
   const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(0));
   draw('noisy', noisy);
   draw('clean', clean);

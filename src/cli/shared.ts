@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { loadModelFile } from '../io/model-files.js';
-import type { LoadedModel } from '../nn/unet/model-format.js';
+import type { LoadedModel } from '../nn/model/model-format.js';
 import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
 import { defaultModelPath } from './default-model.js';

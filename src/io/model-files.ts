@@ -7,8 +7,8 @@ import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
 import type { StateDict } from '../nn/io/types.js';
 import { readSafetensors } from '../nn/io/safetensors.js';
 import { readTorchStateDict } from '../nn/io/torch.js';
-import type { ConditionalUNet } from '../nn/unet/conditional-unet.js';
-import { loadModel, saveModel, type LoadedModel, type ModelExpectation, type SaveModelOptions } from '../nn/unet/model-format.js';
+import type { TfjsNetwork } from '../nn/tfjs/network.js';
+import { loadModel, saveModel, type LoadedModel, type ModelExpectation, type SaveModelOptions } from '../nn/model/model-format.js';
 
 async function readBytes(path: string): Promise<Uint8Array> {
   const buf = await readFile(path);
@@ -19,7 +19,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * Writes `saveModel(unet, sde, options)` to `path` (conventionally `*.safetensors`).
  * @returns the number of bytes written.
  */
-export async function saveModelFile(path: string, unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
+export async function saveModelFile(path: string, unet: TfjsNetwork, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
   const bytes = saveModel(unet, sde, options);
   await writeFile(path, bytes);
   return bytes.length;

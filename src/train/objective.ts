@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import type { Batch, TrainableNoiseModel } from './trainer.js';
-import type { UNetPrediction } from '../nn/unet/config.js';
+import type { NetworkPrediction } from '../nn/nets/common.js';
 
 /**
  * A training objective: `'ml'` (the maximum-likelihood trajectory loss of IR-SDE), `'noise'`
@@ -32,7 +32,7 @@ export interface ObjectiveOptions {
  */
 export function objectiveDiff(
   sde: MeanRevertingSDE<tf.Tensor>,
-  prediction: UNetPrediction,
+  prediction: NetworkPrediction,
   out: tf.Tensor,
   xt: tf.Tensor,
   batch: Batch,

@@ -6,7 +6,8 @@
  * imports no runtime package.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkUNetConfig, unetParamSpecs, type ParamSpec, type UNetConfig } from '../nn/unet/config.js';
+import { checkNetworkConfig, imageChannels, isConditional, networkParamSpecs, type NetworkConfig } from '../nn/nets/network.js';
+import type { ParamSpec } from '../nn/arch/module.js';
 import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.js';
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
@@ -46,8 +47,8 @@ function nchw(x: tf.Tensor): Float32Array {
 
 /**
  * Creates a {@link GradientComputer} for `Trainer` that computes each step's loss and gradients
- * in ONNX Runtime. The model must be a `ConditionalUNet` (it needs `model.config`); crops must be
- * multiples of `2^depth`. Same loss and gradients as the in-process tfjs computation up to float
+ * in ONNX Runtime. The model must be a `ConditionalUNet` or `ConditionalNAFNet` (it needs
+ * `model.config`); crops must be multiples of the network's padding multiple. Same loss and gradients as the in-process tfjs computation up to float
  * rounding. The first batch of each shape builds and compiles a graph (about a second).
  *
  * Per step: `x_t` and the loss's affine form `diff = a * output + b` (from `objectiveDiff`
@@ -65,7 +66,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   let released = false;
 
-  const sessionFor = (config: UNetConfig, B: number, H: number, W: number, norm: 'l1' | 'l2'): Promise<OrtSessionLike> => {
+  const sessionFor = (config: NetworkConfig, B: number, H: number, W: number, norm: 'l1' | 'l2'): Promise<OrtSessionLike> => {
     const key = `${JSON.stringify(config)} ${B}x${H}x${W} ${norm}`;
     let s = sessions.get(key);
     if (s === undefined) {
@@ -83,9 +84,9 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     async compute(task: GradientTask): Promise<GradientResult> {
       if (released) throw new Error('createOrtGradients: compute after release()');
       const { sde, model, batch, t, noise, objective, norm } = task;
-      const config = checkUNetConfig((model as { config?: UNetConfig }).config as UNetConfig, 'createOrtGradients (the model must be a ConditionalUNet)');
+      const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a ConditionalUNet or ConditionalNAFNet)');
       const [B, H, W, C] = batch.gt.shape;
-      const outC = config.outChannels;
+      const outC = imageChannels(config).output;
       const session = await sessionFor(config, B, H, W, norm);
       const prediction = model.prediction ?? 'noise';
       const [xt, scale, offset] = tf.tidy(() => {
@@ -95,9 +96,9 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
         const a = tf.sub(objectiveDiff(sde, prediction, tf.onesLike(zero), xtT, batch, t, objective), b);
         return [nchw(xtT), nchw(a), nchw(b)];
       });
-      const cond = nchw(batch.lq);
+      const cond = isConditional(config) ? nchw(batch.lq) : null;
       const feeds: Record<string, OrtTensorLike> = {};
-      const specs: ParamSpec[] = unetParamSpecs(config);
+      const specs: ParamSpec[] = networkParamSpecs(config);
       for (const spec of specs) {
         const v = model.variables.get(spec.name);
         if (v === undefined) throw new RangeError(`createOrtGradients: the model has no variable ${spec.name}`);
@@ -107,7 +108,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       const io = ONNX_TRAIN_IO;
       const dims = [B, C, H, W];
       feeds[io.xt] = new ort.Tensor('float32', xt, dims);
-      feeds[io.cond] = new ort.Tensor('float32', cond, dims);
+      if (cond !== null) feeds[io.cond] = new ort.Tensor('float32', cond, dims);
       feeds[io.time] = new ort.Tensor('float32', Float32Array.from(t), [B]);
       feeds[io.lossScale] = new ort.Tensor('float32', scale, [B, outC, H, W]);
       feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
 import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
 import { OBJECTIVES, trainingLoss, type Objective } from './objective.js';
-import type { UNetPrediction } from '../nn/unet/config.js';
+import type { NetworkPrediction } from '../nn/nets/common.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
@@ -24,7 +24,7 @@ export interface TrainableNoiseModel {
   /** The trainable variables by (PyTorch-style) name (borrowed; the model owns them). */
   readonly variables: ReadonlyMap<string, tf.Variable>;
   /** What `predict` returns (default `'noise'`; `'residual'`: `x0_hat - mu`). */
-  readonly prediction?: UNetPrediction;
+  readonly prediction?: NetworkPrediction;
 }
 
 /** One training batch: degraded `lq` (the SDE's `mu`) and clean `gt` (`x0`), both `[B, H, W, C]`. */

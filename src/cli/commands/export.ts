@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { saveModel, type RecommendedSampling } from '../../nn/unet/model-format.js';
+import { saveModel, type RecommendedSampling } from '../../nn/model/model-format.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { loadModelOrDefault } from '../shared.js';
 

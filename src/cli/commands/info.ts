@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { readSafetensors, readSafetensorsMetadata } from '../../nn/io/safetensors.js';
 import { readTorchStateDict } from '../../nn/io/torch.js';
-import { inferUNetConfig } from '../../nn/unet/state-dict.js';
-import { readModelInfo } from '../../nn/unet/model-format.js';
-import { countParameters, forwardFlops } from '../../nn/unet/config.js';
+import { readModelInfo } from '../../nn/model/model-format.js';
+import { countParameters, forwardFlops, inferNetworkConfig } from '../../nn/nets/network.js';
 import { CHECKPOINT_FORMAT } from '../../train/checkpoint.js';
 import { CliError } from '../errors.js';
 import { isFile } from '../shared.js';
@@ -21,7 +20,7 @@ export function registerInfo(program: Command): void {
       if (!(await isFile(file))) throw new CliError(`file not found: '${file}'`);
       const bytes = new Uint8Array(await readFile(file));
       if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
-        // A PyTorch zip checkpoint (.pth): report its tensors and the U-Net size they fit, if any.
+        // A PyTorch zip checkpoint (.pth): report its tensors and the network they fit, if any.
         let dict;
         try {
           dict = readTorchStateDict(bytes);
@@ -29,7 +28,7 @@ export function registerInfo(program: Command): void {
           throw new CliError(`'${file}' is not a readable PyTorch state_dict: ${(e as Error).message}`);
         }
         const n = Object.values(dict).reduce((s, t) => s + t.data.length, 0);
-        const report = { file, bytes: bytes.length, kind: 'pytorch state_dict', tensors: Object.keys(dict).length, parameters: n, network: inferUNetConfig(dict) ?? null };
+        const report = { file, bytes: bytes.length, kind: 'pytorch state_dict', tensors: Object.keys(dict).length, parameters: n, network: inferNetworkConfig(dict) ?? null };
         if (flags.json) console.log(JSON.stringify(report, null, 2));
         else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
         return;
@@ -57,7 +56,7 @@ export function registerInfo(program: Command): void {
       } else {
         const dict = readSafetensors(bytes);
         const n = Object.values(dict).reduce((s, t) => s + t.data.length, 0);
-        report = { kind: 'weights', tensors: Object.keys(dict).length, parameters: n, network: inferUNetConfig(dict) ?? null, metadata: meta };
+        report = { kind: 'weights', tensors: Object.keys(dict).length, parameters: n, network: inferNetworkConfig(dict) ?? null, metadata: meta };
       }
       report = { file, bytes: bytes.length, ...report };
       if (flags.json) console.log(JSON.stringify(report, null, 2));

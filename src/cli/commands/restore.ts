@@ -1,3 +1,4 @@
+import { imageChannels } from '../../nn/nets/network.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -91,7 +92,7 @@ export function registerRestore(program: Command): void {
         for (const job of jobs) {
           // A grey photo given to an RGB model is restored as three equal channels and written grey.
           const native = await readImage(job.from);
-          const img = convertChannels(native, unet.config.inChannels as 1 | 3);
+          const img = convertChannels(native, imageChannels(unet.config).input as 1 | 3);
           const started = performance.now();
           progress.start(steps ?? sde.T, basename(job.from, extname(job.from)));
           const out = await restore({

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
 import type { ScheduleSpec } from '../../sde/schedules.js';
-import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
-import { saveModel } from '../../nn/unet/model-format.js';
+import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
+import { saveModel } from '../../nn/model/model-format.js';
+import { checkNetworkConfig, paddedSize, type Arch, type NetworkConfig } from '../../nn/nets/network.js';
 import type { SamplerName } from '../../sampling/samplers.js';
 import { Trainer, type TrainerConfig, type TrainerState } from '../../train/trainer.js';
 import { decodeTrainerState, encodeTrainerState } from '../../train/checkpoint.js';
@@ -18,7 +19,7 @@ import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { createOrtGradients } from '../../train/ort-gradients.js';
 import { nodeOrt } from '../../nn/onnx/node.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
-import { UNET_PREDICTIONS, type UNetConfig, type UNetPrediction } from '../../nn/unet/config.js';
+import { NETWORK_PREDICTIONS, type NetworkPrediction } from '../../nn/nets/common.js';
 import { OBJECTIVES, type Objective } from '../../train/objective.js';
 import { isDir, isFile, startEngine } from '../shared.js';
 
@@ -35,10 +36,22 @@ export interface TrainRunConfig {
   /** Images (file names without extension) held out for validation instead of the last `valCount`. */
   valNames?: string[];
   channels: 1 | 3;
-  nf: number;
-  depth: number;
+  /** The network: 'unet' (default; `nf`, `depth`) or 'nafnet' (`width`, `encBlocks`, `middleBlocks`, `decBlocks`). */
+  arch?: Arch;
+  /** U-Net base width (default 16). */
+  nf?: number;
+  /** U-Net levels (default 3). */
+  depth?: number;
+  /** NAFNet width (default 16). */
+  width?: number;
+  /** NAFNet blocks per encoder level (default [1, 1, 1, 1]). */
+  encBlocks?: number[];
+  /** NAFNet middle blocks (default 1). */
+  middleBlocks?: number;
+  /** NAFNet blocks per decoder level (default [1, 1, 1, 1]). */
+  decBlocks?: number[];
   /** What the network predicts: 'noise' (default, the reference's) or 'residual' (x0 - mu). */
-  prediction?: UNetPrediction;
+  prediction?: NetworkPrediction;
   /** Training objective: 'ml' (default), 'noise' or 'x0'. */
   objective?: Objective;
   /** Loss norm: 'l1' (default) or 'l2'. */
@@ -77,8 +90,6 @@ export interface TrainRunConfig {
 const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
   valCount: 0,
   channels: 3,
-  nf: 16,
-  depth: 3,
   T: 100,
   maxSigma255: 10,
   schedule: 'cosine',
@@ -175,8 +186,34 @@ function trainerConfigOf(cfg: TrainRunConfig): TrainerConfig {
   };
 }
 
+const UNET_KEYS = ['nf', 'depth'] as const;
+const NAFNET_KEYS = ['width', 'encBlocks', 'middleBlocks', 'decBlocks'] as const;
+
+/** The network config of a run: the architecture's options (defaults filled in); another architecture's options are an error. */
+export function networkOf(cfg: TrainRunConfig): NetworkConfig {
+  const arch = cfg.arch ?? 'unet';
+  const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const foreign = (arch === 'unet' ? NAFNET_KEYS : arch === 'nafnet' ? UNET_KEYS : []).filter((k) => cfg[k] !== undefined);
+  if (arch !== 'unet' && arch !== 'nafnet') throw new CliError(`--arch must be unet or nafnet, got '${String(arch)}'`);
+  if (foreign.length > 0) {
+    const own = (arch === 'unet' ? UNET_KEYS : NAFNET_KEYS).map(flag).join(', ');
+    throw new CliError(`${foreign.map(flag).join(', ')} ${foreign.length > 1 ? 'are not options' : 'is not an option'} of --arch ${arch} (its options: ${own})`);
+  }
+  const common = { ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
+  try {
+    return checkNetworkConfig(
+      arch === 'unet'
+        ? { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf ?? 16, depth: cfg.depth ?? 3, ...common }
+        : { arch: 'nafnet', imgChannels: cfg.channels, width: cfg.width ?? 16, encBlocks: cfg.encBlocks ?? [1, 1, 1, 1], middleBlocks: cfg.middleBlocks ?? 1, decBlocks: cfg.decBlocks ?? [1, 1, 1, 1], ...common },
+      `--arch ${arch}`,
+    );
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
 /** Copies named tensors into a network's variables (for evaluating with EMA weights). */
-function loadInto(net: ConditionalUNet, weights: Record<string, tf.Tensor>): void {
+function loadInto(net: TfjsNetwork, weights: Record<string, tf.Tensor>): void {
   for (const [name, v] of net.variables) {
     const w = weights[name];
     if (w) v.assign(w);
@@ -204,16 +241,16 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   await mkdir(cfg.out, { recursive: true });
   const { train, val } = await buildData(cfg);
   const sde = new MeanRevertingSDE(sdeConfigOf(cfg));
-  const network: UNetConfig = { inChannels: cfg.channels, outChannels: cfg.channels, nf: cfg.nf, depth: cfg.depth, ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
-  const net = new ConditionalUNet(network, { seed: cfg.seed });
-  const evalNet = new ConditionalUNet(network, { trainable: false });
+  const network = networkOf(cfg);
+  const net = createNetwork(network, { seed: cfg.seed });
+  const evalNet = createNetwork(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
   // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).
   // Default: ONNX Runtime (the fastest here) unless tfjs worker threads were asked for.
   const gradients = cfg.gradients ?? (cfg.workers ? 'tfjs' : 'ort');
   if (gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers (or use --gradients tfjs)');
-  const multiple = 2 ** cfg.depth;
-  if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of 2^depth = ${multiple}, got ${cfg.patch} (or use --gradients tfjs)`);
+  const multiple = paddedSize(network, 1, 1).multiple;
+  if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of the network's padding multiple ${multiple}, got ${cfg.patch} (or use --gradients tfjs)`);
   if (cfg.conv3x3 !== undefined && cfg.conv3x3 !== 'direct' && cfg.conv3x3 !== 'winograd') throw new CliError(`conv3x3 must be 'direct' or 'winograd', got '${String(cfg.conv3x3)}'`);
   const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt, ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
@@ -284,11 +321,11 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   }
 }
 
-/** `irsde train`: trains a ConditionalUNet on a folder of images. */
+/** `irsde train`: trains a ConditionalUNet or ConditionalNAFNet on a folder of images. */
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a ConditionalUNet restoration network (by default a noise network with the maximum-likelihood objective)')
+    .description('train a restoration network, ConditionalUNet or ConditionalNAFNet (by default a noise U-Net with the maximum-likelihood objective)')
     .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--gt <dir>', 'folder of clean (ground-truth) images')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
@@ -296,9 +333,14 @@ export function registerTrain(program: Command): void {
     .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
-    .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
-    .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
-    .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', UNET_PREDICTIONS))
+    .option('--arch <name>', 'network: unet (default; --nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks)', choiceOption('--arch', ['unet', 'nafnet'] as const))
+    .option('--nf <n>', 'unet: base channel width (default 16)', intOption('--nf', 2))
+    .option('--depth <n>', 'unet: levels (default 3)', intOption('--depth', 1, 8))
+    .option('--width <n>', 'nafnet: channels of the first level (default 16)', intOption('--width', 2))
+    .option('--enc-blocks <list>', 'nafnet: comma-separated NAFBlocks per encoder level (default 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--enc-blocks', 0)(s)))
+    .option('--middle-blocks <n>', 'nafnet: NAFBlocks in the middle (default 1)', intOption('--middle-blocks', 0))
+    .option('--dec-blocks <list>', 'nafnet: comma-separated NAFBlocks per decoder level (default 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--dec-blocks', 0)(s)))
+    .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', NETWORK_PREDICTIONS))
     .option('--objective <name>', 'training loss: ml (maximum likelihood, default), noise (noise matching) or x0 (clean-image matching)', choiceOption('--objective', OBJECTIVES))
     .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
     .option('--T <n>', 'diffusion steps T', intOption('--T', 1))

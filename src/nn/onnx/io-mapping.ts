@@ -18,8 +18,8 @@ export class OrtModelError extends Error {
 export interface OrtIoNames {
   /** The noisy state `x_t`, float32 NCHW. */
   readonly xt: string;
-  /** The condition `mu` (degraded image), float32 NCHW. */
-  readonly cond: string;
+  /** The condition `mu` (degraded image), float32 NCHW; `null` for an unconditional model `(xt, time)`. */
+  readonly cond: string | null;
   /** The diffusion time, `[B]` (or a fixed `[1]`). */
   readonly time: string;
   /** The predicted noise, float32 NCHW. */
@@ -76,28 +76,47 @@ export function resolveOrtIo(session: OrtSessionLike, explicit: Partial<OrtIoNam
   const names = session.inputNames;
   const list = `[${names.join(', ')}]`;
   for (const [role, n] of Object.entries(explicit)) {
-    if (n === undefined) continue;
+    if (n === undefined || n === null) continue;
     const pool = role === 'output' ? session.outputNames : names;
     if (!pool.includes(n)) throw new OrtModelError(`OrtNoiseModel: the model has no ${role === 'output' ? 'output' : 'input'} named '${n}' (given for ${role}); it has ${role === 'output' ? `[${session.outputNames.join(', ')}]` : list}`);
   }
   const meta = new Map((session.inputMetadata ?? []).map((m) => [m.name, m]));
   let roles: Record<Role, string> | null = null;
-  if (explicit.xt !== undefined && explicit.cond !== undefined && explicit.time !== undefined) roles = { xt: explicit.xt, cond: explicit.cond, time: explicit.time };
+  if (names.length === 2 && explicit.cond == null) {
+    // An unconditional network, forward(x, time): the rank-4 input is x, the other the time.
+    const rank = (n: string): number => meta.get(n)?.shape?.length ?? 0;
+    const timeName = explicit.time ?? names.find((n) => (ALIASES.time as readonly string[]).includes(n.toLowerCase())) ?? names.find((n) => rank(n) === 1) ?? (names.some((n) => rank(n) === 4 || (ALIASES.cond as readonly string[]).includes(n.toLowerCase())) && names.every((n) => rank(n) !== 0 || (ALIASES.cond as readonly string[]).includes(n.toLowerCase()) || (ALIASES.xt as readonly string[]).includes(n.toLowerCase())) ? undefined : names[1]);
+    if (timeName === undefined) {
+      throw new OrtModelError(
+        `OrtNoiseModel: expected a noise model with 3 inputs (xt, cond, time) as the original's forward(xt, cond, time), or 2 (xt, time) for an unconditional one, but the model has ${names.length}: ${list} and none of them is a time vector. Pass inputNames: { xt, cond, time } if some of them fit`,
+      );
+    }
+    const xtName = explicit.xt ?? names.find((n) => n !== timeName) ?? names[0];
+    if (xtName === timeName) throw new OrtModelError(`OrtNoiseModel: xt and time must be two different inputs, got ${JSON.stringify({ xt: xtName, time: timeName })}`);
+    return finish(session, meta, { xt: xtName, cond: null, time: timeName }, explicit, timeType);
+  }
+  if (explicit.xt !== undefined && explicit.cond != null && explicit.time !== undefined) roles = { xt: explicit.xt, cond: explicit.cond, time: explicit.time };
   else {
     if (names.length !== 3) {
       throw new OrtModelError(
-        `OrtNoiseModel: expected a noise model with 3 inputs (xt, cond, time) as the original's forward(xt, cond, time), but the model has ${names.length}: ${list}. Pass inputNames: { xt, cond, time } if some of them fit`,
+        `OrtNoiseModel: expected a noise model with 3 inputs (xt, cond, time) as the original's forward(xt, cond, time), or 2 (xt, time) for an unconditional one, but the model has ${names.length}: ${list}. Pass inputNames: { xt, cond, time } if some of them fit`,
       );
     }
     roles = byAlias(names) ?? byRank(names, meta) ?? { xt: names[0], cond: names[1], time: names[2] };
     roles = { xt: explicit.xt ?? roles.xt, cond: explicit.cond ?? roles.cond, time: explicit.time ?? roles.time };
   }
   if (new Set(Object.values(roles)).size !== 3) throw new OrtModelError(`OrtNoiseModel: xt, cond and time must be three different inputs, got ${JSON.stringify(roles)}`);
+  return finish(session, meta, roles, explicit, timeType);
+}
+
+function finish(session: OrtSessionLike, meta: Map<string, OrtValueMetadataLike>, roles: { xt: string; cond: string | null; time: string }, explicit: Partial<OrtIoNames>, timeType?: OrtTimeType): OrtIoSpec {
   if (session.outputNames.length === 0) throw new OrtModelError('OrtNoiseModel: the model has no outputs');
   const output = explicit.output ?? session.outputNames[0];
 
   for (const role of ['xt', 'cond'] as const) {
-    const m = meta.get(roles[role]);
+    const name = roles[role];
+    if (name === null) continue;
+    const m = meta.get(name);
     if (m === undefined) continue;
     if (!m.isTensor) throw new OrtModelError(`OrtNoiseModel: input '${roles[role]}' (${role}) must be a tensor`);
     if (m.type !== undefined && m.type !== 'float32') throw new OrtModelError(`OrtNoiseModel: input '${roles[role]}' (${role}) must be float32 NCHW, but the model declares ${m.type}`);

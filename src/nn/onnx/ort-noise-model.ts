@@ -68,7 +68,7 @@ export class OrtNoiseModel {
    * `this.predict` bound to this instance: the samplers' async noise-model contract
    * `(xt, mu, t) => Promise<tf.Tensor>` (NHWC; arguments not disposed; result owned by the caller).
    */
-  readonly noiseModel: (xt: tf.Tensor, mu: tf.Tensor, t: OrtTime) => Promise<tf.Tensor>;
+  readonly noiseModel: (xt: tf.Tensor, mu: tf.Tensor | null, t: OrtTime) => Promise<tf.Tensor>;
 
   readonly #ort: OrtModuleLike;
   #released = false;
@@ -84,30 +84,33 @@ export class OrtNoiseModel {
   /**
    * Predicts the noise for NHWC tfjs tensors (transposed to NCHW for ONNX and back).
    * @param xt - `[B, H, W, C]` float32, not disposed.
-   * @param mu - the condition, same shape, not disposed.
+   * @param mu - the condition, same shape, not disposed; ignored (may be `null`) when the model is
+   *   unconditional (`io.cond === null`).
    * @param t - one time for the batch, or `B` times.
    * @returns `[B, H, W, outC]` float32, owned by the caller.
    * @throws OrtModelError for bad inputs, or when ONNX Runtime fails (its message included).
    */
-  async predict(xt: tf.Tensor, mu: tf.Tensor, t: OrtTime): Promise<tf.Tensor4D> {
-    for (const [name, x] of [
-      ['xt', xt],
-      ['mu', mu],
-    ] as const) {
+  async predict(xt: tf.Tensor, mu: tf.Tensor | null | undefined, t: OrtTime): Promise<tf.Tensor4D> {
+    const conditional = this.io.cond !== null;
+    const checked: [string, tf.Tensor | null | undefined][] = conditional ? [['xt', xt], ['mu', mu]] : [['xt', xt]];
+    for (const [name, x] of checked) {
       if (!(x instanceof tf.Tensor)) throw new TypeError(`OrtNoiseModel.predict: ${name} must be a tf.Tensor [B, H, W, C]`);
       if (x.rank !== 4) throw new RangeError(`OrtNoiseModel.predict: ${name} must be NHWC [B, H, W, C], got ${shapeStr(x.shape)}`);
       if (x.dtype !== 'float32') throw new TypeError(`OrtNoiseModel.predict: ${name} must be float32, got ${x.dtype}`);
     }
-    if (!xt.shape.every((d, i) => d === mu.shape[i])) throw new RangeError(`OrtNoiseModel.predict: xt ${shapeStr(xt.shape)} and mu ${shapeStr(mu.shape)} must have the same shape`);
+    if (conditional && !xt.shape.every((d, i) => d === (mu as tf.Tensor).shape[i])) {
+      throw new RangeError(`OrtNoiseModel.predict: xt ${shapeStr(xt.shape)} and mu ${shapeStr((mu as tf.Tensor).shape)} must have the same shape`);
+    }
     const [B, H, W, C] = xt.shape;
-    const [xNchw, mNchw] = tf.tidy(() => [tf.transpose(xt, [0, 3, 1, 2]), tf.transpose(mu, [0, 3, 1, 2])]);
+    const nchw = tf.tidy(() => (conditional ? [xt, mu as tf.Tensor] : [xt]).map((v) => tf.transpose(v, [0, 3, 1, 2])));
     let xd: Float32Array;
-    let md: Float32Array;
+    let md: Float32Array | null;
     try {
-      [xd, md] = (await Promise.all([xNchw.data(), mNchw.data()])) as [Float32Array, Float32Array];
+      const values = (await Promise.all(nchw.map((v) => v.data()))) as Float32Array[];
+      xd = values[0];
+      md = values[1] ?? null;
     } finally {
-      xNchw.dispose();
-      mNchw.dispose();
+      tf.dispose(nchw);
     }
     const out = await this.runNchw(xd, md, t, [B, C, H, W]);
     return tf.tidy(() => tf.transpose(tf.tensor4d(out.data, out.dims, 'float32'), [0, 2, 3, 1]));
@@ -116,18 +119,21 @@ export class OrtNoiseModel {
   /**
    * Runs the model on host NCHW arrays (no tfjs involved).
    * @param xt - `[B, C, H, W]` values, row-major.
-   * @param cond - the condition, same layout.
+   * @param cond - the condition, same layout (ignored, may be `null`, for an unconditional model).
    * @param t - one time for the batch, or `B` times.
    * @param dims - `[B, C, H, W]`.
    * @returns the model's output `[B, outC, H, W]` (a new array).
    */
-  async runNchw(xt: Float32Array, cond: Float32Array, t: OrtTime, dims: readonly [number, number, number, number]): Promise<NchwArray> {
+  async runNchw(xt: Float32Array, cond: Float32Array | null, t: OrtTime, dims: readonly [number, number, number, number]): Promise<NchwArray> {
     if (this.#released) throw new Error('OrtNoiseModel: the session was released');
     const where = 'OrtNoiseModel';
     const [B, C, H, W] = dims;
     const numel = B * C * H * W;
-    if (!(xt instanceof Float32Array) || !(cond instanceof Float32Array)) throw new TypeError(`${where}.runNchw: xt and cond must be Float32Arrays`);
-    if (xt.length !== numel || cond.length !== numel) throw new RangeError(`${where}.runNchw: dims ${shapeStr(dims)} need ${numel} values, got xt ${xt.length} and cond ${cond.length}`);
+    const condName = this.io.cond;
+    if (!(xt instanceof Float32Array) || (condName !== null && !(cond instanceof Float32Array))) throw new TypeError(`${where}.runNchw: xt${condName !== null ? ' and cond' : ''} must be Float32Arrays`);
+    if (xt.length !== numel || (condName !== null && (cond as Float32Array).length !== numel)) {
+      throw new RangeError(`${where}.runNchw: dims ${shapeStr(dims)} need ${numel} values, got xt ${xt.length}${condName !== null ? ` and cond ${(cond as Float32Array).length}` : ''}`);
+    }
     const declared = this.io.xtShape;
     if (declared !== null) {
       const bad = declared.findIndex((d, i) => typeof d === 'number' && d !== dims[i]);
@@ -137,9 +143,9 @@ export class OrtNoiseModel {
     }
     const feeds: Record<string, OrtTensorLike> = {
       [this.io.xt]: new this.#ort.Tensor('float32', xt, dims),
-      [this.io.cond]: new this.#ort.Tensor('float32', cond, dims),
       [this.io.time]: this.#timeTensor(t, B),
     };
+    if (condName !== null) feeds[condName] = new this.#ort.Tensor('float32', cond as Float32Array, dims);
     let results: Record<string, OrtTensorLike>;
     try {
       results = await this.session.run(feeds);

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { checkUNetConfig, type UNetConfig } from '../../nn/unet/config.js';
+import { checkNetworkConfig, type NetworkConfig } from '../../nn/nets/network.js';
 import type { GradientComputer, GradientResult, GradientTask } from '../gradients.js';
 import { flatLayout, type FlatLayout, type InitMessage, type StepMessage, type WorkerReply } from './protocol.js';
 
@@ -218,11 +218,11 @@ export class WorkerGradientPool implements GradientComputer {
   }
 
   async #ensure(task: GradientTask): Promise<Started> {
-    const model = task.model as unknown as { config?: UNetConfig };
+    const model = task.model as unknown as { config?: NetworkConfig };
     if (model.config === undefined || typeof model.config !== 'object') {
-      throw new TypeError('WorkerGradientPool: the model must be a ConditionalUNet (workers rebuild it from its `config`)');
+      throw new TypeError('WorkerGradientPool: the model must be a ConditionalUNet or ConditionalNAFNet (workers rebuild it from its `config`)');
     }
-    const unet = checkUNetConfig(model.config, 'WorkerGradientPool');
+    const unet = checkNetworkConfig(model.config, 'WorkerGradientPool');
     const layout = flatLayout([...task.model.variables].map(([n, v]) => [n, v.shape]));
     const key = JSON.stringify({ unet, sde: task.sde.config, names: layout.names, shapes: layout.shapes });
     if (this.#starting) await this.#starting.catch(() => undefined);
@@ -240,7 +240,7 @@ export class WorkerGradientPool implements GradientComputer {
     return this.#started;
   }
 
-  async #start(key: string, unet: UNetConfig, task: GradientTask, layout: FlatLayout): Promise<Started> {
+  async #start(key: string, unet: NetworkConfig, task: GradientTask, layout: FlatLayout): Promise<Started> {
     const weightsBuf = new SharedArrayBuffer(4 * layout.total);
     const slots: Slot[] = [];
     const ready: Promise<WorkerReply>[] = [];

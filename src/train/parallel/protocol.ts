@@ -4,7 +4,7 @@
  */
 import type { Objective } from '../objective.js';
 import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
-import type { UNetConfig } from '../../nn/unet/config.js';
+import type { NetworkConfig } from '../../nn/nets/network.js';
 
 /** Where each variable lives in the flat float32 weight and gradient buffers. */
 export interface FlatLayout {
@@ -36,7 +36,7 @@ export function flatLayout(entries: Iterable<[string, readonly number[]]>): Flat
 /** Main -> worker: build the network and the SDE, attach the shared buffers. */
 export interface InitMessage {
   readonly type: 'init';
-  readonly unet: UNetConfig;
+  readonly unet: NetworkConfig;
   readonly sde: SDEConfig;
   /** tfjs backend request for the worker ('wasm', 'cpu', 'auto'). */
   readonly backend: string;

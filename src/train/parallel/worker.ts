@@ -6,13 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../engine/backend.js';
-import { ConditionalUNet } from '../../nn/unet/conditional-unet.js';
+import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
 import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
 import { disposeGradients, gradientValues, inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
 import type { FlatLayout, InitMessage, StepMessage, WorkerReply } from './protocol.js';
 
 interface WorkerState {
-  readonly model: ConditionalUNet;
+  readonly model: TfjsNetwork;
   readonly sde: MeanRevertingSDE<tf.Tensor>;
   readonly layout: FlatLayout;
   readonly weights: Float32Array;
@@ -22,7 +22,7 @@ interface WorkerState {
 
 async function init(msg: InitMessage): Promise<{ state: WorkerState; backend: string }> {
   const backend = await selectBackend(msg.backend);
-  const model = new ConditionalUNet(msg.unet, { seed: 0 });
+  const model = createNetwork(msg.unet, { seed: 0 });
   const { layout } = msg;
   const problems: string[] = [];
   layout.names.forEach((name, i) => {

@@ -5,11 +5,12 @@
  * |---------------|-----------------------|----------------------|
  * | conv k > 1    | `[out, in, kh, kw]`   | `[kh, kw, in, out]`  |
  * | conv 1x1      | `[out, in, 1, 1]`     | `[in, out]` (matMul) |
+ * | depthwise     | `[c, 1, kh, kw]`      | `[kh, kw, c, 1]`     |
  * | linear        | `[out, in]`           | `[in, out]`          |
  * | bias          | `[c]`                 | `[c]`                |
  * | gain (LN `g`) | `[1, c, 1, 1]`        | `[c]`                |
  */
-import type { ParamSpec } from './config.js';
+import type { ParamSpec } from '../arch/module.js';
 
 /** The tfjs shape a parameter is stored with. */
 export function tfjsShape(spec: ParamSpec): number[] {
@@ -17,6 +18,8 @@ export function tfjsShape(spec: ParamSpec): number[] {
   switch (spec.kind) {
     case 'conv':
       return s[2] === 1 && s[3] === 1 ? [s[1], s[0]] : [s[2], s[3], s[1], s[0]];
+    case 'dwconv':
+      return [s[2], s[3], s[0], 1];
     case 'linear':
       return [s[1], s[0]];
     case 'bias':
@@ -54,7 +57,8 @@ function permute(src: Float32Array, out: number, inn: number, rest: number, toTf
 
 function matrixDims(spec: ParamSpec): [number, number, number] | null {
   const s = spec.torchShape;
-  if (spec.kind === 'conv') return [s[0], s[1], s[2] * s[3]];
+  // A depthwise kernel [c, 1, k*k] -> [k*k, 1, c] has the memory order of tfjs's [kh, kw, c, 1].
+  if (spec.kind === 'conv' || spec.kind === 'dwconv') return [s[0], s[1], s[2] * s[3]];
   if (spec.kind === 'linear') return [s[0], s[1], 1];
   return null;
 }

@@ -12,8 +12,8 @@ import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../i
 import { WeightFileError } from '../io/errors.js';
 import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
-import { checkUNetConfig, type UNetConfig } from './config.js';
-import { ConditionalUNet } from './conditional-unet.js';
+import { checkNetworkConfig, type NetworkConfig } from '../nets/network.js';
+import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
 import { samplers } from '../../sampling/samplers.js';
 
 /** Value of {@link SavedModelInfo.format}. */
@@ -29,8 +29,8 @@ export interface SavedModelInfo {
   readonly format: typeof IRSDE_MODEL_FORMAT;
   /** Format version (currently 1). */
   readonly version: number;
-  /** The network size. */
-  readonly network: UNetConfig;
+  /** The network's config (its `arch` tells which network: none or `'unet'`, or `'nafnet'`). */
+  readonly network: NetworkConfig;
   /** The SDE the network was trained for (user-supplied thetas are stored as a plain array). */
   readonly sde: SDEConfig;
   /** The sampling its author recommends (chosen by measurement), used when a caller gives none. */
@@ -67,8 +67,10 @@ function checkSampling(s: RecommendedSampling, T: number, where: string): Recomm
 
 /** A model read back by {@link loadModel}. */
 export interface LoadedModel {
-  /** The network with the file's weights; the caller owns it (call `dispose()`). */
-  readonly unet: ConditionalUNet;
+  /** The network with the file's weights (a `ConditionalUNet` or a `ConditionalNAFNet`); the caller owns it (call `dispose()`). */
+  readonly network: TfjsNetwork;
+  /** The same network as {@link LoadedModel.network} (the name from when irsde had only the U-Net). */
+  readonly unet: TfjsNetwork;
   /** The SDE config stored with it (build the sampler's SDE from this). */
   readonly sdeConfig: SDEConfig;
   /** The whole metadata record. */
@@ -79,8 +81,8 @@ export interface LoadedModel {
 export interface ModelExpectation {
   /** The SDE that will drive sampling (or its config). */
   readonly sde?: SDEConfig | MeanRevertingSDE<unknown>;
-  /** Network size fields that must match (e.g. `{ inChannels: 3 }` for RGB data). */
-  readonly network?: Partial<UNetConfig>;
+  /** Network config fields that must match (e.g. `{ inChannels: 3 }` for RGB data, `{ arch: 'nafnet' }`). */
+  readonly network?: Partial<Record<string, unknown>>;
 }
 
 /** Thrown when a model and the SDE or network it is to be used with do not fit together. */
@@ -119,7 +121,7 @@ function plainSdeConfig(sde: SDEConfig | MeanRevertingSDE<unknown>, where: strin
  * @returns the file's bytes (a `.safetensors` file), owned by the caller.
  * @throws RangeError for an invalid SDE config or sampling.
  */
-export function saveModel(unet: ConditionalUNet, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
+export function saveModel(unet: TfjsNetwork, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
   const sdeConfig = plainSdeConfig(sde, 'saveModel');
   const info: SavedModelInfo = {
     format: IRSDE_MODEL_FORMAT,
@@ -134,14 +136,14 @@ export function saveModel(unet: ConditionalUNet, sde: SDEConfig | MeanRevertingS
 /**
  * Reads only the metadata of a model file (cheap: no weights are decoded).
  * @throws WeightFileError when the bytes are not an irsde model file (e.g. plain PyTorch weights:
- *   load those with `readSafetensors` + `ConditionalUNet.loadStateDict`), or of a newer version.
+ *   load those with `readSafetensors` + the network's `loadStateDict`), or of a newer version.
  */
 export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
   const meta = readSafetensorsMetadata(bytes);
   const raw = meta[IRSDE_METADATA_KEY];
   if (raw === undefined) {
     throw new WeightFileError(
-      `irsde model: the safetensors metadata has no "${IRSDE_METADATA_KEY}" entry, so this is plain weights without configs; load it with readSafetensors() and ConditionalUNet.loadStateDict()`,
+      `irsde model: the safetensors metadata has no "${IRSDE_METADATA_KEY}" entry, so this is plain weights without configs; load it with readSafetensors() and the network's loadStateDict()`,
     );
   }
   let info: SavedModelInfo;
@@ -161,7 +163,7 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
     return {
       format: IRSDE_MODEL_FORMAT,
       version: info.version,
-      network: checkUNetConfig(info.network, 'irsde model'),
+      network: checkNetworkConfig(info.network, 'irsde model'),
       sde,
       ...(info.sampling !== undefined ? { sampling: checkSampling(info.sampling, sde.T, 'irsde model') } : {}),
     };
@@ -183,14 +185,14 @@ export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): Loa
   const info = readModelInfo(bytes);
   if (expect.sde !== undefined || expect.network !== undefined) assertCompatible(expect.sde ?? info.sde, info, expect.network);
   const weights = readSafetensors(bytes);
-  const unet = new ConditionalUNet(info.network);
+  const network = createNetwork(info.network);
   try {
-    unet.loadStateDict(weights, { strict: true });
+    network.loadStateDict(weights, { strict: true });
   } catch (e) {
-    unet.dispose();
+    network.dispose();
     throw e;
   }
-  return { unet, sdeConfig: info.sde, info };
+  return { network, unet: network, sdeConfig: info.sde, info };
 }
 
 function close(a: number, b: number): boolean {
@@ -210,8 +212,8 @@ function close(a: number, b: number): boolean {
  */
 export function assertCompatible(
   sde: SDEConfig | MeanRevertingSDE<unknown>,
-  model: { readonly network: UNetConfig; readonly sde: SDEConfig },
-  network?: Partial<UNetConfig> | ConditionalUNet,
+  model: { readonly network: NetworkConfig; readonly sde: SDEConfig },
+  network?: Partial<Record<string, unknown>> | TfjsNetwork,
 ): void {
   const want = plainSdeConfig(sde, 'assertCompatible');
   const have = plainSdeConfig(model.sde, 'assertCompatible (model)');
@@ -226,11 +228,11 @@ export function assertCompatible(
       problems.push(`schedule: the model was trained with ${JSON.stringify(have.schedule)}, the SDE has ${JSON.stringify(want.schedule)}`);
     }
   }
-  const expected = network instanceof ConditionalUNet ? network.config : network;
+  const expected: Partial<Record<string, unknown>> | undefined = network instanceof TfjsNetwork ? { ...network.config } : network;
   if (expected !== undefined) {
-    for (const key of ['inChannels', 'outChannels', 'nf', 'depth'] as const) {
-      const v = expected[key];
-      if (v !== undefined && v !== model.network[key]) problems.push(`network ${key}: the model has ${model.network[key]}, expected ${v}`);
+    const have = { arch: 'unet', conditional: true, prediction: 'noise', ...model.network } as Record<string, unknown>;
+    for (const [key, v] of Object.entries(expected)) {
+      if (v !== undefined && JSON.stringify(v) !== JSON.stringify(have[key])) problems.push(`network ${key}: the model has ${JSON.stringify(have[key])}, expected ${JSON.stringify(v)}`);
     }
   }
   if (problems.length > 0) {

@@ -3,9 +3,10 @@
  * collected so that one error lists them all.
  */
 import type { StateDict } from '../io/types.js';
-import type { ParamSpec, UNetConfig } from './config.js';
+import type { ParamSpec } from '../arch/module.js';
+import { archOf, inferNetworkConfig, type NetworkConfig } from '../nets/network.js';
 
-/** Options of {@link ConditionalUNet.loadStateDict}. */
+/** Options of `loadStateDict` (see `TfjsNetwork.loadStateDict`). */
 export interface LoadStateDictOptions {
   /**
    * `true` (default): any missing or unexpected key is an error. `false`: missing parameters keep
@@ -15,7 +16,7 @@ export interface LoadStateDictOptions {
   readonly strict?: boolean;
 }
 
-/** What {@link ConditionalUNet.loadStateDict} found besides the loaded keys. */
+/** What `loadStateDict` found besides the loaded keys. */
 export interface LoadStateDictResult {
   /** Parameters of the network absent from the record (always empty after a strict load). */
   readonly missing: string[];
@@ -46,12 +47,13 @@ export class StateDictMismatchError extends Error {
    * @param missing - parameters absent from the record.
    * @param unexpected - record keys the network lacks.
    * @param mismatched - keys with the wrong shape.
-   * @param config - the network's size (quoted in the message).
+   * @param config - the network's config (quoted in the message).
    * @param hint - extra advice appended to the message ('' for none).
+   * @param where - the class whose `loadStateDict` failed (quoted in the message).
    */
-  constructor(missing: string[], unexpected: string[], mismatched: ShapeMismatch[], config: UNetConfig, hint: string) {
+  constructor(missing: string[], unexpected: string[], mismatched: ShapeMismatch[], config: NetworkConfig, hint: string, where = 'loadStateDict') {
     const fmt = (xs: string[]): string => xs.join(', ');
-    const parts = [`ConditionalUNet.loadStateDict: the weights do not fit the network ${JSON.stringify(config)}`];
+    const parts = [`${where}.loadStateDict: the weights do not fit the network ${JSON.stringify(config)}`];
     if (missing.length > 0) parts.push(`missing keys (${missing.length}): ${fmt(missing)}`);
     if (unexpected.length > 0) parts.push(`unexpected keys (${unexpected.length}): ${fmt(unexpected)}`);
     if (mismatched.length > 0) {
@@ -74,24 +76,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 function has(dict: StateDict, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(dict, key);
-}
-
-/**
- * Guesses the network size a PyTorch state_dict was saved from, from the shapes of
- * `init_conv.weight`, `final_conv.weight` and the highest `downs.{i}` index.
- * @returns the config, or `null` when those keys are absent or malformed.
- */
-export function inferUNetConfig(dict: StateDict): UNetConfig | null {
-  const init = has(dict, 'init_conv.weight') ? dict['init_conv.weight'].shape : null;
-  const fin = has(dict, 'final_conv.weight') ? dict['final_conv.weight'].shape : null;
-  if (init === null || fin === null || init.length !== 4 || fin.length !== 4 || init[1] % 2 !== 0) return null;
-  let depth = 0;
-  for (const k of Object.keys(dict)) {
-    const m = /^downs\.(\d+)\./.exec(k);
-    if (m !== null) depth = Math.max(depth, Number(m[1]) + 1);
-  }
-  if (depth === 0) return null;
-  return { inChannels: init[1] / 2, outChannels: fin[0], nf: init[0], depth };
 }
 
 /** The result of matching a record against the parameter table. */
@@ -126,14 +110,16 @@ export function matchStateDict(specs: readonly ParamSpec[], dict: StateDict): St
 }
 
 /** A hint for the common causes of a failed load (DataParallel prefixes, a different network size). */
-export function mismatchHint(dict: StateDict, config: UNetConfig, missing: readonly string[], unexpected: readonly string[]): string {
+export function mismatchHint(dict: StateDict, config: NetworkConfig, missing: readonly string[], unexpected: readonly string[]): string {
   const hints: string[] = [];
   if (missing.length > 0 && unexpected.some((k) => k.startsWith('module.'))) {
     hints.push("keys start with 'module.' (saved from DataParallel): strip that prefix before loading");
   }
-  const guess = inferUNetConfig(dict);
-  if (guess !== null && JSON.stringify(guess) !== JSON.stringify(config)) {
-    hints.push(`the weights look like a network of ${JSON.stringify(guess)}: build the ConditionalUNet with that config`);
+  const guess = inferNetworkConfig(dict);
+  const { prediction: _p, ...shapeOnly } = config;
+  if (guess !== null && JSON.stringify(guess) !== JSON.stringify(shapeOnly)) {
+    const cls = archOf(guess) === 'nafnet' ? 'ConditionalNAFNet' : 'ConditionalUNet';
+    hints.push(`the weights look like a network of ${JSON.stringify(guess)}: build the ${cls} with that config`);
   }
   return hints.length > 0 ? `hint: ${hints.join('; ')}` : '';
 }

@@ -1,0 +1,79 @@
+/**
+ * The primitives networks are written in. A network's `forward` (and each block's) is written once
+ * against this interface; tfjs (`nn/tfjs/tfjs-ops.ts`), the ONNX inference graph
+ * (`nn/onnx/infer-ops.ts`), the ONNX training graph (`nn/onnx/train-ops.ts`, differentiated by
+ * `nn/onnx/autodiff/`) and the FLOP count (`./flops.ts`) each implement it.
+ *
+ * Values have logical shapes, whatever their physical layout on a backend:
+ * - images `[B, C, H, W]` (tfjs stores them NHWC, ONNX NCHW; "channel axis" means C);
+ * - vectors `[B, C]` (time embeddings);
+ * - head tensors `[B, heads, d, N]` with `N = H * W` (attention; the same layout everywhere).
+ */
+import type { Conv2d, LayerNorm, Linear, Param } from './module.js';
+
+/** The primitive operations of a network's forward pass over values `V` (see the file comment). */
+export interface Ops<V> {
+  /** The sinusoidal time embedding `[sin(t f_k), cos(t f_k)]` of the forward pass's times, `[B, dim]`. */
+  timeEmbedding(dim: number): V;
+  /** A convolution layer (its weight, bias, stride, padding, groups) on an image. */
+  conv(x: V, layer: Conv2d): V;
+  /** A linear layer on a vector `[B, cin] -> [B, cout]`. */
+  linear(x: V, layer: Linear): V;
+  /** The original's channel LayerNorm (biased variance, eps 1e-5, gain, no bias) on an image. */
+  layerNorm(x: V, layer: LayerNorm): V;
+  /** A `[1, C, 1, 1]` parameter as a value that broadcasts against `[B, C, H, W]` images. */
+  gain(p: Param): V;
+  /** Element-wise sum (with broadcasting between images, `[B, C, 1, 1]` and `[1, C, 1, 1]` values). */
+  add(a: V, b: V): V;
+  /** Element-wise difference (broadcasting as {@link Ops.add}). */
+  sub(a: V, b: V): V;
+  /** Element-wise product (broadcasting as {@link Ops.add}). */
+  mul(a: V, b: V): V;
+  /** `x + c`. */
+  addScalar(x: V, c: number): V;
+  /** `x * c`. */
+  mulScalar(x: V, c: number): V;
+  /** SiLU `x sigmoid(x)`. */
+  silu(x: V): V;
+  /** Exact (erf) GELU. */
+  gelu(x: V): V;
+  /** Concatenation on the channel axis (images, or vectors). */
+  concat(xs: readonly V[]): V;
+  /** `torch.chunk(x, parts, dim=1)`: equal parts on the channel axis (images, or vectors). */
+  chunk(x: V, parts: number): V[];
+  /** A vector `[B, C]` viewed as an image `[B, C, 1, 1]` (for broadcasting). */
+  vectorToImage(v: V): V;
+  /** `nn.AdaptiveAvgPool2d(1)`: the mean over `H, W`, `[B, C, 1, 1]`. */
+  meanHW(x: V): V;
+  /** `nn.Upsample(scale_factor=2, mode='nearest')`. */
+  upsample2(x: V): V;
+  /** `nn.PixelShuffle(2)`: `[B, 4C, H, W] -> [B, C, 2H, 2W]`, channel `4c + 2i + j` to pixel `(2h + i, 2w + j)`. */
+  pixelShuffle2(x: V): V;
+  /**
+   * Pads bottom/right to a multiple of `multiple` (`'reflect'` mirrors without repeating the edge,
+   * as `F.pad(..., 'reflect')`; `'zero'` as `F.pad`'s default).
+   */
+  padToMultiple(x: V, multiple: number, mode: 'reflect' | 'zero'): V;
+  /** Crops an image to the height and width of `like` (top-left corner), i.e. `x[..., :H, :W]`. */
+  cropLike(x: V, like: V): V;
+  /**
+   * Part `part` of `parts` equal output-channel blocks of a 1x1 convolution (e.g. q, k or v of a
+   * `to_qkv` layer), as head tensors `[B, heads, d, H*W]`; the layer must have no bias.
+   */
+  projectToHeads(x: V, layer: Conv2d, part: number, parts: number, heads: number): V;
+  /** Head tensors `[B, heads, d, N]` merged to an image shaped like `like`, then a 1x1 convolution. */
+  projectFromHeads(o: V, layer: Conv2d, like: V): V;
+  /** Softmax of a head tensor over axis 2 (`d`) or 3 (`N`). */
+  softmax(x: V, axis: 2 | 3): V;
+  /** Batched matrix product of head tensors over their last two axes (optionally transposed). */
+  matmul(a: V, b: V, transposeA?: boolean, transposeB?: boolean): V;
+  /** `x * c / (H W)` with `H, W` those of the image `like`. */
+  scaleByPositions(x: V, c: number, like: V): V;
+  /**
+   * Runs one block. Backends may free the block's intermediates when it returns (tfjs does, so
+   * inference holds one block's activations at a time); the result must not depend on it.
+   */
+  block(f: () => V): V;
+  /** Marks a named stage of the forward pass (tfjs's `trace` records it); returns `x`. */
+  stage(name: string, x: V): V;
+}

@@ -1,0 +1,143 @@
+/**
+ * The networks irsde knows, by architecture: their configs, module trees, parameter tables, sizes
+ * and FLOP counts, all derived from the one description of each network (`./unet.ts`,
+ * `./nafnet.ts`). Adding a network means a description plus its blocks, and an entry here.
+ */
+import type { StateDict } from '../io/types.js';
+import type { ParamSpec } from '../arch/module.js';
+import type { Ops } from '../arch/ops.js';
+import { FlopCounter } from '../arch/flops.js';
+import { isPosInt } from './common.js';
+import { NAFNetModules, checkNAFNetConfig, type NAFNetConfig } from './nafnet.js';
+import { UNetModules, checkUNetConfig, type UNetConfig } from './unet.js';
+
+/** A network's config: a U-Net's (`arch` absent or `'unet'`) or a NAFNet's (`arch: 'nafnet'`). */
+export type NetworkConfig = UNetConfig | NAFNetConfig;
+
+/** The architectures (see {@link NetworkConfig}). */
+export type Arch = 'unet' | 'nafnet';
+
+/** The architectures irsde implements. */
+export const ARCHS: readonly Arch[] = ['unet', 'nafnet'];
+
+/** The module tree of a network: its parameters (PyTorch order) and its forward pass over any {@link Ops}. */
+export interface NetworkModules {
+  /** The padding multiple of the input's height and width. */
+  readonly multiple: number;
+  /** Every parameter in `state_dict` order. */
+  paramSpecs(): ParamSpec[];
+  /** The forward pass: `x_t` (and `cond` for conditional networks, else `null`) to the output, images `[B, C, H, W]`. */
+  forward<V>(ops: Ops<V>, xt: V, cond: V | null): V;
+}
+
+/** The architecture of a config (a config without `arch` is a U-Net). */
+export function archOf(config: NetworkConfig): Arch {
+  return config.arch === 'nafnet' ? 'nafnet' : 'unet';
+}
+
+/**
+ * Validates a network config of either architecture and returns a plain copy.
+ * @throws TypeError / RangeError naming the bad field.
+ */
+export function checkNetworkConfig(config: NetworkConfig, where = 'network'): NetworkConfig {
+  if (config === null || typeof config !== 'object') throw new TypeError(`${where}: the network config must be an object`);
+  const arch = (config as { arch?: unknown }).arch;
+  if (arch !== undefined && !ARCHS.includes(arch as Arch)) throw new RangeError(`${where}: unknown arch ${JSON.stringify(arch)} (known: ${ARCHS.join(', ')})`);
+  return archOf(config) === 'nafnet' ? checkNAFNetConfig(config as NAFNetConfig, where) : checkUNetConfig(config as UNetConfig, where);
+}
+
+/** Whether the network takes a condition (`forward(x_t, cond, t)`), i.e. `conditional` is not `false`. */
+export function isConditional(config: NetworkConfig): boolean {
+  return config.conditional !== false;
+}
+
+/** Image channels of the network's input `x_t` (and condition) and of its output. */
+export function imageChannels(config: NetworkConfig): { readonly input: number; readonly output: number } {
+  return config.arch === 'nafnet' ? { input: config.imgChannels, output: config.imgChannels } : { input: config.inChannels, output: config.outChannels };
+}
+
+/** Builds the module tree of a (checked) config. */
+export function buildModules(config: NetworkConfig): NetworkModules {
+  return config.arch === 'nafnet' ? new NAFNetModules(config) : new UNetModules(config);
+}
+
+/** Every parameter of the network, in the original's `state_dict` order (no weights are allocated). */
+export function networkParamSpecs(config: NetworkConfig): ParamSpec[] {
+  return buildModules(checkNetworkConfig(config)).paramSpecs();
+}
+
+/**
+ * Number of trainable parameters of a network of this config (no weights are allocated).
+ * The paper's `{ inChannels: 3, outChannels: 3, nf: 64, depth: 4 }` has 137,147,523.
+ */
+export function countParameters(config: NetworkConfig): number {
+  return networkParamSpecs(config).reduce((n, s) => n + s.torchShape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** What {@link paddedSize} returns. */
+export interface PaddedSize {
+  /** The padding multiple (`2^depth` for a U-Net, `2^levels` for a NAFNet). */
+  readonly multiple: number;
+  /** Height rounded up to the multiple. */
+  readonly H: number;
+  /** Width rounded up to the multiple. */
+  readonly W: number;
+}
+
+/** The padding multiple and `H`, `W` rounded up to it (what the convolutions see). */
+export function paddedSize(config: NetworkConfig, H: number, W: number): PaddedSize {
+  const s = config.arch === 'nafnet' ? 2 ** config.encBlocks.length : 2 ** config.depth;
+  return { multiple: s, H: Math.ceil(H / s) * s, W: Math.ceil(W / s) * s };
+}
+
+/**
+ * Floating-point operations of one forward pass for one image of `H x W` (counted on the padded
+ * size), as `2 x` the multiply-accumulates of the convolutions, linear layers and attention matrix
+ * products, read off the network's description; element-wise work (norms, activations, softmax)
+ * is left out. Divide by 1e9 for GFLOP.
+ */
+export function forwardFlops(config: NetworkConfig, H: number, W: number): number {
+  const cfg = checkNetworkConfig(config, 'forwardFlops');
+  if (!isPosInt(H) || !isPosInt(W)) throw new RangeError(`forwardFlops: H and W must be integers >= 1, got ${String(H)} x ${String(W)}`);
+  const counter = new FlopCounter(1);
+  const c = imageChannels(cfg).input;
+  buildModules(cfg).forward<readonly number[]>(counter, [1, c, H, W], isConditional(cfg) ? [1, c, H, W] : null);
+  return 2 * counter.macs;
+}
+
+function has(dict: StateDict, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(dict, key);
+}
+
+/**
+ * Guesses the config a PyTorch state_dict was saved from (either architecture, either form) from
+ * the shapes of a few keys; `prediction` cannot be seen in weights and is left out.
+ * @returns the config, or `null` when the keys fit no known network.
+ */
+export function inferNetworkConfig(dict: StateDict): NetworkConfig | null {
+  const shape = (k: string): number[] | null => (has(dict, k) && Array.isArray(dict[k]?.shape) ? dict[k].shape : null);
+  const maxIndex = (re: RegExp): number => Object.keys(dict).reduce((n, k) => Math.max(n, Number(re.exec(k)?.[1] ?? -1)), -1);
+  const init = shape('init_conv.weight');
+  const fin = shape('final_conv.weight');
+  if (init !== null && fin !== null && init.length === 4 && fin.length === 4) {
+    const depth = maxIndex(/^downs\.(\d+)\./) + 1;
+    if (depth === 0) return null;
+    // The unconditional network has full Attention in the middle: its to_out is a plain conv.
+    const conditional = !has(dict, 'mid_attn.fn.fn.to_out.weight');
+    if (conditional && init[1] % 2 !== 0) return null;
+    return { inChannels: conditional ? init[1] / 2 : init[1], outChannels: fin[0], nf: init[0], depth, ...(conditional ? {} : { conditional: false }) };
+  }
+  const intro = shape('intro.weight');
+  const ending = shape('ending.weight');
+  if (intro !== null && ending !== null && intro.length === 4 && ending.length === 4) {
+    const levels = maxIndex(/^downs\.(\d+)\./) + 1;
+    const count = (prefix: string, i: number): number => maxIndex(new RegExp(`^${prefix}\\.${i}\\.(\\d+)\\.`)) + 1;
+    const encBlocks = Array.from({ length: levels }, (_, i) => count('encoders', i));
+    const decBlocks = Array.from({ length: levels }, (_, i) => count('decoders', i));
+    const middleBlocks = maxIndex(/^middle_blks\.(\d+)\./) + 1;
+    const imgChannels = ending[0];
+    const conditional = intro[1] === 2 * imgChannels;
+    return { arch: 'nafnet', imgChannels, width: intro[0], encBlocks, middleBlocks, decBlocks, ...(conditional ? {} : { conditional: false }) };
+  }
+  return null;
+}

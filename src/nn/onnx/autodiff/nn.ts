@@ -1,0 +1,32 @@
+/** Differentiable ONNX layers: linear and channel LayerNorm (forward nodes + backward rule each). */
+import type { Tape, TV } from './tape.js';
+
+/** `x [B, in] @ w [in, out] + b [out]` (Gemm); backward: `gy w^T`, `x^T gy`, `sum_B gy`. */
+export function linear(t: Tape, x: TV, w: TV, b: TV): TV {
+  return t.op('Gemm', [x, w, b], {}, [x.s[0], w.s[1]], (gy) => {
+    if (x.rg) t.acc(x, t.gop('Gemm', [gy, w.n], { transB: 1 }));
+    t.acc(w, t.gop('Gemm', [x.n, gy], { transA: 1 }));
+    t.acc(b, t.gop('ReduceSum', [gy, t.g.constInt64([0])], { keepdims: 0 }));
+  });
+}
+
+/**
+ * The original's channel LayerNorm over axis 1 (biased variance, eps 1e-5) times `gain [1, C, 1, 1]`;
+ * backward: `d gain = sum gy xhat`, `dx = (dxhat - mean_c dxhat - xhat mean_c(dxhat xhat)) / std`.
+ */
+export function layerNorm(t: Tape, x: TV, gain: TV): TV {
+  const g = t.g;
+  const mean = g.op('ReduceMean', 'fwd', [x.n], { axes: [1], keepdims: 1 });
+  const d = g.op('Sub', 'fwd', [x.n, mean]);
+  const variance = g.op('ReduceMean', 'fwd', [g.op('Mul', 'fwd', [d, d])], { axes: [1], keepdims: 1 });
+  const std = g.op('Sqrt', 'fwd', [g.op('Add', 'fwd', [variance, g.constFloat([1e-5], [])])]);
+  const xhat = g.op('Div', 'fwd', [d, std]);
+  return t.op('Mul', [{ n: xhat, s: x.s, rg: false }, gain], {}, x.s, (gy) => {
+    t.acc(gain, t.gop('ReduceSum', [t.gop('Mul', [gy, xhat]), g.constInt64([0, 2, 3])], { keepdims: 1 }));
+    if (!x.rg) return;
+    const dxhat = t.gop('Mul', [gy, gain.n]);
+    const m1 = t.gop('ReduceMean', [dxhat], { axes: [1], keepdims: 1 });
+    const m2 = t.gop('ReduceMean', [t.gop('Mul', [dxhat, xhat])], { axes: [1], keepdims: 1 });
+    t.acc(x, t.gop('Div', [t.gop('Sub', [t.gop('Sub', [dxhat, m1]), t.gop('Mul', [xhat, m2])]), std]));
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The network primitives ({@link Ops}) as differentiable ONNX ops (`./autodiff/`), with static
+ * shapes, for the training graph. Weights are graph inputs in tfjs's layout (what a trainer holds);
+ * layers that need PyTorch's layout (ONNX `Conv`) read a transposed view whose gradient flows back
+ * through the same transpose, while Winograd convolutions and linear layers use the tfjs layout.
+ */
+import type { Conv2d, LayerNorm, Linear, Param, ParamSpec } from '../arch/module.js';
+import type { Ops } from '../arch/ops.js';
+import { tfjsShape } from '../tfjs/layout.js';
+import { timeFrequencies } from '../tfjs/tfjs-ops.js';
+import { conv, winogradConv } from './autodiff/conv.js';
+import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
+import { layerNorm, linear } from './autodiff/nn.js';
+import { concat, matmul, meanHW, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
+import type { Tape, TV } from './autodiff/tape.js';
+import { winogradApplies } from './winograd.js';
+
+/** {@link Ops} emitting a differentiable ONNX graph (see the file comment). */
+export class TrainOps implements Ops<TV> {
+  /** The weight inputs, in tfjs layout, by PyTorch name. */
+  readonly params = new Map<string, TV>();
+  readonly #specs = new Map<string, ParamSpec>();
+  readonly #torchViews = new Map<string, TV>();
+
+  /**
+   * @param t - the tape; @param specs - the network's parameters (become graph inputs);
+   * @param time - the `[B]` time input; @param winograd - Winograd 3x3 convolutions where they apply.
+   */
+  constructor(
+    readonly t: Tape,
+    specs: readonly ParamSpec[],
+    private readonly time: TV,
+    private readonly winograd: boolean,
+  ) {
+    for (const spec of specs) {
+      this.params.set(spec.name, t.input(spec.name, tfjsShape(spec), true));
+      this.#specs.set(spec.name, spec);
+    }
+  }
+
+  #raw(name: string): TV {
+    const v = this.params.get(name);
+    if (v === undefined) throw new Error(`exportOnnxTrainingGraph: no parameter ${name}`);
+    return v;
+  }
+
+  /** A weight in PyTorch's layout, as a differentiable view of the tfjs-layout input (made once). */
+  #torch(name: string): TV {
+    let v = this.#torchViews.get(name);
+    if (v !== undefined) return v;
+    const w = this.#raw(name);
+    const spec = this.#specs.get(name) as ParamSpec;
+    const s = spec.torchShape;
+    const t = this.t;
+    if (spec.kind === 'conv') v = s[2] === 1 && s[3] === 1 ? reshape(t, transpose(t, w, [1, 0]), s) : transpose(t, w, [3, 2, 0, 1]);
+    else if (spec.kind === 'dwconv') v = transpose(t, w, [2, 3, 0, 1]);
+    else if (spec.kind === 'linear') v = transpose(t, w, [1, 0]);
+    else if (spec.kind === 'gain') v = reshape(t, w, s);
+    else v = w;
+    this.#torchViews.set(name, v);
+    return v;
+  }
+
+  timeEmbedding(dim: number): TV {
+    const g = this.t.g;
+    const B = this.time.s[0];
+    const arg = g.op('Mul', 'time', [g.op('Unsqueeze', 'time', [this.time.n, g.constInt64([1])]), g.constFloat(timeFrequencies(dim), [1, dim / 2])]);
+    return { n: g.op('Concat', 'time', [g.op('Sin', 'time', [arg]), g.op('Cos', 'time', [arg])], { axis: 1 }), s: [B, dim], rg: false };
+  }
+  conv(x: TV, l: Conv2d): TV {
+    const bias = l.bias === null ? null : this.#torch(l.bias.name);
+    const [, C, H, W] = x.s;
+    if (this.winograd && !l.depthwise && winogradApplies(l.k, l.stride, l.pad, C, l.cout) && H % 4 === 0 && W % 4 === 0) {
+      return winogradConv(this.t, x, this.#raw(l.weight.name), bias);
+    }
+    return conv(this.t, x, this.#torch(l.weight.name), bias, l);
+  }
+  linear(x: TV, l: Linear): TV {
+    return linear(this.t, x, this.#raw(l.weight.name), this.#raw(l.bias.name));
+  }
+  layerNorm(x: TV, l: LayerNorm): TV {
+    return layerNorm(this.t, x, this.#torch(l.g.name));
+  }
+  gain(p: Param): TV {
+    return this.#torch(p.name);
+  }
+  add(a: TV, b: TV): TV {
+    return add(this.t, a, b);
+  }
+  sub(a: TV, b: TV): TV {
+    return sub(this.t, a, b);
+  }
+  mul(a: TV, b: TV): TV {
+    return mul(this.t, a, b);
+  }
+  addScalar(x: TV, c: number): TV {
+    return add(this.t, x, this.t.scalar(c));
+  }
+  mulScalar(x: TV, c: number): TV {
+    return mul(this.t, x, this.t.scalar(c));
+  }
+  silu(x: TV): TV {
+    return silu(this.t, x);
+  }
+  gelu(x: TV): TV {
+    return gelu(this.t, x);
+  }
+  concat(xs: readonly TV[]): TV {
+    return concat(this.t, xs, 1);
+  }
+  chunk(x: TV, parts: number): TV[] {
+    return split(this.t, x, new Array<number>(parts).fill(x.s[1] / parts), 1);
+  }
+  vectorToImage(v: TV): TV {
+    return reshape(this.t, v, [v.s[0], v.s[1], 1, 1]);
+  }
+  meanHW(x: TV): TV {
+    return meanHW(this.t, x);
+  }
+  upsample2(x: TV): TV {
+    return upsample2(this.t, x);
+  }
+  pixelShuffle2(x: TV): TV {
+    // PyTorch's channel c*4 + 2i + j to pixel (2h + i, 2w + j) (DepthToSpace 'CRD'), as reshapes and a transpose.
+    const [B, C4, H, W] = x.s;
+    const C = C4 / 4;
+    const r = transpose(this.t, reshape(this.t, x, [B, C, 2, 2, H, W]), [0, 1, 4, 2, 5, 3]);
+    return reshape(this.t, r, [B, C, 2 * H, 2 * W]);
+  }
+  padToMultiple(x: TV, m: number): TV {
+    if (x.s[2] % m !== 0 || x.s[3] % m !== 0) throw new RangeError(`exportOnnxTrainingGraph: height and width must be multiples of ${m}, got ${x.s[2]}x${x.s[3]}`);
+    return x;
+  }
+  cropLike(x: TV, like: TV): TV {
+    if (x.s[2] !== like.s[2] || x.s[3] !== like.s[3]) throw new Error(`exportOnnxTrainingGraph: crop [${x.s}] to [${like.s}]`);
+    return x;
+  }
+  projectToHeads(x: TV, l: Conv2d, part: number, parts: number, heads: number): TV {
+    // One convolution per part from a slice of the kernel's rows (ONNX Runtime never splits a large output).
+    const [B, , H, W] = x.s;
+    const rows = l.cout / parts;
+    const w = slice(this.t, this.#torch(l.weight.name), 0, part * rows, (part + 1) * rows);
+    const y = conv(this.t, x, w, null, { k: 1, stride: 1, pad: 0, depthwise: false });
+    return reshape(this.t, y, [B, heads, rows / heads, H * W]);
+  }
+  projectFromHeads(o: TV, l: Conv2d, like: TV): TV {
+    const [B, h, d] = o.s;
+    return this.conv(reshape(this.t, o, [B, h * d, like.s[2], like.s[3]]), l);
+  }
+  softmax(x: TV, axis: 2 | 3): TV {
+    return softmax(this.t, x, axis);
+  }
+  matmul(a: TV, b: TV, transposeA = false, transposeB = false): TV {
+    const swap = [0, 1, 3, 2];
+    return matmul(this.t, transposeA ? transpose(this.t, a, swap) : a, transposeB ? transpose(this.t, b, swap) : b);
+  }
+  scaleByPositions(x: TV, c: number, like: TV): TV {
+    return this.mulScalar(x, c / (like.s[2] * like.s[3]));
+  }
+  block(f: () => TV): TV {
+    return f();
+  }
+  stage(_name: string, x: TV): TV {
+    return x;
+  }
+}
