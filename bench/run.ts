@@ -1,6 +1,8 @@
 /**
- * The benchmark of issue 5 against the PyTorch reference (`../shared/reference/torch_timings.json`):
- * for the ConditionalUNet at nf=16/depth=3 and nf=64/depth=4, on every engine available here —
+ * The benchmark against the PyTorch reference (`../shared/reference/torch_timings.json`, or PyTorch
+ * timed in the same run with `--torch`): for the ConditionalUNet at nf=16/depth=3 and
+ * nf=64/depth=4 and the ConditionalNAFNet of the deraining config at width 32 (enc 1,1,1,4,
+ * middle 1, dec 1,1,1,1; forward and training rows only), on every engine available here —
  * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads;
  * inference through `exportOnnx(..., { conv3x3: 'winograd' })`, or with ONNX Conv as engine
  * `ort-direct`; training through the graph of `exportOnnxTrainingGraph`) —
@@ -11,20 +13,26 @@
  * to the reference's 100-step reverse SDE, the sampling they replace), tensors leaked and the
  * process's peak RSS so far.
  *
- *   npx tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]
+ *   npx tsx bench/run.ts [--quick] [--json FILE] [--torch] [--models nf16_d3,nf64_d4,nafnet_w32] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]
+ *
+ * `--torch`: runs `../shared/reference/time_torch.py` (the original code) with Debian's
+ * `python3-torch` first, for the requested networks, and takes the ratios against that run (the
+ * same machine, minutes apart) instead of the stored file; says so and falls back to the file
+ * when torch is not installed.
  *
  * `--quick`: one repetition, no warm-up beyond the first call, and skips the slow rows (nf=64
  * training and nf=64 restorations on tfjs-wasm). Not part of `npm test`. Timings are only
  * meaningful on an otherwise idle machine: the load average is printed with the table.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ConditionalUNet,
   MeanRevertingSDE,
+  createNetwork,
   Rng,
   Trainer,
   exportOnnx,
@@ -36,23 +44,25 @@ import {
   createOrtGradients,
   type GradientComputer,
   type NoiseModel,
-  type UNetConfig,
+  type NetworkConfig,
 } from '../src/index.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REFERENCE = resolve(process.env.IRSDE_SHARED ?? resolve(HERE, '../../shared'), 'reference/torch_timings.json');
+const REFERENCE_DIR = resolve(process.env.IRSDE_SHARED ?? resolve(HERE, '../../shared'), 'reference');
+const REFERENCE = resolve(REFERENCE_DIR, 'torch_timings.json');
 
 interface Args {
   quick: boolean;
+  torch: boolean;
   json?: string;
   models: string[];
   engines: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, models: ['nf16_d3', 'nf64_d4'], engines: ['tfjs-wasm', 'tfjs-wasm-2w', 'ort'] };
+  const args: Args = { quick: false, torch: false, models: ['nf16_d3', 'nf64_d4', 'nafnet_w32'], engines: ['tfjs-wasm', 'tfjs-wasm-2w', 'ort'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -61,11 +71,12 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--quick') args.quick = true;
+    else if (a === '--torch') args.torch = true;
     else if (a === '--json') args.json = value();
     else if (a === '--models') args.models = value().split(',');
     else if (a === '--engines') args.engines = value().split(',');
     else if (a === '--help' || a === '-h') {
-      console.log('usage: tsx bench/run.ts [--quick] [--json FILE] [--models nf16_d3,nf64_d4] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]');
+      console.log('usage: tsx bench/run.ts [--quick] [--json FILE] [--torch] [--models nf16_d3,nf64_d4,nafnet_w32] [--engines tfjs-wasm,tfjs-wasm-2w,ort,ort-direct]');
       process.exit(0);
     } else throw new Error(`bench: unknown argument '${a}' (see --help)`);
   }
@@ -102,13 +113,39 @@ interface TorchTiming {
   median_s: number;
 }
 
-function loadReference(): TorchTiming[] {
+function loadReference(file: string): TorchTiming[] {
   try {
-    return (JSON.parse(readFileSync(REFERENCE, 'utf8')) as { timings: TorchTiming[] }).timings;
+    return (JSON.parse(readFileSync(file, 'utf8')) as { timings: TorchTiming[] }).timings;
   } catch (e) {
-    console.warn(`bench: no PyTorch reference at ${REFERENCE} (${(e as Error).message}); ratios left empty`);
+    console.warn(`bench: no PyTorch reference at ${file} (${(e as Error).message}); ratios left empty`);
     return [];
   }
+}
+
+/**
+ * Times the original PyTorch code now (`time_torch.py` with Debian's python3-torch) for the
+ * requested networks; returns the JSON file it wrote, or null (with the reason printed) when
+ * torch is not installed or the run failed.
+ */
+function timeTorchNow(models: readonly string[]): string | null {
+  const python = '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    console.warn("bench --torch: PyTorch is not installed (apt-get install -y python3-torch python3-torchvision); using the stored reference file instead");
+    return null;
+  }
+  const unet = models.some((m) => m.startsWith('nf'));
+  const naf = models.some((m) => m.startsWith('nafnet'));
+  const only = unet && naf ? 'all' : naf ? 'nafnet' : 'unet';
+  const out = resolve(mkdtempSync(resolve(tmpdir(), 'irsde-torch-')), 'torch_now.json');
+  const argv = [resolve(REFERENCE_DIR, 'time_torch.py'), '--only', only, '--out', out, ...(unet && !models.includes('nf64_d4') ? ['--skip-paper'] : [])];
+  console.error(`bench --torch: timing the original PyTorch code (${only}) first: ${python} ${argv.join(' ')}`);
+  const run = spawnSync(python, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.status !== 0) {
+    console.warn(`bench --torch: time_torch.py failed (exit ${run.status}); using the stored reference file instead`);
+    return null;
+  }
+  return out;
 }
 
 function torchMs(ref: TorchTiming[], name: string, model: string, shape: number[]): number | null {
@@ -132,9 +169,11 @@ async function measure(fn: () => Promise<void>, reps: number, warmup: number): P
   return { all, leaked: tf.memory().numTensors - before };
 }
 
-const MODELS: Record<string, UNetConfig> = {
+const MODELS: Record<string, NetworkConfig> = {
   nf16_d3: { inChannels: 3, outChannels: 3, nf: 16, depth: 3 },
   nf64_d4: { inChannels: 3, outChannels: 3, nf: 64, depth: 4 },
+  // The deraining config's NAFNet at the width time_torch.py times (its key is nafnet_w32).
+  nafnet_w32: { arch: 'nafnet', imgChannels: 3, width: 32, encBlocks: [1, 1, 1, 4], middleBlocks: 1, decBlocks: [1, 1, 1, 1] },
 };
 
 /** The reference's denoising SDE (T = 100, sigma 50/255, cosine schedule). */
@@ -159,7 +198,9 @@ type Plan = { reps: number; warmup: number } | { skip: string };
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const ref = loadReference();
+  const torchNow = args.torch ? timeTorchNow(args.models) : null;
+  const referenceFile = torchNow ?? REFERENCE;
+  const ref = loadReference(referenceFile);
   const backend = await selectBackend('wasm');
   let ortNode: typeof import('../src/nn/onnx/node.js') | null = null;
   if (args.engines.includes('ort') || args.engines.includes('ort-direct')) {
@@ -200,10 +241,11 @@ async function main(): Promise<void> {
   for (const key of args.models) {
     const config = MODELS[key];
     if (!config) throw new Error(`bench: unknown model '${key}' (known: ${Object.keys(MODELS).join(', ')})`);
-    const big = config.nf >= 64;
+    const big = config.arch !== 'nafnet' && config.nf >= 64;
+    const nafnet = config.arch === 'nafnet';
     const q = args.quick;
     const sde = new MeanRevertingSDE(SDE_CONFIG);
-    const net = new ConditionalUNet(config, { seed: 1 });
+    const net = createNetwork(config, { seed: 1 });
     const fwdRef = (S: number) => torchMs(ref, 'forward_no_grad', key, [1, 3, S, S]);
     const sdeRef = torchMs(ref, 'reverse_sde_100_steps', key, [1, 3, 128, 128]);
     const restoreRows: Array<{ name: string; sampler: 'sde' | 'posterior'; steps: number; torch: number | null; torchRef?: string }> = [
@@ -244,7 +286,8 @@ async function main(): Promise<void> {
         tf.dispose([xt, mu]);
       }
       const lq = image([1, 128, 128, 3], 3);
-      for (const r of restoreRows) {
+      // The NAFNet rows are the network's own cost (forward, training); restoration is the U-Net's.
+      for (const r of nafnet ? [] : restoreRows) {
         let plan: Plan = q ? { reps: 1, warmup: 0 } : { reps: r.steps >= 100 ? 1 : 3, warmup: 0 };
         if (big && isWasm && (q || r.steps > 10)) plan = { skip: `too slow on one wasm thread (about ${r.steps} forwards)` };
         else if (big && isWasm) plan = { reps: 1, warmup: 0 };
@@ -264,12 +307,13 @@ async function main(): Promise<void> {
     // differentiates chunks (same gradient up to rounding, see microBatchGradients).
     const chunk = big ? 1 : 2;
     const trainEngines: Array<{ engine: string; gradients: () => GradientComputer & { close?: () => Promise<void> }; skip?: string }> = [];
+    const noDepthwiseGrad = nafnet ? { skip: 'tfjs-wasm has no depthwise-convolution gradient kernels' } : {};
     if (args.engines.includes('tfjs-wasm-2w')) {
       trainEngines.push({
         engine: `tfjs-${backend}-2w`,
         gradients: () => new WorkerGradientPool({ workers: 2, backend, microBatch: chunk }),
         // Measured: the worker aborts (heap exhausted) in its first item's backward pass.
-        ...(big ? { skip: "one item's backward pass does not fit in a wasm heap (4 GiB) at nf=64" } : {}),
+        ...(big ? { skip: "one item's backward pass does not fit in a wasm heap (4 GiB) at nf=64" } : noDepthwiseGrad),
       });
     }
     if (args.engines.includes('tfjs-wasm')) {
@@ -278,7 +322,7 @@ async function main(): Promise<void> {
         gradients: () => microBatchGradients(chunk),
         // The optimiser state is on the host now, but weights, gradients and one item's backward
         // pass still overflow the 4 GiB heap at nf=64.
-        ...(big ? { skip: 'does not fit in one wasm heap (4 GiB) at nf=64' } : {}),
+        ...(big ? { skip: 'does not fit in one wasm heap (4 GiB) at nf=64' } : noDepthwiseGrad),
       });
     }
     if (args.engines.includes('ort')) {
@@ -311,9 +355,9 @@ async function main(): Promise<void> {
   const totalS = (performance.now() - started) / 1000;
   printTable(rows);
   console.log(`\nbackend ${backend}; load average 1 min: ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (2 cores); ` +
-    `total ${totalS.toFixed(0)} s; peak RSS ${peakRssMiB()} MiB; ratio = ours / PyTorch (2 threads)`);
+    `total ${totalS.toFixed(0)} s; peak RSS ${peakRssMiB()} MiB; ratio = ours / PyTorch (2 threads, ${torchNow !== null ? 'timed in this run' : `from ${referenceFile}`})`);
   if (args.json) {
-    writeFileSync(args.json, JSON.stringify({ meta: { date: new Date().toISOString(), quick: args.quick, backend, loadavgStart: load0, loadavgEnd: loadavg()[0], totalS, reference: REFERENCE }, rows }, null, 1));
+    writeFileSync(args.json, JSON.stringify({ meta: { date: new Date().toISOString(), quick: args.quick, backend, loadavgStart: load0, loadavgEnd: loadavg()[0], totalS, reference: referenceFile, torchTimedNow: torchNow !== null }, rows }, null, 1));
     console.log(`wrote ${args.json}`);
   }
 }
