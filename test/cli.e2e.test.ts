@@ -233,6 +233,37 @@ describe('the irsde command line, end to end', () => {
     expect(readFileSync(join(out, 'log.jsonl'), 'utf8')).toContain(`"event":"resume","step":${last.step}`);
   });
 
+  it('--arch nafnet: trains on ONNX Runtime, restores, info and export report it; options of another architecture fail in one line', async () => {
+    const run = join(dir, 'run-naf');
+    const naf = ['--arch', 'nafnet', '--width', '4', '--enc-blocks', '1,1', '--middle-blocks', '1', '--dec-blocks', '1,1', '--T', '10', '--max-sigma', '50', '--batch', '2', '--patch', '32', '--engine', 'wasm', '--quiet'];
+    const trained = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...naf, '--steps', '2', '--prediction', 'residual', '--objective', 'x0', '--out', run]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const start = JSON.parse(readFileSync(join(run, 'log.jsonl'), 'utf8').split('\n')[0]);
+    expect(start.gradients).toBe('ort');
+    expect(start.network).toEqual({ arch: 'nafnet', imgChannels: 3, width: 4, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], prediction: 'residual' });
+    const model = join(run, 'model.safetensors');
+    const info = await irsde(['info', model, '--json']);
+    expect(JSON.parse(info.stdout).network.arch).toBe('nafnet');
+    const restored = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'naf-camera.png'), '--weights', model, '--steps', '1', '--quiet']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(existsSync(join(dir, 'naf-camera.png'))).toBe(true);
+    const exported = await irsde(['export', model, '--safetensors', join(dir, 'naf.safetensors')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const plain = await irsde(['info', join(dir, 'naf.safetensors'), '--json']);
+    expect(JSON.parse(plain.stdout).network).toEqual({ arch: 'nafnet', imgChannels: 3, width: 4, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1] });
+    const foreign = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...naf, '--nf', '8', '--out', join(dir, 'r2')]);
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr.trim().split('\n')).toHaveLength(1);
+    expect(foreign.stderr).toMatch(/--nf is not an option of --arch nafnet \(its options: --width, --enc-blocks, --middle-blocks, --dec-blocks\)/);
+    const foreign2 = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--width', '8', '--out', join(dir, 'r3')]);
+    expect(foreign2.stderr).toMatch(/--width is not an option of --arch unet/);
+    const badArch = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--arch', 'resnet', '--out', join(dir, 'r4')]);
+    expect(badArch.code).not.toBe(0);
+    expect(badArch.stderr).toMatch(/--arch/);
+    const badLevels = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...naf, '--dec-blocks', '1', '--out', join(dir, 'r5')]);
+    expect(badLevels.stderr).toMatch(/encBlocks and decBlocks must have one entry per level/);
+  });
+
   it('fails clearly, with a non-zero exit code, on bad input', async () => {
     const model = join(dir, 'run-a', 'model.safetensors');
     const missing = await irsde(['restore', join(dir, 'nope.png'), join(dir, 'x.png'), '--weights', model]);
