@@ -307,13 +307,12 @@ async function main(): Promise<void> {
     // differentiates chunks (same gradient up to rounding, see microBatchGradients).
     const chunk = big ? 1 : 2;
     const trainEngines: Array<{ engine: string; gradients: () => GradientComputer & { close?: () => Promise<void> }; skip?: string }> = [];
-    const noDepthwiseGrad = nafnet ? { skip: 'tfjs-wasm has no depthwise-convolution gradient kernels' } : {};
     if (args.engines.includes('tfjs-wasm-2w')) {
       trainEngines.push({
         engine: `tfjs-${backend}-2w`,
         gradients: () => new WorkerGradientPool({ workers: 2, backend, microBatch: chunk }),
         // Measured: the worker aborts (heap exhausted) in its first item's backward pass.
-        ...(big ? { skip: "one item's backward pass does not fit in a wasm heap (4 GiB) at nf=64" } : noDepthwiseGrad),
+        ...(big ? { skip: "one item's backward pass does not fit in a wasm heap (4 GiB) at nf=64" } : {}),
       });
     }
     if (args.engines.includes('tfjs-wasm')) {
@@ -322,7 +321,7 @@ async function main(): Promise<void> {
         gradients: () => microBatchGradients(chunk),
         // The optimiser state is on the host now, but weights, gradients and one item's backward
         // pass still overflow the 4 GiB heap at nf=64.
-        ...(big ? { skip: 'does not fit in one wasm heap (4 GiB) at nf=64' } : noDepthwiseGrad),
+        ...(big ? { skip: 'does not fit in one wasm heap (4 GiB) at nf=64' } : {}),
       });
     }
     if (args.engines.includes('ort')) {

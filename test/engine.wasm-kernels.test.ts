@@ -93,6 +93,27 @@ describe('wasm training kernels', () => {
     }
   });
 
+  it('depthwise conv2d forward, dx (stride 1) and dw (strides 1 and 2) match cpu (NAFNet)', async () => {
+    const cases: Array<[number[], number[], number, any, boolean]> = [
+      [[2, 8, 8, 6], [3, 3, 6, 1], 1, 'same', true],
+      [[1, 9, 7, 4], [3, 3, 4, 1], 1, 'valid', true],
+      [[2, 6, 10, 3], [5, 5, 3, 1], 1, 'same', true],
+      [[2, 9, 9, 4], [3, 3, 4, 1], 2, 'same', false],
+    ];
+    for (const [xs, ws, s, pad, dxToo] of cases) {
+      const f = () => {
+        const x = input(xs, 1) as tf.Tensor4D;
+        const w = input(ws, 2) as tf.Tensor4D;
+        const y = tf.depthwiseConv2d(x, w, s, pad);
+        const dy = input(y.shape, 3);
+        const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, pad), dy));
+        // dx only where wasm's kernel supports it (stride 1); dw always.
+        return dxToo ? [y, ...tf.grads(loss)([x, w])] : [y, tf.grad((b: tf.Tensor) => loss(x, b))(w)];
+      };
+      expect(await wasmVsCpu(f), `x=[${xs}] w=[${ws}] s=${s} ${pad}`).toBeLessThan(TOL);
+    }
+  });
+
   it('matMul (transposed, batched, broadcast) and its gradients match cpu', async () => {
     const cases: Array<[number[], number[], boolean, boolean]> = [
       [[3, 4], [4, 5], false, false], [[4, 3], [4, 5], true, false], [[3, 4], [5, 4], false, true],

@@ -3,17 +3,27 @@ import { wasmConv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
 import { wasmConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
 import { makeWasmBatchMatMulConfig } from './wasm-batch-matmul.js';
 import { makeWasmSliceConfig, makeWasmSplitVConfig } from './wasm-slice.js';
+import { wasmDepthwiseBackpropFilterConfig, wasmDepthwiseBackpropInputConfig } from './wasm-depthwise-backprop.js';
 import { WASM } from './wasm-kernel-scope.js';
 
 /**
  * Kernels {@link registerWasmTrainingKernels} installs on the 'wasm' backend: the conv weight
  * gradient wasm lacks, a conv input gradient and a matrix product that run in XNNPACK instead of
  * wasm's scalar loops, and Slice/SplitV that read the heap in place (wasm's copy the whole input
- * first, which made every split and concat gradient cost a full copy per piece). Every other kernel the U-Net's forward and backward passes use (Erf,
+ * first, which made every split and concat gradient cost a full copy per piece), and the depthwise
+ * convolution gradients NAFNet needs (wasm has none). Every other kernel the networks' forward and backward passes use (Erf,
  * Softmax, Sigmoid, MirrorPad, ResizeNearestNeighbor(Grad), PadV2, Slice, Concat, SplitV, Tile,
  * Sum, Mean, ...) already exists on wasm 4.22.
  */
-export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV'];
+export const WASM_TRAINING_KERNELS: readonly string[] = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+  'Slice',
+  'SplitV',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+];
 
 let installed = false;
 
@@ -47,6 +57,8 @@ export function registerWasmTrainingKernels(): void {
     makeWasmBatchMatMulConfig(bmm),
     makeWasmSliceConfig(slice),
     makeWasmSplitVConfig(splitV),
+    wasmDepthwiseBackpropFilterConfig,
+    wasmDepthwiseBackpropInputConfig,
   ];
   for (const cfg of configs) {
     const existing = getKernel(cfg.kernelName, WASM);

@@ -38,6 +38,9 @@ export function sliceInfo(backend: WasmHeapBackend, x: TensorInfo, begin: number
   // Fold trailing axes taken whole (and unit-step) into one contiguous run.
   let d = Math.max(rank - 1, 0);
   while (d > 0 && size[d] === shape[d] && begin[d] === 0 && st[d] === 1) d--;
+  // A strided axis before whole trailing axes: copy the innermost axis as the run instead (the
+  // strided axis is then walked by the outer index like any other).
+  if (st[d] !== 1 && d < rank - 1) d = rank - 1;
   const contiguous = rank === 0 || st[d] === 1;
   const run = contiguous ? util.sizeFromShape(size.slice(d)) : size[d];
   const hop = contiguous ? 1 : st[d] * strides[d];
