@@ -239,6 +239,7 @@ function maxNorm<X>(b: TensorBackend<X>, err: X, y0: X, y1: X | undefined, atol:
  * `onSolverStats` receives the number of model evaluations. Either SDE.
  */
 export const odeAdaptiveSampler: Sampler = async (sde, model, x, mu, steps, options = {}) => {
+  processOf(sde, "sampler 'ode-adaptive'");
   const list = checkSteps(steps, sde.T, "sampler 'ode-adaptive'");
   const { x: out } = await solveProbabilityFlow(sde, model, x, mu, { ...options, tStart: list[0] });
   return out;
