@@ -9,3 +9,4 @@ export * from './nn/index.js';
 export * from './train/index.js';
 export * from './sampling/index.js';
 export * from './engine/index.js';
+export * from './pipeline/index.js';

@@ -264,6 +264,44 @@ describe('the irsde command line, end to end', () => {
     expect(badLevels.stderr).toMatch(/encBlocks and decBlocks must have one entry per level/);
   });
 
+  it('--sde denoising: trains a tiny unconditional model for noise levels 0:50, restores with and without --noise-level (estimated, printed); bad levels fail in one line', async () => {
+    const run = join(dir, 'run-dn');
+    const trained = await irsde(['train', '--gt', join(dir, 'gt'), '--sde', 'denoising', '--noise-levels', '0:50', ...TINY, '--steps', '2', '--val-count', '1', '--val-every', '2', '--val-steps', '2', '--val-crop', '32', '--out', run]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log[0].sde.kind).toBe('denoising');
+    expect(log[0].sde.maxSigma).toBeCloseTo(50 / 255, 12);
+    expect(log[0].network.conditional).toBe(false);
+    expect(log[0].timesteps).toEqual([1, 10]);
+    expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
+    const model = join(run, 'model.safetensors');
+    const info = JSON.parse((await irsde(['info', model, '--json'])).stdout);
+    expect(info.sde.kind).toBe('denoising');
+    const given = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'dn-given.png'), '--weights', model, '--noise-level', '25']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stderr).toMatch(/noise sigma 25\.0 \(given; start t = \d+\)/);
+    const blind = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'dn-blind.png'), '--weights', model, '--sampler', 'ode-adaptive']);
+    expect(blind.code, blind.stderr).toBe(0);
+    expect(blind.stderr).toMatch(/noise sigma [0-9.]+ \(estimated; start t = \d+\)/);
+    expect(blind.stderr).toMatch(/\d+ network evaluations/);
+    for (const [args, re] of [
+      [['--noise-level', '80'], /--noise-level 80 exceeds the model's maximum noise level 50\.0/],
+      [['--noise-level', '-3'], /--noise-level must be/],
+      [['--noise-level', 'NaN'], /--noise-level must be/],
+    ] as const) {
+      const bad = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'dn-bad.png'), '--weights', model, ...args]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(re);
+    }
+    const mr = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'mr.png'), '--noise-level', '25']);
+    expect(mr.code).not.toBe(0);
+    expect(mr.stderr.trim().split('\n')).toHaveLength(1);
+    expect(mr.stderr).toMatch(/--noise-level applies to DenoisingSDE models only/);
+    const irLevels = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--noise-levels', '0:50', '--out', join(dir, 'r6')]);
+    expect(irLevels.stderr).toMatch(/--noise-levels is a DenoisingSDE option/);
+  });
+
   it('fails clearly, with a non-zero exit code, on bad input', async () => {
     const model = join(dir, 'run-a', 'model.safetensors');
     const missing = await irsde(['restore', join(dir, 'nope.png'), join(dir, 'x.png'), '--weights', model]);

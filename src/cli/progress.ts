@@ -4,8 +4,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Starts a bar of `total` units labelled `label`. */
   start(total: number, label: string): void;
-  /** Sets the bar to `done` units. */
-  update(done: number): void;
+  /** Sets the bar to `done` units (and its length to `total`, when given). */
+  update(done: number, total?: number): void;
   /** Finishes and removes the bar. */
   stop(): void;
 }
@@ -19,7 +19,10 @@ export function makeProgress(quiet: boolean): Progress {
   );
   return {
     start: (total, label) => bar.start(total, 0, { label }),
-    update: (done) => bar.update(done),
+    update: (done, total) => {
+      if (total !== undefined) bar.setTotal(total);
+      bar.update(done);
+    },
     stop: () => bar.stop(),
   };
 }

@@ -1,10 +1,8 @@
 // Helpers shared by the subcommands: engine start-up, model loading, image <-> tensor.
 import { stat } from 'node:fs/promises';
-import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { loadModelFile } from '../io/model-files.js';
 import type { LoadedModel } from '../nn/model/model-format.js';
-import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
 import { defaultModelPath } from './default-model.js';
 
@@ -45,17 +43,4 @@ export async function isDir(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** An image as a `[1, H, W, C]` host tensor (shares the data). */
-export function imageToHost(img: FloatImage): HostTensor {
-  return new HostTensor(img.data, [1, img.height, img.width, img.channels]);
-}
-
-/** A `[1, H, W, C]` host tensor as an image, clamped to [0, 1]. */
-export function hostToImage(t: HostTensor): FloatImage {
-  const [, height, width, channels] = t.shape;
-  if (channels !== 1 && channels !== 3) throw new CliError(`cannot write an image with ${channels} channels`);
-  const data = t.data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
-  return { data, height, width, channels };
 }

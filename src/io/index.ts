@@ -2,3 +2,4 @@
 // browsers. The browser-safe byte codec (./codec.ts) is exported through src/train/index.ts.
 export { readImage, writeImage, imageFormatOfPath, IMAGE_EXTENSIONS, type WriteImageOptions } from './images.js';
 export { listImageFiles, folderSource, type ImageFile } from './folder.js';
+export { ortNodeEngine, ortNodeAvailable, loadRestorerFile, type OrtNodeEngineOptions, type NodeEngineName } from './restorer-files.js';

@@ -3,7 +3,8 @@
  * in a browser, pass the bytes of a `fetch` / `File` to `loadModel` / `readSafetensors` directly).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
+import type { AnySDEConfig } from '../sde/factory.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import type { StateDict } from '../nn/io/types.js';
 import { readSafetensors } from '../nn/io/safetensors.js';
 import { readTorchStateDict } from '../nn/io/torch.js';
@@ -19,7 +20,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * Writes `saveModel(unet, sde, options)` to `path` (conventionally `*.safetensors`).
  * @returns the number of bytes written.
  */
-export async function saveModelFile(path: string, unet: TfjsNetwork, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
+export async function saveModelFile(path: string, unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
   const bytes = saveModel(unet, sde, options);
   await writeFile(path, bytes);
   return bytes.length;

@@ -1,2 +1,14 @@
-// Training objectives: the maximum-likelihood trajectory loss and plain noise matching.
-export { mlLoss, noiseMatchingLoss, type LossInputs, type LossOptions } from './losses.js';
+// Training objectives for both SDEs: the maximum-likelihood trajectory loss, noise matching, x0
+// matching, and the Trainer's loss built from the same differences.
+export { mlLoss, noiseMatchingLoss, type LossInputs, type DenoisingLossInputs, type LossOptions } from './losses.js';
+export {
+  OBJECTIVES,
+  objectiveDiff,
+  trainingLoss,
+  sampleTrainingState,
+  type Objective,
+  type ObjectiveOptions,
+  type Prediction,
+  type PredictingModel,
+  type TrainingPair,
+} from './objective.js';

@@ -1,6 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import type { DenoisingSDE } from '../sde/denoising-sde.js';
+import { checkSDE, isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
 import type { Timestep } from '../sde/timesteps.js';
+import { mlDiff, noiseDiff } from './diffs.js';
 
 /** Inputs of the training losses; all tensors share one shape `[B, ...]`. */
 export interface LossInputs<X = tf.Tensor> {
@@ -11,6 +14,21 @@ export interface LossInputs<X = tf.Tensor> {
   /** The degraded image `mu` (the SDE's mean). */
   readonly mu: X;
   /** The network's noise prediction `eps_hat(x_t, mu, t)`. Gradients flow back through it. */
+  readonly noisePred: X;
+  /** Timestep(s): one integer in `1..T`, or one per batch element. */
+  readonly t: Timestep;
+}
+
+/**
+ * Inputs of the training losses for a {@link DenoisingSDE} (unconditional: no `mu`); all tensors
+ * share one shape `[B, ...]`.
+ */
+export interface DenoisingLossInputs<X = tf.Tensor> {
+  /** The noisy state `x_t = x0 + sigmaBar_t z` (e.g. from `sde.sampleMarginal(x0, t, rng)`). */
+  readonly xt: X;
+  /** The clean target `x0`. */
+  readonly x0: X;
+  /** The network's noise prediction `eps_hat(x_t, t)`. Gradients flow back through it. */
   readonly noisePred: X;
   /** Timestep(s): one integer in `1..T`, or one per batch element. */
   readonly t: Timestep;
@@ -29,7 +47,7 @@ export interface LossOptions {
  * over all non-batch axes of `|d|` (or `d^2`), times optional per-sample weights, then the mean
  * over the batch. Disposes nothing it was given.
  */
-function reduceMatching<X>(sde: MeanRevertingSDE<X>, diff: X, options: LossOptions | undefined, where: string): X {
+export function reduceMatching<X>(sde: DiffusionSDE<X>, diff: X, options: LossOptions | undefined, where: string): X {
   const b = sde.backend;
   const norm = options?.norm ?? 'l1';
   if (norm !== 'l1' && norm !== 'l2') throw new RangeError(`${where}: norm must be 'l1' or 'l2', got ${String(norm)}`);
@@ -50,46 +68,65 @@ function reduceMatching<X>(sde: MeanRevertingSDE<X>, diff: X, options: LossOptio
   return res;
 }
 
+/** The `mu` of mean-reverting inputs, or a clear error when the inputs do not fit the SDE. */
+function condition<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, where: string): X | null {
+  checkSDE<X>(sde, where);
+  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${where}: inputs must be an object { xt, x0, noisePred, t${isDenoisingSDE(sde) ? '' : ', mu'} }`);
+  const mu = (inputs as { mu?: X | null }).mu;
+  if (isDenoisingSDE(sde)) {
+    if (mu !== undefined && mu !== null) throw new TypeError(`${where}: a DenoisingSDE is unconditional and takes no mu; leave it out`);
+    return null;
+  }
+  if (mu === undefined || mu === null) throw new TypeError(`${where}: a MeanRevertingSDE needs mu (the degraded image) in the inputs`);
+  return mu;
+}
+
 /**
- * The maximum-likelihood trajectory loss of IR-SDE: the distance between the reverse-SDE step
- * mean driven by the predicted noise, `reverseSdeStepMean(x_t, mu, -eps_hat / sigmaBar_t, t)`, and
- * the optimal (posterior-mean) `x_{t-1}` given the true `x0`. L1 by default.
+ * The maximum-likelihood trajectory loss: the distance between the reverse-SDE step mean driven
+ * by the predicted noise, `reverseSdeStepMean(x_t, [mu,] -eps_hat / sigmaBar_t, t)`, and the
+ * optimal (posterior-mean) `x_{t-1}` given the true `x0`. L1 by default.
+ *
+ * - {@link MeanRevertingSDE}: IR-SDE's objective (inputs with `mu`).
+ * - {@link DenoisingSDE}: the reference's `denoising_model.optimize_parameters` (inputs without
+ *   `mu`; `x_t = x0 + sigmaBar_t z` with one random `t` per item, as its
+ *   `generate_random_states`). Its `MatchingLoss` can weight by `sde.weights(t)` (`sigma_t^2`):
+ *   pass `{ weights: sde.weights(t) }` for per-sample weights. (The reference's own broadcast of
+ *   `[B,1,1,1]` weights against `[B, N]` losses multiplies the batch means instead.)
+ *
  * Differentiable on tfjs: use inside `tf.variableGrads` / `optimizer.minimize`.
  * @returns a rank-0 tensor, owned by the caller.
+ * @throws TypeError when `mu` is missing for a mean-reverting SDE or given for a denoising one.
  */
-export function mlLoss<X>(sde: MeanRevertingSDE<X>, inputs: LossInputs<X>, options?: LossOptions): X {
-  const { xt, x0, mu, noisePred, t } = inputs;
+export function mlLoss<X>(sde: MeanRevertingSDE<X>, inputs: LossInputs<X>, options?: LossOptions): X;
+export function mlLoss<X>(sde: DenoisingSDE<X>, inputs: DenoisingLossInputs<X>, options?: LossOptions): X;
+export function mlLoss<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, options?: LossOptions): X;
+export function mlLoss<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, options?: LossOptions): X {
+  const mu = condition(sde, inputs, 'mlLoss');
   const b = sde.backend;
   return b.tidy(() => {
-    const score = sde.scoreFromNoise(noisePred, t);
-    const pred = sde.reverseSdeStepMean(xt, mu, score, t);
-    const target = sde.optimalReverseMean(xt, x0, mu, t);
-    const diff = b.linear([
-      [pred, 1],
-      [target, -1],
-    ]);
+    const diff = mlDiff(sde, inputs.xt, inputs.x0, mu, inputs.noisePred, inputs.t);
     const res = reduceMatching(sde, diff, options, 'mlLoss');
-    b.dispose([score, pred, target, diff]);
+    b.dispose(diff);
     return res;
   });
 }
 
 /**
  * The plain noise-matching loss: the distance between the predicted noise and the true noise
- * `(x_t - muBar_t) / sigmaBar_t`, reduced like {@link mlLoss}. Differentiable on tfjs.
+ * `(x_t - muBar_t) / sigmaBar_t` (`muBar_t = x0` for a {@link DenoisingSDE}), reduced like
+ * {@link mlLoss}. Differentiable on tfjs.
  * @returns a rank-0 tensor, owned by the caller.
  */
-export function noiseMatchingLoss<X>(sde: MeanRevertingSDE<X>, inputs: LossInputs<X>, options?: LossOptions): X {
-  const { xt, x0, mu, noisePred, t } = inputs;
+export function noiseMatchingLoss<X>(sde: MeanRevertingSDE<X>, inputs: LossInputs<X>, options?: LossOptions): X;
+export function noiseMatchingLoss<X>(sde: DenoisingSDE<X>, inputs: DenoisingLossInputs<X>, options?: LossOptions): X;
+export function noiseMatchingLoss<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, options?: LossOptions): X;
+export function noiseMatchingLoss<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, options?: LossOptions): X {
+  const mu = condition(sde, inputs, 'noiseMatchingLoss');
   const b = sde.backend;
   return b.tidy(() => {
-    const target = sde.noiseFromX0(xt, x0, mu, t);
-    const diff = b.linear([
-      [noisePred, 1],
-      [target, -1],
-    ]);
+    const diff = noiseDiff(sde, inputs.xt, inputs.x0, mu, inputs.noisePred, inputs.t);
     const res = reduceMatching(sde, diff, options, 'noiseMatchingLoss');
-    b.dispose([target, diff]);
+    b.dispose(diff);
     return res;
   });
 }

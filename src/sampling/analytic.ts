@@ -1,10 +1,13 @@
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { repeatBatch } from './batch.js';
 import type { NoiseModel } from './model.js';
+import { processOf } from './process.js';
 
 /*
  * Analytic noise models: a test bench for samplers (and for checking a trained network's
- * plumbing). Both are exact, so any error a sampler shows with them is the sampler's own.
+ * plumbing). Both are exact, so any error a sampler shows with them is the sampler's own. Both
+ * work with either SDE (the condition is `mu` for a MeanRevertingSDE and ignored, `null`, for a
+ * DenoisingSDE) and at real `t` too (the interpolated tables of the adaptive ODE sampler).
  */
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -25,8 +28,8 @@ function checkBroadcast(pShape: readonly number[], xShape: readonly number[], wh
 
 /**
  * The oracle that knows the clean image: returns the true noise
- * `eps = (x_t - muBar_t(x0)) / sigmaBar_t` ({@link MeanRevertingSDE.noiseFromX0}). Every sampler
- * driven by it must return `x0` as its steps grow (`posterior` does for any step list).
+ * `eps = (x_t - muBar_t(x0)) / sigmaBar_t` (the SDE's `noiseFromX0`). Every sampler driven by it
+ * must return `x0` as its steps grow (`posterior` does for any step list).
  *
  * @param x0 - the clean image `[P, ...]`, borrowed: keep it alive while the model is used and
  *   dispose it yourself afterwards. The model also accepts states `[k P, ...]` whose batch is a
@@ -34,16 +37,17 @@ function checkBroadcast(pShape: readonly number[], xShape: readonly number[], wh
  *   tiling goes through host memory on each call).
  * @returns a synchronous {@link NoiseModel}; each call returns a new tensor.
  */
-export function oracleNoiseModel<X>(sde: MeanRevertingSDE<X>, x0: X): NoiseModel<X> {
+export function oracleNoiseModel<X>(sde: DiffusionSDE<X>, x0: X): NoiseModel<X, X | null> {
+  const p = processOf(sde, 'oracleNoiseModel');
   const b = sde.backend;
   const x0Shape = b.shape(x0);
   return (xt, mu, t) => {
     const shape = b.shape(xt);
-    if (sameShape(shape, x0Shape)) return sde.noiseFromX0(xt, x0, mu, t);
+    if (sameShape(shape, x0Shape)) return p.noiseFromX0(xt, x0, mu, t);
     checkBroadcast(x0Shape, shape, 'oracleNoiseModel', 'x0');
     const tiled = repeatBatch(b, x0, shape[0] / x0Shape[0]);
     try {
-      return sde.noiseFromX0(xt, tiled, mu, t);
+      return p.noiseFromX0(xt, tiled, mu, t);
     } finally {
       b.dispose(tiled);
     }
@@ -60,9 +64,11 @@ export interface GaussianData<X> {
 
 /**
  * The exact noise predictor `E[eps | x_t]` when every clean pixel is independent Gaussian,
- * `x0 ~ N(m, s^2)`. Derivation: `x_t = mu + B (x0 - mu) + sigmaBar_t z` with `B = exp(-Theta_t dt)`,
- * so `x_t` is Gaussian with mean `M = mu + B (m - mu)` and variance `V = B^2 s^2 + sigmaBar_t^2`,
- * and `Cov(z, x_t) = sigmaBar_t`, hence `E[z | x_t] = sigmaBar_t (x_t - M) / V`.
+ * `x0 ~ N(m, s^2)`. Derivation: `x_t = mu + B (x0 - mu) + sigmaBar_t z` with `B = exp(-Theta_t dt)`
+ * (DenoisingSDE: `mu = 0`, `B = 1`), so `x_t` is Gaussian with mean `M = mu + B (m - mu)` and
+ * variance `V = B^2 s^2 + sigmaBar_t^2`, and `Cov(z, x_t) = sigmaBar_t`, hence
+ * `E[z | x_t] = sigmaBar_t (x_t - M) / V`. The probability-flow ODE it drives is solved exactly
+ * by `x_u = M_u + sqrt(V_u / V_u') (x_u' - M_u')` (a test of ODE solvers).
  *
  * A sampler driven by it should produce draws with per-pixel mean `m` and variance `s^2` (the
  * restorations' spread given `mu` is `s`: use it to check uncertainty maps). `s = 0` makes it
@@ -73,8 +79,13 @@ export interface GaussianData<X> {
  * host: one download and one upload per call.
  * @returns a synchronous {@link NoiseModel}; each call returns a new tensor.
  */
-export function gaussianNoiseModel<X>(sde: MeanRevertingSDE<X>, data: GaussianData<X>): NoiseModel<X> {
+export function gaussianNoiseModel<X>(sde: DiffusionSDE<X>, data: GaussianData<X>): NoiseModel<X, X | null> {
+  const p = processOf(sde, 'gaussianNoiseModel');
   const b = sde.backend;
+  const coefs = (t: number): { B: number; sb: number } => {
+    const u = p.uAt(t);
+    return { B: p.decay(u), sb: Number.isInteger(t) ? p.sigmaBar[t] : p.sigmaBarAtU(u) };
+  };
   const where = 'gaussianNoiseModel';
   if (data === null || typeof data !== 'object') throw new TypeError(`${where}: expected { mean, std }, got ${String(data)}`);
   const { mean, std } = data;
@@ -84,9 +95,9 @@ export function gaussianNoiseModel<X>(sde: MeanRevertingSDE<X>, data: GaussianDa
 
   if (typeof mean === 'number' && typeof std === 'number') {
     return (xt, mu, t) => {
-      const B = sde.meanDecay(t);
-      const sb = sde.sigmaBar(t);
+      const { B, sb } = coefs(t);
       const k = sb / (B * B * std * std + sb * sb);
+      if (mu === null) return b.linear([[xt, k]], -k * B * mean);
       // eps = k (x_t - mu) - k B (m - mu) = k d + k B mu - k B m
       return b.tidy(() => {
         const d = b.linear([
@@ -120,10 +131,9 @@ export function gaussianNoiseModel<X>(sde: MeanRevertingSDE<X>, data: GaussianDa
     const shape = b.shape(xt);
     if (m.shape) checkBroadcast(m.shape, shape, where, 'mean');
     if (s.shape) checkBroadcast(s.shape, shape, where, 'std');
-    const B = sde.meanDecay(t);
-    const sb = sde.sigmaBar(t);
+    const { B, sb } = coefs(t);
     const xa = b.toArray(xt);
-    const ma = b.toArray(mu);
+    const ma = mu === null ? new Float32Array(xa.length) : b.toArray(mu);
     const out = new Float32Array(xa.length);
     const mData = m.data;
     const sData = s.data;

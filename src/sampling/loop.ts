@@ -1,7 +1,8 @@
 import type { Rng } from '../backend/rng.js';
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { throwIfAborted } from './abort.js';
 import type { NoiseModel } from './model.js';
+import { checkCondition, processOf } from './process.js';
 import { checkSteps } from './timesteps.js';
 
 /**
@@ -12,9 +13,9 @@ import { checkSteps } from './timesteps.js';
 export interface StepInfo<X> {
   /** Step number, `0..K-1`. */
   readonly i: number;
-  /** Time index the step started from (the model was evaluated at `t`). */
+  /** Time index the step started from (the model was evaluated at `t`); real for `'ode-adaptive'`. */
   readonly t: number;
-  /** Time index the step landed on (`0` after the last step). */
+  /** Time index the step landed on (`0` after the last step); real for `'ode-adaptive'`. */
   readonly s: number;
   /** The new state `x_s`, `[B, ...]` (borrowed). */
   readonly x: X;
@@ -43,24 +44,54 @@ export interface SamplerOptions<X> {
   readonly eta?: number;
   /** `ode` only: 1 = Euler (default, as the reference), 2 = Heun (the `heun` sampler). */
   readonly order?: 1 | 2;
+  /** `ode-adaptive` only: relative tolerance of the Runge–Kutta error control (default 1e-3). */
+  readonly rtol?: number;
+  /** `ode-adaptive` only: absolute tolerance, data units (default 1e-3). */
+  readonly atol?: number;
+  /**
+   * `ode-adaptive` only: the real time `t` in `(0, steps[0])` where the integration stops
+   * (default 1, the smallest time a network is trained at); the result is then the `x0` estimate
+   * made from the noise predicted there.
+   */
+  readonly tEnd?: number;
+  /** `ode-adaptive` only: the most model evaluations allowed (default 10000); more is an error. */
+  readonly maxEvals?: number;
+  /** `ode-adaptive` only: receives the solver's counts when it finishes (see `OdeSolverStats`). */
+  readonly onSolverStats?: (stats: OdeSolverStats) => void;
+}
+
+/** What the adaptive ODE sampler reports (through `onSolverStats`). */
+export interface OdeSolverStats {
+  /** Model (network) evaluations in all. */
+  readonly nfe: number;
+  /** Accepted Runge–Kutta steps. */
+  readonly accepted: number;
+  /** Rejected Runge–Kutta steps (their evaluations are counted in `nfe`). */
+  readonly rejected: number;
+  /** Start and end time `t` of the integration. */
+  readonly tStart: number;
+  /** End time `t` (then the `x0` estimate is made). */
+  readonly tEnd: number;
 }
 
 /**
  * A sampler: runs the reverse process from `x` (the state at `steps[0]`) over the decreasing
  * `steps` and then to `s = 0`, calling `model` once per step (twice for Heun), and returns the
- * final state `x_0`.
+ * final state `x_0`. Every built-in sampler works with both SDEs: a `MeanRevertingSDE` needs
+ * `mu` (the degraded image), a `DenoisingSDE` takes `null` (its model gets `null` as `cond`);
+ * the wrong one is a one-line error.
  *
  * Ownership: `x` and `mu` are borrowed (never disposed); the returned tensor is new and owned by
  * the caller; every intermediate is disposed, also when the run throws or is aborted.
  * @param sde - the SDE (its backend does the maths). @param model - the noise predictor.
- * @param x - start state `[B, ...]` (float32). @param mu - degraded image, same shape.
+ * @param x - start state `[B, ...]` (float32). @param mu - degraded image, same shape, or `null`.
  * @param steps - strictly decreasing integers within `1..T` (see {@link timesteps}).
  */
-export type Sampler = <X>(
-  sde: MeanRevertingSDE<X>,
-  model: NoiseModel<X>,
+export type Sampler = <X, C extends X | null = X>(
+  sde: DiffusionSDE<X>,
+  model: NoiseModel<X, C>,
   x: X,
-  mu: X,
+  mu: C,
   steps: ArrayLike<number>,
   options?: SamplerOptions<X>,
 ) => Promise<X>;
@@ -90,38 +121,23 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * disposal. `step` gets the state at `t` (borrowed) and the noise predicted there (borrowed) and
  * returns the state at `s` (new). @internal
  */
-export async function runSteps<X>(
+export async function runSteps<X, C extends X | null>(
   name: string,
-  sde: MeanRevertingSDE<X>,
-  model: NoiseModel<X>,
+  sde: DiffusionSDE<X>,
+  model: NoiseModel<X, C>,
   x: X,
-  mu: X,
+  mu: C,
   steps: ArrayLike<number>,
   options: SamplerOptions<X>,
   step: (x: X, eps: X, t: number, s: number, ctx: StepContext<X>) => StepOutput<X> | Promise<StepOutput<X>>,
 ): Promise<X> {
   const where = `sampler '${name}'`;
-  if (typeof model !== 'function') throw new TypeError(`${where}: model must be a function (xt, mu, t) => noise, got ${typeof model}`);
-  const b = sde.backend;
-  const shape = b.shape(x);
-  const muShape = b.shape(mu);
-  if (shape.length === 0) throw new RangeError(`${where}: x must have rank >= 1 (batch on axis 0), got a scalar`);
-  if (!sameShape(shape, muShape)) throw new RangeError(`${where}: mu has shape [${muShape}] but x has shape [${shape}]`);
+  const { b, shape, predict } = prepare(where, sde, model, x, mu);
+  const p = processOf(sde, where);
   const ts = checkSteps(steps, sde.T, where);
   const { callback, onProgress, signal } = options;
 
-  const ctx: StepContext<X> = {
-    async predict(xt, t) {
-      const eps = await model(xt, mu, t);
-      if (eps === xt || eps === mu) throw new TypeError(`${where}: the model returned one of its inputs; it must return a new tensor (the sampler disposes it)`);
-      const es = b.shape(eps);
-      if (!sameShape(es, shape)) {
-        b.dispose(eps);
-        throw new RangeError(`${where}: the model returned shape [${es}] at t = ${t}; expected the input's shape [${shape}]`);
-      }
-      return eps;
-    },
-  };
+  const ctx: StepContext<X> = { predict };
 
   let cur = x;
   try {
@@ -140,7 +156,7 @@ export async function runSteps<X>(
         } else {
           next = out as X;
         }
-        if (callback && x0Hat === undefined) x0Hat = sde.x0FromNoise(cur, mu, eps, t);
+        if (callback && x0Hat === undefined) x0Hat = p.x0FromNoise(cur, mu, eps, t);
       } catch (e) {
         if (next !== undefined) b.dispose(next);
         if (x0Hat !== undefined) b.dispose(x0Hat);
@@ -162,6 +178,36 @@ export async function runSteps<X>(
     if (cur !== x) b.dispose(cur);
     throw e;
   }
+}
+
+/**
+ * Common checks of a sampler call (the SDE, the model, `x`, the condition against the SDE's
+ * kind) and the checked model call. @internal
+ */
+export function prepare<X, C extends X | null>(
+  where: string,
+  sde: DiffusionSDE<X>,
+  model: NoiseModel<X, C>,
+  x: X,
+  mu: C,
+): { b: DiffusionSDE<X>['backend']; shape: number[]; predict: (xt: X, t: number) => Promise<X> } {
+  processOf(sde, where);
+  if (typeof model !== 'function') throw new TypeError(`${where}: model must be a function (xt, cond, t) => noise, got ${typeof model}`);
+  const b = sde.backend;
+  const shape = b.shape(x);
+  if (shape.length === 0) throw new RangeError(`${where}: x must have rank >= 1 (batch on axis 0), got a scalar`);
+  checkCondition(sde, mu, shape, where);
+  const predict = async (xt: X, t: number): Promise<X> => {
+    const eps = await model(xt, mu, t);
+    if (eps === xt || eps === mu) throw new TypeError(`${where}: the model returned one of its inputs; it must return a new tensor (the sampler disposes it)`);
+    const es = b.shape(eps);
+    if (!sameShape(es, shape)) {
+      b.dispose(eps);
+      throw new RangeError(`${where}: the model returned shape [${es}] at t = ${t}; expected the input's shape [${shape}]`);
+    }
+    return eps;
+  };
+  return { b, shape, predict };
 }
 
 /** The generator a stochastic sampler needs, or a clear error. @internal */

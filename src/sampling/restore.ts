@@ -1,4 +1,5 @@
 import { Rng } from '../backend/rng.js';
+import { checkSDE, isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { throwIfAborted } from './abort.js';
 import { meanStdOverSamples, repeatBatch } from './batch.js';
@@ -7,19 +8,43 @@ import type { NoiseModel } from './model.js';
 import { resolveSampler, type SamplerName } from './samplers.js';
 import { checkSteps, timesteps, type Spacing } from './timesteps.js';
 
-/** Options of {@link restore}. */
-export interface RestoreOptions<X> extends SamplerOptions<X> {
-  /** The SDE the model was trained with; its backend does the maths. */
-  readonly sde: MeanRevertingSDE<X>;
-  /** The noise predictor (see {@link NoiseModel}; wrap other models with `fromScoreModel` / `fromX0Model`). */
-  readonly model: NoiseModel<X>;
-  /** The degraded image `mu`, float32 `[B, ...]` (borrowed, not disposed). */
+/**
+ * Options of {@link restore}.
+ * @typeParam C - the model's condition type: `X` for a MeanRevertingSDE, `null` (or `X | null`,
+ *   an unconditional network) for a DenoisingSDE.
+ */
+export interface RestoreOptions<X, C extends X | null = X> extends SamplerOptions<X> {
+  /** The SDE the model was trained with (a `MeanRevertingSDE` or a `DenoisingSDE`); its backend does the maths. */
+  readonly sde: DiffusionSDE<X>;
+  /**
+   * The noise predictor (see {@link NoiseModel}; wrap other models with `fromScoreModel` /
+   * `fromX0Model`). Under a DenoisingSDE it is called with `cond = null`.
+   */
+  readonly model: NoiseModel<X, C>;
+  /**
+   * The degraded image, float32 `[B, ...]` (borrowed, not disposed). MeanRevertingSDE: `mu`, the
+   * SDE's mean (restoration starts from the prior `lq + lambda z`). DenoisingSDE: the noisy image
+   * itself, taken as the state at `start`.
+   */
   readonly lq: X;
-  /** A built-in sampler's name or a {@link Sampler} function (default `'sde'`, the paper's). */
+  /**
+   * DenoisingSDE only: the time index of `lq`, an integer in `0..T` (default `T`, as the
+   * reference's test without a sigma): use `sde.optimalTimestep(sigma)` for noise of std `sigma`
+   * (data units; see `estimateNoiseSigma` when it is unknown). `0` returns a copy of `lq`. Giving
+   * it for a MeanRevertingSDE is an error (that SDE starts from its prior at `T`).
+   */
+  readonly start?: number;
+  /**
+   * A built-in sampler's name or a {@link Sampler} function. Default: `'sde'` (the paper's) for a
+   * MeanRevertingSDE, `'ode'` (the reference's denoising test loop) for a DenoisingSDE.
+   */
   readonly sampler?: SamplerName | Sampler;
   /**
    * The step list: a number `K` (that many steps spread by `spacing`, see {@link timesteps}) or an
-   * explicit strictly decreasing list within `1..T`. Default: all `T` steps, `T, T-1, ..., 1`.
+   * explicit strictly decreasing list within `1..T` (`1..start` for a DenoisingSDE). Default: all
+   * steps, `T, T-1, ..., 1` (`start, ..., 1`). For a DenoisingSDE a number larger than `start` is
+   * reduced to `start` (a blind noise estimate may give a small `start`). `'ode-adaptive'` uses
+   * only the first entry (its start) and picks its own steps.
    */
   readonly steps?: number | ArrayLike<number>;
   /** Spacing for a numeric `steps` (default `'linspace'`, which starts at `T` and ends at `1`). */
@@ -32,7 +57,7 @@ export interface RestoreOptions<X> extends SamplerOptions<X> {
 }
 
 /** Options of {@link restoreWithUncertainty}: those of {@link restore} plus the sample count. */
-export interface UncertaintyOptions<X> extends RestoreOptions<X> {
+export interface UncertaintyOptions<X, C extends X | null = X> extends RestoreOptions<X, C> {
   /** Number of restorations `N` per input image (integer >= 2), drawn together in one batch. */
   readonly samples: number;
   /** Also return the `N` restorations themselves (default false). */
@@ -49,9 +74,9 @@ export interface Uncertainty<X> {
   readonly samples?: X;
 }
 
-function stepList(T: number, steps: number | ArrayLike<number> | undefined, spacing: Spacing | undefined): number[] {
+function stepList(T: number, steps: number | ArrayLike<number> | undefined, spacing: Spacing | undefined, clamp = false): number[] {
   if (steps === undefined) return timesteps(T, T, 'linspace');
-  if (typeof steps === 'number') return timesteps(T, steps, spacing ?? 'linspace');
+  if (typeof steps === 'number') return timesteps(T, clamp && Number.isInteger(steps) && steps > T ? T : steps, spacing ?? 'linspace');
   return checkSteps(steps, T, 'restore');
 }
 
@@ -65,8 +90,10 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
 }
 
 /**
- * Restores `lq`: draws the prior `x_T = lq + lambda z` ({@link MeanRevertingSDE.prior}), runs the
- * sampler over the step list (then to `t = 0`) and returns `x_0`.
+ * Restores `lq`. MeanRevertingSDE: draws the prior `x_T = lq + lambda z` (its `prior`), runs the
+ * sampler over the step list (then to `t = 0`) and returns `x_0`. DenoisingSDE: takes `lq` as the
+ * state at `start` (e.g. `sde.optimalTimestep(sigma)`) and runs the sampler from there (model
+ * called with `cond = null`), as the reference's denoising test does with `reverse_ode`.
  *
  * Ownership: returns one new tensor `[B, ...]` (like `lq`) owned by the caller; the prior and
  * every intermediate are disposed, also on error or cancellation. Callback tensors are borrowed
@@ -83,22 +110,37 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
  * their per-pixel `{ mean, std }` instead (exactly {@link restoreWithUncertainty}).
  * @throws RangeError / TypeError for bad options.
  */
-export async function restore<X>(options: UncertaintyOptions<X>): Promise<Uncertainty<X>>;
-export async function restore<X>(options: RestoreOptions<X>): Promise<X>;
-export async function restore<X>(options: RestoreOptions<X> | UncertaintyOptions<X>): Promise<X | Uncertainty<X>> {
+export async function restore<X, C extends X | null = X>(options: UncertaintyOptions<X, C>): Promise<Uncertainty<X>>;
+export async function restore<X, C extends X | null = X>(options: RestoreOptions<X, C>): Promise<X>;
+export async function restore<X, C extends X | null = X>(options: RestoreOptions<X, C> | UncertaintyOptions<X, C>): Promise<X | Uncertainty<X>> {
   if (options === null || typeof options !== 'object') throw new TypeError('restore: options must be an object { sde, model, lq, ... }');
   // `samples: N` asks for N restorations in one batch and their per-pixel mean and std.
-  if ((options as { samples?: unknown }).samples !== undefined) return restoreWithUncertainty(options as UncertaintyOptions<X>);
-  const { sde, model, lq, seed, rng: givenRng, signal } = options;
-  if (sde === undefined || sde === null || typeof sde.prior !== 'function') throw new TypeError('restore: options.sde must be a MeanRevertingSDE');
+  if ((options as { samples?: unknown }).samples !== undefined) return restoreWithUncertainty(options as UncertaintyOptions<X, C>);
+  const { sde, model, lq, seed, rng: givenRng, signal, start } = options;
+  checkSDE<X>(sde, 'restore');
   if (lq === undefined || lq === null) throw new TypeError('restore: options.lq (the degraded image, [B, ...]) is required');
+  if (isDenoisingSDE(sde)) {
+    const sampler = resolveSampler(options.sampler ?? 'ode');
+    const from = start ?? sde.T;
+    if (typeof from !== 'number' || !Number.isInteger(from) || from < 0 || from > sde.T) {
+      throw new RangeError(`restore: start must be an integer time index in 0..${sde.T} (e.g. sde.optimalTimestep(sigma)), got ${String(from)}`);
+    }
+    const rng = generator(seed, givenRng);
+    throwIfAborted(signal, 'restore');
+    // t = 0: no noise to remove (the reference's loop over range(1, 0 + 1) is empty).
+    if (from === 0) return sde.backend.linear([[lq, 1]]);
+    const list = stepList(from, options.steps, options.spacing, true);
+    return sampler(sde, model, lq, null as C, list, { ...options, rng });
+  }
+  if (start !== undefined) throw new TypeError('restore: start is for a DenoisingSDE; a MeanRevertingSDE always starts from its prior at T');
+  const mr = sde as MeanRevertingSDE<X>;
   const sampler = resolveSampler(options.sampler ?? 'sde');
   const list = stepList(sde.T, options.steps, options.spacing);
   const rng = generator(seed, givenRng);
   throwIfAborted(signal, 'restore');
-  const xT = sde.prior(lq, rng);
+  const xT = mr.prior(lq, rng);
   try {
-    return await sampler(sde, model, xT, lq, list, { ...options, rng });
+    return await sampler(sde, model, xT, lq as C, list, { ...options, rng });
   } finally {
     sde.backend.dispose(xT);
   }
@@ -114,17 +156,17 @@ export async function restore<X>(options: RestoreOptions<X> | UncertaintyOptions
  * caller; everything else is disposed. The batch is tiled and reduced on the host (one upload,
  * one download).
  */
-export async function restoreWithUncertainty<X>(options: UncertaintyOptions<X>): Promise<Uncertainty<X>> {
+export async function restoreWithUncertainty<X, C extends X | null = X>(options: UncertaintyOptions<X, C>): Promise<Uncertainty<X>> {
   if (options === null || typeof options !== 'object') throw new TypeError('restoreWithUncertainty: options must be an object { sde, model, lq, samples, ... }');
   const { samples: n, keepSamples, sde, lq } = options;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`restoreWithUncertainty: samples must be an integer >= 2, got ${String(n)}`);
-  if (sde === undefined || sde === null || typeof sde.prior !== 'function') throw new TypeError('restoreWithUncertainty: options.sde must be a MeanRevertingSDE');
+  checkSDE<X>(sde, 'restoreWithUncertainty');
   const b = sde.backend;
   const tiled = repeatBatch(b, lq, n);
   let all: X;
   try {
     const { samples: _n, keepSamples: _k, ...rest } = options;
-    all = await restore<X>({ ...rest, lq: tiled } as RestoreOptions<X>);
+    all = await restore<X, C>({ ...rest, lq: tiled } as RestoreOptions<X, C>);
   } finally {
     b.dispose(tiled);
   }

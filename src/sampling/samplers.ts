@@ -1,10 +1,12 @@
 import { needRng, runSteps, type Sampler, type SamplerOptions } from './loop.js';
 import { heunCorrect, odeJump, posteriorJump, sdeJump } from './steps.js';
+import { odeAdaptiveSampler } from './adaptive.js';
 
 /*
- * The samplers, k-diffusion style: each is a short function over (sde, model, x, mu, steps).
- * `x` is the state at `steps[0]`; every sampler jumps `steps[i] -> steps[i+1]` and finally
- * `steps[K-1] -> 0`. The jump maths (and what a jump means for the Euler samplers) is in steps.ts.
+ * The samplers, k-diffusion style: each is a short function over (sde, model, x, mu, steps), for
+ * either SDE (`mu = null` for a DenoisingSDE). `x` is the state at `steps[0]`; every sampler
+ * jumps `steps[i] -> steps[i+1]` and finally `steps[K-1] -> 0`. The jump maths (and what a jump
+ * means for the Euler samplers) is in steps.ts; the adaptive ODE solver in adaptive.ts.
  */
 
 /**
@@ -91,12 +93,15 @@ export const samplers: {
   readonly posterior: Sampler;
   /** {@link ddimSampler}: the posterior sampler with `eta` default 0. */
   readonly ddim: Sampler;
+  /** {@link odeAdaptiveSampler}: probability-flow ODE, adaptive Dormand–Prince 5(4) with `rtol` / `atol`. */
+  readonly 'ode-adaptive': Sampler;
 } = Object.freeze({
   sde: sdeSampler,
   ode: odeSampler,
   heun: heunSampler,
   posterior: posteriorSampler,
   ddim: ddimSampler,
+  'ode-adaptive': odeAdaptiveSampler,
 });
 
 /** A built-in sampler's name. */

@@ -1,4 +1,4 @@
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 
 /** The SDE tables the jump formulas need, indexed `0..T` (float64). */
 export interface SdeTables {
@@ -12,7 +12,7 @@ export interface SdeTables {
 const cache = new WeakMap<object, SdeTables>();
 
 /** Cached float64 tables of an (immutable) SDE. @internal */
-export function sdeTables(sde: MeanRevertingSDE<unknown>): SdeTables {
+export function sdeTables(sde: DiffusionSDE<unknown>): SdeTables {
   let tab = cache.get(sde);
   if (!tab) {
     const dt = sde.dt;

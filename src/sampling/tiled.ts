@@ -44,24 +44,29 @@ function axisWeights(len: number, overlap: number, rampStart: boolean, rampEnd: 
  * per global pixel, so no seams come from the noise. When the image fits in one tile the model is
  * called once on the whole image and its output is returned unchanged.
  *
+ * Either SDE: the condition `mu` is cropped like the state for a MeanRevertingSDE; under a
+ * DenoisingSDE it is `null` and passed on as `null`.
+ *
  * @param model - a noise model on `backend` taking `[B, h, w, C]` tiles (e.g. a ConditionalUNet's
  *   `predict`); its outputs are disposed here.
  * @param backend - the model's tensor backend (tiles are uploaded to it and read back).
  * @returns a noise model over `HostTensor` `[B, H, W, C]` inputs.
  */
-export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor> {
+export function tiledNoiseModel<X>(model: NoiseModel<X, null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, null>;
+export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor>;
+export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null> {
   const tile = options.tile;
   if (!Number.isInteger(tile) || tile < 8) throw new RangeError(`tiledNoiseModel: tile must be an integer >= 8, got ${String(tile)}`);
   const overlap = options.overlap ?? Math.round(tile / 4);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= tile) {
     throw new RangeError(`tiledNoiseModel: overlap must be an integer in 0..${tile - 1}, got ${String(overlap)}`);
   }
-  return async (xt: HostTensor, mu: HostTensor, t: number): Promise<HostTensor> => {
+  return async (xt: HostTensor, mu: HostTensor | null, t: number): Promise<HostTensor> => {
     if (xt.shape.length !== 4) throw new RangeError(`tiledNoiseModel: expects NHWC [B, H, W, C] images, got shape [${xt.shape}]`);
     const [B, H, W, C] = xt.shape;
-    const run = async (a: HostTensor, m: HostTensor): Promise<Float32Array> => {
+    const run = async (a: HostTensor, m: HostTensor | null): Promise<Float32Array> => {
       const ta = backend.fromArray(a.data, a.shape);
-      const tm = backend.fromArray(m.data, m.shape);
+      const tm = m === null ? null : backend.fromArray(m.data, m.shape);
       try {
         const out = await model(ta, tm, t);
         try {
@@ -70,7 +75,7 @@ export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<
           backend.dispose(out);
         }
       } finally {
-        backend.dispose([ta, tm]);
+        backend.dispose(tm === null ? [ta] : [ta, tm]);
       }
     };
     const ys = tileStarts(H, tile, overlap);
@@ -96,7 +101,7 @@ export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<
         const wx = axisWeights(tw, overlap, ix > 0, ix < xs.length - 1);
         const y0 = ys[iy];
         const x0 = xs[ix];
-        const eps = await run(new HostTensor(crop(xt.data, y0, x0), [B, th, tw, C]), new HostTensor(crop(mu.data, y0, x0), [B, th, tw, C]));
+        const eps = await run(new HostTensor(crop(xt.data, y0, x0), [B, th, tw, C]), mu === null ? null : new HostTensor(crop(mu.data, y0, x0), [B, th, tw, C]));
         for (let y = 0; y < th; y++) {
           for (let x = 0; x < tw; x++) {
             const w = wy[y] * wx[x];

@@ -1,7 +1,11 @@
-// Theta schedules and the mean-reverting SDE: closed-form marginals, Euler–Maruyama steps,
-// exact posterior (jump) formulas and noise / score / x0 conversions.
+// Theta schedules and the two SDEs (IR-SDE's mean-reverting SDE and the reference's
+// DenoisingSDE): closed-form marginals, Euler–Maruyama steps, exact posterior (jump) formulas and
+// noise / score / x0 conversions, behind one interface the samplers use.
 export { thetaSchedule, cosineThetas, linearThetas, constantThetas, type ScheduleName, type ScheduleSpec, type CosineSchedule, type LinearSchedule, type ConstantSchedule } from './schedules.js';
 export { MeanRevertingSDE, from255, type SDEConfig, type BackendName } from './mean-reverting-sde.js';
+export { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
+export { isMeanRevertingSDE, isDenoisingSDE, checkSDE, type DiffusionSDE, type SDEKind } from './diffusion-sde.js';
 export { drawNoise, isRng, type NoiseSource, type DrawnNoise } from './noise-source.js';
 export { checkTimesteps, type Timestep } from './timesteps.js';
 export { combineAroundMu } from './around-mu.js';
+export { createSDE, sdeConfigOf, type AnySDEConfig } from './factory.js';

@@ -1,12 +1,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Coef, TensorBackend } from '../backend/types.js';
 import type { Rng } from '../backend/rng.js';
-import { drawNoise, type NoiseSource } from './noise-source.js';
+import type { NoiseSource } from './noise-source.js';
 import { combineAroundMu } from './around-mu.js';
-import { tfjsBackend } from '../backend/tfjs.js';
-import { hostBackend, type HostTensor } from '../backend/host.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
-import { checkTimesteps, isBatched, type Timestep } from './timesteps.js';
+import type { Timestep } from './timesteps.js';
+import { SdeArgs, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
+import type { DiffusionSDE } from './diffusion-sde.js';
+
+export type { BackendName } from './core.js';
 
 /** Configuration of a {@link MeanRevertingSDE}. Plain data: JSON-serialisable when the schedule is. */
 export interface SDEConfig {
@@ -51,7 +53,9 @@ export function from255(value: number): number {
  *
  * @typeParam X - the backend's tensor type (`tf.Tensor` unless another backend is passed).
  */
-export class MeanRevertingSDE<X = tf.Tensor> {
+export class MeanRevertingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
+  /** The SDE family: `'mean-reverting'` (needs the degraded image `mu`). */
+  readonly kind = 'mean-reverting' as const;
   /** Number of steps `T`. */
   readonly T: number;
   /** Stationary standard deviation `lambda` (data units). */
@@ -65,6 +69,8 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   /** The validated configuration (schedule arrays copied). */
   readonly config: Readonly<SDEConfig>;
 
+  readonly #tab: OuTables;
+  readonly #args: SdeArgs<X>;
   readonly #thetas: Float64Array;
   readonly #sigmas: Float64Array;
   readonly #thetasCumsum: Float64Array;
@@ -92,37 +98,26 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
       throw new RangeError(`MeanRevertingSDE: eps must be a number in (0, 1), got ${String(eps)}`);
     }
-    const thetas = thetaSchedule(schedule, T);
-    const cumsum = new Float64Array(T + 1);
-    // Theta_i = cumsum(theta)_i - theta_0, so Theta_0 = 0 and Theta_t - Theta_{t-1} = theta_t.
-    let acc = 0;
-    for (let i = 0; i <= T; i++) {
-      acc += thetas[i];
-      cumsum[i] = acc - thetas[0];
-    }
-    cumsum[0] = 0;
-    const dt = -Math.log(eps) / cumsum[T];
-    if (!(Number.isFinite(dt) && dt > 0)) {
-      throw new RangeError(`MeanRevertingSDE: the schedule gives Theta_T = ${cumsum[T]}, so dt is not finite; check the thetas`);
-    }
-    const sigmas = thetas.map((th) => Math.sqrt(2 * maxSigma * maxSigma * th));
-    const sigmaBars = cumsum.map((c) => maxSigma * Math.sqrt(-Math.expm1(-2 * c * dt)));
+    const tab = ouTables(thetaSchedule(schedule, T), maxSigma, eps, 'MeanRevertingSDE');
+    const dt = tab.dt;
 
     this.T = T;
     this.maxSigma = maxSigma;
     this.eps = eps;
     this.dt = dt;
-    this.backend = resolveBackend(backend) as TensorBackend<X>;
+    this.backend = resolveBackend(backend, 'MeanRevertingSDE') as TensorBackend<X>;
     this.config = Object.freeze({
       T,
       maxSigma,
       eps,
       schedule: typeof schedule === 'string' || 'type' in schedule ? schedule : Array.from(schedule as ArrayLike<number>),
     });
-    this.#thetas = thetas;
-    this.#sigmas = sigmas;
-    this.#thetasCumsum = cumsum;
-    this.#sigmaBars = sigmaBars;
+    this.#tab = tab;
+    this.#thetas = tab.thetas;
+    this.#sigmas = tab.sigmas;
+    this.#thetasCumsum = tab.cumsum;
+    this.#sigmaBars = tab.sigmaBars;
+    this.#args = new SdeArgs<X>('MeanRevertingSDE', T, this.backend);
   }
 
   /** `theta_0 .. theta_T` (a copy, float64, length `T + 1`). */
@@ -145,66 +140,27 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   // ---------------------------------------------------------------- argument checking helpers
 
   #t(t: Timestep, where: string, batch?: number): number[] {
-    return checkTimesteps(t, 1, this.T, `MeanRevertingSDE.${where}`, 't', batch);
+    return this.#args.t(t, where, batch);
   }
 
-  /** Evaluates `f` per timestep: a number for scalar `t`, else one float64 per batch item. */
   #coef(t: Timestep, ts: number[], f: (ti: number) => number): Coef {
-    return isBatched(t) ? Float64Array.from(ts, f) : f(ts[0]);
+    return this.#args.coef(t, ts, f);
   }
 
   #shapeOf(where: string, named: ReadonlyArray<readonly [string, X]>): number[] {
-    const [firstName, first] = named[0];
-    const shape = this.backend.shape(first);
-    if (shape.length === 0) throw new RangeError(`MeanRevertingSDE.${where}: ${firstName} must have rank >= 1 (batch on axis 0), got a scalar`);
-    for (const [name, x] of named.slice(1)) {
-      const s = this.backend.shape(x);
-      if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
-        throw new RangeError(`MeanRevertingSDE.${where}: ${name} has shape [${s}] but ${firstName} has shape [${shape}]`);
-      }
-    }
-    return shape;
+    return this.#args.shapeOf(where, named);
   }
 
-  /** Resolves (t, s) pairs for jumps; `s` defaults to `t - 1` and must satisfy `0 <= s < t`. */
   #pairs(t: Timestep, s: Timestep | undefined, where: string, batch?: number): { ts: number[]; ss: number[]; batched: boolean } {
-    const batched = isBatched(t) || (s !== undefined && isBatched(s));
-    let ts = this.#t(t, where, isBatched(t) ? batch : undefined);
-    let ss = s === undefined ? ts.map((v) => v - 1) : checkTimesteps(s, 0, this.T - 1, `MeanRevertingSDE.${where}`, 's', isBatched(s) ? batch : undefined);
-    const n = Math.max(ts.length, ss.length);
-    if (ts.length !== ss.length && ts.length !== 1 && ss.length !== 1) {
-      throw new RangeError(`MeanRevertingSDE.${where}: batched t has ${ts.length} entries but batched s has ${ss.length}`);
-    }
-    if (ts.length === 1) ts = new Array<number>(n).fill(ts[0]);
-    if (ss.length === 1) ss = new Array<number>(n).fill(ss[0]);
-    ts.forEach((ti, i) => {
-      if (ss[i] >= ti) throw new RangeError(`MeanRevertingSDE.${where}: s must satisfy 0 <= s < t, got s = ${ss[i]} with t = ${ti}`);
-    });
-    return { ts, ss, batched };
+    return this.#args.pairs(t, s, where, batch);
   }
 
   #noise(source: NoiseSource<X>, shape: number[], where: string): { z: X; owned: boolean } {
-    return drawNoise(this.backend, source, shape, `MeanRevertingSDE.${where}`);
+    return this.#args.noise(source, shape, where);
   }
 
-  /** Adds `coef * z` (z from `source`) to a tensor the method owns, disposing intermediates. */
   #plusNoise(base: X, coef: Coef, source: NoiseSource<X>, where: string): X {
-    const b = this.backend;
-    let drawn: { z: X; owned: boolean };
-    try {
-      drawn = this.#noise(source, b.shape(base), where);
-    } catch (e) {
-      b.dispose(base);
-      throw e;
-    }
-    const { z, owned } = drawn;
-    const res = b.linear([
-      [base, 1],
-      [z, coef],
-    ]);
-    b.dispose(base);
-    if (owned) b.dispose(z);
-    return res;
+    return this.#args.plusNoise(base, coef, source, where);
   }
 
   // ------------------------------------------------------------------------ scalar quantities
@@ -247,22 +203,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
 
   /** Posterior coefficients for the jump t -> s (s < t); see {@link MeanRevertingSDE.optimalReverseMean}. */
   #posterior(ti: number, si: number): { cXt: number; cX0: number; variance: number } {
-    const cs = this.#thetasCumsum;
-    // The one-step case uses theta_t itself, as the reference does (equal to Theta_t - Theta_{t-1}
-    // up to rounding); any other jump uses the exact difference.
-    const gap = si === ti - 1 ? this.#thetas[ti] : cs[ti] - cs[si];
-    const dt = this.dt;
-    const A = Math.exp(-gap * dt);
-    const C = Math.exp(-cs[si] * dt);
-    // 1 - A^2 etc. via expm1: no cancellation when the exponents are tiny.
-    const oneMinusA2 = -Math.expm1(-2 * gap * dt);
-    const oneMinusB2 = -Math.expm1(-2 * cs[ti] * dt);
-    const oneMinusC2 = -Math.expm1(-2 * cs[si] * dt);
-    return {
-      cXt: (A * oneMinusC2) / oneMinusB2,
-      cX0: (C * oneMinusA2) / oneMinusB2,
-      variance: (oneMinusA2 * oneMinusC2) / oneMinusB2,
-    };
+    return ouPosterior(this.#tab, ti, si);
   }
 
   /**
@@ -275,8 +216,7 @@ export class MeanRevertingSDE<X = tf.Tensor> {
   optimalReverseStd(t: Timestep, s?: Timestep): number | Float64Array;
   optimalReverseStd(t: Timestep, s?: Timestep): number | Float64Array {
     const { ts, ss, batched } = this.#pairs(t, s, 'optimalReverseStd');
-    const floor = 1e-20 * this.dt;
-    const v = ts.map((ti, i) => Math.exp(0.5 * Math.log(Math.max(this.#posterior(ti, ss[i]).variance, floor))) * this.maxSigma);
+    const v = ts.map((ti, i) => ouPosteriorStd(this.#tab, this.maxSigma, ti, ss[i]));
     return batched ? Float64Array.from(v) : v[0];
   }
 
@@ -505,18 +445,4 @@ export class MeanRevertingSDE<X = tf.Tensor> {
     const copy = b.linear([[mu, 1]]);
     return this.#plusNoise(copy, this.maxSigma, noise, 'prior');
   }
-}
-
-/** Names accepted in place of a backend object: `'tfjs'` or `'float32'`. */
-export type BackendName = 'tfjs' | 'float32';
-
-function resolveBackend(b: TensorBackend<unknown> | BackendName | undefined): TensorBackend<unknown> {
-  if (b === undefined || b === 'tfjs') return tfjsBackend as TensorBackend<unknown>;
-  if (b === 'float32') return hostBackend as TensorBackend<HostTensor> as TensorBackend<unknown>;
-  if (typeof b === 'object' && b !== null && typeof b.linear === 'function') return b;
-  throw new TypeError(`MeanRevertingSDE: backend must be a TensorBackend, 'tfjs' or 'float32', got ${String(b)}`);
-}
-
-function negate(c: Coef): Coef {
-  return typeof c === 'number' ? -c : c.map((v) => -v);
 }

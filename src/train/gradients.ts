@@ -1,14 +1,14 @@
-import type { Objective } from './objective.js';
+import type { Objective } from '../loss/objective.js';
 import * as tf from '@tensorflow/tfjs-core';
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
-import { trainingLoss } from './objective.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
+import { trainingLoss } from '../loss/objective.js';
 import { hostValues } from './host-state.js';
 import type { Batch, TrainableNoiseModel } from './trainer.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
 export interface GradientTask {
-  /** The SDE of the trainer. */
-  readonly sde: MeanRevertingSDE<tf.Tensor>;
+  /** The SDE of the trainer (either family). */
+  readonly sde: DiffusionSDE<tf.Tensor>;
   /** The network; its current variables are the weights to differentiate at. */
   readonly model: TrainableNoiseModel;
   /** The batch, `[B, H, W, C]` float32. */
@@ -68,7 +68,7 @@ export const inProcessGradients: GradientComputer = {
     const { sde, model, batch, t, noise, objective, norm } = task;
     const names = [...model.variables.keys()];
     const vars = names.map((n) => model.variables.get(n) as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => trainingLoss(sde, model, batch, t, noise, { objective, norm }), vars);
+    const { value, grads } = tf.variableGrads(() => trainingLoss(sde, model, batch, t, noise, { objective, norm }) as tf.Scalar, vars);
     const loss = value.dataSync()[0];
     value.dispose();
     // variableGrads keys gradients by tf's variable names; map back to ours.

@@ -15,6 +15,7 @@ export {
 } from './image.js';
 export { reflectIndex, gaussianWeights, convolveImage, type Kernel2D } from './filter.js';
 export { psnr, ssim, psnrY, ssimY, rgbToY, type MetricOptions, type SsimOptions } from './metrics.js';
+export { estimateNoiseSigma, type NoiseSigmaOptions } from './noise-level.js';
 export {
   decodeImage,
   encodePng,

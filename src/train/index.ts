@@ -3,7 +3,6 @@
 export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type TrainerConfig, type StepRecord, type TrainerState, type FitResult } from './trainer.js';
 export { inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type Gradient, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
 export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from './ort-gradients.js';
-export { OBJECTIVES, objectiveDiff, trainingLoss, type Objective, type ObjectiveOptions } from './objective.js';
 export { Adam, type AdamConfig, type AdamState } from './adam.js';
 export type { StateStorage } from './host-state.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';
@@ -12,4 +11,3 @@ export { clipGradNorm, clipFactor, gradNorm, type ClippedGradients } from './cli
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT, type DecodedCheckpoint } from './checkpoint.js';
 // Images, metrics and data (browser-safe; file I/O is the Node-only src/io).
 export * from './image-exports.js';
-export { validateRestoration, type ValidationOptions, type ValidationScores } from './validation.js';

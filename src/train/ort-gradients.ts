@@ -12,7 +12,7 @@ import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.j
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
-import { objectiveDiff } from './objective.js';
+import { objectiveDiff, sampleTrainingState } from '../loss/objective.js';
 
 /** Options of {@link createOrtGradients}. */
 export interface OrtGradientsOptions {
@@ -90,7 +90,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       const session = await sessionFor(config, B, H, W, norm);
       const prediction = model.prediction ?? 'noise';
       const [xt, scale, offset] = tf.tidy(() => {
-        const xtT = sde.sampleMarginal(batch.gt, batch.lq, t as number[], noise);
+        const xtT = sampleTrainingState(sde, batch, t, noise);
         const zero = tf.zeros([B, H, W, outC]);
         const b = objectiveDiff(sde, prediction, zero, xtT, batch, t, objective);
         const a = tf.sub(objectiveDiff(sde, prediction, tf.onesLike(zero), xtT, batch, t, objective), b);

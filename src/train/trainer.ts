@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
-import type { MeanRevertingSDE, SDEConfig } from '../sde/mean-reverting-sde.js';
-import { OBJECTIVES, trainingLoss, type Objective } from './objective.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
+import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
+import { OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
 import type { NetworkPrediction } from '../nn/nets/common.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
@@ -68,6 +69,12 @@ export interface TrainerConfig {
   readonly norm?: 'l1' | 'l2';
   /** Seed of the trainer's generator (timesteps, noise, and the batch source's draws). Default 0. */
   readonly seed?: number;
+  /**
+   * The range `[min, max]` (inclusive, within `1..T`) the per-item timesteps are drawn from,
+   * uniformly (default `[1, T]`, the reference's). A DenoisingSDE trained for noise levels up to
+   * some sigma uses `[1, sde.optimalTimestep(sigma)]`.
+   */
+  readonly timesteps?: readonly [number, number];
 }
 
 /** What one training step reports (also the JSON-lines log record of a step). */
@@ -99,7 +106,7 @@ export interface TrainerState {
   /** The trainer config. */
   readonly config: TrainerConfig;
   /** The SDE config (checked on resume). */
-  readonly sde: SDEConfig;
+  readonly sde: AnySDEConfig;
   /** Model weights by name. */
   readonly weights: Record<string, NamedTensor>;
   /** Optimiser state. */
@@ -122,7 +129,7 @@ function dumpVars(vars: Record<string, tf.Tensor>): Record<string, NamedTensor> 
  */
 export class Trainer {
   /** The SDE the network learns to reverse. */
-  readonly sde: MeanRevertingSDE<tf.Tensor>;
+  readonly sde: DiffusionSDE<tf.Tensor>;
   /** The network being trained (its variables are updated in place). */
   readonly model: TrainableNoiseModel;
   /** Where batches come from. */
@@ -153,13 +160,19 @@ export class Trainer {
    *   backends). Results agree up to float rounding; checkpoints are the same format either way.
    */
   constructor(options: {
-    sde: MeanRevertingSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig;
+    sde: DiffusionSDE<tf.Tensor>; model: TrainableNoiseModel; data: BatchSource; config?: TrainerConfig;
     gradients?: GradientComputer; stateStorage?: StateStorage;
   }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
     if (config.objective !== undefined && !OBJECTIVES.includes(config.objective)) {
       throw new RangeError(`Trainer: objective must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got ${String(config.objective)}`);
+    }
+    if (config.timesteps !== undefined) {
+      const [lo, hi] = config.timesteps;
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > sde.T || lo > hi) {
+        throw new RangeError(`Trainer: timesteps must be integers [min, max] with 1 <= min <= max <= T = ${sde.T}, got ${JSON.stringify(config.timesteps)}`);
+      }
     }
     if (config.clipGradNorm !== undefined && !(config.clipGradNorm > 0)) {
       throw new RangeError(`Trainer: clipGradNorm must be > 0, got ${config.clipGradNorm}`);
@@ -190,7 +203,7 @@ export class Trainer {
 
   /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
   lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
-    return trainingLoss(this.sde, this.model, batch, t, noise, { objective: this.config.objective, norm: this.config.norm });
+    return trainingLoss(this.sde, this.model, batch, t, noise, { objective: this.config.objective, norm: this.config.norm }) as tf.Scalar;
   }
 
   /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
@@ -199,7 +212,8 @@ export class Trainer {
     const batch = await this.data.next(this.#rng);
     const vars = Object.fromEntries(this.model.variables);
     const B = batch.gt.shape[0];
-    const t = Array.from(this.#rng.integers(B, 1, this.sde.T));
+    const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
+    const t = Array.from(this.#rng.integers(B, tLo, tHi));
     const noise = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
     const lr = this.#schedule(this.#step);
     this.optimizer.learningRate = lr;
@@ -285,7 +299,7 @@ export class Trainer {
       step: this.#step,
       rng: this.#rng.state,
       config: this.config,
-      sde: this.sde.config,
+      sde: sdeConfigOf(this.sde),
       weights: dumpVars(Object.fromEntries(this.model.variables)),
       adam: this.optimizer.getState(),
       ...(this.ema ? { ema: this.ema.getState() } : {}),
@@ -295,7 +309,7 @@ export class Trainer {
   /** Restores {@link Trainer.getState}'s output; refuses a different SDE or mismatched weights. */
   setState(state: TrainerState): void {
     const a = JSON.stringify(state.sde);
-    const b = JSON.stringify(this.sde.config);
+    const b = JSON.stringify(sdeConfigOf(this.sde));
     if (a !== b) throw new RangeError(`Trainer.setState: the checkpoint was trained with SDE ${a}, but this trainer uses ${b}`);
     const vars = Object.fromEntries(this.model.variables);
     const problems: string[] = [];

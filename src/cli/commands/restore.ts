@@ -1,23 +1,16 @@
-import { imageChannels } from '../../nn/nets/network.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs-core';
-import { HostTensor } from '../../backend/host.js';
-import { tfjsBackend } from '../../backend/tfjs.js';
-import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
-import { restore } from '../../sampling/restore.js';
 import { samplers, type SamplerName } from '../../sampling/samplers.js';
-import { tiledNoiseModel } from '../../sampling/tiled.js';
 import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
-import { convertChannels } from '../../train/image.js';
-import { exportOnnx } from '../../nn/onnx/export.js';
-import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
-import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
+import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.js';
+import type { Restorer } from '../../pipeline/restorer.js';
+import { isDenoisingSDE } from '../../sde/diffusion-sde.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
-import { hostToImage, imageToHost, isDir, loadModelOrDefault, startEngine } from '../shared.js';
+import { isDir, isFile } from '../shared.js';
+import { defaultModelPath } from '../default-model.js';
 
 interface RestoreFlags {
   weights?: string;
@@ -29,6 +22,9 @@ interface RestoreFlags {
   eta?: number;
   engine?: string;
   conv3x3: 'direct' | 'winograd';
+  noiseLevel?: number;
+  rtol?: number;
+  atol?: number;
   quiet?: boolean;
 }
 
@@ -46,8 +42,11 @@ export function registerRestore(program: Command): void {
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images)', intOption('--tile', 8), 512)
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
-    .option('-e, --engine <name>', 'network engine: ort (ONNX Runtime, fastest), or a tfjs backend: auto, wasm, cpu', 'auto')
+    .option('-e, --engine <name>', 'network engine: auto (default: ONNX Runtime on every core when installed, else wasm), ort, wasm or cpu', choiceOption('--engine', ['auto', 'ort', 'wasm', 'cpu'] as const), 'auto')
     .option('--conv3x3 <algo>', 'with --engine ort: winograd (default; faster at 128+ channels, 4x those kernels\' memory) or direct 3x3 convolutions', choiceOption('--conv3x3', ['direct', 'winograd'] as const), 'winograd')
+    .option('--noise-level <sigma>', 'DenoisingSDE models: the Gaussian noise sigma of the input, 0-255 scale (default: estimated from each image and printed)', numberOption('--noise-level', 0))
+    .option('--rtol <x>', 'with --sampler ode-adaptive: relative tolerance (default 1e-3)', numberOption('--rtol', 0))
+    .option('--atol <x>', 'with --sampler ode-adaptive: absolute tolerance (default 1e-3)', numberOption('--atol', 0))
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
@@ -63,60 +62,63 @@ export function registerRestore(program: Command): void {
         if (imageFormatOfPath(output) === null) throw new CliError(`output '${output}' must end in .png, .jpg or .jpeg`);
         jobs.push({ from: input, to: output });
       }
-      const useOrt = flags.engine === 'ort';
-      // With ORT, tfjs only moves tiles between host memory and the ONNX session: cpu is enough.
-      const engine = useOrt ? (await startEngine('cpu'), 'ort') : await startEngine(flags.engine);
-      const { unet, sdeConfig, path, info } = await loadModelOrDefault(flags.weights);
-      const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-      // The model's recommended sampling fills what the flags leave open (same sampler only).
-      const rec = info.sampling !== undefined && (flags.sampler === undefined || flags.sampler === info.sampling.sampler) ? info.sampling : undefined;
-      const sampler = (flags.sampler ?? rec?.sampler ?? 'posterior') as SamplerName;
-      const steps = flags.steps ?? rec?.steps;
-      const eta = flags.eta ?? rec?.eta;
-      if (steps !== undefined && steps > sde.T) throw new CliError(`--steps ${steps} exceeds the model's T = ${sde.T}`);
-      let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
-      let release = async () => {};
-      if (useOrt) {
-        const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict(), { conv3x3: flags.conv3x3 }));
-        raw = ort.noiseModel;
-        release = () => ort.release();
+      const path = flags.weights ?? defaultModelPath();
+      if (path === null) throw new CliError('no --weights given and no shipped model is installed; train one with `irsde train` or pass --weights FILE');
+      if (!(await isFile(path))) throw new CliError(`weights file not found: '${path}'`);
+      let restorer: Restorer;
+      try {
+        restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
+      } catch (e) {
+        throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${(e as Error).message}`);
       }
-      // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
-      const net: NoiseModel<tf.Tensor> = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, raw);
-      const model = tiledNoiseModel(net, tfjsBackend, {
-        tile: flags.tile,
-        ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
-      });
+      const denoising = isDenoisingSDE(restorer.sde);
+      if (flags.noiseLevel !== undefined && !denoising) {
+        await restorer.dispose();
+        throw new CliError('--noise-level applies to DenoisingSDE models only; this model is a mean-reverting (IR-SDE) one, which takes the degraded image as its condition');
+      }
+      if (flags.noiseLevel !== undefined && flags.noiseLevel / 255 > restorer.sde.maxSigma) {
+        const max = restorer.sde.maxSigma * 255;
+        await restorer.dispose();
+        throw new CliError(`--noise-level ${flags.noiseLevel} exceeds the model's maximum noise level ${max.toFixed(1)} (0-255 scale)`);
+      }
+      if (flags.steps !== undefined && flags.steps > restorer.sde.T) {
+        await restorer.dispose();
+        throw new CliError(`--steps ${flags.steps} exceeds the model's T = ${restorer.sde.T}`);
+      }
+      if (!flags.quiet) console.error(`engine: ${restorer.engine}`);
       const progress = makeProgress(!!flags.quiet);
       try {
         for (const job of jobs) {
-          // A grey photo given to an RGB model is restored as three equal channels and written grey.
-          const native = await readImage(job.from);
-          const img = convertChannels(native, imageChannels(unet.config).input as 1 | 3);
-          const started = performance.now();
-          progress.start(steps ?? sde.T, basename(job.from, extname(job.from)));
-          const out = await restore({
-            sde,
-            model,
-            lq: imageToHost(img),
-            sampler,
-            ...(steps !== undefined ? { steps } : {}),
-            ...(eta !== undefined ? { eta } : {}),
-            seed: flags.seed,
-            onProgress: (done) => progress.update(done),
-          });
+          const image = await readImage(job.from);
+          progress.start(flags.steps ?? restorer.sampling?.steps ?? restorer.sde.T, basename(job.from, extname(job.from)));
+          let out;
+          try {
+            out = await restorer.restore(image, {
+              ...(flags.sampler !== undefined ? { sampler: flags.sampler as SamplerName } : {}),
+              ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+              ...(flags.eta !== undefined ? { eta: flags.eta } : {}),
+              ...(flags.noiseLevel !== undefined ? { noiseLevel: flags.noiseLevel / 255 } : {}),
+              ...(flags.rtol !== undefined ? { rtol: flags.rtol } : {}),
+              ...(flags.atol !== undefined ? { atol: flags.atol } : {}),
+              seed: flags.seed,
+              tile: flags.tile,
+              ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
+              onProgress: (done, total) => progress.update(done, total),
+            });
+          } catch (e) {
+            throw e instanceof RangeError || e instanceof TypeError ? new CliError(e.message) : e;
+          }
           progress.stop();
-          const restored = hostToImage(out);
-          await writeImage(job.to, native.channels < restored.channels ? convertChannels(restored, native.channels) : restored);
+          await writeImage(job.to, out.image);
           if (!flags.quiet) {
-            const s = ((performance.now() - started) / 1000).toFixed(1);
-            console.error(`${job.from} -> ${job.to} (${img.width}x${img.height}, ${sampler}, ${steps ?? sde.T} steps, ${engine}, ${s} s)`);
+            const noise = out.noise ? `, noise sigma ${(out.noise.sigma * 255).toFixed(1)} (${out.noise.estimated ? 'estimated' : 'given'}; start t = ${out.noise.start})` : '';
+            const nfe = out.nfe !== undefined ? `, ${out.nfe} network evaluations` : '';
+            console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${out.sampler}, ${out.steps ?? 'all'} steps${nfe}${noise}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
           }
         }
       } finally {
         progress.stop();
-        unet.dispose();
-        await release();
+        await restorer.dispose();
       }
       if (!flags.quiet) console.error(`model: ${path}`);
     });

@@ -2,7 +2,10 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
+import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
+import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
+import { isDenoisingSDE } from '../../sde/diffusion-sde.js';
+import { Restorer } from '../../pipeline/restorer.js';
 import type { ScheduleSpec } from '../../sde/schedules.js';
 import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
 import { saveModel } from '../../nn/model/model-format.js';
@@ -13,14 +16,14 @@ import { decodeTrainerState, encodeTrainerState } from '../../train/checkpoint.j
 import { ImageDataset } from '../../train/data/dataset.js';
 import type { DegradationSpec } from '../../train/data/degradation.js';
 import type { ImageSource } from '../../train/data/source.js';
-import { validateRestoration } from '../../train/validation.js';
+import { validateRestoration } from '../../pipeline/validation.js';
 import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { createOrtGradients } from '../../train/ort-gradients.js';
 import { nodeOrt } from '../../nn/onnx/node.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { NETWORK_PREDICTIONS, type NetworkPrediction } from '../../nn/nets/common.js';
-import { OBJECTIVES, type Objective } from '../../train/objective.js';
+import { OBJECTIVES, type Objective } from '../../loss/objective.js';
 import { isDir, isFile, startEngine } from '../shared.js';
 
 /** Everything `irsde train` needs, as flags or as a JSON config file (same keys). */
@@ -56,11 +59,20 @@ export interface TrainRunConfig {
   objective?: Objective;
   /** Loss norm: 'l1' (default) or 'l2'. */
   norm?: 'l1' | 'l2';
+  /**
+   * The SDE: `'ir'` (default; IR-SDE's mean-reverting SDE, conditional network) or `'denoising'`
+   * (the reference's DenoisingSDE: an unconditional network learns to remove Gaussian noise of
+   * every level in `noiseLevels`).
+   */
+  sde?: 'ir' | 'denoising';
+  /** DenoisingSDE: the noise levels `MIN:MAX` (0–255 scale) to train for (default `0:50`); `MAX` is the SDE's maxSigma unless `maxSigma255` is given. */
+  noiseLevels?: string;
   T: number;
   /** lambda on the 0–255 scale (the paper's max_sigma, e.g. 10 or 50). */
-  maxSigma255: number;
+  maxSigma255?: number;
   schedule: string;
-  eps: number;
+  /** IR-SDE's terminal gap (default 0.005); the DenoisingSDE's internal one (default 0.04). */
+  eps?: number;
   steps: number;
   batch: number;
   patch: number;
@@ -75,7 +87,8 @@ export interface TrainRunConfig {
   checkpointEvery: number;
   valEvery: number;
   valSteps: number;
-  valSampler: string;
+  /** Validation sampler (default posterior; ode for a DenoisingSDE). */
+  valSampler?: string;
   valCrop: number;
   engine?: string;
   /** Gradient worker threads (data-parallel over the cores; 0 = compute in-process). */
@@ -91,9 +104,7 @@ const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
   valCount: 0,
   channels: 3,
   T: 100,
-  maxSigma255: 10,
   schedule: 'cosine',
-  eps: 0.005,
   steps: 1000,
   batch: 4,
   patch: 64,
@@ -103,7 +114,6 @@ const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
   checkpointEvery: 200,
   valEvery: 0,
   valSteps: 10,
-  valSampler: 'posterior',
   valCrop: 96,
 };
 
@@ -166,12 +176,29 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
   return { train: make(trainNames, {}), val: valNames.length ? make(valNames, { flip: false, rotate: false }) : null };
 }
 
-function sdeConfigOf(cfg: TrainRunConfig): SDEConfig {
-  return { T: cfg.T, maxSigma: cfg.maxSigma255 / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps };
+/** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run. */
+export function noiseLevelsOf(cfg: TrainRunConfig): [number, number] {
+  const spec = cfg.noiseLevels ?? '0:50';
+  const m = /^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*$/.exec(spec);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2]) : NaN;
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi > 0 && lo <= hi)) throw new CliError(`--noise-levels must be MIN:MAX on the 0-255 scale with 0 <= MIN <= MAX and MAX > 0, got '${spec}'`);
+  return [lo, hi];
 }
 
-function trainerConfigOf(cfg: TrainRunConfig): TrainerConfig {
+function sdeConfigOfRun(cfg: TrainRunConfig): AnySDEConfig {
+  if (cfg.sde !== undefined && cfg.sde !== 'ir' && cfg.sde !== 'denoising') throw new CliError(`--sde must be ir or denoising, got '${String(cfg.sde)}'`);
+  if (cfg.sde === 'denoising') {
+    const maxSigma = (cfg.maxSigma255 ?? noiseLevelsOf(cfg)[1]) / 255;
+    return { kind: 'denoising', T: cfg.T, maxSigma, schedule: cfg.schedule as ScheduleSpec, ...(cfg.eps !== undefined ? { eps: cfg.eps } : {}) };
+  }
+  if (cfg.noiseLevels !== undefined) throw new CliError('--noise-levels is a DenoisingSDE option: add --sde denoising (IR-SDE learns the degradation of its --degradation / --lq data)');
+  return { T: cfg.T, maxSigma: (cfg.maxSigma255 ?? 10) / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps ?? 0.005 } satisfies SDEConfig;
+}
+
+function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [number, number]): TrainerConfig {
   return {
+    ...(timesteps ? { timesteps } : {}),
     lr: cfg.lr,
     seed: cfg.seed,
     ...(cfg.objective !== undefined ? { objective: cfg.objective } : {}),
@@ -199,7 +226,8 @@ export function networkOf(cfg: TrainRunConfig): NetworkConfig {
     const own = (arch === 'unet' ? UNET_KEYS : NAFNET_KEYS).map(flag).join(', ');
     throw new CliError(`${foreign.map(flag).join(', ')} ${foreign.length > 1 ? 'are not options' : 'is not an option'} of --arch ${arch} (its options: ${own})`);
   }
-  const common = { ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
+  // The DenoisingSDE's network sees x_t alone (the reference's denoising-sde networks).
+  const common = { ...(cfg.sde === 'denoising' ? { conditional: false } : {}), ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
   try {
     return checkNetworkConfig(
       arch === 'unet'
@@ -239,8 +267,25 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     Object.assign(cfg, run, { steps: cfg.steps ?? run.steps, out: cfg.out, engine: cfg.engine, quiet: cfg.quiet, workers: cfg.workers ?? run.workers, gradients: cfg.gradients ?? run.gradients, conv3x3: cfg.conv3x3 ?? run.conv3x3 });
   }
   await mkdir(cfg.out, { recursive: true });
+  // A DenoisingSDE trains on the clean images alone; its validation images get sigma-25 noise
+  // unless --degradation says otherwise (and the level is given to the restorer when known).
+  if (cfg.sde === 'denoising' && cfg.lq === undefined && cfg.degradation === undefined) cfg.degradation = 'noise:25';
   const { train, val } = await buildData(cfg);
-  const sde = new MeanRevertingSDE(sdeConfigOf(cfg));
+  const valSpec = cfg.sde === 'denoising' && cfg.degradation !== undefined ? parseDegradation(cfg.degradation) : null;
+  const valNoise = valSpec !== null && valSpec.kind === 'noise' && typeof (valSpec as { sigma?: unknown }).sigma === 'number' ? (valSpec as { sigma: number }).sigma / 255 : undefined;
+  let sde;
+  try {
+    sde = createSDE<tf.Tensor>(sdeConfigOfRun(cfg));
+  } catch (e) {
+    throw e instanceof CliError ? e : new CliError(`invalid SDE settings: ${(e as Error).message}`);
+  }
+  // A DenoisingSDE learns the timesteps of the requested noise levels (the reference draws 1..T).
+  let timesteps: [number, number] | undefined;
+  if (isDenoisingSDE(sde)) {
+    const [lo, hi] = noiseLevelsOf(cfg);
+    if (hi / 255 > sde.maxSigma * (1 + 1e-12)) throw new CliError(`--noise-levels ${cfg.noiseLevels}: the highest level exceeds the SDE's --max-sigma ${(sde.maxSigma * 255).toFixed(1)}`);
+    timesteps = [Math.max(1, sde.optimalTimestep(lo / 255)), Math.max(1, sde.optimalTimestep(Math.min(hi / 255, sde.maxSigma)))];
+  }
   const network = networkOf(cfg);
   const net = createNetwork(network, { seed: cfg.seed });
   const evalNet = createNetwork(network, { trainable: false });
@@ -250,19 +295,20 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const gradients = cfg.gradients ?? (cfg.workers ? 'tfjs' : 'ort');
   if (gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers (or use --gradients tfjs)');
   const multiple = paddedSize(network, 1, 1).multiple;
-  if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of the network's padding multiple ${multiple}, got ${cfg.patch} (or use --gradients tfjs)`);
+  const what = network.arch === 'nafnet' ? `2^levels = ${multiple}` : `2^depth = ${multiple}`;
+  if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of ${what}, got ${cfg.patch} (or use --gradients tfjs)`);
   if (cfg.conv3x3 !== undefined && cfg.conv3x3 !== 'direct' && cfg.conv3x3 !== 'winograd') throw new CliError(`conv3x3 must be 'direct' or 'winograd', got '${String(cfg.conv3x3)}'`);
   const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt, ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
-  const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
+  const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), images: train.size, validation: val?.size ?? 0 });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
     await writeAtomic(join(cfg.out, 'checkpoint.safetensors'), encodeTrainerState(st, { run: cfg, network }));
     loadInto(evalNet, trainer.evalWeights());
-    await writeAtomic(modelPath, saveModel(evalNet, sde.config));
+    await writeAtomic(modelPath, saveModel(evalNet, sde));
     await log({ event: 'checkpoint', step: st.step });
   };
   // Ctrl-C: finish the current step, write a checkpoint, then exit.
@@ -293,13 +339,15 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
             validateEvery: cfg.valEvery,
             validate: async (t: Trainer) => {
               loadInto(evalNet, t.evalWeights());
-              const scores = await validateRestoration(evalNet.noiseModelFor(t.sde), val, {
-                sde: t.sde.config,
-                sampler: cfg.valSampler as SamplerName,
+              const restorer = await Restorer.create(evalNet, sdeConfigOf(t.sde));
+              const scores = await validateRestoration(restorer, val, {
+                sampler: (cfg.valSampler ?? (isDenoisingSDE(t.sde) ? 'ode' : 'posterior')) as SamplerName,
                 steps: cfg.valSteps,
                 cropSize: cfg.valCrop,
                 seed: cfg.seed,
+                ...(valNoise !== undefined ? { noiseLevel: valNoise } : {}),
               });
+              await restorer.dispose();
               return { ...scores };
             },
             onValidate: async (step: number, m: Record<string, number>) => {
@@ -343,6 +391,8 @@ export function registerTrain(program: Command): void {
     .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', NETWORK_PREDICTIONS))
     .option('--objective <name>', 'training loss: ml (maximum likelihood, default), noise (noise matching) or x0 (clean-image matching)', choiceOption('--objective', OBJECTIVES))
     .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
+    .option('--sde <kind>', "ir (default: IR-SDE, a conditional network learns the --degradation / --lq pairs) or denoising (the reference's DenoisingSDE: an unconditional network learns Gaussian noise of every level in --noise-levels)", choiceOption('--sde', ['ir', 'denoising'] as const))
+    .option('--noise-levels <min:max>', 'with --sde denoising: noise levels to learn, 0-255 scale (default 0:50; max sets --max-sigma)')
     .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
     .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
     .option('--schedule <name>', 'theta schedule: cosine, linear or constant')

@@ -10,7 +10,9 @@
  */
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import { WeightFileError } from '../io/errors.js';
-import { MeanRevertingSDE, type SDEConfig } from '../../sde/mean-reverting-sde.js';
+import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
+import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
+import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
 import { checkNetworkConfig, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
@@ -32,7 +34,7 @@ export interface SavedModelInfo {
   /** The network's config (its `arch` tells which network: none or `'unet'`, or `'nafnet'`). */
   readonly network: NetworkConfig;
   /** The SDE the network was trained for (user-supplied thetas are stored as a plain array). */
-  readonly sde: SDEConfig;
+  readonly sde: AnySDEConfig;
   /** The sampling its author recommends (chosen by measurement), used when a caller gives none. */
   readonly sampling?: RecommendedSampling;
 }
@@ -72,7 +74,7 @@ export interface LoadedModel {
   /** The same network as {@link LoadedModel.network} (the name from when irsde had only the U-Net). */
   readonly unet: TfjsNetwork;
   /** The SDE config stored with it (build the sampler's SDE from this). */
-  readonly sdeConfig: SDEConfig;
+  readonly sdeConfig: AnySDEConfig;
   /** The whole metadata record. */
   readonly info: SavedModelInfo;
 }
@@ -80,7 +82,7 @@ export interface LoadedModel {
 /** What a caller expects of a model (each field checked when given). */
 export interface ModelExpectation {
   /** The SDE that will drive sampling (or its config). */
-  readonly sde?: SDEConfig | MeanRevertingSDE<unknown>;
+  readonly sde?: AnySDEConfig | DiffusionSDE<unknown>;
   /** Network config fields that must match (e.g. `{ inChannels: 3 }` for RGB data, `{ arch: 'nafnet' }`). */
   readonly network?: Partial<Record<string, unknown>>;
 }
@@ -102,12 +104,13 @@ function plainSchedule(s: ScheduleSpec | undefined): ScheduleSpec {
 }
 
 /** The SDE config as plain JSON data with defaults filled in; validated by building the SDE. */
-function plainSdeConfig(sde: SDEConfig | MeanRevertingSDE<unknown>, where: string): SDEConfig {
-  const config = sde instanceof MeanRevertingSDE ? sde.config : sde;
+function plainSdeConfig(sde: AnySDEConfig | DiffusionSDE<unknown>, where: string): AnySDEConfig {
+  const config = sdeConfigOf(sde);
   try {
     // The float32 backend keeps this free of tfjs; construction validates every field.
-    const checked = new MeanRevertingSDE(config, 'float32');
-    return { T: checked.T, maxSigma: checked.maxSigma, eps: checked.eps, schedule: plainSchedule(config.schedule) };
+    const checked = createSDE(config, 'float32');
+    const plain = { T: checked.T, maxSigma: checked.maxSigma, eps: checked.eps, schedule: plainSchedule(config.schedule) };
+    return checked instanceof MeanRevertingSDE ? plain : { kind: 'denoising', ...plain };
   } catch (e) {
     throw new RangeError(`${where}: invalid SDE config (${(e as Error).message})`);
   }
@@ -121,7 +124,7 @@ function plainSdeConfig(sde: SDEConfig | MeanRevertingSDE<unknown>, where: strin
  * @returns the file's bytes (a `.safetensors` file), owned by the caller.
  * @throws RangeError for an invalid SDE config or sampling.
  */
-export function saveModel(unet: TfjsNetwork, sde: SDEConfig | MeanRevertingSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
+export function saveModel(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
   const sdeConfig = plainSdeConfig(sde, 'saveModel');
   const info: SavedModelInfo = {
     format: IRSDE_MODEL_FORMAT,
@@ -211,13 +214,15 @@ function close(a: number, b: number): boolean {
  * @throws ModelCompatibilityError listing every mismatch with both values.
  */
 export function assertCompatible(
-  sde: SDEConfig | MeanRevertingSDE<unknown>,
-  model: { readonly network: NetworkConfig; readonly sde: SDEConfig },
+  sde: AnySDEConfig | DiffusionSDE<unknown>,
+  model: { readonly network: NetworkConfig; readonly sde: AnySDEConfig },
   network?: Partial<Record<string, unknown>> | TfjsNetwork,
 ): void {
   const want = plainSdeConfig(sde, 'assertCompatible');
   const have = plainSdeConfig(model.sde, 'assertCompatible (model)');
   const problems: string[] = [];
+  const kindOf = (c: AnySDEConfig): string => (c.kind === 'denoising' ? 'a DenoisingSDE' : 'a MeanRevertingSDE');
+  if (kindOf(want) !== kindOf(have)) problems.push(`SDE: the model was trained with ${kindOf(have)}, the SDE is ${kindOf(want)}`);
   if (want.T !== have.T) problems.push(`T: the model was trained with T = ${have.T}, the SDE has T = ${want.T}`);
   if (!close(want.maxSigma, have.maxSigma)) problems.push(`maxSigma: the model was trained with ${have.maxSigma}, the SDE has ${want.maxSigma}`);
   if (!close(want.eps as number, have.eps as number)) problems.push(`eps: the model was trained with ${have.eps}, the SDE has ${want.eps}`);

@@ -1,4 +1,5 @@
-import type { MeanRevertingSDE, SDEConfig } from '../../sde/mean-reverting-sde.js';
+import type { AnySDEConfig } from '../../sde/factory.js';
+import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import type { TfjsNetwork } from '../tfjs/network.js';
 import { loadModel, saveModel, type LoadedModel, type ModelExpectation } from './model-format.js';
 
@@ -21,6 +22,6 @@ export async function loadModelFromUrl(url: string | URL, expect?: ModelExpectat
  * The model file as a `Blob` (`application/octet-stream`), e.g. for a download link in a page:
  * `URL.createObjectURL(modelBlob(unet, sde))`.
  */
-export function modelBlob(unet: TfjsNetwork, sde: SDEConfig | MeanRevertingSDE<unknown>): Blob {
+export function modelBlob(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>): Blob {
   return new Blob([saveModel(unet, sde) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
 }

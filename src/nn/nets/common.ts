@@ -1,4 +1,5 @@
 /** What every network description shares: the prediction types and config checks. */
+import type { Prediction } from '../../loss/objective.js';
 
 /**
  * What a network's output means.
@@ -9,7 +10,7 @@
  *   (up to `lambda / eps_T`) when a few-step sampler recovers `x0` from it, so residual networks
  *   suit few-step deterministic sampling.
  */
-export type NetworkPrediction = 'noise' | 'residual';
+export type NetworkPrediction = Prediction;
 
 /** The predictions a network can make (see {@link NetworkPrediction}). */
 export const NETWORK_PREDICTIONS: readonly NetworkPrediction[] = ['noise', 'residual'];

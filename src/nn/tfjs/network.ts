@@ -8,7 +8,7 @@ import { predictionOf, type NetworkPrediction } from '../nets/common.js';
 import { buildModules, checkNetworkConfig, imageChannels, isConditional, paddedSize, type NetworkConfig, type NetworkModules } from '../nets/network.js';
 import type { NAFNetConfig } from '../nets/nafnet.js';
 import type { UNetConfig } from '../nets/unet.js';
-import type { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
+import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { tfjsShape, tfjsToTorch, torchToTfjs } from './layout.js';
 import { TfjsOps } from './tfjs-ops.js';
@@ -128,12 +128,13 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
   }
 
   /**
-   * The samplers' noise model for this network under `sde`, whatever it predicts (the output of
-   * a `'residual'` network is converted with `sde.noiseFromX0`). The returned tensors are owned by
+   * The samplers' noise model for this network under `sde` (either family), whatever it predicts
+   * (the output of a `'residual'` network is converted with `sde.noiseFromX0`; an unconditional
+   * network ignores the condition, which a DenoisingSDE's samplers pass as `null`). The returned tensors are owned by
    * the caller; the network is borrowed (do not dispose it while sampling).
    */
-  noiseModelFor(sde: MeanRevertingSDE<tf.Tensor>): NoiseModel<tf.Tensor> {
-    return asNoiseModel(sde, this.prediction, (xt, mu, t) => this.predict(xt, mu, t));
+  noiseModelFor(sde: DiffusionSDE<tf.Tensor>): NoiseModel<tf.Tensor, tf.Tensor | null> {
+    return asNoiseModel<tf.Tensor, tf.Tensor | null>(sde, this.prediction, (xt, cond, t) => this.predict(xt, cond, t));
   }
 
   /** The variables, keyed by PyTorch name, in `state_dict` order (tfjs layouts, see `layout.ts`). */

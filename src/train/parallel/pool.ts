@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { checkNetworkConfig, type NetworkConfig } from '../../nn/nets/network.js';
+import { sdeConfigOf } from '../../sde/factory.js';
 import type { GradientComputer, GradientResult, GradientTask } from '../gradients.js';
 import { flatLayout, type FlatLayout, type InitMessage, type StepMessage, type WorkerReply } from './protocol.js';
 
@@ -224,7 +225,7 @@ export class WorkerGradientPool implements GradientComputer {
     }
     const unet = checkNetworkConfig(model.config, 'WorkerGradientPool');
     const layout = flatLayout([...task.model.variables].map(([n, v]) => [n, v.shape]));
-    const key = JSON.stringify({ unet, sde: task.sde.config, names: layout.names, shapes: layout.shapes });
+    const key = JSON.stringify({ unet, sde: sdeConfigOf(task.sde), names: layout.names, shapes: layout.shapes });
     if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#started?.key === key) return this.#started;
     if (this.#started) {
@@ -264,7 +265,7 @@ export class WorkerGradientPool implements GradientComputer {
       worker.on('error', (e) => fail(new Error(`WorkerGradientPool: worker ${k} crashed: ${e instanceof Error ? e.message : String(e)}`)));
       worker.on('exit', (code) => fail(new Error(`WorkerGradientPool: worker ${k} exited (code ${code})`)));
       slots.push(slot);
-      const init: InitMessage = { type: 'init', unet, sde: task.sde.config, backend: this.backend, microBatch: this.microBatch, layout, weights: weightsBuf, grads: gradsBuf };
+      const init: InitMessage = { type: 'init', unet, sde: sdeConfigOf(task.sde), backend: this.backend, microBatch: this.microBatch, layout, weights: weightsBuf, grads: gradsBuf };
       ready.push(this.#send(slot, init));
     }
     const started: Started = { key, layout, weights: new Float32Array(weightsBuf), slots };

@@ -2,8 +2,8 @@
  * Messages between the {@link WorkerGradientPool} and its gradient workers, and the flat weight
  * layout they share. Plain data only (structured-clone safe).
  */
-import type { Objective } from '../objective.js';
-import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
+import type { Objective } from '../../loss/objective.js';
+import type { AnySDEConfig } from '../../sde/factory.js';
 import type { NetworkConfig } from '../../nn/nets/network.js';
 
 /** Where each variable lives in the flat float32 weight and gradient buffers. */
@@ -37,7 +37,7 @@ export function flatLayout(entries: Iterable<[string, readonly number[]]>): Flat
 export interface InitMessage {
   readonly type: 'init';
   readonly unet: NetworkConfig;
-  readonly sde: SDEConfig;
+  readonly sde: AnySDEConfig;
   /** tfjs backend request for the worker ('wasm', 'cpu', 'auto'). */
   readonly backend: string;
   /** Largest chunk of a shard to differentiate at once (0: the whole shard). */

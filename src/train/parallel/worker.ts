@@ -7,13 +7,14 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../engine/backend.js';
 import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
-import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
+import { createSDE } from '../../sde/factory.js';
+import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { disposeGradients, gradientValues, inProcessGradients, microBatchGradients, type GradientComputer } from '../gradients.js';
 import type { FlatLayout, InitMessage, StepMessage, WorkerReply } from './protocol.js';
 
 interface WorkerState {
   readonly model: TfjsNetwork;
-  readonly sde: MeanRevertingSDE<tf.Tensor>;
+  readonly sde: DiffusionSDE<tf.Tensor>;
   readonly layout: FlatLayout;
   readonly weights: Float32Array;
   readonly grads: Float32Array;
@@ -32,7 +33,7 @@ async function init(msg: InitMessage): Promise<{ state: WorkerState; backend: st
   });
   if (layout.names.length !== model.variables.size) problems.push(`${model.variables.size} variables here but ${layout.names.length} in the main thread`);
   if (problems.length) throw new Error(`gradient worker: the network does not match the main thread's: ${problems.join('; ')}`);
-  const sde = new MeanRevertingSDE(msg.sde);
+  const sde = createSDE<tf.Tensor>(msg.sde);
   return { state: { model, sde, layout, weights: new Float32Array(msg.weights), grads: new Float32Array(msg.grads),
     gradients: msg.microBatch > 0 ? microBatchGradients(msg.microBatch) : inProcessGradients }, backend };
 }

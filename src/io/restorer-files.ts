@@ -1,0 +1,78 @@
+/**
+ * The restoration pipeline in Node: engines that need Node (ONNX Runtime's native build) and a
+ * restorer loaded from a model file on disk, on the fastest engine available by default.
+ */
+import { availableParallelism } from 'node:os';
+import { selectBackend } from '../engine/backend.js';
+import { exportOnnx } from '../nn/onnx/export.js';
+import type { Conv3x3 } from '../nn/onnx/winograd.js';
+import { loadModelFile } from './model-files.js';
+import { Restorer, tfjsEngine, type EngineFactory } from '../pipeline/restorer.js';
+
+/** Options of {@link ortNodeEngine}. */
+export interface OrtNodeEngineOptions {
+  /** Intra-op threads (default: every core, `os.availableParallelism()`). */
+  readonly threads?: number;
+  /** 3x3 convolutions with 128+ channels: `'winograd'` (default; faster) or `'direct'` (ONNX Conv). */
+  readonly conv3x3?: Conv3x3;
+}
+
+/**
+ * Runs the network in ONNX Runtime (`onnxruntime-node`, CPU) from its `exportOnnx` graph; tfjs only
+ * moves tiles between host memory and the session (the cpu backend is enough).
+ * @throws Error naming `onnxruntime-node` when it is not installed.
+ */
+export function ortNodeEngine(options: OrtNodeEngineOptions = {}): EngineFactory {
+  return async (network) => {
+    const threads = options.threads ?? availableParallelism();
+    const { createNodeOrtNoiseModel } = await import('../nn/onnx/node.js');
+    const onnx = exportOnnx(network.config, network.stateDict(), { conv3x3: options.conv3x3 ?? 'winograd' });
+    const model = await createNodeOrtNoiseModel(onnx, { threads });
+    return {
+      name: `onnxruntime-node (${threads} thread${threads > 1 ? 's' : ''})`,
+      predict: (xt, cond, t) => model.predict(xt, cond, t),
+      dispose: () => model.release(),
+    };
+  };
+}
+
+/** The engines {@link loadRestorerFile} can start by name. */
+export type NodeEngineName = 'auto' | 'ort' | 'wasm' | 'cpu';
+
+/** Whether `onnxruntime-node` can be loaded here. */
+export async function ortNodeAvailable(): Promise<boolean> {
+  try {
+    await import('../nn/onnx/node.js');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads a model file from disk into a {@link Restorer} on the named engine: `'auto'` (default) is
+ * ONNX Runtime on every core when `onnxruntime-node` is installed, else tfjs-wasm; `'ort'`,
+ * `'wasm'` and `'cpu'` pick one (an engine factory may be given instead).
+ * @returns the restorer (its `engine` says what runs the network); call `dispose()` when done.
+ * @throws Error for a missing or invalid file, or an engine that cannot start (naming it).
+ */
+export async function loadRestorerFile(path: string, options: { readonly engine?: NodeEngineName | EngineFactory; readonly conv3x3?: Conv3x3; readonly threads?: number } = {}): Promise<Restorer> {
+  const requested = options.engine ?? 'auto';
+  let engine: EngineFactory;
+  if (typeof requested === 'function') engine = requested;
+  else if (requested === 'ort' || (requested === 'auto' && (await ortNodeAvailable()))) {
+    // tfjs only moves tiles in and out of the session.
+    await selectBackend('cpu');
+    engine = ortNodeEngine({ ...(options.conv3x3 ? { conv3x3: options.conv3x3 } : {}), ...(options.threads ? { threads: options.threads } : {}) });
+  } else if (requested === 'auto' || requested === 'wasm' || requested === 'cpu') {
+    await selectBackend(requested === 'auto' ? 'wasm' : requested);
+    engine = tfjsEngine;
+  } else throw new RangeError(`loadRestorerFile: unknown engine '${String(requested)}' (use auto, ort, wasm or cpu)`);
+  const { network, sdeConfig, info } = await loadModelFile(path);
+  try {
+    return await Restorer.create(network, sdeConfig, { engine, sampling: info.sampling, ownsNetwork: true });
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
+}

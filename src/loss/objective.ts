@@ -1,0 +1,113 @@
+/**
+ * Training objectives of a network on either SDE family, built from the same differences as
+ * `mlLoss` and `noiseMatchingLoss` (`./diffs.ts`) and reduced by the same `reduceMatching`: the
+ * Trainer's loss, and the affine form the ONNX training graph takes.
+ */
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import type { DenoisingSDE } from '../sde/denoising-sde.js';
+import type { NoiseSource } from '../sde/noise-source.js';
+import { mlDiff, noiseDiff, trueNoise, x0FromNoise } from './diffs.js';
+import { reduceMatching } from './losses.js';
+
+/**
+ * A training objective: `'ml'` (the maximum-likelihood trajectory loss of IR-SDE and of the
+ * reference's denoising model), `'noise'` (noise matching) or `'x0'` (matching the clean image,
+ * `|x0_hat - x0|`, uniform over `t`).
+ */
+export type Objective = 'ml' | 'noise' | 'x0';
+
+/** The objectives {@link trainingLoss} knows. */
+export const OBJECTIVES: readonly Objective[] = ['ml', 'noise', 'x0'];
+
+/**
+ * What a network's output means: `'noise'` (the noise `eps` in `x_t = muBar_t + sigmaBar_t eps`,
+ * the original's), or `'residual'`, a correction: `x0_hat = mu + output` under a
+ * `MeanRevertingSDE`, `x0_hat = x_t + output` under a `DenoisingSDE` (which has no `mu`).
+ */
+export type Prediction = 'noise' | 'residual';
+
+/** Which matching objective and norm a training loss uses (see {@link trainingLoss}). */
+export interface ObjectiveOptions {
+  /** The objective (default `'ml'`). */
+  readonly objective?: Objective;
+  /** `'l1'` (default) or `'l2'`. */
+  readonly norm?: 'l1' | 'l2';
+}
+
+/** A training pair: the clean target `gt` (`x0`) and the degraded `lq` (the mean-reverting SDE's `mu`; unused by a DenoisingSDE). */
+export interface TrainingPair<X = Tensor> {
+  /** Clean images `[B, H, W, C]`. */
+  readonly gt: X;
+  /** Degraded images `[B, H, W, C]` (the condition; ignored, may be absent, for a DenoisingSDE). */
+  readonly lq?: X | null;
+}
+
+/** What {@link trainingLoss} needs of a network. */
+export interface PredictingModel<X = Tensor> {
+  /** The network output for `x_t` (and the condition, `null` under a DenoisingSDE) at timesteps `t`; owned by the caller. */
+  predict(xt: X, cond: X | null, t: number | ArrayLike<number>): X;
+  /** What the output means (default `'noise'`). */
+  readonly prediction?: Prediction;
+}
+
+/** The condition of a pair under `sde`: `lq` for a mean-reverting SDE, `null` for a denoising one. */
+export function conditionOf<X>(sde: DiffusionSDE<X>, pair: TrainingPair<X>, where: string): X | null {
+  if (isDenoisingSDE(sde)) return null;
+  if (pair.lq === undefined || pair.lq === null) throw new TypeError(`${where}: a MeanRevertingSDE needs the degraded images (lq) of the batch`);
+  return pair.lq;
+}
+
+/** `x_t ~ q(x_t | x0)` with the given noise, for either family. */
+export function sampleTrainingState<X>(sde: DiffusionSDE<X>, pair: TrainingPair<X>, t: readonly number[], noise: NoiseSource<X>): X {
+  const mu = conditionOf(sde, pair, 'sampleTrainingState');
+  return isDenoisingSDE(sde) ? (sde as DenoisingSDE<X>).sampleMarginal(pair.gt, t as number[], noise) : (sde as MeanRevertingSDE<X>).sampleMarginal(pair.gt, mu as X, t as number[], noise);
+}
+
+/**
+ * What a training loss measures, before the norm: `diff = a * output + b` element-wise (affine in
+ * the network output for every objective, prediction and SDE), with the loss the mean of `|diff|`
+ * (l1) or `diff^2` (l2). `'x0'`: `x0_hat - x0`; `'noise'`: predicted minus true noise; `'ml'`: the
+ * reverse-SDE step mean minus the optimal one (as `mlLoss`). A residual network's `x0_hat` is
+ * `mu + output` (mean-reverting) or `x_t + output` (denoising), its noise `sde.noiseFromX0(x_t, x0_hat, ...)`.
+ * @param out - the network output for `xt`, `[B, ...]`; not disposed.
+ * @returns a new tensor shaped like `out`, owned by the caller (differentiable w.r.t. `out`).
+ */
+export function objectiveDiff<X>(sde: DiffusionSDE<X>, prediction: Prediction, out: X, xt: X, pair: TrainingPair<X>, t: readonly number[], objective: Objective = 'ml'): X {
+  const b = sde.backend;
+  const mu = conditionOf(sde, pair, 'objectiveDiff');
+  const ts = t as number[];
+  return b.tidy(() => {
+    const residual = prediction === 'residual';
+    const x0Hat = residual ? b.linear([[mu ?? xt, 1], [out, 1]]) : null;
+    if (objective === 'x0') {
+      return b.linear([[x0Hat ?? x0FromNoise(sde, xt, mu, out, ts), 1], [pair.gt, -1]]);
+    }
+    const noisePred = x0Hat === null ? out : trueNoise(sde, xt, x0Hat, mu, ts);
+    return objective === 'noise' ? noiseDiff(sde, xt, pair.gt, mu, noisePred, ts) : mlDiff(sde, xt, pair.gt, mu, noisePred, ts);
+  });
+}
+
+/**
+ * The training loss of one batch at given timesteps and noise: `x_t ~ q(x_t | x0)` (with `noise`),
+ * then the ML, noise-matching or x0 loss of `model.predict(x_t, cond, t)` (see {@link objectiveDiff};
+ * `cond` is `lq` under a MeanRevertingSDE, `null` under a DenoisingSDE), read according to
+ * `model.prediction` (noise by default), reduced as `mlLoss` reduces (per-item means, then their
+ * mean: equal-sized items make it the mean over all elements, so a batch split into shards gives
+ * the same loss and gradient as the shard values weighted by shard size). Every objective works
+ * with every prediction and SDE; `'ml'` and `'noise'` equal `mlLoss` / `noiseMatchingLoss` of
+ * the implied noise.
+ * @param t - `B` integer timesteps in `1..T`.
+ * @param noise - `z`, shaped like the batch; not disposed.
+ * @returns a rank-0 tensor owned by the caller (differentiable w.r.t. the model's variables).
+ */
+export function trainingLoss<X>(sde: DiffusionSDE<X>, model: PredictingModel<X>, pair: TrainingPair<X>, t: readonly number[], noise: X, options: ObjectiveOptions = {}): X {
+  const b = sde.backend;
+  return b.tidy(() => {
+    const xt = sampleTrainingState(sde, pair, t, noise);
+    const out = model.predict(xt, conditionOf(sde, pair, 'trainingLoss'), t);
+    const diff = objectiveDiff(sde, model.prediction ?? 'noise', out, xt, pair, t, options.objective ?? 'ml');
+    return reduceMatching(sde, diff, { norm: options.norm ?? 'l1' }, 'trainingLoss');
+  });
+}

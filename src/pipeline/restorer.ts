@@ -1,0 +1,250 @@
+/**
+ * The one restoration pipeline: "model file + engine -> restored image" in one call. It applies the
+ * model's SDE (either family) and recommended sampling, picks the DenoisingSDE's starting time
+ * from the image's noise level (given, or estimated), handles grey and RGB images, tiles large
+ * images and clips the result. The CLI, validation, the examples, the browser page and the
+ * scripts all restore through it.
+ *
+ * Engines run the network: {@link tfjsEngine} (any tfjs backend) here; ONNX Runtime in Node
+ * (`ortNodeEngine` from `irsde/node`) and in browsers (onnxruntime-web) plug in the same way.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HostTensor } from '../backend/host.js';
+import { tfjsBackend } from '../backend/tfjs.js';
+import { createSDE, type AnySDEConfig } from '../sde/factory.js';
+import { isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { asNoiseModel, type NoiseModel } from '../sampling/model.js';
+import { restore } from '../sampling/restore.js';
+import { samplers, type SamplerName } from '../sampling/samplers.js';
+import type { Sampler } from '../sampling/loop.js';
+import { tiledNoiseModel } from '../sampling/tiled.js';
+import { imageChannels, isConditional } from '../nn/nets/network.js';
+import type { TfjsNetwork } from '../nn/tfjs/network.js';
+import { loadModel, type RecommendedSampling } from '../nn/model/model-format.js';
+import { convertChannels, type FloatImage } from '../train/image.js';
+import { estimateNoiseSigma } from '../train/noise-level.js';
+
+/** A running network: NHWC tfjs tensors in and out (arguments borrowed, result owned by the caller). */
+export interface NetworkEngine {
+  /** What runs the network, for messages (e.g. `'tfjs-wasm'`, `'onnxruntime-node (2 threads)'`). */
+  readonly name: string;
+  /** The network's raw output for `x_t`, the condition (`null` for unconditional networks) and `t`. */
+  predict(xt: tf.Tensor, cond: tf.Tensor | null, t: number): tf.Tensor | Promise<tf.Tensor>;
+  /** Frees what the engine holds (not the network). */
+  dispose(): Promise<void>;
+}
+
+/** Makes a {@link NetworkEngine} for a network (borrowed: the restorer owns and disposes it). */
+export type EngineFactory = (network: TfjsNetwork) => Promise<NetworkEngine>;
+
+/** Runs the network on the active tfjs backend (wasm, webgl, webgpu, cpu). */
+export const tfjsEngine: EngineFactory = async (network) => ({
+  name: `tfjs-${tf.getBackend()}`,
+  predict: (xt, cond, t) => network.predict(xt, cond, t),
+  dispose: async () => undefined,
+});
+
+/** Options of {@link Restorer.restore}. */
+export interface RestoreImageOptions {
+  /** Sampler (default: the model's recommended one, else `'posterior'`; `'ode'` for a DenoisingSDE without a recommendation). */
+  readonly sampler?: SamplerName | Sampler;
+  /** Sampling steps (default: the model's recommended count with its sampler, else all). */
+  readonly steps?: number;
+  /** Posterior / DDIM noise in `[0, 1]` (default: the recommendation's, else the sampler's). */
+  readonly eta?: number;
+  /** Seed of the sampler's noise (default 0): the same seed gives the same image. */
+  readonly seed?: number;
+  /** Tile side for the network (default 512): bounds memory on large images. */
+  readonly tile?: number;
+  /** Tile overlap in pixels (default `tile / 4`). */
+  readonly overlap?: number;
+  /**
+   * DenoisingSDE models only: the Gaussian noise sigma of the image in data units (`from255(25)`
+   * for sigma 25 on the 0-255 scale). Default: estimated from the image (`estimateNoiseSigma`).
+   * Sampling starts at `sde.optimalTimestep(sigma)`.
+   */
+  readonly noiseLevel?: number;
+  /** Adaptive ODE tolerances (`sampler: 'ode-adaptive'`). */
+  readonly rtol?: number;
+  /** Adaptive ODE absolute tolerance. */
+  readonly atol?: number;
+  /** Called after each sampling step with `(done, total)`. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Cancels between steps (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Restorer.restore} returns. */
+export interface RestoredImage {
+  /** The restored image, clipped to [0, 1], with the input's channel count. */
+  readonly image: FloatImage;
+  /** The sampler used (its name, or `'custom'`). */
+  readonly sampler: string;
+  /** The sampling steps requested (`undefined`: the sampler's full schedule). */
+  readonly steps: number | undefined;
+  /** DenoisingSDE models: the noise level used, whether it was estimated, and the starting time. */
+  readonly noise?: { readonly sigma: number; readonly estimated: boolean; readonly start: number };
+  /** Network evaluations of the adaptive ODE sampler (when used). */
+  readonly nfe?: number;
+  /** Wall time in milliseconds. */
+  readonly ms: number;
+}
+
+/** A model ready to restore images: network + SDE + recommended sampling + engine. */
+export class Restorer {
+  /** The SDE the model was trained with, on the host backend (the samplers' maths). */
+  readonly sde: DiffusionSDE<HostTensor>;
+  /** The model's recommended sampling (from its file), if any. */
+  readonly sampling: RecommendedSampling | undefined;
+  /** The engine's name (what runs the network). */
+  readonly engine: string;
+  readonly #network: TfjsNetwork;
+  readonly #runner: NetworkEngine;
+  readonly #model: NoiseModel<tf.Tensor, tf.Tensor | null>;
+  readonly #ownsNetwork: boolean;
+  #disposed = false;
+
+  private constructor(network: TfjsNetwork, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
+    this.#network = network;
+    this.sde = createSDE<HostTensor>(sdeConfig, 'float32');
+    this.sampling = sampling;
+    this.#runner = runner;
+    this.engine = runner.name;
+    this.#ownsNetwork = ownsNetwork;
+    const cond = isConditional(network.config);
+    // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
+    this.#model = asNoiseModel<tf.Tensor, tf.Tensor | null>(createSDE<tf.Tensor>(sdeConfig), network.prediction, (xt, c, t) => runner.predict(xt, cond ? c : null, t));
+  }
+
+  /**
+   * A restorer for a network and its SDE.
+   * @param network - the network (borrowed unless `ownsNetwork`: disposed with the restorer).
+   * @param sde - the SDE config it was trained with (`loadModel(...).sdeConfig`).
+   * @param options - the engine (default {@link tfjsEngine}) and recommended sampling.
+   */
+  static async create(
+    network: TfjsNetwork,
+    sde: AnySDEConfig,
+    options: { readonly engine?: EngineFactory; readonly sampling?: RecommendedSampling; readonly ownsNetwork?: boolean } = {},
+  ): Promise<Restorer> {
+    const runner = await (options.engine ?? tfjsEngine)(network);
+    return new Restorer(network, sde, options.sampling, runner, options.ownsNetwork ?? false);
+  }
+
+  /** The network (owned by the restorer when it was loaded from a file). */
+  get network(): TfjsNetwork {
+    return this.#network;
+  }
+
+  /**
+   * Restores one image.
+   * @param image - the degraded image (grey or RGB; converted to the network's channels and back).
+   * @returns the restored image and what was used; nothing to dispose.
+   * @throws RangeError / TypeError for bad options (one line naming the problem).
+   */
+  async restore(image: FloatImage, options: RestoreImageOptions = {}): Promise<RestoredImage> {
+    if (this.#disposed) throw new Error('Restorer.restore: the restorer was disposed');
+    const started = performance.now();
+    const sde = this.sde;
+    const denoising = isDenoisingSDE(sde);
+    if (options.sampler !== undefined && typeof options.sampler === 'string' && !Object.prototype.hasOwnProperty.call(samplers, options.sampler)) {
+      throw new RangeError(`Restorer.restore: unknown sampler '${options.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
+    }
+    if (options.noiseLevel !== undefined && !denoising) {
+      throw new RangeError('Restorer.restore: noiseLevel applies to DenoisingSDE models only; this model is a mean-reverting (IR-SDE) one, whose degradation is its condition');
+    }
+    // The recommended sampling fills what the options leave open (same sampler only).
+    const rec = this.sampling !== undefined && (options.sampler === undefined || options.sampler === this.sampling.sampler) ? this.sampling : undefined;
+    const sampler = options.sampler ?? (rec?.sampler as SamplerName | undefined) ?? (denoising ? 'ode' : 'posterior');
+    let steps = options.steps ?? rec?.steps;
+    const eta = options.eta ?? rec?.eta;
+    if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
+    const C = imageChannels(this.#network.config).input as 1 | 3;
+    const input = convertChannels(image, C);
+    let noise: RestoredImage['noise'];
+    let start: number | undefined;
+    if (denoising) {
+      const given = options.noiseLevel;
+      if (given !== undefined && !(typeof given === 'number' && Number.isFinite(given) && given >= 0)) {
+        throw new RangeError(`Restorer.restore: noiseLevel must be a finite sigma >= 0 (data units), got ${String(given)}`);
+      }
+      if (given !== undefined && given > sde.maxSigma) {
+        throw new RangeError(`Restorer.restore: noise level ${given} (${(given * 255).toFixed(1)} on the 0-255 scale) exceeds the model's maxSigma ${sde.maxSigma} (${(sde.maxSigma * 255).toFixed(1)})`);
+      }
+      // An estimate above the model's range is clamped to it (the model cannot do more).
+      const sigma = given ?? Math.min(estimateNoiseSigma(input), sde.maxSigma);
+      start = sde.optimalTimestep(sigma);
+      noise = { sigma, estimated: given === undefined, start };
+      if (steps !== undefined) steps = Math.min(steps, Math.max(1, start));
+    }
+    let nfe: number | undefined;
+    let data: Float32Array;
+    if (start === 0) data = Float32Array.from(input.data);
+    else {
+      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? 512, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
+      const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
+      const out = await restore({
+        sde: sde as never,
+        model: model as never,
+        lq,
+        sampler,
+        ...(steps !== undefined ? { steps } : {}),
+        ...(eta !== undefined ? { eta } : {}),
+        ...(start !== undefined ? { start } : {}),
+        ...(options.rtol !== undefined ? { rtol: options.rtol } : {}),
+        ...(options.atol !== undefined ? { atol: options.atol } : {}),
+        onSolverStats: (s: { nfe: number }) => {
+          nfe = s.nfe;
+        },
+        seed: options.seed ?? 0,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      } as never);
+      data = (out as unknown as HostTensor).data;
+    }
+    const clipped = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+    const restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };
+    return {
+      image: image.channels < C ? convertChannels(restored, image.channels) : restored,
+      sampler: typeof sampler === 'string' ? sampler : 'custom',
+      steps,
+      ...(noise ? { noise } : {}),
+      ...(nfe !== undefined ? { nfe } : {}),
+      ms: performance.now() - started,
+    };
+  }
+
+  /** Frees the engine (and the network when the restorer loaded it). Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#runner.dispose();
+    if (this.#ownsNetwork) this.#network.dispose();
+  }
+}
+
+/**
+ * Loads a model file (written by `saveModel` / `irsde train`) into a {@link Restorer}: from its
+ * bytes, or from a URL (fetched; browsers and Node 18+).
+ * @param source - the file's bytes, or where it is served.
+ * @param options - the engine (default {@link tfjsEngine} on the active tfjs backend; in Node,
+ *   `loadRestorerFile` from `irsde/node` picks ONNX Runtime when installed).
+ * @returns the restorer; call `dispose()` when done.
+ */
+export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | URL, options: { readonly engine?: EngineFactory; readonly fetchInit?: RequestInit } = {}): Promise<Restorer> {
+  let bytes: Uint8Array;
+  if (source instanceof Uint8Array) bytes = source;
+  else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else {
+    const res = await fetch(source, options.fetchInit);
+    if (!res.ok) throw new Error(`loadRestorer: ${String(source)} answered ${res.status} ${res.statusText}`);
+    bytes = new Uint8Array(await res.arrayBuffer());
+  }
+  const { network, sdeConfig, info } = loadModel(bytes);
+  try {
+    return await Restorer.create(network, sdeConfig, { engine: options.engine, sampling: info.sampling, ownsNetwork: true });
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
+}

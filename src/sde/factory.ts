@@ -1,0 +1,34 @@
+/**
+ * SDE configs as plain, storable data and back: model files, checkpoints and worker threads
+ * record which family an SDE is (`kind: 'denoising'`; absent for the mean-reverting SDE, so
+ * existing files keep their form) and rebuild the right class from it.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { TensorBackend } from '../backend/types.js';
+import { MeanRevertingSDE, type BackendName, type SDEConfig } from './mean-reverting-sde.js';
+import { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
+import type { DiffusionSDE } from './diffusion-sde.js';
+
+/** A stored SDE config: a mean-reverting one (no `kind`), or a DenoisingSDE's with `kind: 'denoising'`. */
+export type AnySDEConfig = (SDEConfig & { readonly kind?: 'mean-reverting' }) | (DenoisingSDEConfig & { readonly kind: 'denoising' });
+
+/** The stored config of an SDE (or a config): its own `config`, with `kind: 'denoising'` for a DenoisingSDE. */
+export function sdeConfigOf(sde: DiffusionSDE<unknown> | AnySDEConfig): AnySDEConfig {
+  if (sde instanceof DenoisingSDE) return { kind: 'denoising', ...sde.config };
+  if (sde instanceof MeanRevertingSDE) return { ...sde.config };
+  return sde as AnySDEConfig;
+}
+
+/**
+ * Builds the SDE a stored config describes (`kind: 'denoising'`: a {@link DenoisingSDE}, else a
+ * {@link MeanRevertingSDE}); validates every field as the constructors do.
+ * @param backend - as the constructors' (default tfjs).
+ * @throws TypeError / RangeError for a bad config or an unknown kind.
+ */
+export function createSDE<X = tf.Tensor>(config: AnySDEConfig, backend?: TensorBackend<X> | BackendName): MeanRevertingSDE<X> | DenoisingSDE<X> {
+  if (config === null || typeof config !== 'object') throw new TypeError('createSDE: config must be an object { T, maxSigma, ... }');
+  const { kind, ...rest } = config as AnySDEConfig & { kind?: unknown };
+  if (kind === 'denoising') return new DenoisingSDE<X>(rest as DenoisingSDEConfig, backend as TensorBackend<X>);
+  if (kind !== undefined && kind !== 'mean-reverting') throw new RangeError(`createSDE: unknown SDE kind ${JSON.stringify(kind)} (known: 'mean-reverting', 'denoising')`);
+  return new MeanRevertingSDE<X>(rest as SDEConfig, backend as TensorBackend<X>);
+}
