@@ -12,30 +12,10 @@
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  HostTensor,
-  asNoiseModel,
-  convertChannels,
-  MeanRevertingSDE,
-  Rng,
-  exportOnnx,
-  gaussianNoise,
-  psnr,
-  restore,
-  selectBackend,
-  ssim,
-  tfjsBackend,
-  tiledNoiseModel,
-  type FloatImage,
-  type NoiseModel,
-  type SamplerName,
-  imageChannels,
-} from '../src/index.js';
-import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
+import { Rng, from255, gaussianNoise, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { defaultModelPath } from '../src/cli/default-model.js';
 
-tf.env().set('PROD', true);
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,7 +26,7 @@ const { values, positionals } = parseArgs({
     eta: { type: 'string' },
     sigma: { type: 'string', default: '25' },
     seed: { type: 'string', default: '0' },
-    engine: { type: 'string', default: 'ort' },
+    engine: { type: 'string', default: 'auto' },
     out: { type: 'string', default: join(here, 'out', 'demo.png') },
   },
 });
@@ -55,43 +35,22 @@ const weights = values.weights ?? defaultModelPath();
 if (!weights) throw new Error('no shipped model found (models/); pass --weights FILE from `irsde train`');
 const photo = positionals[0] ?? join(here, 'data', 'astronaut-crop.png');
 
-const { unet, sdeConfig, info } = await loadModelFile(weights);
-// The model's recommended sampling (stored in its file) unless flags say otherwise.
-const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
-const steps = Number(values.steps ?? info.sampling?.steps ?? 10);
-const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
-// Noise is added to the photo as it is (grey noise on a grey photo); the model sees its own channel count.
+// The pipeline applies the model's recommended sampling (stored in its file) unless flags say otherwise.
+const restorer = await loadRestorerFile(weights, { engine: values.engine as NodeEngineName });
+// Noise is added to the photo as it is (grey noise on a grey photo); the pipeline feeds the model its own channel count.
 const clean = await readImage(photo);
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma), clip: true }, new Rng(Number(values.seed)));
-const input = convertChannels(noisy, imageChannels(unet.config).input as 1 | 3);
-
-await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
-let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
-let engine = tf.getBackend();
-let release = async () => {};
-if (values.engine === 'ort') {
-  const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
-  raw = ort.noiseModel;
-  release = () => ort.release();
-  engine = 'onnxruntime';
-}
-// The shipped network predicts x0 - mu ('residual'); asNoiseModel turns any output into noise.
-const model: NoiseModel<tf.Tensor> = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(sdeConfig), unet.prediction, raw);
-const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-const started = performance.now();
-const out = await restore({
-  sde,
-  model: tiledNoiseModel(model, tfjsBackend, { tile: 512 }),
-  lq: new HostTensor(input.data, [1, input.height, input.width, input.channels]),
-  sampler,
-  steps,
-  eta,
+const result = await restorer.restore(noisy, {
+  ...(values.sampler !== undefined ? { sampler: values.sampler as SamplerName } : {}),
+  ...(values.steps !== undefined ? { steps: Number(values.steps) } : {}),
+  ...(values.eta !== undefined ? { eta: Number(values.eta) } : {}),
+  // A DenoisingSDE model is told the noise level it was given (else it estimates it).
+  ...(restorer.sde.kind === 'denoising' ? { noiseLevel: Math.min(from255(Number(values.sigma)), restorer.sde.maxSigma) } : {}),
   seed: Number(values.seed),
 });
-const seconds = (performance.now() - started) / 1000;
-const restored: FloatImage = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels);
-await release();
-unet.dispose();
+const restored: FloatImage = result.image;
+const engine = restorer.engine;
+await restorer.dispose();
 
 // noisy | restored | clean, with a 4-pixel white gap.
 const gap = 4;
@@ -106,5 +65,5 @@ const side: FloatImage = { height: H, width: 3 * W + 2 * gap, channels: C, data:
 await writeImage(values.out!, side);
 console.log(`${photo}: ${W}x${H}, sigma ${values.sigma} noise; model ${weights}`);
 console.log(`noisy    PSNR ${psnr(noisy, clean).toFixed(2)} dB  SSIM ${ssim(noisy, clean).toFixed(4)}`);
-console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${sampler}, ${steps} steps, ${engine}, ${seconds.toFixed(1)} s)`);
+console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${result.sampler}, ${result.steps ?? 'all'} steps, ${engine}, ${(result.ms / 1000).toFixed(1)} s)`);
 console.log(`wrote ${values.out} (noisy | restored | clean)`);

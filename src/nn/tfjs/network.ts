@@ -106,7 +106,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
     }
     this.noiseModel = (xt, mu, t) => {
       if (this.prediction !== 'noise') {
-        throw new TypeError(`${this.#name}.noiseModel: this network predicts '${this.prediction}', not noise; use net.noiseModelFor(sde)`);
+        throw new TypeError(`${this.#name}.noiseModel: this network predicts '${this.prediction}', not noise; use ${this.#name === 'ConditionalUNet' ? 'unet' : 'net'}.noiseModelFor(sde)`);
       }
       return this.predict(xt, mu, t);
     };
