@@ -22,6 +22,7 @@ export {
   type Arch,
   type NetworkConfig,
   type NetworkModules,
+  type ImageChannels,
   type PaddedSize,
 } from './nets/network.js';
 export {

@@ -74,6 +74,16 @@ export interface RestoreImageOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The noise level a DenoisingSDE restoration used. */
+export interface NoiseLevelUsed {
+  /** Noise sigma, data units. */
+  readonly sigma: number;
+  /** Whether it was estimated from the image (else given). */
+  readonly estimated: boolean;
+  /** The timestep sampling started at, `sde.optimalTimestep(sigma)`. */
+  readonly start: number;
+}
+
 /** What {@link Restorer.restore} returns. */
 export interface RestoredImage {
   /** The restored image, clipped to [0, 1], with the input's channel count. */
@@ -83,7 +93,7 @@ export interface RestoredImage {
   /** The sampling steps requested (`undefined`: the sampler's full schedule). */
   readonly steps: number | undefined;
   /** DenoisingSDE models: the noise level used, whether it was estimated, and the starting time. */
-  readonly noise?: { readonly sigma: number; readonly estimated: boolean; readonly start: number };
+  readonly noise?: NoiseLevelUsed;
   /** Network evaluations of the adaptive ODE sampler (when used). */
   readonly nfe?: number;
   /** Wall time in milliseconds. */

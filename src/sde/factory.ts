@@ -10,7 +10,19 @@ import { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
 import type { DiffusionSDE } from './diffusion-sde.js';
 
 /** A stored SDE config: a mean-reverting one (no `kind`), or a DenoisingSDE's with `kind: 'denoising'`. */
-export type AnySDEConfig = (SDEConfig & { readonly kind?: 'mean-reverting' }) | (DenoisingSDEConfig & { readonly kind: 'denoising' });
+export type AnySDEConfig = MeanRevertingSDEConfigRecord | DenoisingSDEConfigRecord;
+
+/** A stored mean-reverting SDE config (`kind` absent, or `'mean-reverting'`). */
+export interface MeanRevertingSDEConfigRecord extends SDEConfig {
+  /** The family; absent in files written before DenoisingSDE existed. */
+  readonly kind?: 'mean-reverting';
+}
+
+/** A stored DenoisingSDE config. */
+export interface DenoisingSDEConfigRecord extends DenoisingSDEConfig {
+  /** The family: always `'denoising'`. */
+  readonly kind: 'denoising';
+}
 
 /** The stored config of an SDE (or a config): its own `config`, with `kind: 'denoising'` for a DenoisingSDE. */
 export function sdeConfigOf(sde: DiffusionSDE<unknown> | AnySDEConfig): AnySDEConfig {

@@ -8,4 +8,4 @@ export { isMeanRevertingSDE, isDenoisingSDE, checkSDE, type DiffusionSDE, type S
 export { drawNoise, isRng, type NoiseSource, type DrawnNoise } from './noise-source.js';
 export { checkTimesteps, type Timestep } from './timesteps.js';
 export { combineAroundMu } from './around-mu.js';
-export { createSDE, sdeConfigOf, type AnySDEConfig } from './factory.js';
+export { createSDE, sdeConfigOf, type AnySDEConfig, type MeanRevertingSDEConfigRecord, type DenoisingSDEConfigRecord } from './factory.js';

@@ -51,8 +51,16 @@ export function isConditional(config: NetworkConfig): boolean {
   return config.conditional !== false;
 }
 
+/** What {@link imageChannels} returns. */
+export interface ImageChannels {
+  /** Channels of `x_t` (and of the condition). */
+  readonly input: number;
+  /** Channels of the output. */
+  readonly output: number;
+}
+
 /** Image channels of the network's input `x_t` (and condition) and of its output. */
-export function imageChannels(config: NetworkConfig): { readonly input: number; readonly output: number } {
+export function imageChannels(config: NetworkConfig): ImageChannels {
   return config.arch === 'nafnet' ? { input: config.imgChannels, output: config.imgChannels } : { input: config.inChannels, output: config.outChannels };
 }
 

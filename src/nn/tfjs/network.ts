@@ -53,7 +53,7 @@ let instances = 0;
 /**
  * A network of the original code on tfjs, with the same parameters, names and numerics, working in
  * tfjs's NHWC layout: the forward pass is the network's own description (`nn/nets/`) run on
- * {@link TfjsOps} over one `tf.Variable` per PyTorch parameter. Gradients flow through `predict`
+ * the tfjs primitives (`TfjsOps`) over one `tf.Variable` per PyTorch parameter. Gradients flow through `predict`
  * to every variable with plain `tf.variableGrads` / `optimizer.minimize`.
  *
  * Memory: the variables live until {@link TfjsNetwork.dispose}. `predict` allocates nothing that
