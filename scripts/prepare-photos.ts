@@ -21,7 +21,7 @@ import { convertChannels, imresize } from '../src/index.js';
 import { readImage, writeImage } from '../src/node.js';
 
 /** One entry of training/photos.json. */
-export interface PhotoEntry {
+interface PhotoEntry {
   name: string;
   split: 'train' | 'val' | 'test';
   package: string;
@@ -35,7 +35,7 @@ export interface PhotoEntry {
 }
 
 /** training/photos.json. */
-export interface PhotoList {
+interface PhotoList {
   about: string;
   distribution: string;
   maxShortSide: number;
@@ -44,7 +44,7 @@ export interface PhotoList {
 }
 
 /** The output size for a `h x w` image whose short side must be at most `maxShort` (never enlarged). */
-export function targetSize(h: number, w: number, maxShort: number): { height: number; width: number } {
+function targetSize(h: number, w: number, maxShort: number): { height: number; width: number } {
   const s = Math.min(1, maxShort / Math.min(h, w));
   return s === 1 ? { height: h, width: w } : { height: Math.max(1, Math.round(h * s)), width: Math.max(1, Math.round(w * s)) };
 }

@@ -182,6 +182,30 @@ describe('the irsde command line, end to end', () => {
     expect(badPred.stderr).toMatch(/--prediction must be one of noise, residual, got 'x0'/);
   });
 
+  it('--val-gt validates on a separate folder; blind noise noise:0:50:clip; overlapping names refused', async () => {
+    const valDir = join(dir, 'val-gt');
+    mkdirSync(valDir, { recursive: true });
+    copyFileSync(join(FIX, 'brick_gt.png'), join(valDir, 'brick.png'));
+    const run = join(dir, 'run-valgt');
+    const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50:clip', ...TINY, '--prediction', 'residual', '--objective', 'x0',
+      '--val-every', '1', '--val-steps', '1', '--val-crop', '32', '--steps', '1', '--out', run]);
+    expect(tr.stderr).toBe('');
+    expect(tr.code).toBe(0);
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log[0]).toMatchObject({ event: 'start', images: 3, validation: 1 });
+    expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ valGt: valDir, degradation: 'noise:0:50:clip' });
+    copyFileSync(join(FIX, 'coffee_gt.png'), join(valDir, 'coffee.png'));
+    const overlap = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(overlap.code).not.toBe(0);
+    expect(overlap.stderr).toMatch(/--val-gt: coffee also in --gt/);
+    const both = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--val-count', '1', '--degradation', 'noise:25', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(both.stderr).toMatch(/--val-gt replaces --val-names \/ --val-count/);
+    const badRange = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:50:0', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(badRange.code).not.toBe(0);
+    expect(badRange.stderr).toMatch(/0 <= MIN <= MAX/);
+  });
+
   it('training defaults to ONNX Runtime gradients, the same run as --gradients tfjs (same losses); clear errors for --workers and odd patches with ort', async () => {
     const losses = async (extra: string[], out: string) => {
       const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', ...extra, '--out', out]);

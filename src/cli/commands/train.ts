@@ -28,12 +28,16 @@ export interface TrainRunConfig {
   gt: string;
   /** Folder of degraded images with the same names (paired data); omit for synthetic data. */
   lq?: string;
-  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`). */
+  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `noise:0:50:clip`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`; see {@link parseDegradation}). */
   degradation?: string | DegradationSpec;
   /** Number of images (from the end of the name-sorted list) held out for validation. */
   valCount: number;
   /** Images (file names without extension) held out for validation instead of the last `valCount`. */
   valNames?: string[];
+  /** A separate folder of clean validation images (instead of `valCount` / `valNames`: all of `gt` trains). */
+  valGt?: string;
+  /** With `lq` and `valGt`: the degraded validation images, same names as `valGt`. */
+  valLq?: string;
   channels: 1 | 3;
   nf: number;
   depth: number;
@@ -96,18 +100,37 @@ const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
   valCrop: 96,
 };
 
-/** Expands the degradation shorthands into a spec. */
+/**
+ * Expands the degradation shorthands into a spec: `noise:SIGMA` (fixed sigma, 0-255 scale),
+ * `noise:MIN:MAX` (sigma drawn uniformly from [MIN, MAX] for every crop: blind denoising), either
+ * with a trailing `:clip` to clamp the noisy image to [0, 1]; `rain`, `blur:SIGMA`,
+ * `motion[:LENGTH]`, `sr4` / `bicubic[:SCALE]`, `inpaint[:FRACTION]`; or a JSON spec.
+ */
 export function parseDegradation(d: string | DegradationSpec): DegradationSpec {
   if (typeof d !== 'string') return d;
   const s = d.trim();
   if (s.startsWith('{')) return JSON.parse(s) as DegradationSpec;
-  const [kind, arg] = s.split(':');
-  const num = arg === undefined ? undefined : Number(arg);
-  if (arg !== undefined && !Number.isFinite(num)) throw new CliError(`bad --degradation '${d}': '${arg}' is not a number`);
+  const [kind, ...rest] = s.split(':');
+  const clip = rest[rest.length - 1] === 'clip';
+  if (clip) {
+    if (kind !== 'noise') throw new CliError(`bad --degradation '${d}': ':clip' applies to noise only`);
+    rest.pop();
+  }
+  const nums = rest.map((a) => {
+    const v = a.trim() === '' ? NaN : Number(a);
+    if (!Number.isFinite(v)) throw new CliError(`bad --degradation '${d}': '${a}' is not a number`);
+    return v;
+  });
+  if (nums.length > (kind === 'noise' ? 2 : 1)) throw new CliError(`bad --degradation '${d}': too many numbers for '${kind}'`);
+  const num = nums[0];
   switch (kind) {
-    case 'noise':
-      return { kind: 'noise', sigma: num ?? 25 };
+    case 'noise': {
+      if (nums.length === 2 && !(nums[0] >= 0 && nums[0] <= nums[1])) throw new CliError(`bad --degradation '${d}': expected noise:MIN:MAX with 0 <= MIN <= MAX`);
+      const sigma = nums.length === 2 ? ([nums[0], nums[1]] as const) : (num ?? 25);
+      return { kind: 'noise', sigma, ...(clip ? { clip: true } : {}) };
+    }
     case 'rain':
+      if (num !== undefined) throw new CliError(`bad --degradation '${d}': 'rain' takes no number (use a JSON spec for its options)`);
       return { kind: 'rain' } as DegradationSpec;
     case 'blur':
       return { kind: 'gaussian-blur', sigma: num ?? 2 };
@@ -119,7 +142,7 @@ export function parseDegradation(d: string | DegradationSpec): DegradationSpec {
     case 'inpaint':
       return { kind: 'inpaint', ...(num !== undefined ? { fraction: num } : {}) };
     default:
-      throw new CliError(`unknown --degradation '${d}'; use noise:SIGMA, rain, blur:SIGMA, motion[:LENGTH], sr4, inpaint[:FRACTION] or a JSON spec`);
+      throw new CliError(`unknown --degradation '${d}'; use noise:SIGMA[:MAX][:clip], rain, blur:SIGMA, motion[:LENGTH], sr4, inpaint[:FRACTION] or a JSON spec`);
   }
 }
 
@@ -133,7 +156,23 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
   const gt = await folderSource(cfg.gt);
   const lq = cfg.lq === undefined ? null : await folderSource(cfg.lq).catch((e: Error) => { throw new CliError(`--lq: ${e.message}`); });
   if (lq === null && cfg.degradation === undefined) throw new CliError('give --lq DIR (paired data) or --degradation SPEC (synthetic data from --gt only)');
+  const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
+  const make = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[], opts: object) =>
+    lqSrc === null
+      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gtSrc, which), degradation: parseDegradation(cfg.degradation!) })
+      : ImageDataset.paired({ ...common, ...opts, gt: subset(gtSrc, which), lq: subset(lqSrc, which) });
+  const valOpts = { flip: false, rotate: false };
   const names = [...gt.names];
+  if (cfg.valGt !== undefined) {
+    if (cfg.valNames?.length || cfg.valCount > 0) throw new CliError('--val-gt replaces --val-names / --val-count: give one of them');
+    if (!(await isDir(cfg.valGt))) throw new CliError(`--val-gt folder not found: '${cfg.valGt}'`);
+    if ((lq === null) !== (cfg.valLq === undefined)) throw new CliError(lq === null ? '--val-lq needs --lq (paired data)' : 'paired data (--lq) with --val-gt needs --val-lq too');
+    const valGt = await folderSource(cfg.valGt);
+    const valLq = cfg.valLq === undefined ? null : await folderSource(cfg.valLq).catch((e: Error) => { throw new CliError(`--val-lq: ${e.message}`); });
+    const shared = valGt.names.filter((n) => names.includes(n));
+    if (shared.length) throw new CliError(`--val-gt: ${shared.join(', ')} also in --gt '${cfg.gt}' (validation images must not be trained on)`);
+    return { train: make(gt, lq, names, {}), val: make(valGt, valLq, valGt.names, valOpts) };
+  }
   let trainNames: string[];
   let valNames: string[];
   if (cfg.valNames?.length) {
@@ -147,12 +186,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     trainNames = names.slice(0, names.length - cfg.valCount);
     valNames = names.slice(names.length - cfg.valCount);
   }
-  const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
-  const make = (which: readonly string[], opts: object) =>
-    lq === null
-      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gt, which), degradation: parseDegradation(cfg.degradation!) })
-      : ImageDataset.paired({ ...common, ...opts, gt: subset(gt, which), lq: subset(lq, which) });
-  return { train: make(trainNames, {}), val: valNames.length ? make(valNames, { flip: false, rotate: false }) : null };
+  return { train: make(gt, lq, trainNames, {}), val: valNames.length ? make(gt, lq, valNames, valOpts) : null };
 }
 
 function sdeConfigOf(cfg: TrainRunConfig): SDEConfig {
@@ -292,9 +326,11 @@ export function registerTrain(program: Command): void {
     .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--gt <dir>', 'folder of clean (ground-truth) images')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
-    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255, rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
+    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
     .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names)')
+    .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images')
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
     .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
     .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
