@@ -188,13 +188,18 @@ describe('the irsde command line, end to end', () => {
     copyFileSync(join(FIX, 'brick_gt.png'), join(valDir, 'brick.png'));
     const run = join(dir, 'run-valgt');
     const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50:clip', ...TINY, '--prediction', 'residual', '--objective', 'x0',
-      '--val-every', '1', '--val-steps', '1', '--val-crop', '32', '--steps', '1', '--out', run]);
+      '--val-degradation', 'noise:15:clip', '--val-degradation', 'noise:50:clip', '--val-every', '1', '--val-steps', '1', '--val-crop', '32', '--steps', '1', '--out', run]);
     expect(tr.stderr).toBe('');
     expect(tr.code).toBe(0);
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log[0]).toMatchObject({ event: 'start', images: 3, validation: 1 });
-    expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
-    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ valGt: valDir, degradation: 'noise:0:50:clip' });
+    expect(log[0]).toMatchObject({ event: 'start', images: 3, validation: 1, validationDegradations: ['noise:15:clip', 'noise:50:clip'] });
+    // One validation per degradation, and their mean; sigma 15 scores above sigma 50.
+    const v = log.find((r) => r.event === 'validation');
+    expect(v['psnr:noise:15:clip']).toBeGreaterThan(v['psnr:noise:50:clip'] + 3);
+    expect(v.psnr).toBeCloseTo((v['psnr:noise:15:clip'] + v['psnr:noise:50:clip']) / 2, 10);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ valGt: valDir, degradation: 'noise:0:50:clip', valDegradations: ['noise:15:clip', 'noise:50:clip'] });
+    const paired = await irsde(['train', '--gt', join(dir, 'gt'), '--lq', join(dir, 'gt'), '--val-count', '1', '--val-degradation', 'noise:15', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(paired.stderr).toMatch(/--val-degradation applies to synthetic data/);
     copyFileSync(join(FIX, 'coffee_gt.png'), join(valDir, 'coffee.png'));
     const overlap = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
     expect(overlap.code).not.toBe(0);

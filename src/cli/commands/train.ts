@@ -38,6 +38,13 @@ export interface TrainRunConfig {
   valGt?: string;
   /** With `lq` and `valGt`: the degraded validation images, same names as `valGt`. */
   valLq?: string;
+  /**
+   * Synthetic data only: validate under each of these degradations (same shorthands / specs as
+   * `degradation`), logging `psnr` / `ssim` (means over all) and `psnr:<label>` / `ssim:<label>`
+   * per degradation, e.g. noise at sigma 15, 25 and 50 for a blind denoiser trained on
+   * `noise:0:50:clip`. Default: the training degradation.
+   */
+  valDegradations?: Array<string | DegradationSpec>;
   channels: 1 | 3;
   nf: number;
   depth: number;
@@ -151,17 +158,28 @@ function subset(src: ImageSource, names: readonly string[]): ImageSource {
   return { ...src, names: [...names] };
 }
 
-async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; val: ImageDataset | null }> {
+/** Validation sets: one per validation degradation (label `''` when there is only the training one). */
+type ValSets = Array<{ label: string; data: ImageDataset }>;
+
+async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; val: ValSets }> {
   if (!(await isDir(cfg.gt))) throw new CliError(`--gt folder not found: '${cfg.gt}'`);
   const gt = await folderSource(cfg.gt);
   const lq = cfg.lq === undefined ? null : await folderSource(cfg.lq).catch((e: Error) => { throw new CliError(`--lq: ${e.message}`); });
   if (lq === null && cfg.degradation === undefined) throw new CliError('give --lq DIR (paired data) or --degradation SPEC (synthetic data from --gt only)');
   const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
-  const make = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[], opts: object) =>
+  const make = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[], opts: object, degradation = cfg.degradation) =>
     lqSrc === null
-      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gtSrc, which), degradation: parseDegradation(cfg.degradation!) })
+      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gtSrc, which), degradation: parseDegradation(degradation!) })
       : ImageDataset.paired({ ...common, ...opts, gt: subset(gtSrc, which), lq: subset(lqSrc, which) });
   const valOpts = { flip: false, rotate: false };
+  if (cfg.valDegradations !== undefined && (!Array.isArray(cfg.valDegradations) || cfg.valDegradations.length === 0)) throw new CliError('valDegradations must be a non-empty list of degradations');
+  if (cfg.valDegradations && lq !== null) throw new CliError('--val-degradation applies to synthetic data (--degradation), not to paired --lq data');
+  const makeVal = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[]): ValSets =>
+    which.length === 0
+      ? []
+      : cfg.valDegradations
+        ? cfg.valDegradations.map((d) => ({ label: typeof d === 'string' ? d.trim() : JSON.stringify(d), data: make(gtSrc, lqSrc, which, valOpts, d) }))
+        : [{ label: '', data: make(gtSrc, lqSrc, which, valOpts) }];
   const names = [...gt.names];
   if (cfg.valGt !== undefined) {
     if (cfg.valNames?.length || cfg.valCount > 0) throw new CliError('--val-gt replaces --val-names / --val-count: give one of them');
@@ -171,7 +189,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     const valLq = cfg.valLq === undefined ? null : await folderSource(cfg.valLq).catch((e: Error) => { throw new CliError(`--val-lq: ${e.message}`); });
     const shared = valGt.names.filter((n) => names.includes(n));
     if (shared.length) throw new CliError(`--val-gt: ${shared.join(', ')} also in --gt '${cfg.gt}' (validation images must not be trained on)`);
-    return { train: make(gt, lq, names, {}), val: make(valGt, valLq, valGt.names, valOpts) };
+    return { train: make(gt, lq, names, {}), val: makeVal(valGt, valLq, valGt.names) };
   }
   let trainNames: string[];
   let valNames: string[];
@@ -186,7 +204,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     trainNames = names.slice(0, names.length - cfg.valCount);
     valNames = names.slice(names.length - cfg.valCount);
   }
-  return { train: make(gt, lq, trainNames, {}), val: valNames.length ? make(gt, lq, valNames, valOpts) : null };
+  return { train: make(gt, lq, trainNames, {}), val: makeVal(gt, lq, valNames) };
 }
 
 function sdeConfigOf(cfg: TrainRunConfig): SDEConfig {
@@ -253,7 +271,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sde.config, images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
@@ -285,23 +303,34 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
           recentN = 0;
         }
       },
-      ...(val && cfg.valEvery > 0
+      ...(val.length > 0 && cfg.valEvery > 0
         ? {
             validateEvery: cfg.valEvery,
             validate: async (t: Trainer) => {
               loadInto(evalNet, t.evalWeights());
-              const scores = await validateRestoration(evalNet.noiseModelFor(t.sde), val, {
-                sde: t.sde.config,
-                sampler: cfg.valSampler as SamplerName,
-                steps: cfg.valSteps,
-                cropSize: cfg.valCrop,
-                seed: cfg.seed,
-              });
-              return { ...scores };
+              const out: Record<string, number> = {};
+              let p = 0;
+              let s = 0;
+              for (const v of val) {
+                const scores = await validateRestoration(evalNet.noiseModelFor(t.sde), v.data, {
+                  sde: t.sde.config,
+                  sampler: cfg.valSampler as SamplerName,
+                  steps: cfg.valSteps,
+                  cropSize: cfg.valCrop,
+                  seed: cfg.seed,
+                });
+                p += scores.psnr / val.length;
+                s += scores.ssim / val.length;
+                if (v.label) Object.assign(out, { [`psnr:${v.label}`]: scores.psnr, [`ssim:${v.label}`]: scores.ssim });
+              }
+              return { psnr: p, ssim: s, ...out };
             },
             onValidate: async (step: number, m: Record<string, number>) => {
               await log({ event: 'validation', step, ...m });
-              if (!cfg.quiet) console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}`);
+              if (!cfg.quiet) {
+                const each = val.length > 1 ? ` (${val.map((v) => `${v.label} ${m[`psnr:${v.label}`].toFixed(2)}`).join(', ')})` : '';
+                console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}${each}`);
+              }
             },
           }
         : {}),
@@ -331,6 +360,7 @@ export function registerTrain(program: Command): void {
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names)')
     .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images')
+    .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
     .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
     .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
@@ -379,8 +409,9 @@ export function registerTrain(program: Command): void {
           throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
         }
       }
-      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema'));
+      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema' && k !== 'valDegradation'));
       if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
+      if (flags.valDegradation !== undefined) given.valDegradations = flags.valDegradation;
       if (flags.ema === false) given.ema = false;
       const resume = flags.resume as string | undefined;
       // On resume, options not given come from the checkpoint (not from the defaults).
