@@ -364,6 +364,33 @@ describe('data sets', () => {
     tf.dispose([b.lq, b.gt, again.lq, again.gt, other.lq, other.gt, gb.lq, gb.gt]);
   });
 
+  it('greyFraction turns that share of colour training crops grey (grey noise), leaves batches unchanged at 0', async () => {
+    const opts = { gt: memorySource({ a: rgb }), degradation: { kind: 'noise', sigma: 25 } as const, cropSize: 16, batchSize: 200 };
+    const isGrey = (img: FloatImage) => {
+      for (let i = 0; i < img.data.length; i += 3) if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) return false;
+      return true;
+    };
+    const half = ImageDataset.synthetic({ ...opts, greyFraction: 0.5 });
+    const b = await half.next(new Rng(8));
+    const lq = tensorToImages(b.lq);
+    const gt = tensorToImages(b.gt);
+    const grey = lq.map((img, k) => isGrey(img) && isGrey(gt[k]));
+    // Binomial(200, 0.5): sd 7.1; 5 sd bounds. Colour crops keep colour noise.
+    expect(Math.abs(grey.filter(Boolean).length - 100)).toBeLessThan(36);
+    expect(lq.filter((img, k) => !grey[k]).every((img) => !isGrey(img))).toBe(true);
+    // Grey crops: the luma of the clean crop, with sigma-25 noise.
+    const k = grey.indexOf(true);
+    expect(std(diff(lq[k], gt[k])) * 255).toBeGreaterThan(20);
+    const all = await ImageDataset.synthetic({ ...opts, greyFraction: 1 }).next(new Rng(8));
+    expect(tensorToImages(all.lq).every(isGrey)).toBe(true);
+    // 0 draws nothing extra: the same batches as without the option.
+    const a0 = await ImageDataset.synthetic({ ...opts, greyFraction: 0 }).next(new Rng(9));
+    const a1 = await ImageDataset.synthetic(opts).next(new Rng(9));
+    expect(maxAbsDiff(a0.lq.dataSync(), a1.lq.dataSync())).toBe(0);
+    expect(() => ImageDataset.synthetic({ ...opts, greyFraction: 1.5 })).toThrow(/greyFraction must be in \[0, 1\], got 1.5/);
+    tf.dispose([b.lq, b.gt, all.lq, all.gt, a0.lq, a0.gt, a1.lq, a1.gt]);
+  });
+
   it('synthetic bicubic SR data: x4 down/up of GT crops', async () => {
     const ds = ImageDataset.synthetic({ gt: memorySource({ a: rgb }), degradation: { kind: 'bicubic', scale: 4 }, cropSize: 32, batchSize: 2 });
     const b = await ds.next(new Rng(1));

@@ -46,6 +46,8 @@ export interface TrainRunConfig {
    */
   valDegradations?: Array<string | DegradationSpec>;
   channels: 1 | 3;
+  /** RGB training: the fraction of colour crops turned grey before the degradation (default 0). */
+  greyFraction?: number;
   nf: number;
   depth: number;
   /** What the network predicts: 'noise' (default, the reference's) or 'residual' (x0 - mu). */
@@ -172,6 +174,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
       ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gtSrc, which), degradation: parseDegradation(degradation!) })
       : ImageDataset.paired({ ...common, ...opts, gt: subset(gtSrc, which), lq: subset(lqSrc, which) });
   const valOpts = { flip: false, rotate: false };
+  const trainOpts = cfg.greyFraction ? { greyFraction: cfg.greyFraction } : {};
   if (cfg.valDegradations !== undefined && (!Array.isArray(cfg.valDegradations) || cfg.valDegradations.length === 0)) throw new CliError('valDegradations must be a non-empty list of degradations');
   if (cfg.valDegradations && lq !== null) throw new CliError('--val-degradation applies to synthetic data (--degradation), not to paired --lq data');
   const makeVal = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[]): ValSets =>
@@ -189,7 +192,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     const valLq = cfg.valLq === undefined ? null : await folderSource(cfg.valLq).catch((e: Error) => { throw new CliError(`--val-lq: ${e.message}`); });
     const shared = valGt.names.filter((n) => names.includes(n));
     if (shared.length) throw new CliError(`--val-gt: ${shared.join(', ')} also in --gt '${cfg.gt}' (validation images must not be trained on)`);
-    return { train: make(gt, lq, names, {}), val: makeVal(valGt, valLq, valGt.names) };
+    return { train: make(gt, lq, names, trainOpts), val: makeVal(valGt, valLq, valGt.names) };
   }
   let trainNames: string[];
   let valNames: string[];
@@ -204,7 +207,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     trainNames = names.slice(0, names.length - cfg.valCount);
     valNames = names.slice(names.length - cfg.valCount);
   }
-  return { train: make(gt, lq, trainNames, {}), val: makeVal(gt, lq, valNames) };
+  return { train: make(gt, lq, trainNames, trainOpts), val: makeVal(gt, lq, valNames) };
 }
 
 function sdeConfigOf(cfg: TrainRunConfig): SDEConfig {
@@ -362,6 +365,7 @@ export function registerTrain(program: Command): void {
     .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images')
     .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
+    .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too', numberOption('--grey-fraction', 0, 1))
     .option('--nf <n>', 'base channel width of the U-Net', intOption('--nf', 2))
     .option('--depth <n>', 'U-Net levels', intOption('--depth', 1, 8))
     .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', UNET_PREDICTIONS))
