@@ -213,7 +213,7 @@ describe('the irsde command line, end to end', () => {
 
   it('training defaults to ONNX Runtime gradients, the same run as --gradients tfjs (same losses); clear errors for --workers and odd patches with ort', async () => {
     const losses = async (extra: string[], out: string) => {
-      const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', ...extra, '--out', out]);
+      const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', '--val-count', '1', '--val-every', '3', '--val-steps', '2', '--val-crop', '32', ...extra, '--out', out]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       return readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.loss as number);
@@ -225,6 +225,9 @@ describe('the irsde command line, end to end', () => {
     expect(start.conv3x3).toBe('winograd');
     expect(viaOrt).toHaveLength(3);
     viaOrt.forEach((l, i) => expect(Math.abs(l - viaTfjs[i])).toBeLessThan(1e-3 * viaTfjs[i]));
+    // Validation runs on ONNX Runtime too with ort gradients: the same scores as on tfjs.
+    const valOf = (run: string) => JSON.parse(readFileSync(join(dir, run, 'log.jsonl'), 'utf8').trim().split('\n').find((l) => l.includes('"event":"validation"'))!);
+    expect(Math.abs(valOf('run-ort').psnr - valOf('run-tfjs').psnr)).toBeLessThan(0.02);
     const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--gradients', 'ort', '--workers', '2', '--out', join(dir, 'run-bad')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--gradients ort uses every core itself; drop --workers/);
