@@ -55,7 +55,8 @@ def main(clean_dir, noisy_dir, sigma255, out_dir=None):
             # h = 0.8 sigma, patch 5, distance 6: scikit-image's documented recipe for known sigma.
             'non-local means': lambda x: denoise_nl_means(x, h=0.8 * sigma, sigma=sigma, fast_mode=True,
                                                           patch_size=5, patch_distance=6, channel_axis=channel_axis),
-            'TV (Chambolle)': lambda x: denoise_tv_chambolle(x, weight=0.08, channel_axis=channel_axis),
+            # weight 0.08 at sigma 25 (tuned there), proportional to sigma elsewhere.
+            'TV (Chambolle)': lambda x: denoise_tv_chambolle(x, weight=0.08 * float(sigma255) / 25, channel_axis=channel_axis),
             'wavelet (BayesShrink)': lambda x: denoise_wavelet(x, sigma=sigma, method='BayesShrink', mode='soft',
                                                                rescale_sigma=True, channel_axis=channel_axis,
                                                                convert2ycbcr=ref.ndim == 3),

@@ -3,7 +3,7 @@
  * from each method's output (written by scripts/eval-denoise.ts), enlarged with nearest-neighbour
  * pixels, separated by white gaps.
  *
- *   npx tsx scripts/crop-figure.ts --dir .bench/eval --out docs/denoise-crops.png \
+ *   npx tsx scripts/crop-figure.ts --dir .bench/eval/sigma25 --out docs/denoise-crops.png \
  *     --crops astronaut:180,60,96,96,camera:200,90,96,96 \
  *     --methods clean,noisy,restored/non-local-means,restored/irsde-posterior-5-steps-eta-0
  */
@@ -15,7 +15,7 @@ import { composeRows } from './compose.js';
 
 const { values } = parseArgs({
   options: {
-    dir: { type: 'string', default: '.bench/eval' },
+    dir: { type: 'string', default: '.bench/eval/sigma25' },
     out: { type: 'string', default: 'docs/denoise-crops.png' },
     crops: { type: 'string' },
     methods: { type: 'string' },

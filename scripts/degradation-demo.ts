@@ -7,28 +7,11 @@
  *     --photos ../shared/data/images/astronaut.png,../shared/data/images/camera.png --crop 256 --out docs/derain.png
  */
 import { parseArgs } from 'node:util';
-import {
-  HostTensor,
-  MeanRevertingSDE,
-  Rng,
-  convertChannels,
-  degradationFromSpec,
-  psnr,
-  restore,
-  selectBackend,
-  ssim,
-  tfjsBackend,
-  tiledNoiseModel,
-  type FloatImage,
-  type SamplerName,
-  imageChannels,
-} from '../src/index.js';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadModelFile, readImage, writeImage } from '../src/node.js';
+import { Rng, convertChannels, cropImage, degradationFromSpec, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { parseDegradation } from '../src/cli/commands/train.js';
 import { composeRows } from './compose.js';
 
-tf.env().set('PROD', true);
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' },
@@ -44,40 +27,32 @@ const { values } = parseArgs({
 });
 if (!values.weights) throw new Error('--weights FILE is required');
 
-await selectBackend('wasm');
-const { unet, sdeConfig, info } = await loadModelFile(values.weights);
-const C = imageChannels(unet.config).input as 1 | 3;
+const restorer = await loadRestorerFile(values.weights);
 const degrade = degradationFromSpec(parseDegradation(values.degradation!));
-const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
-const steps = Number(values.steps ?? info.sampling?.steps ?? 10);
-const eta = Number(values.eta ?? info.sampling?.eta ?? 0);
-const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-const model = tiledNoiseModel(unet.noiseModelFor(new MeanRevertingSDE<tf.Tensor>(sdeConfig)), tfjsBackend, { tile: 256 });
 
 function centre(img: FloatImage, size: number | undefined): FloatImage {
   if (size === undefined || (img.width <= size && img.height <= size)) return img;
   const w = Math.min(size, img.width);
   const h = Math.min(size, img.height);
-  const x0 = Math.floor((img.width - w) / 2);
-  const y0 = Math.floor((img.height - h) / 2);
-  const out = new Float32Array(w * h * img.channels);
-  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * img.channels, ((y0 + y) * img.width + x0 + w) * img.channels), y * w * img.channels);
-  return { data: out, height: h, width: w, channels: img.channels };
+  return cropImage(img, Math.floor((img.height - h) / 2), Math.floor((img.width - w) / 2), h, w);
 }
 
 const rows: FloatImage[][] = [];
 for (const [i, photo] of values.photos!.split(',').entries()) {
   const clean = centre(await readImage(photo), values.crop === undefined ? undefined : Number(values.crop));
   const bad = degrade(clean, new Rng(Number(values.seed) + i));
-  const input = convertChannels(bad, C);
-  const t0 = performance.now();
-  const out = await restore({ sde, model, lq: new HostTensor(input.data, [1, input.height, input.width, C]), sampler, steps, eta, seed: 0 });
-  const restored = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels);
-  const s = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(`${photo}: degraded ${psnr(bad, clean).toFixed(2)} dB / ${ssim(bad, clean).toFixed(3)}, restored ${psnr(restored, clean).toFixed(2)} dB / ${ssim(restored, clean).toFixed(3)} (${sampler} ${steps} steps, ${s} s)`);
+  const out = await restorer.restore(bad, {
+    ...(values.sampler !== undefined ? { sampler: values.sampler as SamplerName } : {}),
+    ...(values.steps !== undefined ? { steps: Number(values.steps) } : {}),
+    ...(values.eta !== undefined ? { eta: Number(values.eta) } : {}),
+    tile: 256,
+  });
+  const restored = out.image;
+  const s = (out.ms / 1000).toFixed(1);
+  console.log(`${photo}: degraded ${psnr(bad, clean).toFixed(2)} dB / ${ssim(bad, clean).toFixed(3)}, restored ${psnr(restored, clean).toFixed(2)} dB / ${ssim(restored, clean).toFixed(3)} (${out.sampler} ${out.steps ?? 'all'} steps, ${restorer.engine}, ${s} s)`);
   rows.push([bad, restored, clean].map((im) => convertChannels(im, 3)));
 }
-unet.dispose();
+await restorer.dispose();
 
 const canvas = composeRows(rows, 6);
 await writeImage(values.out!, canvas);

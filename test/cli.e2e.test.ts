@@ -182,9 +182,38 @@ describe('the irsde command line, end to end', () => {
     expect(badPred.stderr).toMatch(/--prediction must be one of noise, residual, got 'x0'/);
   });
 
+  it('--val-gt validates on a separate folder; blind noise noise:0:50:clip; overlapping names refused', async () => {
+    const valDir = join(dir, 'val-gt');
+    mkdirSync(valDir, { recursive: true });
+    copyFileSync(join(FIX, 'brick_gt.png'), join(valDir, 'brick.png'));
+    const run = join(dir, 'run-valgt');
+    const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50:clip', ...TINY, '--prediction', 'residual', '--objective', 'x0',
+      '--val-degradation', 'noise:15:clip', '--val-degradation', 'noise:50:clip', '--val-every', '1', '--val-steps', '1', '--val-crop', '32', '--steps', '1', '--out', run]);
+    expect(tr.stderr).toBe('');
+    expect(tr.code).toBe(0);
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log[0]).toMatchObject({ event: 'start', images: 3, validation: 1, validationDegradations: ['noise:15:clip', 'noise:50:clip'] });
+    // One validation per degradation, and their mean; sigma 15 scores above sigma 50.
+    const v = log.find((r) => r.event === 'validation');
+    expect(v['psnr:noise:15:clip']).toBeGreaterThan(v['psnr:noise:50:clip'] + 3);
+    expect(v.psnr).toBeCloseTo((v['psnr:noise:15:clip'] + v['psnr:noise:50:clip']) / 2, 10);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ valGt: valDir, degradation: 'noise:0:50:clip', valDegradations: ['noise:15:clip', 'noise:50:clip'] });
+    const paired = await irsde(['train', '--gt', join(dir, 'gt'), '--lq', join(dir, 'gt'), '--val-count', '1', '--val-degradation', 'noise:15', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(paired.stderr).toMatch(/--val-degradation applies to synthetic data/);
+    copyFileSync(join(FIX, 'coffee_gt.png'), join(valDir, 'coffee.png'));
+    const overlap = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(overlap.code).not.toBe(0);
+    expect(overlap.stderr).toMatch(/--val-gt: coffee also in --gt/);
+    const both = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--val-count', '1', '--degradation', 'noise:25', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(both.stderr).toMatch(/--val-gt replaces --val-names \/ --val-count/);
+    const badRange = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:50:0', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(badRange.code).not.toBe(0);
+    expect(badRange.stderr).toMatch(/0 <= MIN <= MAX/);
+  });
+
   it('training defaults to ONNX Runtime gradients, the same run as --gradients tfjs (same losses); clear errors for --workers and odd patches with ort', async () => {
     const losses = async (extra: string[], out: string) => {
-      const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', ...extra, '--out', out]);
+      const r = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--seed', '5', '--steps', '3', '--val-count', '1', '--val-every', '3', '--val-steps', '2', '--val-crop', '32', ...extra, '--out', out]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       return readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.loss as number);
@@ -196,6 +225,9 @@ describe('the irsde command line, end to end', () => {
     expect(start.conv3x3).toBe('winograd');
     expect(viaOrt).toHaveLength(3);
     viaOrt.forEach((l, i) => expect(Math.abs(l - viaTfjs[i])).toBeLessThan(1e-3 * viaTfjs[i]));
+    // Validation runs on ONNX Runtime too with ort gradients: the same scores as on tfjs.
+    const valOf = (run: string) => JSON.parse(readFileSync(join(dir, run, 'log.jsonl'), 'utf8').trim().split('\n').find((l) => l.includes('"event":"validation"'))!);
+    expect(Math.abs(valOf('run-ort').psnr - valOf('run-tfjs').psnr)).toBeLessThan(0.02);
     const bad = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--gradients', 'ort', '--workers', '2', '--out', join(dir, 'run-bad')]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--gradients ort uses every core itself; drop --workers/);

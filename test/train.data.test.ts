@@ -321,6 +321,76 @@ describe('data sets', () => {
     tf.dispose([b.lq, b.gt]);
   });
 
+  it('blind noise (sigma a range): one sigma per crop, uniform over [min, max], seeded; RGB noise on RGB, grey noise on grey', async () => {
+    // Unclipped noise on a constant image: each crop's (lq - gt) std estimates its sigma (768
+    // samples: relative sd 1/sqrt(1536) ~ 2.6%).
+    const flat = constant(32, 32, 3, 0.5);
+    const N = 256;
+    const ds = ImageDataset.synthetic({ gt: memorySource({ flat }), degradation: { kind: 'noise', sigma: [0, 50] }, cropSize: 16, batchSize: N });
+    const b = await ds.next(new Rng(21));
+    const l = tensorToImages(b.lq);
+    const g = tensorToImages(b.gt);
+    const sigmas = l.map((img, k) => std(diff(img, g[k])) * 255).sort((x, y) => x - y);
+    const tol = 5 / Math.sqrt(2 * 16 * 16 * 3);
+    expect(sigmas[N - 1]).toBeLessThan(50 * (1 + tol));
+    expect(sigmas[0]).toBeGreaterThanOrEqual(0);
+    // Spread over the whole range: P(no draw below 5 in 256) = 0.9^256 ~ 2e-12.
+    expect(sigmas[0]).toBeLessThan(5);
+    expect(sigmas[N - 1]).toBeGreaterThan(45);
+    // Mean 25 (sd of the mean 50 / sqrt(12 N) = 0.9; 5 sd) and a Kolmogorov-Smirnov distance to
+    // U(0, 50) below its 0.1% critical value 1.95 / sqrt(N) plus the estimation error.
+    expect(Math.abs(mean(sigmas) - 25)).toBeLessThan(4.5);
+    const ks = Math.max(...sigmas.map((s, i) => Math.max(Math.abs((i + 1) / N - s / 50), Math.abs(i / N - s / 50))));
+    expect(ks).toBeLessThan(1.95 / Math.sqrt(N) + tol);
+    // RGB: independent noise per channel.
+    expect(maxAbsDiff(l[N - 1].data.filter((_, i) => i % 3 === 0), l[N - 1].data.filter((_, i) => i % 3 === 1))).toBeGreaterThan(0.05);
+    // Seeded: the same generator state gives the same crops, another seed other sigmas.
+    const again = await ds.next(new Rng(21));
+    expect(maxAbsDiff(again.lq.dataSync(), b.lq.dataSync())).toBe(0);
+    const other = await ds.next(new Rng(22));
+    const otherSigmas = tensorToImages(other.lq).map((img, k) => std(diff(img, g[k])) * 255);
+    expect(otherSigmas.slice(0, 8)).not.toEqual(l.slice(0, 8).map((img, k) => std(diff(img, g[k])) * 255));
+    // A grey photo in the RGB set: one grey noise field copied to the channels, sigma in range;
+    // clipped noise stays in [0, 1].
+    const greyFlat = constant(32, 32, 1, 0.5);
+    const gs = ImageDataset.synthetic({ gt: memorySource({ greyFlat }), degradation: { kind: 'noise', sigma: [0, 50], clip: true }, cropSize: 16, batchSize: 16 });
+    const gb = await gs.next(new Rng(5));
+    for (const [k, img] of tensorToImages(gb.lq).entries()) {
+      const r = img.data.filter((_, i) => i % 3 === 0);
+      expect(maxAbsDiff(r, img.data.filter((_, i) => i % 3 === 2)), `crop ${k}`).toBe(0);
+      expect(std(r) * 255).toBeLessThan(50 * (1 + 5 / Math.sqrt(2 * 256)));
+      expect(img.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    }
+    tf.dispose([b.lq, b.gt, again.lq, again.gt, other.lq, other.gt, gb.lq, gb.gt]);
+  });
+
+  it('greyFraction turns that share of colour training crops grey (grey noise), leaves batches unchanged at 0', async () => {
+    const opts = { gt: memorySource({ a: rgb }), degradation: { kind: 'noise', sigma: 25 } as const, cropSize: 16, batchSize: 200 };
+    const isGrey = (img: FloatImage) => {
+      for (let i = 0; i < img.data.length; i += 3) if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) return false;
+      return true;
+    };
+    const half = ImageDataset.synthetic({ ...opts, greyFraction: 0.5 });
+    const b = await half.next(new Rng(8));
+    const lq = tensorToImages(b.lq);
+    const gt = tensorToImages(b.gt);
+    const grey = lq.map((img, k) => isGrey(img) && isGrey(gt[k]));
+    // Binomial(200, 0.5): sd 7.1; 5 sd bounds. Colour crops keep colour noise.
+    expect(Math.abs(grey.filter(Boolean).length - 100)).toBeLessThan(36);
+    expect(lq.filter((img, k) => !grey[k]).every((img) => !isGrey(img))).toBe(true);
+    // Grey crops: the luma of the clean crop, with sigma-25 noise.
+    const k = grey.indexOf(true);
+    expect(std(diff(lq[k], gt[k])) * 255).toBeGreaterThan(20);
+    const all = await ImageDataset.synthetic({ ...opts, greyFraction: 1 }).next(new Rng(8));
+    expect(tensorToImages(all.lq).every(isGrey)).toBe(true);
+    // 0 draws nothing extra: the same batches as without the option.
+    const a0 = await ImageDataset.synthetic({ ...opts, greyFraction: 0 }).next(new Rng(9));
+    const a1 = await ImageDataset.synthetic(opts).next(new Rng(9));
+    expect(maxAbsDiff(a0.lq.dataSync(), a1.lq.dataSync())).toBe(0);
+    expect(() => ImageDataset.synthetic({ ...opts, greyFraction: 1.5 })).toThrow(/greyFraction must be in \[0, 1\], got 1.5/);
+    tf.dispose([b.lq, b.gt, all.lq, all.gt, a0.lq, a0.gt, a1.lq, a1.gt]);
+  });
+
   it('synthetic bicubic SR data: x4 down/up of GT crops', async () => {
     const ds = ImageDataset.synthetic({ gt: memorySource({ a: rgb }), degradation: { kind: 'bicubic', scale: 4 }, cropSize: 32, batchSize: 2 });
     const b = await ds.next(new Rng(1));

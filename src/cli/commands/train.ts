@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
 import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
 import { isDenoisingSDE } from '../../sde/diffusion-sde.js';
-import { Restorer } from '../../pipeline/restorer.js';
+import { Restorer, tfjsEngine } from '../../pipeline/restorer.js';
 import type { ScheduleSpec } from '../../sde/schedules.js';
 import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
 import { saveModel } from '../../nn/model/model-format.js';
@@ -21,6 +21,7 @@ import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { createOrtGradients } from '../../train/ort-gradients.js';
 import { nodeOrt } from '../../nn/onnx/node.js';
+import { ortNodeEngine } from '../../io/restorer-files.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { NETWORK_PREDICTIONS, type NetworkPrediction } from '../../nn/nets/common.js';
 import { OBJECTIVES, type Objective } from '../../loss/objective.js';
@@ -32,13 +33,26 @@ export interface TrainRunConfig {
   gt: string;
   /** Folder of degraded images with the same names (paired data); omit for synthetic data. */
   lq?: string;
-  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`). */
+  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `noise:0:50:clip`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`; see {@link parseDegradation}). */
   degradation?: string | DegradationSpec;
   /** Number of images (from the end of the name-sorted list) held out for validation. */
   valCount: number;
   /** Images (file names without extension) held out for validation instead of the last `valCount`. */
   valNames?: string[];
+  /** A separate folder of clean validation images (instead of `valCount` / `valNames`: all of `gt` trains). */
+  valGt?: string;
+  /** With `lq` and `valGt`: the degraded validation images, same names as `valGt`. */
+  valLq?: string;
+  /**
+   * Synthetic data only: validate under each of these degradations (same shorthands / specs as
+   * `degradation`), logging `psnr` / `ssim` (means over all) and `psnr:<label>` / `ssim:<label>`
+   * per degradation, e.g. noise at sigma 15, 25 and 50 for a blind denoiser trained on
+   * `noise:0:50:clip`. Default: the training degradation.
+   */
+  valDegradations?: Array<string | DegradationSpec>;
   channels: 1 | 3;
+  /** RGB training: the fraction of colour crops turned grey before the degradation (default 0). */
+  greyFraction?: number;
   /** The network: 'unet' (default; `nf`, `depth`) or 'nafnet' (`width`, `encBlocks`, `middleBlocks`, `decBlocks`). */
   arch?: Arch;
   /** U-Net base width (default 16). */
@@ -117,18 +131,37 @@ const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
   valCrop: 96,
 };
 
-/** Expands the degradation shorthands into a spec. */
+/**
+ * Expands the degradation shorthands into a spec: `noise:SIGMA` (fixed sigma, 0-255 scale),
+ * `noise:MIN:MAX` (sigma drawn uniformly from [MIN, MAX] for every crop: blind denoising), either
+ * with a trailing `:clip` to clamp the noisy image to [0, 1]; `rain`, `blur:SIGMA`,
+ * `motion[:LENGTH]`, `sr4` / `bicubic[:SCALE]`, `inpaint[:FRACTION]`; or a JSON spec.
+ */
 export function parseDegradation(d: string | DegradationSpec): DegradationSpec {
   if (typeof d !== 'string') return d;
   const s = d.trim();
   if (s.startsWith('{')) return JSON.parse(s) as DegradationSpec;
-  const [kind, arg] = s.split(':');
-  const num = arg === undefined ? undefined : Number(arg);
-  if (arg !== undefined && !Number.isFinite(num)) throw new CliError(`bad --degradation '${d}': '${arg}' is not a number`);
+  const [kind, ...rest] = s.split(':');
+  const clip = rest[rest.length - 1] === 'clip';
+  if (clip) {
+    if (kind !== 'noise') throw new CliError(`bad --degradation '${d}': ':clip' applies to noise only`);
+    rest.pop();
+  }
+  const nums = rest.map((a) => {
+    const v = a.trim() === '' ? NaN : Number(a);
+    if (!Number.isFinite(v)) throw new CliError(`bad --degradation '${d}': '${a}' is not a number`);
+    return v;
+  });
+  if (nums.length > (kind === 'noise' ? 2 : 1)) throw new CliError(`bad --degradation '${d}': too many numbers for '${kind}'`);
+  const num = nums[0];
   switch (kind) {
-    case 'noise':
-      return { kind: 'noise', sigma: num ?? 25 };
+    case 'noise': {
+      if (nums.length === 2 && !(nums[0] >= 0 && nums[0] <= nums[1])) throw new CliError(`bad --degradation '${d}': expected noise:MIN:MAX with 0 <= MIN <= MAX`);
+      const sigma = nums.length === 2 ? ([nums[0], nums[1]] as const) : (num ?? 25);
+      return { kind: 'noise', sigma, ...(clip ? { clip: true } : {}) };
+    }
     case 'rain':
+      if (num !== undefined) throw new CliError(`bad --degradation '${d}': 'rain' takes no number (use a JSON spec for its options)`);
       return { kind: 'rain' } as DegradationSpec;
     case 'blur':
       return { kind: 'gaussian-blur', sigma: num ?? 2 };
@@ -140,7 +173,7 @@ export function parseDegradation(d: string | DegradationSpec): DegradationSpec {
     case 'inpaint':
       return { kind: 'inpaint', ...(num !== undefined ? { fraction: num } : {}) };
     default:
-      throw new CliError(`unknown --degradation '${d}'; use noise:SIGMA, rain, blur:SIGMA, motion[:LENGTH], sr4, inpaint[:FRACTION] or a JSON spec`);
+      throw new CliError(`unknown --degradation '${d}'; use noise:SIGMA[:MAX][:clip], rain, blur:SIGMA, motion[:LENGTH], sr4, inpaint[:FRACTION] or a JSON spec`);
   }
 }
 
@@ -149,12 +182,40 @@ function subset(src: ImageSource, names: readonly string[]): ImageSource {
   return { ...src, names: [...names] };
 }
 
-async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; val: ImageDataset | null }> {
+/** Validation sets: one per validation degradation (label `''` when there is only the training one). */
+type ValSets = Array<{ label: string; data: ImageDataset }>;
+
+async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; val: ValSets }> {
   if (!(await isDir(cfg.gt))) throw new CliError(`--gt folder not found: '${cfg.gt}'`);
   const gt = await folderSource(cfg.gt);
   const lq = cfg.lq === undefined ? null : await folderSource(cfg.lq).catch((e: Error) => { throw new CliError(`--lq: ${e.message}`); });
   if (lq === null && cfg.degradation === undefined) throw new CliError('give --lq DIR (paired data) or --degradation SPEC (synthetic data from --gt only)');
+  const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
+  const make = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[], opts: object, degradation = cfg.degradation) =>
+    lqSrc === null
+      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gtSrc, which), degradation: parseDegradation(degradation!) })
+      : ImageDataset.paired({ ...common, ...opts, gt: subset(gtSrc, which), lq: subset(lqSrc, which) });
+  const valOpts = { flip: false, rotate: false };
+  const trainOpts = cfg.greyFraction ? { greyFraction: cfg.greyFraction } : {};
+  if (cfg.valDegradations !== undefined && (!Array.isArray(cfg.valDegradations) || cfg.valDegradations.length === 0)) throw new CliError('valDegradations must be a non-empty list of degradations');
+  if (cfg.valDegradations && lq !== null) throw new CliError('--val-degradation applies to synthetic data (--degradation), not to paired --lq data');
+  const makeVal = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[]): ValSets =>
+    which.length === 0
+      ? []
+      : cfg.valDegradations
+        ? cfg.valDegradations.map((d) => ({ label: typeof d === 'string' ? d.trim() : JSON.stringify(d), data: make(gtSrc, lqSrc, which, valOpts, d) }))
+        : [{ label: '', data: make(gtSrc, lqSrc, which, valOpts) }];
   const names = [...gt.names];
+  if (cfg.valGt !== undefined) {
+    if (cfg.valNames?.length || cfg.valCount > 0) throw new CliError('--val-gt replaces --val-names / --val-count: give one of them');
+    if (!(await isDir(cfg.valGt))) throw new CliError(`--val-gt folder not found: '${cfg.valGt}'`);
+    if ((lq === null) !== (cfg.valLq === undefined)) throw new CliError(lq === null ? '--val-lq needs --lq (paired data)' : 'paired data (--lq) with --val-gt needs --val-lq too');
+    const valGt = await folderSource(cfg.valGt);
+    const valLq = cfg.valLq === undefined ? null : await folderSource(cfg.valLq).catch((e: Error) => { throw new CliError(`--val-lq: ${e.message}`); });
+    const shared = valGt.names.filter((n) => names.includes(n));
+    if (shared.length) throw new CliError(`--val-gt: ${shared.join(', ')} also in --gt '${cfg.gt}' (validation images must not be trained on)`);
+    return { train: make(gt, lq, names, trainOpts), val: makeVal(valGt, valLq, valGt.names) };
+  }
   let trainNames: string[];
   let valNames: string[];
   if (cfg.valNames?.length) {
@@ -168,12 +229,7 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
     trainNames = names.slice(0, names.length - cfg.valCount);
     valNames = names.slice(names.length - cfg.valCount);
   }
-  const common = { channels: cfg.channels, cropSize: cfg.patch, batchSize: cfg.batch };
-  const make = (which: readonly string[], opts: object) =>
-    lq === null
-      ? ImageDataset.synthetic({ ...common, ...opts, gt: subset(gt, which), degradation: parseDegradation(cfg.degradation!) })
-      : ImageDataset.paired({ ...common, ...opts, gt: subset(gt, which), lq: subset(lq, which) });
-  return { train: make(trainNames, {}), val: valNames.length ? make(valNames, { flip: false, rotate: false }) : null };
+  return { train: make(gt, lq, trainNames, trainOpts), val: makeVal(gt, lq, valNames) };
 }
 
 /** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run. */
@@ -271,8 +327,12 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   // unless --degradation says otherwise (and the level is given to the restorer when known).
   if (cfg.sde === 'denoising' && cfg.lq === undefined && cfg.degradation === undefined) cfg.degradation = 'noise:25';
   const { train, val } = await buildData(cfg);
-  const valSpec = cfg.sde === 'denoising' && cfg.degradation !== undefined ? parseDegradation(cfg.degradation) : null;
-  const valNoise = valSpec !== null && valSpec.kind === 'noise' && typeof (valSpec as { sigma?: unknown }).sigma === 'number' ? (valSpec as { sigma: number }).sigma / 255 : undefined;
+  // A DenoisingSDE's validation restorer is told the noise level of fixed-sigma noise (else it estimates it).
+  const valNoiseOf = (spec: string | DegradationSpec | undefined): number | undefined => {
+    if (cfg.sde !== 'denoising' || spec === undefined) return undefined;
+    const d = parseDegradation(spec) as { kind: string; sigma?: unknown };
+    return d.kind === 'noise' && typeof d.sigma === 'number' ? d.sigma / 255 : undefined;
+  };
   let sde;
   try {
     sde = createSDE<tf.Tensor>(sdeConfigOfRun(cfg));
@@ -302,7 +362,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), images: train.size, validation: val?.size ?? 0 });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
@@ -334,25 +394,42 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
           recentN = 0;
         }
       },
-      ...(val && cfg.valEvery > 0
+      ...(val.length > 0 && cfg.valEvery > 0
         ? {
             validateEvery: cfg.valEvery,
             validate: async (t: Trainer) => {
               loadInto(evalNet, t.evalWeights());
-              const restorer = await Restorer.create(evalNet, sdeConfigOf(t.sde));
-              const scores = await validateRestoration(restorer, val, {
-                sampler: (cfg.valSampler ?? (isDenoisingSDE(t.sde) ? 'ode' : 'posterior')) as SamplerName,
-                steps: cfg.valSteps,
-                cropSize: cfg.valCrop,
-                seed: cfg.seed,
-                ...(valNoise !== undefined ? { noiseLevel: valNoise } : {}),
-              });
-              await restorer.dispose();
-              return { ...scores };
+              // With ONNX Runtime gradients the validation network runs there too (several times
+              // faster than tfjs-wasm); the weights are the same EMA weights either way.
+              const restorer = await Restorer.create(evalNet, sdeConfigOf(t.sde), { engine: gradients === 'ort' ? ortNodeEngine({ conv3x3: cfg.conv3x3 ?? 'winograd' }) : tfjsEngine });
+              const out: Record<string, number> = {};
+              let p = 0;
+              let s = 0;
+              try {
+                for (const v of val) {
+                  const noiseLevel = valNoiseOf(v.label ?? cfg.degradation);
+                  const scores = await validateRestoration(restorer, v.data, {
+                    sampler: (cfg.valSampler ?? (isDenoisingSDE(t.sde) ? 'ode' : 'posterior')) as SamplerName,
+                    steps: cfg.valSteps,
+                    cropSize: cfg.valCrop,
+                    seed: cfg.seed,
+                    ...(noiseLevel !== undefined ? { noiseLevel } : {}),
+                  });
+                  p += scores.psnr / val.length;
+                  s += scores.ssim / val.length;
+                  if (v.label) Object.assign(out, { [`psnr:${v.label}`]: scores.psnr, [`ssim:${v.label}`]: scores.ssim });
+                }
+              } finally {
+                await restorer.dispose();
+              }
+              return { psnr: p, ssim: s, ...out };
             },
             onValidate: async (step: number, m: Record<string, number>) => {
               await log({ event: 'validation', step, ...m });
-              if (!cfg.quiet) console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}`);
+              if (!cfg.quiet) {
+                const each = val.length > 1 ? ` (${val.map((v) => `${v.label} ${m[`psnr:${v.label}`].toFixed(2)}`).join(', ')})` : '';
+                console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}${each}`);
+              }
             },
           }
         : {}),
@@ -377,10 +454,14 @@ export function registerTrain(program: Command): void {
     .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--gt <dir>', 'folder of clean (ground-truth) images')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
-    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255, rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
+    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
     .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names)')
+    .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images')
+    .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
+    .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too', numberOption('--grey-fraction', 0, 1))
     .option('--arch <name>', 'network: unet (default; --nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks)', choiceOption('--arch', ['unet', 'nafnet'] as const))
     .option('--nf <n>', 'unet: base channel width (default 16)', intOption('--nf', 2))
     .option('--depth <n>', 'unet: levels (default 3)', intOption('--depth', 1, 8))
@@ -435,8 +516,9 @@ export function registerTrain(program: Command): void {
           throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
         }
       }
-      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema'));
+      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema' && k !== 'valDegradation'));
       if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
+      if (flags.valDegradation !== undefined) given.valDegradations = flags.valDegradation;
       if (flags.ema === false) given.ema = false;
       const resume = flags.resume as string | undefined;
       // On resume, options not given come from the checkpoint (not from the defaults).

@@ -27,6 +27,12 @@ export interface DatasetOptions {
   readonly rotate?: boolean;
   /** Keep decoded images in memory after first use (default true). */
   readonly cache?: boolean;
+  /**
+   * RGB sets: the fraction of training crops of colour photos turned grey (BT.601 luma) before
+   * the degradation, so they get grey noise as grey photos do and teach the model grey images
+   * (default 0; validation items are never converted). Uses one extra draw per crop only when > 0.
+   */
+  readonly greyFraction?: number;
 }
 
 /** A paired data set: degraded and clean images matched by name. */
@@ -84,6 +90,7 @@ export class ImageDataset {
   readonly #flip: boolean;
   readonly #rotate: boolean;
   readonly #cache: Map<string, Promise<FloatImage>> | null;
+  readonly #greyFraction: number;
 
   private constructor(options: DatasetOptions, gt: ImageSource, lq: ImageSource | null, degradation: Degradation | null) {
     const channels = options.channels ?? 3;
@@ -104,6 +111,9 @@ export class ImageDataset {
     this.#flip = options.flip ?? true;
     this.#rotate = options.rotate ?? true;
     this.#cache = options.cache === false ? null : new Map();
+    const grey = options.greyFraction ?? 0;
+    if (!(grey >= 0 && grey <= 1)) throw new RangeError(`ImageDataset: greyFraction must be in [0, 1], got ${grey}`);
+    this.#greyFraction = grey;
   }
 
   /**
@@ -187,6 +197,9 @@ export class ImageDataset {
       pair = randomCropPair(pair, size, rng);
     }
     pair = augmentPair(pair, rng, { flip: this.#flip, rotate: this.#rotate });
+    if (this.#greyFraction > 0 && rng.uniform([1])[0] < this.#greyFraction && pair.gt.channels === 3) {
+      pair = { lq: convertChannels(pair.lq, 1), gt: convertChannels(pair.gt, 1) };
+    }
     return this.#degrade(pair, rng);
   }
 
