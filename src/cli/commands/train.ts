@@ -407,7 +407,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
               let s = 0;
               try {
                 for (const v of val) {
-                  const noiseLevel = valNoiseOf(v.label ?? cfg.degradation);
+                  const noiseLevel = valNoiseOf(v.label || cfg.degradation);
                   const scores = await validateRestoration(restorer, v.data, {
                     sampler: (cfg.valSampler ?? (isDenoisingSDE(t.sde) ? 'ode' : 'posterior')) as SamplerName,
                     steps: cfg.valSteps,
