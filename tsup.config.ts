@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 // tfjs and the other runtime dependencies stay external: users share one tfjs instance (one kernel
-// registry) with us.
+// registry) with us (tfjs packages and onnxruntime-node are peer dependencies).
 const external = [/^@tensorflow\//, /^onnxruntime-/, 'commander', 'cli-progress', 'fast-png', 'jpeg-js'];
 
 export default defineConfig([
@@ -9,8 +9,14 @@ export default defineConfig([
     entry: { index: 'src/index.ts', node: 'src/node.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    // import.meta.url in the CJS build (the worker pool locates its worker module with it).
-    shims: true,
+    // No shims: tsup's ESM shims import Node's `path` and `url` into a chunk the browser-safe
+    // main entry shares. The Node-only code that needs its own location (train/parallel/pool.ts,
+    // nn/onnx/node.ts) reads import.meta.url in ESM and __filename in CommonJS itself.
+    shims: false,
+    // ...so the CommonJS build's empty import.meta is expected, not a problem to warn about.
+    esbuildOptions(options) {
+      options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+    },
     sourcemap: true,
     target: 'es2022',
     external,

@@ -1,5 +1,6 @@
 // Helpers shared by the subcommands: engine start-up, model loading, image <-> tensor.
 import { stat } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { loadModelFile } from '../io/model-files.js';
@@ -17,8 +18,25 @@ export async function startEngine(engine: string | undefined): Promise<string> {
   }
 }
 
-/** Loads an irsde model file (or the shipped default), with a clear error for a missing file. */
+/**
+ * Makes sure a tfjs backend is active (the model's weights become tfjs variables): the one a
+ * command started, else cpu, else the fastest installed.
+ */
+async function ensureEngine(): Promise<void> {
+  if (tf.getBackend() != null) return;
+  try {
+    await selectBackend('cpu');
+  } catch {
+    await startEngine('auto');
+  }
+}
+
+/**
+ * Loads an irsde model file (or the shipped default), with a clear error for a missing file.
+ * Starts a tfjs backend first when no command did.
+ */
 export async function loadModelOrDefault(weights: string | undefined): Promise<LoadedModel & { path: string }> {
+  await ensureEngine();
   const path = weights ?? defaultModelPath();
   if (path === null) throw new CliError('no --weights given and no shipped model is installed; train one with `irsde train` or pass --weights FILE');
   if (!(await isFile(path))) throw new CliError(`weights file not found: '${path}'`);

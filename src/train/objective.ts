@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
-import type { Batch, TrainableNoiseModel } from './trainer.js';
+import type { Batch, TrainableNoiseModel } from './types.js';
 import type { UNetPrediction } from '../nn/unet/config.js';
 
 /**

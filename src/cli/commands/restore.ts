@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,7 +13,7 @@ import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { convertChannels } from '../../train/image.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
+import { createNodeOrtNoiseModel, loadNodeOrt } from '../../nn/onnx/node.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
@@ -31,6 +32,25 @@ interface RestoreFlags {
   quiet?: boolean;
 }
 
+/** Whether onnxruntime-node is installed (an optional peer dependency). */
+function ortInstalled(): boolean {
+  try {
+    loadNodeOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads onnxruntime-node for `--engine ort`, or fails with the error that names the package. */
+function ortOrFail(): void {
+  try {
+    loadNodeOrt();
+  } catch (e) {
+    throw new CliError(`--engine ort: ${(e as Error).message}`);
+  }
+}
+
 /** `irsde restore <input> <output>`: restores one image file, or every image of a folder. */
 export function registerRestore(program: Command): void {
   program
@@ -45,7 +65,7 @@ export function registerRestore(program: Command): void {
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images)', intOption('--tile', 8), 512)
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
-    .option('-e, --engine <name>', 'network engine: ort (ONNX Runtime, fastest), or a tfjs backend: auto, wasm, cpu', 'auto')
+    .option('-e, --engine <name>', 'network engine: auto (ONNX Runtime on every core when onnxruntime-node is installed, else tfjs-wasm), ort, or a tfjs backend: wasm, cpu', 'auto')
     .option('--conv3x3 <algo>', 'with --engine ort: winograd (default; faster at 128+ channels, 4x those kernels\' memory) or direct 3x3 convolutions', choiceOption('--conv3x3', ['direct', 'winograd'] as const), 'winograd')
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256')
@@ -62,9 +82,13 @@ export function registerRestore(program: Command): void {
         if (imageFormatOfPath(output) === null) throw new CliError(`output '${output}' must end in .png, .jpg or .jpeg`);
         jobs.push({ from: input, to: output });
       }
-      const useOrt = flags.engine === 'ort';
-      // With ORT, tfjs only moves tiles between host memory and the ONNX session: cpu is enough.
-      const engine = useOrt ? (await startEngine('cpu'), 'ort') : await startEngine(flags.engine);
+      // auto: ONNX Runtime on every core when onnxruntime-node is installed, else the fastest tfjs
+      // backend (wasm). With ORT, tfjs only moves tiles between host memory and the ONNX session:
+      // its cpu backend is enough.
+      const useOrt = flags.engine === 'ort' || ((flags.engine ?? 'auto') === 'auto' && ortInstalled());
+      if (useOrt) ortOrFail();
+      const threads = availableParallelism();
+      const engine = useOrt ? (await startEngine('cpu'), `ort, ${threads} threads`) : `tfjs-${await startEngine(flags.engine)}`;
       const { unet, sdeConfig, path, info } = await loadModelOrDefault(flags.weights);
       const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
       // The model's recommended sampling fills what the flags leave open (same sampler only).
@@ -76,7 +100,7 @@ export function registerRestore(program: Command): void {
       let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
       let release = async () => {};
       if (useOrt) {
-        const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict(), { conv3x3: flags.conv3x3 }));
+        const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict(), { conv3x3: flags.conv3x3 }), { threads });
         raw = ort.noiseModel;
         release = () => ort.release();
       }
