@@ -34,7 +34,6 @@ import {
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 import { defaultModelPath } from '../src/cli/default-model.js';
 
-tf.env().set('PROD', true);
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -54,6 +53,8 @@ const weights = values.weights ?? defaultModelPath();
 if (!weights) throw new Error('no shipped model found (models/); pass --weights FILE from `irsde train`');
 const photo = positionals[0] ?? join(here, 'data', 'astronaut-crop.png');
 
+// With ORT, tfjs only carries tiles to and from the session: its cpu backend is enough.
+await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
 const { unet, sdeConfig, info } = await loadModelFile(weights);
 // The model's recommended sampling (stored in its file) unless flags say otherwise.
 const sampler = (values.sampler ?? info.sampling?.sampler ?? 'posterior') as SamplerName;
@@ -64,7 +65,6 @@ const clean = await readImage(photo);
 const noisy = gaussianNoise(clean, { sigma: Number(values.sigma), clip: true }, new Rng(Number(values.seed)));
 const input = convertChannels(noisy, unet.config.inChannels as 1 | 3);
 
-await selectBackend(values.engine === 'ort' ? 'cpu' : values.engine);
 let raw = (xt: tf.Tensor, mu: tf.Tensor, t: number): tf.Tensor | Promise<tf.Tensor> => unet.predict(xt, mu, t);
 let engine = tf.getBackend();
 let release = async () => {};

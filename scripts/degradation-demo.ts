@@ -27,7 +27,6 @@ import { loadModelFile, readImage, writeImage } from '../src/node.js';
 import { parseDegradation } from '../src/cli/commands/train.js';
 import { composeRows } from './compose.js';
 
-tf.env().set('PROD', true);
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' },

@@ -15,7 +15,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { asNoiseModel, convertChannels, HostTensor, MeanRevertingSDE, Rng, exportOnnx, gaussianNoise, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type SamplerName } from '../src/index.js';
 import { createNodeOrtNoiseModel, loadModelFile, readImage, writeImage } from '../src/node.js';
 
-tf.env().set('PROD', true);
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' },
@@ -33,8 +32,8 @@ const noisyDir = join(values.out!, 'noisy');
 mkdirSync(cleanDir, { recursive: true });
 mkdirSync(noisyDir, { recursive: true });
 
-const { unet, sdeConfig } = await loadModelFile(values.weights);
 await selectBackend('cpu');
+const { unet, sdeConfig } = await loadModelFile(values.weights);
 const ort = await createNodeOrtNoiseModel(exportOnnx(unet.config, unet.stateDict()));
 const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
 const C = unet.config.inChannels as 1 | 3;

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { loadModelFile } from '../io/model-files.js';
+import { loadNodeOrt } from '../nn/onnx/node.js';
+import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 import type { LoadedModel } from '../nn/unet/model-format.js';
 import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
@@ -28,6 +30,25 @@ async function ensureEngine(): Promise<void> {
     await selectBackend('cpu');
   } catch {
     await startEngine('auto');
+  }
+}
+
+/** Whether onnxruntime-node (an optional peer dependency) is installed and loads. */
+export function ortInstalled(): boolean {
+  try {
+    loadNodeOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The ONNX Runtime module for `what` (e.g. '--engine ort'), or a CliError naming the missing package. */
+export function ortOrFail(what: string): OrtModuleLike {
+  try {
+    return loadNodeOrt();
+  } catch (e) {
+    throw new CliError(`${what}: ${(e as Error).message}`);
   }
 }
 

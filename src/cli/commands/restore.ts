@@ -13,11 +13,11 @@ import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { convertChannels } from '../../train/image.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { createNodeOrtNoiseModel, loadNodeOrt } from '../../nn/onnx/node.js';
+import { createNodeOrtNoiseModel } from '../../nn/onnx/node.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
-import { hostToImage, imageToHost, isDir, loadModelOrDefault, startEngine } from '../shared.js';
+import { hostToImage, imageToHost, isDir, loadModelOrDefault, ortInstalled, ortOrFail, startEngine } from '../shared.js';
 
 interface RestoreFlags {
   weights?: string;
@@ -30,25 +30,6 @@ interface RestoreFlags {
   engine?: string;
   conv3x3: 'direct' | 'winograd';
   quiet?: boolean;
-}
-
-/** Whether onnxruntime-node is installed (an optional peer dependency). */
-function ortInstalled(): boolean {
-  try {
-    loadNodeOrt();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Loads onnxruntime-node for `--engine ort`, or fails with the error that names the package. */
-function ortOrFail(): void {
-  try {
-    loadNodeOrt();
-  } catch (e) {
-    throw new CliError(`--engine ort: ${(e as Error).message}`);
-  }
 }
 
 /** `irsde restore <input> <output>`: restores one image file, or every image of a folder. */
@@ -86,7 +67,7 @@ export function registerRestore(program: Command): void {
       // backend (wasm). With ORT, tfjs only moves tiles between host memory and the ONNX session:
       // its cpu backend is enough.
       const useOrt = flags.engine === 'ort' || ((flags.engine ?? 'auto') === 'auto' && ortInstalled());
-      if (useOrt) ortOrFail();
+      if (useOrt) ortOrFail('--engine ort');
       const threads = availableParallelism();
       const engine = useOrt ? (await startEngine('cpu'), `ort, ${threads} threads`) : `tfjs-${await startEngine(flags.engine)}`;
       const { unet, sdeConfig, path, info } = await loadModelOrDefault(flags.weights);
