@@ -27,3 +27,11 @@ describe('irsde train --config files', () => {
     expect([...fromFlags].sort()).toEqual([...TRAIN_CONFIG_KEYS].sort());
   });
 });
+
+describe('the README on --config', () => {
+  it('lists exactly the keys a config file may hold', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const listed = /`gt`, `lq`, [^.]*`quiet`/.exec(readme)?.[0].match(/`(\w+)`/g)?.map((k) => k.slice(1, -1));
+    expect(listed).toEqual([...TRAIN_CONFIG_KEYS]);
+  });
+});
