@@ -172,7 +172,7 @@ for (const config of ['tsconfig.node16.json', 'tsconfig.bundler.json']) {
 step('TypeScript: a small app type-checks against the declarations (node16 ESM + CommonJS, bundler; no Node types, skipLibCheck off)');
 
 // --- 5. browser bundle -----------------------------------------------------------------------
-const esbuild = join(ROOT, 'node_modules/esbuild/bin/esbuild');
+const esbuild = join(ROOT, 'node_modules/.bin/esbuild');
 const web = join(app, 'web');
 mkdirSync(web);
 writeFileSync(join(web, 'main.js'), `
@@ -196,7 +196,7 @@ writeFileSync(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><ti
  */
 function browserBundle(entry, outfile) {
   const meta = `${outfile}.meta.json`;
-  const r = spawnSync(process.execPath, [esbuild, entry, '--bundle', '--platform=browser', '--format=esm', '--target=es2022', `--outfile=${outfile}`, `--metafile=${meta}`, '--log-level=error'], { cwd: app, encoding: 'utf8' });
+  const r = spawnSync(esbuild, [entry, '--bundle', '--platform=browser', '--format=esm', '--target=es2022', `--outfile=${outfile}`, `--metafile=${meta}`, '--log-level=error'], { cwd: app, encoding: 'utf8' });
   const problems = [];
   if (r.status !== 0) problems.push(`esbuild failed: ${r.stderr.trim()}`);
   if (!existsSync(meta)) return problems;
