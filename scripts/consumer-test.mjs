@@ -5,7 +5,7 @@
 //     @tensorflow/tfjs-core and none of the optional peers (onnxruntime-node, tfjs backends);
 //  3. ESM `import` and CommonJS `require` of 'irsde' and 'irsde/node' compute the same SDE
 //     numbers, print nothing (no tfjs banner), and `irsde/node` names onnxruntime-node when it is
-//     missing; after `npm install @tensorflow/tfjs-backend-cpu`, `selectBackend()` runs the SDE
+//     missing; `selectBackend()` names the tfjs backend to install; the CLI starts; after `npm install @tensorflow/tfjs-backend-cpu`, `selectBackend()` runs the SDE
 //     on tfjs tensors, on the app's own (single) tfjs-core, still without a banner;
 //  4. TypeScript type-checks a small app against the package's declarations, with
 //     moduleResolution node16 (ESM and CommonJS files) and bundler, without Node's types;
@@ -121,6 +121,12 @@ if (JSON.stringify(esm) !== JSON.stringify(cjs)) fail(`import and require disagr
 if (!esm.sameApi) fail("'irsde/node' does not re-export the same classes as 'irsde'");
 if (!/onnxruntime-node/.test(esm.ort) || !/npm install onnxruntime-node/.test(esm.ort)) fail(`loadNodeOrt() without onnxruntime-node should name the package and how to install it, said: ${esm.ort}`);
 step(`ESM import and CommonJS require agree (sigmaBar(50) = ${esm.sigmaBar50}); no output on import; without ORT: "${esm.ort}"`);
+
+const noBackend = JSON.parse(run(process.execPath, ['--input-type=module', '-e', "import { selectBackend } from 'irsde'; selectBackend().then(() => console.log('{}'), (e) => console.log(JSON.stringify({ error: e.message })));"], { cwd: app }));
+if (!/no tfjs backend is installed; npm install @tensorflow\/tfjs-backend-wasm/.test(noBackend.error ?? '')) fail(`selectBackend() with no tfjs backend installed should say what to install, said: ${JSON.stringify(noBackend)}`);
+const help = run(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), '--help'], { cwd: app });
+if (!/restore/.test(help)) fail(`irsde --help printed no command list:\n${help}`);
+step(`without a tfjs backend: selectBackend() says "${noBackend.error}"; the irsde CLI starts (--help)`);
 
 run('npm', ['install', '--no-audit', '--no-fund', '@tensorflow/tfjs-backend-cpu@^4.22.0'], { cwd: app, env: plainEnv(), allowStderr: true });
 const TENSORS = `
