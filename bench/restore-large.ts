@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     photo: { type: 'string', default: join(SHARED, 'data/images/astronaut.png') },
     'skip-wasm': { type: 'boolean', default: false },
     json: { type: 'string' },
+    size: { type: 'string', default: '4000x3000' },
   },
 });
 
@@ -45,17 +47,19 @@ function tileTo(img: FloatImage, height: number, width: number): FloatImage {
   return out;
 }
 
+const [width, height] = values.size.split('x').map(Number);
+if (!(width >= 8 && height >= 8)) throw new Error(`--size must be WIDTHxHEIGHT, got '${values.size}'`);
 mkdirSync(OUT, { recursive: true });
-const input = join(OUT, 'noisy-4000x3000.png');
+const input = join(OUT, `noisy-${width}x${height}.png`);
 const photo = await readImage(values.photo, { channels: 3 });
-await writeImage(input, gaussianNoise(tileTo(photo, 3000, 4000), { sigma: 25, clip: true }, new Rng(0)));
-console.log(`input: ${input} (4000x3000 RGB, from ${values.photo} mirrored and tiled, sigma-25 noise)`);
+await writeImage(input, gaussianNoise(tileTo(photo, height, width), { sigma: 25, clip: true }, new Rng(0)));
+console.log(`input: ${input} (${width}x${height} RGB, from ${values.photo} mirrored and tiled, sigma-25 noise)`);
 
 // Each CLI process reports its own peak RSS on exit (portable; no /usr/bin/time needed).
 const rssHook = join(OUT, 'peak-rss.cjs');
-writeFileSync(rssHook, "process.on('exit', () => process.stderr.write(`peak-rss-kb ${process.resourceUsage().maxRSS}\\n`));\n");
+writeFileSync(rssHook, "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(`peak-rss-kb ${u.maxRSS} cpu-us ${u.userCPUTime + u.systemCPUTime}\\n`); });\n");
 
-interface Run { engine: string; seconds: number; peakRssMB: number; summary: string }
+interface Run { engine: string; seconds: number; cpuSeconds: number; peakRssMB: number; summary: string }
 
 async function restoreWith(label: string, extra: string[]): Promise<Run> {
   const output = join(OUT, `restored-${label}.png`);
@@ -69,8 +73,9 @@ async function restoreWith(label: string, extra: string[]): Promise<Run> {
   const summary = err.split('\n').find((l) => l.includes(' -> ')) ?? '';
   const engine = /, ([^,]*(?:, \d+ threads)?), [\d.]+ s\)$/.exec(summary)?.[1] ?? '?';
   const rss = Number(/peak-rss-kb (\d+)/.exec(err)?.[1] ?? NaN) / 1024;
-  const run = { engine, seconds, peakRssMB: rss, summary };
-  console.log(`${label.padEnd(8)} ${seconds.toFixed(1).padStart(7)} s  peak RSS ${rss.toFixed(0)} MB  (${summary.trim()})`);
+  const cpuSeconds = Number(/cpu-us (\d+)/.exec(err)?.[1] ?? NaN) / 1e6;
+  const run = { engine, seconds, cpuSeconds, peakRssMB: rss, summary };
+  console.log(`${label.padEnd(8)} ${seconds.toFixed(1).padStart(7)} s wall, ${cpuSeconds.toFixed(1)} s CPU, peak RSS ${rss.toFixed(0)} MB  (${summary.trim()})`);
   return run;
 }
 
@@ -78,5 +83,5 @@ const runs: Record<string, Run> = {};
 // Not --quiet: the summary line names the engine (no progress bar: stderr is not a terminal).
 runs.default = await restoreWith('default', []);
 if (!values['skip-wasm']) runs.wasm = await restoreWith('wasm', ['--engine', 'wasm']);
-if (runs.wasm) console.log(`default (${runs.default.engine}) is ${(runs.wasm.seconds / runs.default.seconds).toFixed(1)}x faster than --engine wasm`);
+if (runs.wasm) console.log(`default (${runs.default.engine}) is ${(runs.wasm.seconds / runs.default.seconds).toFixed(1)}x faster than --engine wasm (wall time; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), runs }, null, 2));
