@@ -1,24 +1,34 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 // tfjs and the other runtime dependencies stay external: users share one tfjs instance (one kernel
-// registry) with us.
+// registry) with us (tfjs packages and onnxruntime-node are peer dependencies).
 const external = [/^@tensorflow\//, /^onnxruntime-/, 'commander', 'cli-progress', 'fast-png', 'jpeg-js'];
 
+// The library: 'irsde' (browser-safe) and 'irsde/node', in ESM and CommonJS, each with shared
+// chunks so that both entries use one copy of every class (tsup splits CommonJS only when asked).
+const library: Options = {
+  entry: { index: 'src/index.ts', node: 'src/node.ts' },
+  dts: true,
+  splitting: true,
+  // No source maps in the package: they would double dist/ (the install budget is 60 MB), and
+  // esbuild's output keeps each module's code readable under a `// src/...` comment.
+  sourcemap: false,
+  target: 'es2022',
+  external,
+};
+
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts', node: 'src/node.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    // import.meta.url in the CJS build (the worker pool locates its worker module with it).
-    shims: true,
-    sourcemap: true,
-    target: 'es2022',
-    external,
-  },
+  // ESM without shims: tsup's ESM shims import Node's `path` and `url` into a chunk that the
+  // browser-safe main entry shares. The Node-only code that needs its own location
+  // (train/parallel/pool.ts, nn/onnx/node.ts) reads import.meta.url itself.
+  { ...library, format: ['esm'], shims: false },
+  // CommonJS with shims: import.meta.url becomes a shim built from __filename (CommonJS is Node's
+  // format; browser bundles take the ESM build).
+  { ...library, format: ['cjs'], shims: true },
   {
     entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
-    sourcemap: true,
+    sourcemap: false,
     target: 'node18',
     platform: 'node',
     external,

@@ -12,7 +12,7 @@
  *   `posterior` sampler adds to each model call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, hostBackend, posteriorJump, tfjsBackend, type TensorBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, hostBackend, posteriorJump, tfjsBackend, type TensorBackend, selectBackend } from '../src/index.js';
 
 const SHAPE = [1, 256, 256, 3];
 const N = SHAPE.reduce((a, b) => a * b, 1);
@@ -68,7 +68,7 @@ function bench<X>(label: string, backend: TensorBackend<X>): void {
 
 console.log(`SDE maths per step on [${SHAPE}] (${N} values), median of ${REPEATS}:`);
 bench('float32', hostBackend);
-await tf.setBackend('cpu');
+await selectBackend('cpu');
 bench('tfjs cpu', tfjsBackend);
 try {
   await import('@tensorflow/tfjs-backend-wasm');

@@ -6,9 +6,9 @@
  *   npx tsx examples/forward-and-back.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, mlLoss, psnr } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, mlLoss, psnr, selectBackend } from '../src/index.js';
 
-await tf.setBackend('cpu');
+await selectBackend('cpu');
 
 const H = 32;
 const W = 32;

@@ -11,9 +11,9 @@
  *   spread; `posterior` with few steps shrinks the spread, so its RMSE there looks better.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, psnr, gaussianNoiseModel, oracleNoiseModel, restore, restoreWithUncertainty, type NoiseModel, type SamplerName } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, psnr, gaussianNoiseModel, oracleNoiseModel, restore, restoreWithUncertainty, type NoiseModel, type SamplerName, selectBackend } from '../src/index.js';
 
-await tf.setBackend('cpu');
+await selectBackend('cpu');
 
 const H = 32;
 const W = 32;

@@ -6,6 +6,9 @@
  * server, since a headless browser has no one to read the page).
  * Build and check headless: `npm run example:browser` (examples/browser/build.mjs).
  */
+// irsde imports no tfjs backend: a browser app imports the ones it wants (here cpu and wasm).
+import '@tensorflow/tfjs-backend-cpu';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import {
   HostTensor,
   MeanRevertingSDE,
@@ -54,7 +57,7 @@ function draw(id: string, img: FloatImage): void {
 }
 
 async function main(): Promise<void> {
-  const backend = await selectBackend(params.get('backend') ?? 'cpu', { wasmPaths: './' });
+  const backend = await selectBackend(params.get('backend') ?? 'cpu', { wasm, wasmPaths: './' });
   status(`loading the model (${backend})…`);
   const { unet, sdeConfig, info } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
   const bytes = new Uint8Array(await (await fetch(params.get('image') ?? 'photo.png')).arrayBuffer());

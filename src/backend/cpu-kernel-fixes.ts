@@ -1,4 +1,5 @@
 import {
+  findBackendFactory,
   getKernel,
   type KernelBackend,
   type KernelConfig,
@@ -54,19 +55,20 @@ const fixes: KernelConfig[] = [
   { kernelName: ResizeNearestNeighborGrad, backendName: 'cpu', kernelFunc: resizeNearestNeighborGrad as unknown as KernelFunc },
 ];
 
-let installed = false;
-
 /**
  * Replaces cpu kernels of tfjs-backend-cpu 4.22 that give wrong results with correct ones:
  * `ResizeNearestNeighborGrad` (the gradient of nearest-neighbour upsampling) for batch > 1.
- * Idempotent; call once before training on cpu ({@link selectBackend} calls it).
+ * Does nothing until the cpu backend is registered (importing tfjs-backend-cpu registers its own
+ * kernels and would replace ours); idempotent. {@link selectBackend} calls it after loading the
+ * cpu backend; call it yourself after importing `@tensorflow/tfjs-backend-cpu` if you train on
+ * cpu without `selectBackend`.
  */
 export function registerCpuKernelFixes(): void {
-  if (installed) return;
+  if (findBackendFactory('cpu') == null) return;
   for (const cfg of fixes) {
     const existing = getKernel(cfg.kernelName, cfg.backendName);
+    if (existing?.kernelFunc === cfg.kernelFunc) continue;
     if (existing !== undefined) unregisterKernel(cfg.kernelName, cfg.backendName);
     registerKernel({ ...cfg, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
   }
-  installed = true;
 }

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients in Node; tfjs-layers' bundle does (and we need layers
-// for the U-Net anyway). The cpu backend is the always-available correct fallback.
-import '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
+// No tfjs backend is imported here: the app picks its backends (or `selectBackend` loads the
+// installed ones in Node), so that the core needs nothing beyond @tensorflow/tfjs-core.
 import type { Coef, Term, TensorBackend } from './types.js';
 import { registerCpuKernelFixes } from './cpu-kernel-fixes.js';
+import { quietCpuBackendBanner } from './quiet-banner.js';
 import type { Rng } from './rng.js';
 
 /** A coefficient as a tensor broadcastable against `shape`: `[B, 1, ..., 1]` when per-item. */
@@ -107,6 +106,8 @@ export class TfjsBackend implements TensorBackend<tf.Tensor> {
 
 // tfjs-backend-cpu 4.22 computes some gradients wrongly (see cpu-kernel-fixes.ts): replace them.
 registerCpuKernelFixes();
+// When the app registered the cpu backend before importing irsde: no tfjs-node banner in Node.
+quietCpuBackendBanner();
 
 /** The shared default tfjs backend instance. */
 export const tfjsBackend: TfjsBackend = new TfjsBackend();

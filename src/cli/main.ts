@@ -1,6 +1,5 @@
 // The `irsde` command line. Each subcommand lives in commands/ and only wires library calls
 // together; there is no logic here that the library lacks.
-import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError } from 'commander';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
@@ -28,9 +27,6 @@ export function buildProgram(): Command {
 
 /** Runs the CLI on `argv` and returns the process exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  // tfjs's one-time "install tfjs-node" banner is noise for CLI users (and tfjs-node cannot be
-  // installed from the npm registry anyway); PROD silences tfjs's console warnings.
-  tf.env().set('PROD', true);
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;

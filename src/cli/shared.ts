@@ -1,8 +1,13 @@
 // Helpers shared by the subcommands: engine start-up, model loading, image <-> tensor.
 import { stat } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
+import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { loadModelFile } from '../io/model-files.js';
+import { loadNodeOrt } from '../nn/onnx/node.js';
+import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 import type { LoadedModel } from '../nn/model/model-format.js';
+import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
 import { defaultModelPath } from './default-model.js';
 
@@ -15,8 +20,44 @@ export async function startEngine(engine: string | undefined): Promise<string> {
   }
 }
 
-/** Loads an irsde model file (or the shipped default), with a clear error for a missing file. */
+/**
+ * Makes sure a tfjs backend is active (the model's weights become tfjs variables): the one a
+ * command started, else cpu, else the fastest installed.
+ */
+async function ensureEngine(): Promise<void> {
+  if (tf.getBackend() != null) return;
+  try {
+    await selectBackend('cpu');
+  } catch {
+    await startEngine('auto');
+  }
+}
+
+/** Whether onnxruntime-node (an optional peer dependency) is installed and loads. */
+export function ortInstalled(): boolean {
+  try {
+    loadNodeOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The ONNX Runtime module for `what` (e.g. '--engine ort'), or a CliError naming the missing package. */
+export function ortOrFail(what: string): OrtModuleLike {
+  try {
+    return loadNodeOrt();
+  } catch (e) {
+    throw new CliError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Loads an irsde model file (or the shipped default), with a clear error for a missing file.
+ * Starts a tfjs backend first when no command did.
+ */
 export async function loadModelOrDefault(weights: string | undefined): Promise<LoadedModel & { path: string }> {
+  await ensureEngine();
   const path = weights ?? defaultModelPath();
   if (path === null) throw new CliError('no --weights given and no shipped model is installed; train one with `irsde train` or pass --weights FILE');
   if (!(await isFile(path))) throw new CliError(`weights file not found: '${path}'`);
@@ -43,4 +84,17 @@ export async function isDir(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** An image as a `[1, H, W, C]` host tensor (shares the data). */
+export function imageToHost(img: FloatImage): HostTensor {
+  return new HostTensor(img.data, [1, img.height, img.width, img.channels]);
+}
+
+/** A `[1, H, W, C]` host tensor as an image, clamped to [0, 1]. */
+export function hostToImage(t: HostTensor): FloatImage {
+  const [, height, width, channels] = t.shape;
+  if (channels !== 1 && channels !== 3) throw new CliError(`cannot write an image with ${channels} channels`);
+  const data = t.data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+  return { data, height, width, channels };
 }

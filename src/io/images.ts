@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { FloatImage } from '../train/image.js';
-import { decodeImage, encodeImage, ImageDecodeError, type DecodeOptions, type ImageFormat, type JpegOptions, type PngOptions } from './codec.js';
+import { decodeImage, encodeImage, ImageDecodeError, type DecodeOptions, type ImageFormat, type JpegOptions, type PngOptions } from '../train/codec.js';
 
 /** File extensions (lower case, with the dot) the image files may have, and their formats. */
 export const IMAGE_EXTENSIONS: Readonly<Record<string, ImageFormat>> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg' };

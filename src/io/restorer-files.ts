@@ -42,7 +42,7 @@ export type NodeEngineName = 'auto' | 'ort' | 'wasm' | 'cpu';
 /** Whether `onnxruntime-node` can be loaded here. */
 export async function ortNodeAvailable(): Promise<boolean> {
   try {
-    await import('../nn/onnx/node.js');
+    (await import('../nn/onnx/node.js')).loadNodeOrt();
     return true;
   } catch {
     return false;

@@ -4,7 +4,8 @@
  * `DenoisingSDE`, which has none). Callers own the result; no argument is disposed.
  */
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
-import { isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../sde/kinds.js';
 import type { Timestep } from '../sde/timesteps.js';
 
 /**

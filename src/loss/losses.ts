@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import type { DenoisingSDE } from '../sde/denoising-sde.js';
-import { checkSDE, isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
 import type { Timestep } from '../sde/timesteps.js';
 import { mlDiff, noiseDiff } from './diffs.js';
 

@@ -4,7 +4,8 @@
  * Trainer's loss, and the affine form the ONNX training graph takes.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../sde/kinds.js';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import type { NoiseSource } from '../sde/noise-source.js';

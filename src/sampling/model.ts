@@ -1,4 +1,5 @@
-import { isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../sde/kinds.js';
 import { processOf } from './process.js';
 
 /**

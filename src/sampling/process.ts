@@ -1,6 +1,7 @@
 import type { Term, TensorBackend } from '../backend/types.js';
 import { combineAroundMu } from '../sde/around-mu.js';
-import { checkSDE, isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
 import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import type { NoiseSource } from '../sde/noise-source.js';

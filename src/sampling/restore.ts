@@ -1,5 +1,6 @@
 import { Rng } from '../backend/rng.js';
-import { checkSDE, isDenoisingSDE, type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { type DiffusionSDE } from '../sde/diffusion-sde.js';
+import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { throwIfAborted } from './abort.js';
 import { meanStdOverSamples, repeatBatch } from './batch.js';

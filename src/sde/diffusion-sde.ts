@@ -1,8 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TensorBackend } from '../backend/types.js';
 import type { Timestep } from './timesteps.js';
-import type { MeanRevertingSDE } from './mean-reverting-sde.js';
-import type { DenoisingSDE } from './denoising-sde.js';
 
 /**
  * Which family an SDE belongs to: `'mean-reverting'` (IR-SDE: diffuses `x0` towards a degraded
@@ -12,12 +10,12 @@ import type { DenoisingSDE } from './denoising-sde.js';
 export type SDEKind = 'mean-reverting' | 'denoising';
 
 /**
- * What samplers and `restore` read from an SDE; {@link MeanRevertingSDE} and
- * {@link DenoisingSDE} implement it. Both are Ornstein–Uhlenbeck-type processes on integer times
+ * What samplers and `restore` read from an SDE; `MeanRevertingSDE` and
+ * `DenoisingSDE` implement it. Both are Ornstein–Uhlenbeck-type processes on integer times
  * `t = 1..T` with the same float64 tables (`u_t = Theta_t dt`,
  * `sigmaBar_t = lambda sqrt(1 - exp(-2 u_t))`); they differ in the marginal mean (`mu + (x0 - mu)
  * exp(-u_t)` vs `x0`) and in the reverse drift. Code that needs a family's own methods narrows
- * with {@link isDenoisingSDE} / {@link isMeanRevertingSDE} (or `sde.kind`).
+ * with `isDenoisingSDE` / `isMeanRevertingSDE` (`./kinds.ts`) (or `sde.kind`).
  *
  * Ownership and shapes as in the classes: tensor methods return new tensors owned by the caller
  * and never dispose their arguments; `t` is an integer in `1..T` or one per batch item.
@@ -52,25 +50,4 @@ export interface DiffusionSDE<X = tf.Tensor> {
   scoreFromNoise(noise: X, t: Timestep): X;
   /** Noise from a score, `-score sigmaBar_t`. */
   noiseFromScore(score: X, t: Timestep): X;
-}
-
-/** True for a {@link MeanRevertingSDE} (duck-typed on `kind`). */
-export function isMeanRevertingSDE<X>(sde: DiffusionSDE<X> | null | undefined): sde is MeanRevertingSDE<X> {
-  return typeof sde === 'object' && sde !== null && sde.kind === 'mean-reverting';
-}
-
-/** True for a {@link DenoisingSDE} (duck-typed on `kind`). */
-export function isDenoisingSDE<X>(sde: DiffusionSDE<X> | null | undefined): sde is DenoisingSDE<X> {
-  return typeof sde === 'object' && sde !== null && sde.kind === 'denoising';
-}
-
-/**
- * Checks that `sde` is one of the two SDE classes.
- * @throws TypeError naming `where` and what was given.
- */
-export function checkSDE<X>(sde: unknown, where: string): asserts sde is DiffusionSDE<X> {
-  const kind = typeof sde === 'object' && sde !== null ? (sde as { kind?: unknown }).kind : undefined;
-  if (kind !== 'mean-reverting' && kind !== 'denoising') {
-    throw new TypeError(`${where}: sde must be a MeanRevertingSDE or a DenoisingSDE, got ${sde === null ? 'null' : typeof sde}`);
-  }
 }

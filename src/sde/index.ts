@@ -4,7 +4,8 @@
 export { thetaSchedule, cosineThetas, linearThetas, constantThetas, type ScheduleName, type ScheduleSpec, type CosineSchedule, type LinearSchedule, type ConstantSchedule } from './schedules.js';
 export { MeanRevertingSDE, from255, type SDEConfig, type BackendName } from './mean-reverting-sde.js';
 export { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
-export { isMeanRevertingSDE, isDenoisingSDE, checkSDE, type DiffusionSDE, type SDEKind } from './diffusion-sde.js';
+export { type DiffusionSDE, type SDEKind } from './diffusion-sde.js';
+export { isMeanRevertingSDE, isDenoisingSDE, checkSDE } from './kinds.js';
 export { drawNoise, isRng, type NoiseSource, type DrawnNoise } from './noise-source.js';
 export { checkTimesteps, type Timestep } from './timesteps.js';
 export { combineAroundMu } from './around-mu.js';

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { trainingLoss } from '../loss/objective.js';
 import { hostValues } from './host-state.js';
-import type { Batch, TrainableNoiseModel } from './trainer.js';
+import { tfjsGradientsRegistered } from '../engine/backend.js';
+import type { Batch, TrainableNoiseModel } from './types.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
 export interface GradientTask {
@@ -66,6 +67,10 @@ export interface GradientComputer {
 export const inProcessGradients: GradientComputer = {
   compute(task: GradientTask): GradientResult {
     const { sde, model, batch, t, noise, objective, norm } = task;
+    if (!tfjsGradientsRegistered()) {
+      throw new Error("inProcessGradients: tfjs has no gradient functions registered; in Node install @tensorflow/tfjs-layers " +
+        "(its bundle registers them; selectBackend() loads it), in a bundled app import '@tensorflow/tfjs-core/dist/register_all_gradients'");
+    }
     const names = [...model.variables.keys()];
     const vars = names.map((n) => model.variables.get(n) as tf.Variable);
     const { value, grads } = tf.variableGrads(() => trainingLoss(sde, model, batch, t, noise, { objective, norm }) as tf.Scalar, vars);

@@ -27,5 +27,5 @@ export {
   type DecodeOptions,
   type PngOptions,
   type JpegOptions,
-} from '../io/codec.js';
+} from './codec.js';
 export * from './data/index.js';

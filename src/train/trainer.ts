@@ -3,7 +3,7 @@ import { Rng, type RngState } from '../backend/rng.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
 import { OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
-import type { NetworkPrediction } from '../nn/nets/common.js';
+import type { Batch, TrainableNoiseModel } from './types.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
@@ -12,29 +12,8 @@ import type { NamedTensor } from '../nn/io/types.js';
 import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 import { clipFactor, gradNorm as gradNormOf } from './clip.js';
 
-/**
- * What the trainer needs from a network: a differentiable noise prediction and its variables by
- * (stable, PyTorch-style) name. `ConditionalUNet` satisfies it.
- */
-export interface TrainableNoiseModel {
-  /**
-   * Predicted noise for `xt`, `mu` (`[B, H, W, C]` float32) at timesteps `t` (one integer, or
-   * one per item); returns a new tensor owned by the caller.
-   */
-  predict(xt: tf.Tensor, mu: tf.Tensor, t: number | ArrayLike<number>): tf.Tensor;
-  /** The trainable variables by (PyTorch-style) name (borrowed; the model owns them). */
-  readonly variables: ReadonlyMap<string, tf.Variable>;
-  /** What `predict` returns (default `'noise'`; `'residual'`: `x0_hat - mu`). */
-  readonly prediction?: NetworkPrediction;
-}
-
-/** One training batch: degraded `lq` (the SDE's `mu`) and clean `gt` (`x0`), both `[B, H, W, C]`. */
-export interface Batch {
-  /** Degraded images. */
-  readonly lq: tf.Tensor;
-  /** Clean images. */
-  readonly gt: tf.Tensor;
-}
+// Defined in types.ts (shared with gradients.ts and objective.ts without a cycle); part of the trainer's API.
+export type { Batch, TrainableNoiseModel } from './types.js';
 
 /**
  * A source of training batches. It must draw all its randomness from the `rng` it is given, so

@@ -6,7 +6,7 @@ import { listImageFiles } from '../../io/folder.js';
 import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.js';
 import type { Restorer } from '../../pipeline/restorer.js';
-import { isDenoisingSDE } from '../../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { isDir, isFile } from '../shared.js';

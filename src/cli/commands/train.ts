@@ -1,10 +1,11 @@
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type { SDEConfig } from '../../sde/mean-reverting-sde.js';
 import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
-import { isDenoisingSDE } from '../../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../../sde/kinds.js';
 import { Restorer, tfjsEngine } from '../../pipeline/restorer.js';
 import type { ScheduleSpec } from '../../sde/schedules.js';
 import { createNetwork, type TfjsNetwork } from '../../nn/tfjs/network.js';
@@ -20,12 +21,11 @@ import { validateRestoration } from '../../pipeline/validation.js';
 import { folderSource } from '../../io/folder.js';
 import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { createOrtGradients } from '../../train/ort-gradients.js';
-import { nodeOrt } from '../../nn/onnx/node.js';
 import { ortNodeEngine } from '../../io/restorer-files.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { NETWORK_PREDICTIONS, type NetworkPrediction } from '../../nn/nets/common.js';
 import { OBJECTIVES, type Objective } from '../../loss/objective.js';
-import { isDir, isFile, startEngine } from '../shared.js';
+import { isDir, isFile, ortInstalled, ortOrFail, startEngine } from '../shared.js';
 
 /** Everything `irsde train` needs, as flags or as a JSON config file (same keys). */
 export interface TrainRunConfig {
@@ -112,6 +112,37 @@ export interface TrainRunConfig {
   /** With `gradients: 'ort'`: 3x3 convolutions with 128+ channels as `winograd` (default) or `direct`. */
   conv3x3?: 'direct' | 'winograd';
   quiet?: boolean;
+}
+
+/**
+ * Every key a `--config` file may hold: the camelCase names of the flags, except that
+ * `--max-sigma` is `maxSigma255` and `--no-ema` is `"ema": false` (the run's config.json has the
+ * same keys).
+ */
+export const TRAIN_CONFIG_KEYS = [
+  'gt', 'lq', 'degradation', 'valCount', 'valNames', 'channels', 'nf', 'depth', 'prediction', 'objective', 'norm',
+  'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
+  'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
+  'conv3x3', 'quiet', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
+  'decBlocks', 'sde', 'noiseLevels',
+] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
+// Compile-time check that the list names every key of TrainRunConfig.
+const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
+void everyKeyListed;
+
+/**
+ * Checks the parsed JSON of a `--config` file: an object whose keys are all {@link TRAIN_CONFIG_KEYS}.
+ * @throws CliError naming the file and the first unknown key (with the likely intended key).
+ */
+export function checkTrainConfig(json: unknown, file: string): Partial<TrainRunConfig> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new CliError(`--config '${file}' must hold a JSON object of options`);
+  const norm = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
+  for (const key of Object.keys(json)) {
+    if ((TRAIN_CONFIG_KEYS as readonly string[]).includes(key)) continue;
+    const near = key === 'maxSigma' || norm(key) === 'maxsigma' ? 'maxSigma255' : TRAIN_CONFIG_KEYS.find((k) => norm(k) === norm(key));
+    throw new CliError(`--config '${file}': unknown key '${key}'${near ? ` (did you mean '${near}'?)` : ''}; the keys are ${TRAIN_CONFIG_KEYS.join(', ')}`);
+  }
+  return json as Partial<TrainRunConfig>;
 }
 
 const DEFAULTS: Omit<TrainRunConfig, 'gt' | 'out'> = {
@@ -352,13 +383,14 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   // Workers each run their own wasm backend and average gradients every step (same result as one).
   // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).
   // Default: ONNX Runtime (the fastest here) unless tfjs worker threads were asked for.
-  const gradients = cfg.gradients ?? (cfg.workers ? 'tfjs' : 'ort');
+  // Default: ONNX Runtime on every core when onnxruntime-node is installed (and no --workers).
+  const gradients = cfg.gradients ?? (cfg.workers || !ortInstalled() ? 'tfjs' : 'ort');
   if (gradients === 'ort' && cfg.workers) throw new CliError('--gradients ort uses every core itself; drop --workers (or use --gradients tfjs)');
   const multiple = paddedSize(network, 1, 1).multiple;
   const what = network.arch === 'nafnet' ? `2^levels = ${multiple}` : `2^depth = ${multiple}`;
   if (gradients === 'ort' && cfg.patch % multiple !== 0) throw new CliError(`--gradients ort needs --patch to be a multiple of ${what}, got ${cfg.patch} (or use --gradients tfjs)`);
   if (cfg.conv3x3 !== undefined && cfg.conv3x3 !== 'direct' && cfg.conv3x3 !== 'winograd') throw new CliError(`conv3x3 must be 'direct' or 'winograd', got '${String(cfg.conv3x3)}'`);
-  const pool = gradients === 'ort' ? createOrtGradients({ ort: nodeOrt, ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
+  const pool = gradients === 'ort' ? createOrtGradients({ ort: ortOrFail('--gradients ort'), threads: availableParallelism(), ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
@@ -451,7 +483,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a restoration network, ConditionalUNet or ConditionalNAFNet (by default a noise U-Net with the maximum-likelihood objective)')
-    .option('-c, --config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
+    .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it")
     .option('--gt <dir>', 'folder of clean (ground-truth) images')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
     .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
@@ -498,7 +530,7 @@ export function registerTrain(program: Command): void {
     .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
     .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder')
     .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
-    .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core; the default unless --workers is given) or tfjs (the --engine backend, or --workers threads of tfjs-wasm)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
+    .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core; the default when onnxruntime-node is installed and no --workers are given) or tfjs (the --engine backend, or --workers threads of tfjs-wasm)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
     .option('--conv3x3 <algo>', 'with --gradients ort: 3x3 convolutions with 128+ channels as winograd (default; faster) or direct', choiceOption('--conv3x3', ['direct', 'winograd'] as const))
     .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
     .option('-q, --quiet', 'no progress output')
@@ -515,6 +547,7 @@ export function registerTrain(program: Command): void {
         } catch (e) {
           throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
         }
+        fromFile = checkTrainConfig(fromFile, flags.config);
       }
       const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema' && k !== 'valDegradation'));
       if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;

@@ -2,7 +2,7 @@
 // safe for browsers, so it belongs to the core.
 import { convertIndexedToRgb, decode as pngDecode, encode as pngEncode, type DecodedPng } from 'fast-png';
 import * as jpeg from 'jpeg-js';
-import { checkChannels, convertChannels, makeImage, type FloatImage } from '../train/image.js';
+import { checkChannels, convertChannels, makeImage, type FloatImage } from './image.js';
 
 /** The image formats the codec reads and writes. */
 export type ImageFormat = 'png' | 'jpeg';
