@@ -6,7 +6,7 @@ const external = [/^@tensorflow\//, /^onnxruntime-/, 'commander', 'cli-progress'
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     // import.meta.url in the CJS build (the worker pool locates its worker module with it).

@@ -1,0 +1,21 @@
+/**
+ * Browser engines: onnxruntime-web (an optional peer dependency, imported lazily) and the
+ * choice between it and tfjs.
+ * @module
+ */
+export { loadOrtWeb, isolationNote, isCrossOriginIsolated, logicalCores, ORT_WEB_RUNTIME_FILES, type LoadOrtWebOptions, type OrtWebModuleLike, type OrtWebRuntime, type OrtWebSource, type OrtWebWasmEnvLike } from './ort-web.js';
+export {
+  BROWSER_ENGINES,
+  detectBrowserEngines,
+  selectBrowserEngine,
+  loadBrowserNetwork,
+  type BrowserEngineName,
+  type BrowserEngineOptions,
+  type BrowserEngineProbe,
+  type BrowserEngineReport,
+  type BrowserNetwork,
+  type BrowserNetworkSource,
+  type BrowserNetworkStats,
+  type LoadBrowserNetworkOptions,
+  type TfjsForward,
+} from './engine.js';
