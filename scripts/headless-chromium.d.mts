@@ -20,8 +20,8 @@ export interface ServedFolder {
   close(): Promise<void>;
 }
 /** Serves dir on 127.0.0.1 with the cross-origin isolation headers (unless isolate: false). */
-export declare function serveFolder(dir: string, options?: { isolate?: boolean; onLog?: (line: string) => void; files?: Record<string, Uint8Array> }): Promise<ServedFolder>;
+export declare function serveFolder(dir: string, options?: { isolate?: boolean; port?: number; onLog?: (line: string) => void; files?: Record<string, Uint8Array> }): Promise<ServedFolder>;
 /** Chromium's flags for a headless run. */
-export declare function chromiumFlags(profile: string, options?: { gpu?: 'software' | 'off' }): string[];
+export declare function chromiumFlags(profile: string, options?: { gpu?: 'software' | 'off'; extraFlags?: string[] }): string[];
 /** Loads url in headless Chromium and waits for the page's report. */
-export declare function runInChromium(url: string, options: { report: Promise<any>; timeoutS?: number; gpu?: 'software' | 'off'; chromium?: string }): Promise<any>;
+export declare function runInChromium(url: string, options: { report: Promise<any>; timeoutS?: number; gpu?: 'software' | 'off'; extraFlags?: string[]; chromium?: string }): Promise<any>;

@@ -81,11 +81,11 @@ export function copyTfjsWasmFiles(dest) {
 }
 
 /**
- * Serves `dir` on 127.0.0.1 (random port) with the cross-origin isolation headers (unless
+ * Serves `dir` on 127.0.0.1 (`port`, default a free one) with the cross-origin isolation headers (unless
  * `isolate: false`). Extra routes: POST /log (JSON `{ line }`, passed to `onLog`), POST /report
  * (JSON, resolves `report`), GET paths in `files` (name -> Uint8Array, served from memory).
  * @param {string} dir
- * @param {{ isolate?: boolean, onLog?: (line: string) => void, files?: Record<string, Uint8Array> }} [options]
+ * @param {{ isolate?: boolean, port?: number, onLog?: (line: string) => void, files?: Record<string, Uint8Array> }} [options]
  * @returns {Promise<{ origin: string, report: Promise<any>, close: () => Promise<void> }>}
  */
 export async function serveFolder(dir, options = {}) {
@@ -130,7 +130,10 @@ export async function serveFolder(dir, options = {}) {
       res.writeHead(404, headers).end();
     }
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', r);
+  });
   return {
     origin: `http://127.0.0.1:${server.address().port}`,
     report,
@@ -143,7 +146,7 @@ export async function serveFolder(dir, options = {}) {
  * profile, and (with `gpu: 'software'`) the software paths for WebGL (ANGLE on SwiftShader) and
  * WebGPU (Dawn on SwiftShader's Vulkan).
  * @param {string} profile - a fresh --user-data-dir
- * @param {{ gpu?: 'software' | 'off' }} [options]
+ * @param {{ gpu?: 'software' | 'off', extraFlags?: string[] }} [options]
  */
 export function chromiumFlags(profile, options = {}) {
   const flags = [
@@ -164,6 +167,7 @@ export function chromiumFlags(profile, options = {}) {
   if ((options.gpu ?? 'software') === 'software') {
     flags.push('--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--ignore-gpu-blocklist');
   } else flags.push('--disable-gpu');
+  flags.push(...(options.extraFlags ?? []));
   // Extra flags for experiments, e.g. IRSDE_CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
   const extra = process.env.IRSDE_CHROMIUM_FLAGS?.trim();
   if (extra) flags.push(...extra.split(/\s+/));
@@ -175,7 +179,7 @@ export function chromiumFlags(profile, options = {}) {
  * Chromium runs in its own process group, which is stopped (and waited for) before its fresh
  * profile is removed.
  * @param {string} url
- * @param {{ report: Promise<any>, timeoutS?: number, gpu?: 'software' | 'off', chromium?: string }} options
+ * @param {{ report: Promise<any>, timeoutS?: number, gpu?: 'software' | 'off', extraFlags?: string[], chromium?: string }} options
  * @returns {Promise<any>} the report, or `{ status: '(...)' }` when Chromium exited or timed out first
  */
 export async function runInChromium(url, options) {

@@ -37,6 +37,8 @@ export interface BrowserBenchTiming {
   ms: number | null;
   all?: number[];
   conv3x3?: string;
+  /** The first call (compilation included), ms. */
+  firstMs?: number;
   variants?: Record<string, number | null>;
   threads?: number;
   note?: string;
@@ -48,7 +50,7 @@ function image(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(Float32Array.from(new Rng(seed).uniform(shape)), shape, 'float32');
 }
 
-async function time(net: BrowserNetwork, S: number, plan: BrowserBenchPlan): Promise<number[]> {
+async function time(net: BrowserNetwork, S: number, plan: BrowserBenchPlan): Promise<{ all: number[]; first: number }> {
   const xt = image([1, S, S, 3], 1);
   const mu = image([1, S, S, 3], 2);
   try {
@@ -59,12 +61,12 @@ async function time(net: BrowserNetwork, S: number, plan: BrowserBenchPlan): Pro
       return performance.now() - t0;
     };
     // The first call compiles (wasm, shaders); the last warm-up call decides how many timed runs fit.
-    let last = 0;
-    for (let i = 0; i < plan.warmup; i++) last = await once();
-    const reps = last > plan.slowS * 1000 ? 1 : plan.reps;
+    const warm: number[] = [];
+    for (let i = 0; i < plan.warmup; i++) warm.push(await once());
+    const reps = warm[warm.length - 1] > plan.slowS * 1000 ? 1 : plan.reps;
     const all: number[] = [];
     for (let i = 0; i < reps; i++) all.push(await once());
-    return all;
+    return { all, first: warm[0] ?? all[0] };
   } finally {
     tf.dispose([xt, mu]);
   }
@@ -108,12 +110,13 @@ async function main(): Promise<void> {
             let net: BrowserNetwork | null = null;
             try {
               net = await loadBrowserNetwork({ onnx }, { ...common, engine, sessionOptions: { ...plan.sessionOptions, ...fixed } });
-              const all = await time(net, S, plan);
+              const { all, first } = await time(net, S, plan);
               row.variants[conv3x3] = median(all);
               row.threads = net.threads;
               if (best === null || median(all) < median(best)) {
                 best = all;
                 row.conv3x3 = conv3x3;
+                row.firstMs = Math.round(first);
               }
               await postLog(`${key} ${engine} ${conv3x3}: ${median(all).toFixed(0)} ms [${all.map((x) => x.toFixed(0)).join(', ')}] (${net.threads} threads)`);
             } catch (e) {
@@ -133,8 +136,9 @@ async function main(): Promise<void> {
           const net = await loadBrowserNetwork({ tfjs: (x, m, t) => unet!.predict(x, m, t) }, { ...common, engine });
           unet = new ConditionalUNet(config, { seed: 1 });
           try {
-            const all = await time(net, S, plan);
+            const { all, first } = await time(net, S, plan);
             row.ms = median(all);
+            row.firstMs = Math.round(first);
             row.all = all.map(Math.round);
             row.threads = net.threads;
             await postLog(`${key} ${engine}: ${row.ms.toFixed(0)} ms [${all.map((x) => x.toFixed(0)).join(', ')}] (backend ${net.tfjsBackend}, ${net.threads} threads)`);

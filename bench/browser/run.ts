@@ -9,7 +9,8 @@
  *
  *   npx tsx bench/browser/run.ts [--json FILE] [--models nf16_d3,nf64_d4] [--engines ort-web-wasm,...]
  *     [--size 256] [--reps 5] [--threads N] [--conv3x3 direct,winograd] [--fixed-shape]
- *     [--session-options JSON] [--software-models nf16_d3] [--timeout 1800] [--quick]
+ *     [--session-options JSON]  [--software-models nf16_d3] [--tiering optimized|default]
+ *     [--timeout 1800] [--quick]
  *
  * Needs Debian's `chromium` (apt-get install -y chromium). GPU engines run on Chromium's software
  * paths here (SwiftShader); a software engine runs only the models in --software-models (default
@@ -51,6 +52,8 @@ interface Row {
   ratio: number | null;
   all?: number[];
   conv3x3?: string;
+  /** The first call (compilation included), ms. */
+  firstMs?: number;
   variants?: Record<string, number | null>;
   threads?: number;
   note?: string;
@@ -70,6 +73,7 @@ function parseArgs(argv: string[]) {
     softwareModels: ['nf16_d3'],
     timeout: 3600,
     quick: false,
+    tiering: 'optimized' as 'optimized' | 'default',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -91,6 +95,11 @@ function parseArgs(argv: string[]) {
     else if (a === '--software-models') args.softwareModels = list();
     else if (a === '--timeout') args.timeout = Number(value());
     else if (a === '--quick') args.quick = true;
+    else if (a === '--tiering') {
+      const v = value();
+      if (v !== 'optimized' && v !== 'default') throw new Error(`bench:browser: --tiering takes optimized or default, got '${v}'`);
+      args.tiering = v;
+    }
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench:browser -- [--json FILE] [--models nf16_d3,nf64_d4] [--engines ' + ENGINES.join(',') + '] [--size 256] [--reps 5] [--threads N] [--conv3x3 direct,winograd] [--fixed-shape] [--software-models nf16_d3] [--timeout S] [--quick]');
       process.exit(0);
@@ -177,7 +186,12 @@ async function main(): Promise<void> {
   };
   const server = await serveFolder(OUT, { onLog: (line) => console.error(`  ${line}`), files: { 'plan.json': new TextEncoder().encode(JSON.stringify(plan)) } });
   console.error(`${chromiumVersion(chromium)}, headless:`);
-  const result = await runInChromium(`${server.origin}/index.html?report`, { report: server.report, timeoutS: args.timeout, chromium });
+  // V8 first runs wasm from its baseline compiler (Liftoff) and recompiles hot functions with its
+  // optimising compiler (TurboFan) on background threads at low priority; on a busy machine those
+  // threads starve and hot code stays in Liftoff for minutes (4x slower). `optimized` compiles
+  // everything with TurboFan up front: the state an idle machine reaches after warm-up.
+  const extraFlags = args.tiering === 'optimized' ? ['--js-flags=--no-liftoff'] : [];
+  const result = await runInChromium(`${server.origin}/index.html?report`, { report: server.report, timeoutS: args.timeout, chromium, extraFlags });
   await server.close();
   if (result.status !== 'done') throw new Error(`bench:browser: the page did not finish: ${result.status}`);
 
@@ -199,6 +213,7 @@ async function main(): Promise<void> {
     const tfw = rows.find((r) => r.model === key && r.engine === 'tfjs-wasm')?.ms;
     if (ort && tfw) console.log(`${key}: ort-web-wasm is ${(tfw / ort).toFixed(1)}x faster than tfjs-wasm`);
   }
+  console.log(`wasm tiering: ${args.tiering === 'optimized' ? 'TurboFan up front (--js-flags=--no-liftoff)' : "Chromium's default"}`);
   console.log(`load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end; ${((performance.now() - started) / 1000).toFixed(0)} s; ${result.environment?.userAgent ?? ''}`);
   if (args.json) {
     writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n');

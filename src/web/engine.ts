@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../engine/backend.js';
 import { createOrtNoiseModel, type OrtNoiseModel, type OrtNoiseModelOptions } from '../nn/onnx/ort-noise-model.js';
 import type { OrtSessionOptions } from '../nn/onnx/ort-types.js';
-import { isCrossOriginIsolated, loadOrtWeb, logicalCores, type LoadOrtWebOptions } from './ort-web.js';
+import { hasDocument, isCrossOriginIsolated, loadOrtWeb, logicalCores, type LoadOrtWebOptions } from './ort-web.js';
 
 /**
  * A browser engine: onnxruntime-web with its WebGPU or wasm execution provider, or a tfjs backend.
@@ -41,7 +41,7 @@ export interface BrowserEngineOptions extends LoadOrtWebOptions {
    * can run the network; a name: that engine or an error; a list: the first of those that works.
    */
   readonly engine?: 'auto' | BrowserEngineName | readonly BrowserEngineName[];
-  /** Where tfjs-backend-wasm's `.wasm` files are served (its `setWasmPaths`). Default `'./'`. */
+  /** Where tfjs-backend-wasm's `.wasm` files are served (its `setWasmPaths`). Default in a page `'./'` (in Node: its package folder). */
   readonly tfjsWasmPaths?: string | Record<string, string>;
 }
 
@@ -267,7 +267,8 @@ async function loadOn(name: BrowserEngineName, source: BrowserNetworkSource, opt
   }
   if (source.tfjs === undefined) throw new Error('no tfjs forward pass given (source.tfjs)');
   const forward = source.tfjs;
-  const backend = await selectBackend(name.slice('tfjs-'.length), { wasmPaths: options.tfjsWasmPaths ?? './' });
+  const wasmPaths = options.tfjsWasmPaths ?? (hasDocument() ? './' : undefined);
+  const backend = await selectBackend(name.slice('tfjs-'.length), wasmPaths === undefined ? {} : { wasmPaths });
   const threads = backend === 'wasm' && isCrossOriginIsolated() ? logicalCores() : 1;
   return timed(name, backend, threads, skipped, async (xt, mu, t) => {
     const y = await forward(xt, mu, t);

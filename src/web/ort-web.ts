@@ -35,7 +35,8 @@ export interface LoadOrtWebOptions {
   /**
    * URL prefix under which the app serves onnxruntime-web's runtime files (for the default
    * build `ort-wasm-simd-threaded.jsep.mjs` and `.jsep.wasm`, see {@link ORT_WEB_RUNTIME_FILES}),
-   * resolved against the page's URL; or `{ wasm, mjs }` URLs. Default `'./'`: beside the page.
+   * resolved against the page's URL; or `{ wasm, mjs }` URLs. Default in a page `'./'`: beside
+   * the page (outside a page, e.g. in Node: ORT's own default).
    * Always set, so nothing is fetched from a CDN and ORT's worker threads load the runtime's own
    * script rather than the app's bundle.
    */
@@ -86,6 +87,11 @@ export function isCrossOriginIsolated(): boolean {
 export function logicalCores(): number {
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/** Whether this is a page (a `document` exists): where relative file URLs mean "beside the page". */
+export function hasDocument(): boolean {
+  return typeof (globalThis as { document?: unknown }).document === 'object';
 }
 
 function resolveUrl(path: string): string {
@@ -149,8 +155,10 @@ export async function loadOrtWeb(options: LoadOrtWebOptions = {}): Promise<OrtWe
   const cores = logicalCores();
   const wanted = options.threads ?? cores;
   const threads = isolated ? wanted : 1;
-  const paths = options.wasmPaths ?? './';
-  const wasmPaths = typeof paths === 'string' ? resolveUrl(paths) : {
+  // In a page the default is beside the page; elsewhere (Node, workers without a document) ORT's
+  // own default (its package folder) unless told otherwise.
+  const paths = options.wasmPaths ?? (hasDocument() ? './' : undefined);
+  const wasmPaths = paths === undefined ? ort.env.wasm.wasmPaths : typeof paths === 'string' ? resolveUrl(paths) : {
     ...(paths.wasm !== undefined ? { wasm: resolveUrl(paths.wasm) } : {}),
     ...(paths.mjs !== undefined ? { mjs: resolveUrl(paths.mjs) } : {}),
   };
@@ -162,7 +170,7 @@ export async function loadOrtWeb(options: LoadOrtWebOptions = {}): Promise<OrtWe
   }
   if (!isolated && wanted > 1) note(isolationNote(cores));
   ort.env.wasm.numThreads = threads;
-  ort.env.wasm.wasmPaths = wasmPaths;
+  if (wasmPaths !== undefined) ort.env.wasm.wasmPaths = wasmPaths;
   // The proxy worker would load the app's bundle as its script when ORT is bundled into it.
   ort.env.wasm.proxy = false;
   const runtime: OrtWebRuntime = { ort, threads, crossOriginIsolated: isolated, wasmPaths };
