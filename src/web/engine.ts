@@ -45,6 +45,32 @@ export interface BrowserEngineOptions extends LoadOrtWebOptions {
   readonly tfjsWasmPaths?: string | Record<string, string>;
 }
 
+/** The page's WebGPU adapter, as the browser reports it. */
+export interface WebGpuAdapterSummary {
+  /** `adapter.info.vendor`, e.g. `'nvidia'`, `'google'`. */
+  readonly vendor: string;
+  /** `adapter.info.architecture`, e.g. `'swiftshader'`. */
+  readonly architecture: string;
+  /** A fallback / software adapter (SwiftShader, llvmpipe). */
+  readonly software: boolean;
+}
+
+/** The page's WebGL 2 renderer. */
+export interface WebGlRendererSummary {
+  /** The renderer string (unmasked where the browser allows). */
+  readonly renderer: string;
+  /** A software renderer (SwiftShader, llvmpipe). */
+  readonly software: boolean;
+}
+
+/** An engine {@link loadBrowserNetwork} tried and passed over. */
+export interface SkippedEngine {
+  /** The engine. */
+  readonly engine: BrowserEngineName;
+  /** Why it could not run the network. */
+  readonly reason: string;
+}
+
 /** What {@link detectBrowserEngines} found. */
 export interface BrowserEngineReport {
   /** Every engine of {@link BROWSER_ENGINES}, in that order. */
@@ -54,9 +80,9 @@ export interface BrowserEngineReport {
   /** Logical cores (`navigator.hardwareConcurrency`). */
   readonly cores: number;
   /** The WebGPU adapter, if any: vendor / architecture as the browser reports them. */
-  readonly webgpu: { readonly vendor: string; readonly architecture: string; readonly software: boolean } | null;
+  readonly webgpu: WebGpuAdapterSummary | null;
   /** The WebGL renderer string (unmasked where allowed), if WebGL 2 works. */
-  readonly webgl: { readonly renderer: string; readonly software: boolean } | null;
+  readonly webgl: WebGlRendererSummary | null;
 }
 
 interface GpuAdapterLike {
@@ -215,7 +241,7 @@ export interface BrowserNetwork {
   /** Worker threads of the wasm engines (ONNX Runtime wasm: its threads; otherwise 1). */
   readonly threads: number;
   /** Engines tried before this one and why each failed (empty when the first worked). */
-  readonly skipped: readonly { readonly engine: BrowserEngineName; readonly reason: string }[];
+  readonly skipped: readonly SkippedEngine[];
   /**
    * The network's raw output for NHWC float32 tensors `[B, H, W, C]` (arguments not disposed), as
    * a new `[B, H, W, outC]` tensor owned by the caller, whose values are ready when it resolves.
@@ -298,7 +324,7 @@ export async function loadBrowserNetwork(source: BrowserNetworkSource, options: 
   }
   const report = await detectBrowserEngines(options);
   const { list, explicit } = candidates(options.engine, report);
-  const skipped: { engine: BrowserEngineName; reason: string }[] = [];
+  const skipped: SkippedEngine[] = [];
   for (const name of list) {
     const probe = report.engines.find((e) => e.name === name)!;
     if (!probe.available) {

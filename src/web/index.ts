@@ -3,7 +3,7 @@
  * choice between it and tfjs.
  * @module
  */
-export { loadOrtWeb, isolationNote, isCrossOriginIsolated, logicalCores, ORT_WEB_RUNTIME_FILES, type LoadOrtWebOptions, type OrtWebModuleLike, type OrtWebRuntime, type OrtWebSource, type OrtWebWasmEnvLike } from './ort-web.js';
+export { loadOrtWeb, isolationNote, isCrossOriginIsolated, logicalCores, ORT_WEB_RUNTIME_FILES, type LoadOrtWebOptions, type OrtWebModuleLike, type OrtWebRuntime, type OrtWebSource, type OrtWebWasmEnvLike, type OrtWebFilePaths, type OrtWebEnvLike, type OrtWebModuleNamespace, hasDocument } from './ort-web.js';
 export {
   BROWSER_ENGINES,
   detectBrowserEngines,
@@ -18,4 +18,7 @@ export {
   type BrowserNetworkStats,
   type LoadBrowserNetworkOptions,
   type TfjsForward,
+  type SkippedEngine,
+  type WebGpuAdapterSummary,
+  type WebGlRendererSummary,
 } from './engine.js';

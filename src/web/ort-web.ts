@@ -6,24 +6,46 @@
  */
 import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 
+/** Explicit URLs of onnxruntime-web's two runtime files. */
+export interface OrtWebFilePaths {
+  /** URL of the `.wasm` binary. */
+  wasm?: string | URL;
+  /** URL of the `.mjs` module that loads it (also the script of ORT's worker threads). */
+  mjs?: string | URL;
+}
+
 /** The slice of `onnxruntime-web`'s `env.wasm` that irsde sets. */
 export interface OrtWebWasmEnvLike {
   /** Worker threads of the wasm execution provider (0: ORT decides; 1: no workers). */
   numThreads?: number;
   /** URL prefix of the served `.wasm`/`.mjs` files, or explicit URLs for both. */
-  wasmPaths?: string | { wasm?: string | URL; mjs?: string | URL };
+  wasmPaths?: string | OrtWebFilePaths;
   /** Whether ORT runs in a proxy worker (irsde leaves it off; see {@link loadOrtWeb}). */
   proxy?: boolean;
+}
+
+/** The slice of `onnxruntime-web`'s `env` that irsde reads or sets. */
+export interface OrtWebEnvLike {
+  /** The wasm execution provider's settings (read when the first session is created). */
+  wasm: OrtWebWasmEnvLike;
+  /** Package versions, e.g. `{ web: '1.30.0' }`. */
+  readonly versions?: Record<string, string | undefined>;
 }
 
 /** The `onnxruntime-web` module: the injectable ORT module plus its `env`. */
 export interface OrtWebModuleLike extends OrtModuleLike {
   /** ORT's global settings; `env.wasm` takes effect when the first session is created. */
-  readonly env: { wasm: OrtWebWasmEnvLike; versions?: Record<string, string | undefined>; logLevel?: string };
+  readonly env: OrtWebEnvLike;
+}
+
+/** What a dynamic `import()` of a CommonJS-style build may return: the module under `default`. */
+export interface OrtWebModuleNamespace {
+  /** The onnxruntime-web module. */
+  readonly default: OrtWebModuleLike;
 }
 
 /** Where the `onnxruntime-web` module comes from: the module itself, or a function loading it. */
-export type OrtWebSource = OrtWebModuleLike | (() => Promise<OrtWebModuleLike | { default: OrtWebModuleLike }>);
+export type OrtWebSource = OrtWebModuleLike | (() => Promise<OrtWebModuleLike | OrtWebModuleNamespace>);
 
 /** Options of {@link loadOrtWeb}. */
 export interface LoadOrtWebOptions {
@@ -40,7 +62,7 @@ export interface LoadOrtWebOptions {
    * Always set, so nothing is fetched from a CDN and ORT's worker threads load the runtime's own
    * script rather than the app's bundle.
    */
-  readonly wasmPaths?: string | { wasm?: string; mjs?: string };
+  readonly wasmPaths?: string | OrtWebFilePaths;
   /**
    * Worker threads for the wasm execution provider. Default: `navigator.hardwareConcurrency`
    * when the page is cross-origin isolated, else 1 (threads need `SharedArrayBuffer`).
@@ -159,8 +181,8 @@ export async function loadOrtWeb(options: LoadOrtWebOptions = {}): Promise<OrtWe
   // own default (its package folder) unless told otherwise.
   const paths = options.wasmPaths ?? (hasDocument() ? './' : undefined);
   const wasmPaths = paths === undefined ? ort.env.wasm.wasmPaths : typeof paths === 'string' ? resolveUrl(paths) : {
-    ...(paths.wasm !== undefined ? { wasm: resolveUrl(paths.wasm) } : {}),
-    ...(paths.mjs !== undefined ? { mjs: resolveUrl(paths.mjs) } : {}),
+    ...(paths.wasm !== undefined ? { wasm: resolveUrl(String(paths.wasm)) } : {}),
+    ...(paths.mjs !== undefined ? { mjs: resolveUrl(String(paths.mjs)) } : {}),
   };
   if (previous !== undefined) {
     if (previous.threads !== threads || JSON.stringify(previous.wasmPaths) !== JSON.stringify(wasmPaths)) {
