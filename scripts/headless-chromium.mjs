@@ -111,7 +111,7 @@ export async function serveFolder(dir, options = {}) {
       else if (path.endsWith('/report')) resolveReport(body);
       return;
     }
-    const name = decodeURIComponent(path).replace(/^\/+/, '');
+    const name = decodeURIComponent(path).replace(/^\/+/, '') || 'index.html';
     const mem = options.files?.[name];
     const file = normalize(join(base, name));
     const type = TYPES[extname(name)] ?? 'application/octet-stream';

@@ -3,8 +3,9 @@
  * each browser engine — onnxruntime-web's wasm (threads + SIMD, cross-origin isolated page) and
  * WebGPU providers, tfjs-wasm, tfjs-webgl and tfjs-webgpu — for the nf16/depth3 U-Net and the
  * paper's nf64/depth4 (random weights, seed 1), against onnxruntime-node on the same cores,
- * measured in the same run just before. Median ms per engine; ratio = ms / nodeOrtMs, where
- * nodeOrtMs is onnxruntime-node's faster export (direct or Winograd 3x3 convolutions).
+ * measured in the same run just before and just after the browser. Median ms per engine;
+ * ratio = ms / nodeOrtMs, where nodeOrtMs is the mean of those two medians of onnxruntime-node's
+ * faster export (direct or Winograd 3x3 convolutions).
  * ONNX Runtime rows are the faster of the export forms listed in --conv3x3 (both by default).
  *
  *   npx tsx bench/browser/run.ts [--json FILE] [--models nf16_d3,nf64_d4] [--engines ort-web-wasm,...]
@@ -50,6 +51,8 @@ interface Row {
   nodeOrtMs: number | null;
   /** ms / nodeOrtMs. */
   ratio: number | null;
+  /** onnxruntime-node's medians before and after the browser run (nodeOrtMs is their mean). */
+  nodeOrtRuns?: number[];
   all?: number[];
   conv3x3?: string;
   /** The first call (compilation included), ms. */
@@ -156,14 +159,18 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0];
   await selectBackend('cpu');
 
-  // 1. onnxruntime-node, same cores, same inputs.
-  console.error(`onnxruntime-node (${cores} threads):`);
-  const nodeMs: Record<string, number | null> = {};
-  for (const key of args.models) {
-    const reps = args.quick ? 1 : MODELS[key].nf >= 64 ? 3 : args.reps;
-    const forms = await nodeOrt(MODELS[key], args.size, args.conv3x3, cores, reps);
-    nodeMs[key] = Math.min(...Object.values(forms));
-  }
+  // 1. onnxruntime-node, same cores, same inputs; again after the browser (step 3), since the
+  // machine's load drifts during a long run: nodeOrtMs is the mean of the two.
+  const nodeRuns: Record<string, number[]> = {};
+  const timeNode = async (when: string) => {
+    console.error(`onnxruntime-node (${cores} threads), ${when}:`);
+    for (const key of args.models) {
+      const reps = args.quick ? 1 : MODELS[key].nf >= 64 ? 3 : args.reps;
+      const forms = await nodeOrt(MODELS[key], args.size, args.conv3x3, cores, reps);
+      (nodeRuns[key] ??= []).push(Math.min(...Object.values(forms)));
+    }
+  };
+  await timeNode('before the browser');
 
   // 2. The page, served cross-origin isolated, in headless Chromium.
   mkdirSync(OUT, { recursive: true });
@@ -194,11 +201,14 @@ async function main(): Promise<void> {
   const result = await runInChromium(`${server.origin}/index.html?report`, { report: server.report, timeoutS: args.timeout, chromium, extraFlags });
   await server.close();
   if (result.status !== 'done') throw new Error(`bench:browser: the page did not finish: ${result.status}`);
+  if (!args.quick) await timeNode('after the browser');
+  const nodeMs: Record<string, number> = {};
+  for (const [key, v] of Object.entries(nodeRuns)) nodeMs[key] = v.reduce((a, b) => a + b, 0) / v.length;
 
   const name = `forward 1x${args.size}x${args.size}x3`;
   const rows: Row[] = (result.timings as BrowserBenchTiming[]).map((t) => {
     const node = nodeMs[t.model] ?? null;
-    return { name, ...t, nodeOrtMs: node, ratio: t.ms !== null && node !== null ? t.ms / node : null };
+    return { name, ...t, nodeOrtMs: node, ratio: t.ms !== null && node !== null ? t.ms / node : null, nodeOrtRuns: nodeRuns[t.model] };
   });
   const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(0));
   console.log(`\n${name}, median ms (ratio to onnxruntime-node, ${cores} threads, same run)`);
