@@ -10,12 +10,12 @@
  *
  *   npx tsx bench/browser/run.ts [--json FILE] [--models nf16_d3,nf64_d4] [--engines ort-web-wasm,...]
  *     [--size 256] [--reps 5] [--threads N] [--conv3x3 direct,winograd] [--fixed-shape]
- *     [--session-options JSON]  [--software-models nf16_d3] [--tiering optimized|default]
+ *     [--session-options JSON] [--software-models nf16_d3] [--tiering optimized|default]
  *     [--timeout 1800] [--quick]
  *
  * Needs Debian's `chromium` (apt-get install -y chromium). GPU engines run on Chromium's software
- * paths here (SwiftShader); a software engine runs only the models in --software-models (default
- * nf16_d3). Engines Chromium does not offer are rows with `ms: null` saying so. Timings are only
+ * paths here (SwiftShader), far slower than wasm; they run only the models in --software-models
+ * (default none: their rows say they were skipped; nf16_d3 takes tens of minutes there). Engines Chromium does not offer are rows with `ms: null` saying so. Timings are only
  * meaningful on an otherwise idle machine: the load average is printed.
  */
 import { build } from 'esbuild';
@@ -73,7 +73,7 @@ function parseArgs(argv: string[]) {
     conv3x3: ['direct', 'winograd'] as ('direct' | 'winograd')[],
     fixedShape: false,
     sessionOptions: undefined as Record<string, unknown> | undefined,
-    softwareModels: ['nf16_d3'],
+    softwareModels: [] as string[],
     timeout: 3600,
     quick: false,
     tiering: 'optimized' as 'optimized' | 'default',
