@@ -35,3 +35,21 @@ describe('the built package', () => {
     expect(esm.tfjs).toBe('function');
   });
 });
+
+describe('the irsde/web entry', () => {
+  const WEB_PROBE = `
+    const r = await web.loadOrtWeb();
+    const s = await web.selectBrowserEngine();
+    console.log(JSON.stringify({ engines: web.BROWSER_ENGINES, same: web.MeanRevertingSDE !== undefined, threads: r.threads, first: s }));
+  `;
+
+  it('imports with `import` and `require`; onnxruntime-web is loaded on first use', () => {
+    const esm = JSON.parse(run(`import * as web from 'irsde/web';${WEB_PROBE}`, 'module'));
+    const cjs = JSON.parse(run(`(async () => { const web = require('irsde/web');${WEB_PROBE} })();`, 'commonjs'));
+    expect(esm).toEqual(cjs);
+    expect(esm.engines).toContain('ort-web-wasm');
+    expect(esm.same).toBe(true);
+    expect(esm.threads).toBe(1);
+    expect(esm.first).toBe('ort-web-wasm');
+  });
+});

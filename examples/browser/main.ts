@@ -1,44 +1,27 @@
 /**
  * irsde in a web page: fetch a model file and a photo, add sigma-25 noise, restore it with the
- * posterior sampler on tfjs (cpu, wasm or webgl), and draw noisy | restored | clean.
- * Query parameters: model (URL of a `irsde train` model file), image, steps, backend, and `report`
- * (used by the headless check: POST the final status and the restored image back to the page's
- * server, since a headless browser has no one to read the page).
- * Build and check headless: `npm run example:browser` (examples/browser/build.mjs).
+ * model's recommended sampling on the chosen engine — onnxruntime-web (WebGPU, or wasm on every
+ * core when the page is cross-origin isolated) or tfjs (webgpu, webgl, wasm, cpu); `auto` takes
+ * the fastest available — and draw noisy | restored | clean, with progress per sampling step.
+ * Query parameters: model (URL of an `irsde train` model file), image, steps, engine, and
+ * `report` (used by the headless check: post progress and the final result back to the serving
+ * script, since a headless browser has no one to read the page).
+ * Build, serve and check: `npm run example:browser` (examples/browser/build.mjs).
  */
-// irsde imports no tfjs backend: a browser app imports the ones it wants (here cpu and wasm).
-import '@tensorflow/tfjs-backend-cpu';
-import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import {
-  HostTensor,
-  MeanRevertingSDE,
-  Rng,
-  decodeImage,
-  gaussianNoise,
-  loadModelFromUrl,
-  psnr,
-  restore,
-  selectBackend,
-  tfjsBackend,
-  tiledNoiseModel,
-  type FloatImage,
-  type SamplerName,
-  imageChannels,
-} from '../../src/index.js';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { decodeImage, psnr, type FloatImage } from '../../src/index.js';
+import { BROWSER_ENGINES, detectBrowserEngines, type BrowserEngineName } from '../../src/web.js';
+import { postLog, postReport } from '../../scripts/browser-page.js';
+import { restorePhoto } from './restore-photo.js';
 
 const params = new URLSearchParams(location.search);
+const select = document.getElementById('engine') as HTMLSelectElement;
+const button = document.getElementById('run') as HTMLButtonElement;
 const status = (text: string): void => {
   document.getElementById('status')!.textContent = text;
   document.title = text;
 };
-
-/** With `?report`: sends the final status and the restored canvas (PNG) to the serving script. */
-async function report(text: string): Promise<void> {
-  if (!params.has('report')) return;
-  const canvas = document.getElementById('restored') as HTMLCanvasElement;
-  const png = canvas.width > 0 ? canvas.toDataURL('image/png') : '';
-  await fetch('report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: text, png }) });
-}
 
 function draw(id: string, img: FloatImage): void {
   const canvas = document.getElementById(id) as HTMLCanvasElement;
@@ -56,40 +39,62 @@ function draw(id: string, img: FloatImage): void {
   ctx.putImageData(out, 0, 0);
 }
 
+const notes: string[] = [];
+const note = (m: string): void => {
+  console.warn(m);
+  notes.push(m);
+  void postLog(m);
+};
+
+async function run(engine: 'auto' | BrowserEngineName): Promise<string> {
+  button.disabled = true;
+  try {
+    status(`loading the model and the photo…`);
+    const [model, photo] = await Promise.all(
+      [params.get('model') ?? 'model.safetensors', params.get('image') ?? 'photo.png'].map(async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer())),
+    );
+    const clean = decodeImage(photo);
+    draw('clean', clean);
+    const steps = params.has('steps') ? Number(params.get('steps')) : undefined;
+    const r = await restorePhoto(model, clean, {
+      engine,
+      steps,
+      onNote: note,
+      onStep: (done, total, net) => {
+        const s = net.stats();
+        const line = `restoring on ${net.engine}: step ${done} of ${total}, ${s.lastMs.toFixed(0)} ms per network evaluation`;
+        status(line);
+        void postLog(line);
+      },
+    });
+    draw('noisy', r.noisy);
+    draw('restored', r.restored);
+    for (const s of r.skipped) void postLog(`skipped ${s.engine}: ${s.reason}`);
+    const threads = r.engine.endsWith('wasm') ? `, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : '';
+    return `done: PSNR noisy ${psnr(r.noisy, clean).toFixed(2)} dB, restored ${psnr(r.restored, clean).toFixed(2)} dB, ${r.steps} steps in ${r.seconds.toFixed(1)} s on ${r.engine}${threads}, ${r.msPerEval.toFixed(0)} ms per network evaluation (${r.evals})`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function main(): Promise<void> {
-  const backend = await selectBackend(params.get('backend') ?? 'cpu', { wasm, wasmPaths: './' });
-  status(`loading the model (${backend})…`);
-  const { unet, sdeConfig, info } = await loadModelFromUrl(params.get('model') ?? 'model.safetensors');
-  const bytes = new Uint8Array(await (await fetch(params.get('image') ?? 'photo.png')).arrayBuffer());
-  const clean = decodeImage(bytes, { channels: imageChannels(unet.config).input as 1 | 3 });
-  const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(0));
-  draw('noisy', noisy);
-  draw('clean', clean);
-  // The model file's recommended sampling, unless the URL asks for a step count.
-  const steps = Number(params.get('steps') ?? info.sampling?.steps ?? 5);
-  const sampler = (info.sampling?.sampler ?? 'posterior') as SamplerName;
-  const sde = new MeanRevertingSDE<HostTensor>(sdeConfig, 'float32');
-  const started = performance.now();
-  const out = await restore({
-    sde,
-    model: tiledNoiseModel(unet.noiseModelFor(new MeanRevertingSDE(sdeConfig)), tfjsBackend, { tile: 256 }),
-    lq: new HostTensor(noisy.data, [1, noisy.height, noisy.width, noisy.channels]),
-    sampler,
-    eta: info.sampling?.eta ?? 0,
-    steps,
-    seed: 0,
-    onProgress: (done, total) => status(`restoring: step ${done} of ${total}`),
-  });
-  const restored: FloatImage = { ...clean, data: out.data.map((v) => Math.min(1, Math.max(0, v))) };
-  draw('restored', restored);
-  unet.dispose();
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const text = `done: PSNR noisy ${psnr(noisy, clean).toFixed(2)} dB, restored ${psnr(restored, clean).toFixed(2)} dB, ${steps} steps in ${seconds} s on ${backend}`;
+  const report = await detectBrowserEngines({ onNote: note });
+  const offered = report.engines.filter((e) => e.available).map((e) => e.name + (e.software ? ' (software)' : ''));
+  document.getElementById('engines')!.textContent = `available: ${offered.join(', ')}${report.crossOriginIsolated ? '' : ' — not cross-origin isolated: wasm on 1 thread'}`;
+  const wanted = params.get('engine') ?? 'auto';
+  if (wanted !== 'auto' && !BROWSER_ENGINES.includes(wanted as BrowserEngineName)) throw new Error(`unknown engine '${wanted}'`);
+  select.value = wanted;
+  button.onclick = () => {
+    void run(select.value as 'auto' | BrowserEngineName).then(status, (e: Error) => status(`error: ${e.message}`));
+  };
+  // Restore once on load (the headless check reads this result).
+  const text = await run(wanted as 'auto' | BrowserEngineName);
   status(text);
-  await report(text);
+  const canvas = document.getElementById('restored') as HTMLCanvasElement;
+  await postReport({ status: text, png: canvas.toDataURL('image/png'), notes });
 }
 
 main().catch(async (e: Error) => {
   status(`error: ${e.message}`);
-  await report(`error: ${e.message}`);
+  await postReport({ status: `error: ${e.message}` });
 });
