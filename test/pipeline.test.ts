@@ -1,0 +1,69 @@
+// The one restoration pipeline, as a library user calls it (the README's three lines), and its rules.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConditionalUNet, DenoisingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage } from '../src/index.js';
+import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
+import { SHARED } from './helpers/goldens.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'irsde-pipeline-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const MODEL = resolve('models/denoise-sigma25.safetensors');
+
+describe('Restorer', () => {
+  it("the README's three lines restore a photo file with the shipped model (better than the noisy input)", async () => {
+    const clean = await readImage(resolve(SHARED, 'data/images/camera.png'), { channels: 3 });
+    const crop: FloatImage = { ...clean, height: 64, width: 64, data: new Float32Array(64 * 64 * 3) };
+    for (let y = 0; y < 64; y++) crop.data.set(clean.data.subarray((y * clean.width) * 3, (y * clean.width + 64) * 3), y * 64 * 3);
+    await writeImage(join(dir, 'noisy.png'), gaussianNoise(crop, { sigma: 25, clip: true }, new Rng(3)));
+
+    const restorer = await loadRestorerFile(MODEL);
+    await writeImage(join(dir, 'restored.png'), (await restorer.restore(await readImage(join(dir, 'noisy.png')))).image);
+    await restorer.dispose();
+
+    const noisy = await readImage(join(dir, 'noisy.png'));
+    const restored = await readImage(join(dir, 'restored.png'));
+    expect(psnr(restored, crop)).toBeGreaterThan(psnr(noisy, crop) + 4);
+    expect(restorer.engine).toMatch(/onnxruntime-node|tfjs/);
+  });
+
+  it('keeps grey images grey, is deterministic under a seed, and refuses a noise level for an IR-SDE model', async () => {
+    await selectBackend('wasm');
+    const restorer = await loadRestorer(new Uint8Array(await (await import('node:fs/promises')).readFile(MODEL)));
+    const grey: FloatImage = { data: Float32Array.from(new Rng(1).uniform([16 * 16]), (v) => v), height: 16, width: 16, channels: 1 };
+    const a = await restorer.restore(grey, { seed: 5, sampler: 'posterior', steps: 2, eta: 1 });
+    const b = await restorer.restore(grey, { seed: 5, sampler: 'posterior', steps: 2, eta: 1 });
+    expect(a.image.channels).toBe(1);
+    expect(Array.from(a.image.data)).toEqual(Array.from(b.image.data));
+    expect(a.image.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    await expect(restorer.restore(grey, { noiseLevel: 0.1 })).rejects.toThrow(/noiseLevel applies to DenoisingSDE models only/);
+    await expect(restorer.restore(grey, { sampler: 'magic' as never })).rejects.toThrow(/unknown sampler 'magic'/);
+    await restorer.dispose();
+    await restorer.dispose();
+    await expect(restorer.restore(grey)).rejects.toThrow(/disposed/);
+  });
+
+  it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {
+    await selectBackend('wasm');
+    const sde = new DenoisingSDE({ T: 20, maxSigma: from255(50) });
+    const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
+    const restorer = await loadRestorer(saveModel(net, sde));
+    net.dispose();
+    const img: FloatImage = { data: new Float32Array(24 * 24).fill(0.5), height: 24, width: 24, channels: 1 };
+    const noisy = gaussianNoise(img, { sigma: 20 }, new Rng(2));
+    const given = await restorer.restore(noisy, { noiseLevel: from255(20), steps: 3 });
+    expect(given.noise).toEqual({ sigma: from255(20), estimated: false, start: sde.optimalTimestep(from255(20)) });
+    const blind = await restorer.restore(noisy, { steps: 3 });
+    expect(blind.noise?.estimated).toBe(true);
+    expect(blind.noise!.sigma * 255).toBeGreaterThan(12);
+    expect(blind.noise!.sigma * 255).toBeLessThan(28);
+    const clean = await restorer.restore(img);
+    expect(clean.noise?.start).toBe(0);
+    expect(Array.from(clean.image.data)).toEqual(Array.from(img.data));
+    await expect(restorer.restore(noisy, { noiseLevel: from255(60) })).rejects.toThrow(/exceeds the model's maxSigma/);
+    await expect(restorer.restore(noisy, { noiseLevel: -1 })).rejects.toThrow(/noiseLevel must be a finite sigma >= 0/);
+    await restorer.dispose();
+    expect(Restorer).toBeDefined();
+  });
+});
