@@ -22,7 +22,7 @@ import ts from 'typescript';
  * it. The entry files `index.ts` (browser-safe API) and `node.ts` (`irsde/node`) sit outside every
  * ring but `cli`; `cli` is the outermost.
  */
-export const RINGS = ['backend', 'sde', 'loss', 'sampling', 'nn', 'engine', 'train', 'pipeline', 'io', 'entry', 'cli'] as const;
+export const RINGS = ['backend', 'sde', 'loss', 'sampling', 'nn', 'engine', 'train', 'pipeline', 'web', 'io', 'entry', 'cli'] as const;
 
 /** Node-only paths (relative to src, '/'-separated; a trailing '/' means the whole folder). */
 export const NODE_ONLY = ['io/', 'cli/', 'train/parallel/', 'nn/onnx/node.ts', 'node.ts'];
