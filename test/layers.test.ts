@@ -68,9 +68,9 @@ describe('the layering check (scripts/check-layers.ts)', () => {
     const files = checkLayers(variant('file-cycle', { 'train/clip.ts': (s) => `import type { Trainer } from './trainer.js';\n${s}` }));
     expect(files.map((v) => v.rule)).toEqual(['file-cycle']);
     expect(files[0].message).toMatch(/src\/train\/clip\.ts/);
-    const folders = checkLayers(variant('folder-cycle', { 'nn/io/types.ts': (s) => `import type { UNetConfig } from '../unet/config.js';\n${s}` }));
+    const folders = checkLayers(variant('folder-cycle', { 'nn/io/types.ts': (s) => `import type { UNetConfig } from '../nets/unet.js';\n${s}` }));
     expect(folders.map((v) => v.rule)).toContain('folder-cycle');
-    expect(folders.find((v) => v.rule === 'folder-cycle')!.message).toMatch(/src\/nn\/io -> src\/nn\/unet -> src\/nn\/io/);
+    expect(folders.find((v) => v.rule === 'folder-cycle')!.message).toMatch(/src\/nn\/io -> src\/nn\/nets -> src\/nn\/io/);
   });
 
   it('refuses a folder with no ring', () => {

@@ -123,8 +123,8 @@ export const TRAIN_CONFIG_KEYS = [
   'gt', 'lq', 'degradation', 'valCount', 'valNames', 'channels', 'nf', 'depth', 'prediction', 'objective', 'norm',
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
-  'conv3x3', 'quiet', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels',
+  'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
+  'decBlocks', 'sde', 'noiseLevels', 'quiet',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
