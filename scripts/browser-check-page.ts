@@ -3,6 +3,9 @@
  * restores a photo crop on each, and reports the outputs' differences from what the Node side
  * sent (onnxruntime-node's outputs) and from one another.
  */
+// irsde's core imports no tfjs backend itself (the app chooses): cpu and wasm here, webgl and webgpu below.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';

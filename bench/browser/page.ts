@@ -3,6 +3,9 @@
  * U-Net forward pass on each browser engine and reports the rows back.
  * The plan (models, engines, size, repetitions) comes from `plan.json` beside the page.
  */
+// irsde's core imports no tfjs backend itself (the app chooses): cpu and wasm here, webgl and webgpu below.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';

@@ -8,6 +8,9 @@
  * script, since a headless browser has no one to read the page).
  * Build, serve and check: `npm run example:browser` (examples/browser/build.mjs).
  */
+// irsde's core imports no tfjs backend itself (the app chooses): cpu and wasm here, webgl and webgpu below.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { decodeImage, psnr, type FloatImage } from '../../src/index.js';

@@ -4,14 +4,24 @@
  * the model's ONNX export, or tfjs), with the model's recommended sampling — the same steps,
  * seed and tiling as `npm run demo` in Node, so the PSNR must match it.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import {
-  Restorer,
-  Rng,
+  ConditionalUNet,
+  HostTensor,
   createNetwork,
+  imageChannels,
+  MeanRevertingSDE,
+  Rng,
+  asNoiseModel,
+  convertChannels,
   exportOnnx,
   gaussianNoise,
+  predictionOf,
   readModelInfo,
   readSafetensors,
+  restore,
+  tfjsBackend,
+  tiledNoiseModel,
   type FloatImage,
   type SamplerName,
 } from '../../src/index.js';
@@ -68,36 +78,43 @@ export async function restorePhoto(modelBytes: Uint8Array, clean: FloatImage, op
   const weights = readSafetensors(modelBytes);
   const seed = options.seed ?? 0;
   const noisy = gaussianNoise(clean, { sigma: options.sigma ?? 25, clip: true }, new Rng(seed));
-  // The one restoration pipeline (Restorer), with the browser engine running the network.
-  const network = createNetwork(info.network);
-  network.loadStateDict(weights, { strict: true });
+  const input = convertChannels(noisy, imageChannels(info.network).input as 1 | 3);
+  // The tfjs network is built only if a tfjs engine runs, after it has switched the backend.
+  let unet: ConditionalUNet | null = null;
   const net = await loadBrowserNetwork(
-    { onnx: () => exportOnnx(info.network, weights), tfjs: (xt, mu, t) => network.predict(xt, mu, t) },
+    {
+      onnx: () => exportOnnx(info.network, weights),
+      tfjs: (xt, mu, t) => {
+        if (unet === null) {
+          unet = createNetwork(info.network) as ConditionalUNet;
+          unet.loadStateDict(weights, { strict: true });
+        }
+        return unet.predict(xt, mu, t);
+      },
+    },
     { engine: options.engine ?? 'auto', wasmPaths: './', tfjsWasmPaths: './', onNote: options.onNote },
   );
-  const restorer = await Restorer.create(network, info.sde, {
-    engine: async () => ({ name: net.engine, predict: (xt, cond, t) => net.predict(xt, cond as never, t), dispose: async () => undefined }),
-    sampling: info.sampling,
-  });
   try {
     const steps = options.steps ?? info.sampling?.steps ?? 5;
-    const out = await restorer.restore(noisy, { steps, seed, tile: 512, onProgress: (done, total) => options.onStep?.(done, total, net) });
-    const { calls, totalMs } = net.stats();
-    return {
-      noisy,
-      restored: out.image,
-      engine: net.engine,
-      threads: net.threads,
-      skipped: net.skipped,
-      evals: calls,
-      msPerEval: calls > 0 ? totalMs / calls : 0,
-      seconds: out.ms / 1000,
-      sampler: out.sampler as SamplerName,
+    const sampler = (info.sampling?.sampler ?? 'posterior') as SamplerName;
+    const model = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(info.sde), predictionOf(info.network), net.predict);
+    const started = performance.now();
+    const out = await restore({
+      sde: new MeanRevertingSDE<HostTensor>(info.sde, 'float32'),
+      model: tiledNoiseModel(model, tfjsBackend, { tile: 512 }),
+      lq: new HostTensor(input.data, [1, input.height, input.width, input.channels]),
+      sampler,
+      eta: info.sampling?.eta ?? 0,
       steps,
-    };
+      seed,
+      onProgress: (done, total) => options.onStep?.(done, total, net),
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const restored = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels as 1 | 3);
+    const { calls, totalMs } = net.stats();
+    return { noisy, restored, engine: net.engine, threads: net.threads, skipped: net.skipped, evals: calls, msPerEval: calls > 0 ? totalMs / calls : 0, seconds, sampler, steps };
   } finally {
-    await restorer.dispose();
-    network.dispose();
+    (unet as ConditionalUNet | null)?.dispose();
     await net.release();
   }
 }

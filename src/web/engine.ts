@@ -294,7 +294,11 @@ async function loadOn(name: BrowserEngineName, source: BrowserNetworkSource, opt
   if (source.tfjs === undefined) throw new Error('no tfjs forward pass given (source.tfjs)');
   const forward = source.tfjs;
   const wasmPaths = options.tfjsWasmPaths ?? (hasDocument() ? './' : undefined);
-  const backend = await selectBackend(name.slice('tfjs-'.length), wasmPaths === undefined ? {} : { wasmPaths });
+  const tfjsName = name.slice('tfjs-'.length);
+  // tfjs-wasm's binaries are served by the app: setting their path needs the wasm package itself
+  // (an optional peer the page imports anyway; this dynamic import resolves to that instance).
+  const wasmOptions = tfjsName === 'wasm' && wasmPaths !== undefined ? { wasm: await import('@tensorflow/tfjs-backend-wasm'), wasmPaths } : {};
+  const backend = await selectBackend(tfjsName, wasmOptions);
   const threads = backend === 'wasm' && isCrossOriginIsolated() ? logicalCores() : 1;
   return timed(name, backend, threads, skipped, async (xt, mu, t) => {
     const y = await forward(xt, mu, t);
