@@ -33,15 +33,8 @@ async function ensureEngine(): Promise<void> {
   }
 }
 
-/** Whether onnxruntime-node (an optional peer dependency) is installed and loads. */
-export function ortInstalled(): boolean {
-  try {
-    loadNodeOrt();
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether onnxruntime-node (an optional peer dependency) is installed and loads (the library's check). */
+export { ortNodeAvailable as ortInstalled } from '../io/restorer-files.js';
 
 /** The ONNX Runtime module for `what` (e.g. '--engine ort'), or a CliError naming the missing package. */
 export function ortOrFail(what: string): OrtModuleLike {

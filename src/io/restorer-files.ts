@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { selectBackend } from '../engine/backend.js';
 import { exportOnnx } from '../nn/onnx/export.js';
+import { createNodeOrtNoiseModel, loadNodeOrt } from '../nn/onnx/node.js';
 import type { Conv3x3 } from '../nn/onnx/winograd.js';
 import { loadModelFile } from './model-files.js';
 import { Restorer, tfjsEngine, type EngineFactory } from '../pipeline/restorer.js';
@@ -25,7 +26,6 @@ export interface OrtNodeEngineOptions {
 export function ortNodeEngine(options: OrtNodeEngineOptions = {}): EngineFactory {
   return async (network) => {
     const threads = options.threads ?? availableParallelism();
-    const { createNodeOrtNoiseModel } = await import('../nn/onnx/node.js');
     const onnx = exportOnnx(network.config, network.stateDict(), { conv3x3: options.conv3x3 ?? 'winograd' });
     const model = await createNodeOrtNoiseModel(onnx, { threads });
     return {
@@ -39,10 +39,10 @@ export function ortNodeEngine(options: OrtNodeEngineOptions = {}): EngineFactory
 /** The engines {@link loadRestorerFile} can start by name. */
 export type NodeEngineName = 'auto' | 'ort' | 'wasm' | 'cpu';
 
-/** Whether `onnxruntime-node` can be loaded here. */
-export async function ortNodeAvailable(): Promise<boolean> {
+/** Whether `onnxruntime-node` (an optional peer dependency) is installed and loads here. */
+export function ortNodeAvailable(): boolean {
   try {
-    (await import('../nn/onnx/node.js')).loadNodeOrt();
+    loadNodeOrt();
     return true;
   } catch {
     return false;
@@ -60,7 +60,7 @@ export async function loadRestorerFile(path: string, options: { readonly engine?
   const requested = options.engine ?? 'auto';
   let engine: EngineFactory;
   if (typeof requested === 'function') engine = requested;
-  else if (requested === 'ort' || (requested === 'auto' && (await ortNodeAvailable()))) {
+  else if (requested === 'ort' || (requested === 'auto' && ortNodeAvailable())) {
     // tfjs only moves tiles in and out of the session.
     await selectBackend('cpu');
     engine = ortNodeEngine({ ...(options.conv3x3 ? { conv3x3: options.conv3x3 } : {}), ...(options.threads ? { threads: options.threads } : {}) });
