@@ -4,10 +4,10 @@ import { defineConfig, type Options } from 'tsup';
 // registry) with us (tfjs packages and onnxruntime-node are peer dependencies).
 const external = [/^@tensorflow\//, /^onnxruntime-/, 'commander', 'cli-progress', 'fast-png', 'jpeg-js'];
 
-// The library: 'irsde' (browser-safe), 'irsde/web' (onnxruntime-web engine) and 'irsde/node', in ESM and CommonJS, each with shared
+// The library: 'irsde' (browser-safe, curated), 'irsde/advanced' (browser-safe, with the building blocks), 'irsde/web' (onnxruntime-web engine) and 'irsde/node', in ESM and CommonJS, each with shared
 // chunks so that both entries use one copy of every class (tsup splits CommonJS only when asked).
 const library: Options = {
-  entry: { index: 'src/index.ts', node: 'src/node.ts', web: 'src/web.ts' },
+  entry: { index: 'src/index.ts', advanced: 'src/advanced.ts', node: 'src/node.ts', web: 'src/web.ts' },
   dts: true,
   splitting: true,
   // No source maps in the package: they would double dist/ (the install budget is 60 MB), and

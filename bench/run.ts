@@ -45,7 +45,7 @@ import {
   type GradientComputer,
   type NoiseModel,
   type NetworkConfig,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
 
@@ -255,8 +255,8 @@ async function main(): Promise<void> {
     ];
 
     // Inference engines: tfjs-wasm, then ONNX Runtime.
-    const inference: Array<{ engine: string; predict: NoiseModel<tf.Tensor>; release: () => Promise<void> }> = [];
-    if (args.engines.includes('tfjs-wasm')) inference.push({ engine: `tfjs-${backend}`, predict: net.noiseModel, release: async () => undefined });
+    const inference: Array<{ engine: string; predict: NoiseModel<tf.Tensor>; dispose: () => Promise<void> }> = [];
+    if (args.engines.includes('tfjs-wasm')) inference.push({ engine: `tfjs-${backend}`, predict: net.noiseModel, dispose: async () => undefined });
     // 'ort': the fast export (Winograd 3x3 convolutions); 'ort-direct': ONNX Conv as PyTorch computes it.
     const ortVariants = [
       { flag: 'ort-direct', engine: 'ort-node-2t-direct', conv3x3: 'direct' as const },
@@ -267,7 +267,7 @@ async function main(): Promise<void> {
       try {
         const onnx = exportOnnx(config, net.stateDict(), { conv3x3: v.conv3x3 });
         const ortModel = await ortNode.createNodeOrtNoiseModel(onnx, { threads: 2 });
-        inference.push({ engine: v.engine, predict: ortModel.noiseModel, release: () => ortModel.release() });
+        inference.push({ engine: v.engine, predict: ortModel.noiseModel, dispose: () => ortModel.dispose() });
       } catch (e) {
         console.warn(`bench: could not build the ONNX model for ${key}: ${(e as Error).message}`);
       }
@@ -298,7 +298,7 @@ async function main(): Promise<void> {
         });
       }
       lq.dispose();
-      await eng.release();
+      await eng.dispose();
     }
 
     // Training: one wasm thread, then 2 worker threads (each its own wasm backend).
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
     // wasm's heap is 4 GiB: a 4x128x128 backward does not fit at once, so each thread
     // differentiates chunks (same gradient up to rounding, see microBatchGradients).
     const chunk = big ? 1 : 2;
-    const trainEngines: Array<{ engine: string; gradients: () => GradientComputer & { close?: () => Promise<void> }; skip?: string }> = [];
+    const trainEngines: Array<{ engine: string; gradients: () => GradientComputer; skip?: string }> = [];
     if (args.engines.includes('tfjs-wasm-2w')) {
       trainEngines.push({
         engine: `tfjs-${backend}-2w`,
@@ -327,10 +327,7 @@ async function main(): Promise<void> {
     if (args.engines.includes('ort')) {
       trainEngines.push({
         engine: 'ort',
-        gradients: () => {
-          const g = createOrtGradients({ ort: nodeOrt });
-          return Object.assign(g, { close: () => g.release() });
-        },
+        gradients: () => createOrtGradients({ ort: nodeOrt }),
       });
     }
     for (const te of trainEngines) {
@@ -346,7 +343,7 @@ async function main(): Promise<void> {
       });
       if (rows[rows.length - 1].ms !== null && te.engine !== 'ort') rows[rows.length - 1].note = `chunks of ${chunk} per thread`;
       trainer.dispose();
-      await pool?.close?.();
+      await pool?.dispose?.();
     }
     net.dispose();
   }

@@ -12,7 +12,7 @@
  *   `posterior` sampler adds to each model call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, hostBackend, posteriorJump, tfjsBackend, type TensorBackend, selectBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, hostBackend, posteriorJump, tfjsBackend, type TensorBackend, selectBackend } from '../src/advanced.js';
 
 const SHAPE = [1, 256, 256, 3];
 const N = SHAPE.reduce((a, b) => a * b, 1);

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, cropImage, decodeImage, exportOnnx, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/index.js';
+import { ConditionalUNet, cropImage, decodeImage, exportOnnx, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/advanced.js';
 import { BROWSER_ENGINES, detectBrowserEngines, loadBrowserNetwork, type BrowserEngineName, type BrowserNetwork } from '../src/web.js';
 import { restorePhoto } from '../examples/browser/restore-photo.js';
 import { postLog, postReport } from './browser-page.js';
@@ -86,7 +86,7 @@ async function goldens(engine: BrowserEngineName, input: BrowserCheckInput, weig
     return errs;
   } finally {
     (unet as ConditionalUNet | null)?.dispose();
-    await net?.release();
+    await net?.dispose();
   }
 }
 

@@ -67,7 +67,7 @@ export async function runBrowserCheck(options: { crop?: number; timeoutS?: numbe
       cases.push({ shape: c.shape, time: c.time, xt: Array.from(xt), cond: Array.from(cond), nodeOrt: Array.from(out.data) });
     }
   } finally {
-    await ort.release();
+    await ort.dispose();
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'irsde-browser-check-'));

@@ -58,7 +58,7 @@ export function checkTsBlocks(blocks: readonly CodeBlock[]): string[] {
       compilerOptions: {
         target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true,
         skipLibCheck: true, isolatedModules: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')],
-        paths: { irsde: [join(ROOT, 'src/index.ts')], 'irsde/node': [join(ROOT, 'src/node.ts')], 'irsde/web': [join(ROOT, 'src/web.ts')], '*': [join(ROOT, 'node_modules/*')] },
+        paths: { irsde: [join(ROOT, 'src/index.ts')], 'irsde/advanced': [join(ROOT, 'src/advanced.ts')], 'irsde/node': [join(ROOT, 'src/node.ts')], 'irsde/web': [join(ROOT, 'src/web.ts')], '*': [join(ROOT, 'node_modules/*')] },
       },
       files: names,
     }));

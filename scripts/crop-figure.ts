@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, type FloatImage } from '../src/index.js';
+import { convertChannels, type FloatImage } from '../src/advanced.js';
 import { readImage, writeImage } from '../src/node.js';
 import { composeRows } from './compose.js';
 

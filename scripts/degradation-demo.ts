@@ -7,7 +7,7 @@
  *     --photos ../shared/data/images/astronaut.png,../shared/data/images/camera.png --crop 256 --out docs/derain.png
  */
 import { parseArgs } from 'node:util';
-import { Rng, convertChannels, cropImage, degradationFromSpec, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { Rng, convertChannels, cropImage, degradationFromSpec, psnr, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { parseDegradation } from '../src/cli/commands/train.js';
 import { composeRows } from './compose.js';

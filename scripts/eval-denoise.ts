@@ -31,7 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cropImage, estimateNoiseSigma, from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { cropImage, estimateNoiseSigma, from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 
 const { values } = parseArgs({

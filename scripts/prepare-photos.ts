@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, imresize } from '../src/index.js';
+import { convertChannels, imresize } from '../src/advanced.js';
 import { readImage, writeImage } from '../src/node.js';
 
 /** One entry of training/photos.json. */

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, countParameters, exportOnnx, forwardFlops, selectBackend } from '../src/index.js';
+import { ConditionalUNet, countParameters, exportOnnx, forwardFlops, selectBackend } from '../src/advanced.js';
 import { createNodeOrtNoiseModel } from '../src/node.js';
 
 const { values } = parseArgs({ options: { nets: { type: 'string', default: '16x3,16x4,20x3,24x3' }, size: { type: 'string', default: '512' }, reps: { type: 'string', default: '3' }, tfjs: { type: 'string' } } });
@@ -34,7 +34,7 @@ for (const spec of values.nets!.split(',')) {
     y.dispose();
     if (r > 0) times.push((performance.now() - t0) / 1000);
   }
-  await ort.release();
+  await ort.dispose();
   let tfjsCell = '';
   if (values.tfjs) {
     const tt: number[] = [];

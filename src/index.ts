@@ -1,12 +1,125 @@
 /**
  * irsde: mean-reverting SDE (IR-SDE) diffusion primitives for image restoration.
+ *
+ * The curated public API (browser-safe): the two SDEs, the samplers and `restore`, the networks
+ * with their weight and model files, ONNX export, training, images, metrics and the restoration
+ * pipeline. The lower-level building blocks (single sampler steps, the network module tree, ONNX
+ * training graphs, Adam/EMA/LR schedules, data augmentation and degradation pieces, ...) are in
+ * `irsde/advanced`; Node's file I/O and ONNX Runtime binding in `irsde/node`; onnxruntime-web in
+ * `irsde/web`. Every object that holds memory is released with `dispose()`.
  * @packageDocumentation
  */
-export * from './backend/index.js';
-export * from './sde/index.js';
-export * from './loss/index.js';
-export * from './nn/index.js';
-export * from './train/index.js';
-export * from './sampling/index.js';
-export * from './engine/index.js';
-export * from './pipeline/index.js';
+
+// Tensors, random numbers, backends.
+export { Rng, type RngState, type TensorBackend, HostTensor, hostBackend, tfjsBackend } from './backend/index.js';
+export { selectBackend, type SelectBackendOptions } from './engine/index.js';
+
+// The SDEs.
+export {
+  MeanRevertingSDE,
+  DenoisingSDE,
+  createSDE,
+  isMeanRevertingSDE,
+  isDenoisingSDE,
+  from255,
+  thetaSchedule,
+  type SDEConfig,
+  type DenoisingSDEConfig,
+  type AnySDEConfig,
+  type DiffusionSDE,
+  type SDEKind,
+  type ScheduleSpec,
+} from './sde/index.js';
+
+// Losses.
+export { mlLoss, noiseMatchingLoss, trainingLoss, type Objective } from './loss/index.js';
+
+// Sampling and restoration.
+export {
+  restore,
+  restoreWithUncertainty,
+  timesteps,
+  samplers,
+  sdeSampler,
+  odeSampler,
+  heunSampler,
+  posteriorSampler,
+  odeAdaptiveSampler,
+  solveProbabilityFlow,
+  asNoiseModel,
+  fromScoreModel,
+  fromX0Model,
+  fromResidualModel,
+  tiledNoiseModel,
+  oracleNoiseModel,
+  gaussianNoiseModel,
+  type RestoreOptions,
+  type Uncertainty,
+  type NoiseModel,
+  type Sampler,
+  type SamplerName,
+  type SamplerOptions,
+  type StepInfo,
+  type TileOptions,
+} from './sampling/index.js';
+
+// Networks, weight files, model files, ONNX.
+export {
+  ConditionalUNet,
+  ConditionalNAFNet,
+  TfjsNetwork,
+  createNetwork,
+  countParameters,
+  inferNetworkConfig,
+  readTorchStateDict,
+  readSafetensors,
+  writeSafetensors,
+  saveModel,
+  loadModel,
+  readModelInfo,
+  loadModelFromUrl,
+  exportOnnx,
+  createOrtNoiseModel,
+  WeightFileError,
+  StateDictMismatchError,
+  ModelCompatibilityError,
+  type NetworkConfig,
+  type UNetConfig,
+  type NAFNetConfig,
+  type StateDict,
+  type LoadedModel,
+  type RecommendedSampling,
+  type ExportOnnxOptions,
+} from './nn/index.js';
+
+// Training, images, metrics, data.
+export {
+  Trainer,
+  createOrtGradients,
+  ImageDataset,
+  memorySource,
+  degradationFromSpec,
+  gaussianNoise,
+  rainStreaks,
+  makeImage,
+  asFloatImage,
+  imageToTensor,
+  tensorToImage,
+  decodeImage,
+  encodeImage,
+  psnr,
+  ssim,
+  psnrY,
+  ssimY,
+  estimateNoiseSigma,
+  type TrainerConfig,
+  type FitResult,
+  type StepRecord,
+  type DatasetOptions,
+  type ImageSource,
+  type DegradationSpec,
+  type FloatImage,
+} from './train/index.js';
+
+// The restoration pipeline.
+export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type RestoreImageOptions, type RestoredImage } from './pipeline/index.js';

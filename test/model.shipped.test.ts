@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, convertChannels, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type LoadedModel, type SamplerName } from '../src/index.js';
+import { HostTensor, MeanRevertingSDE, convertChannels, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type LoadedModel, type SamplerName } from '../src/advanced.js';
 import { loadModelFile, readImage } from '../src/node.js';
 import { defaultModelPath } from '../src/cli/default-model.js';
 

@@ -1,19 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  bfloat16BitsToFloatBits,
-  halfBitsToFloatBits,
-  readPickle,
-  readSafetensors,
-  readSafetensorsMetadata,
-  readTorchStateDict,
-  readZip,
-  writeSafetensors,
-  type StateDict,
-} from '../src/index.js';
+import { readSafetensors, readSafetensorsMetadata, readTorchStateDict, writeSafetensors, type StateDict } from '../src/advanced.js';
+import { bfloat16BitsToFloatBits, halfBitsToFloatBits } from '../src/nn/io/dtypes.js';
+import { readPickle } from '../src/nn/io/pickle.js';
 import { WeightFileError } from '../src/nn/io/errors.js';
-import { writeZip, crc32 } from '../src/nn/io/zip.js';
+import { readZip, writeZip, crc32 } from '../src/nn/io/zip.js';
 import { SHARED, loadJson } from './helpers/goldens.js';
 
 const FIX = resolve(__dirname, 'fixtures/io');

@@ -33,7 +33,7 @@ import {
   type StateDict,
   type TfjsNetwork,
   type UNetConfig,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { createNodeOrtNoiseModel, nodeOrt } from '../src/nn/onnx/node.js';
 import { SHARED, flat, loadJson, type Nested } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
@@ -134,7 +134,7 @@ describe.each(NAMES)('%s', (name) => {
           expect(relErr(out.data, flat(c.out))).toBeLessThan(1e-4);
         }
       } finally {
-        await model.release();
+        await model.dispose();
       }
     }
   });
@@ -142,7 +142,7 @@ describe.each(NAMES)('%s', (name) => {
 
 describe('ORT training gradients equal tfjs gradients for every network', () => {
   const ortGrads = createOrtGradients({ ort: nodeOrt, threads: 1 });
-  afterAll(() => ortGrads.release());
+  afterAll(() => ortGrads.dispose());
   const configs: [string, NetworkConfig][] = [
     ['conditional NAFNet', { arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1, 2], middleBlocks: 1, decBlocks: [2, 1], prediction: 'residual' }],
     ['unconditional NAFNet', { arch: 'nafnet', imgChannels: 1, width: 4, encBlocks: [1], middleBlocks: 2, decBlocks: [1], conditional: false }],

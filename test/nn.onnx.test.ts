@@ -14,7 +14,7 @@ import {
   type OrtNoiseModel,
   type StateDict,
   type UNetConfig,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { createNodeOrtNoiseModel, nodeOrt } from '../src/nn/onnx/node.js';
 import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
 import { modelProto, valueInfoProto, type OnnxDtype } from '../src/nn/onnx/onnx-proto.js';
@@ -80,7 +80,7 @@ describe('exportOnnx + onnxruntime-node on the golden U-Net (nf=8, depth=2)', ()
     model = await createNodeOrtNoiseModel(exportOnnx(PUBLIC, weights), { sessionOptions: { logSeverityLevel: 4 } });
   });
   afterAll(async () => {
-    await model.release();
+    await model.dispose();
   });
 
   it('declares the original signature (xt, cond, time) -> noise with dynamic B/H/W', () => {
@@ -118,7 +118,7 @@ describe('exportOnnx + onnxruntime-node on the golden U-Net (nf=8, depth=2)', ()
       const c = io.cases[0];
       const out = await fromFile.runNchw(flat(c.xt), flat(c.cond), c.time, c.shape);
       expect(normErr(out.data, flat(c.output))).toBeLessThan(1e-4);
-      await fromFile.release();
+      await fromFile.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -205,7 +205,7 @@ describe('external ONNX models and loading errors', () => {
     const out = await m.runNchw(x, c, 7, [1, 3, 2, 2]);
     expectTiny(out.data, 7);
     await expect(m.runNchw(x, c, 7.5, [1, 3, 2, 2])).rejects.toThrow(/integer times \(int64\)/);
-    await m.release();
+    await m.dispose();
   });
 
   it('falls back to ranks, then order, for unrecognised names (as torch.onnx.export may write them)', async () => {
@@ -221,7 +221,7 @@ describe('external ONNX models and loading errors', () => {
     expectTiny(out.data, 2);
     const x2 = new Float32Array(24);
     await expect(m.runNchw(x2, x2, [1, 2], [2, 3, 2, 2])).rejects.toThrow(/one time for the whole batch/);
-    await m.release();
+    await m.dispose();
   });
 
   it('honours explicit names and rejects names the model lacks', async () => {
@@ -232,7 +232,7 @@ describe('external ONNX models and loading errors', () => {
     ]);
     const m = await createOrtNoiseModel(bytes, { ort: nodeOrt, names: { xt: 'b_in', cond: 'a_in', time: 'tt' } });
     expectTiny((await m.runNchw(x, c, 1, [1, 3, 2, 2])).data, 1);
-    await m.release();
+    await m.dispose();
     await expect(createOrtNoiseModel(bytes, { ort: nodeOrt, names: { xt: 'nope' } })).rejects.toThrow(/no input named 'nope'.*\[b_in, a_in, tt\]/);
   });
 
@@ -255,7 +255,7 @@ describe('external ONNX models and loading errors', () => {
     ]);
     const m = await createOrtNoiseModel(fixed, { ort: nodeOrt });
     await expect(m.runNchw(new Float32Array(27), new Float32Array(27), 1, [1, 3, 3, 3])).rejects.toThrow(/fixed shape \[1, 3, 2, 2\].*dimension H must be 2/);
-    await m.release();
+    await m.dispose();
   });
 
   it('rejects corrupt bytes, empty bytes and a missing ort module', async () => {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, WINOGRAD_MIN_CHANNELS, exportOnnx, type UNetConfig } from '../src/index.js';
+import { ConditionalUNet, exportOnnx, type UNetConfig } from '../src/index.js';
 
 import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
 import { modelProto, valueInfoProto } from '../src/nn/onnx/onnx-proto.js';
-import { WINOGRAD_F4, winogradConv3x3 } from '../src/nn/onnx/winograd.js';
+import { WINOGRAD_F4, WINOGRAD_MIN_CHANNELS, winogradConv3x3 } from '../src/nn/onnx/winograd.js';
 import { Rng } from '../src/backend/rng.js';
 import { normErr } from './helpers/goldens.js';
 import { ortVsTfjs } from './helpers/onnx.js';

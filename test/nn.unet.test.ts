@@ -23,7 +23,7 @@ import {
   writeSafetensors,
   type StateDict,
   type UNetConfig,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { loadModelFile, readWeightsFile, saveModelFile } from '../src/io/model-files.js';
 import { tfjsShape, tfjsToTorch, torchToTfjs } from '../src/nn/tfjs/layout.js';
 import type { ParamSpec } from '../src/nn/arch/module.js';
@@ -407,7 +407,7 @@ describe('model file (weights + configs)', () => {
 describe('model files over URLs (the browser path)', () => {
   it('modelBlob -> served over HTTP -> loadModelFromUrl round-trips bit exactly; HTTP errors are clear', async () => {
     const { createServer } = await import('node:http');
-    const { modelBlob, loadModelFromUrl, ConditionalUNet: Net, saveModel: save } = await import('../src/index.js');
+    const { modelBlob, loadModelFromUrl, ConditionalUNet: Net, saveModel: save } = await import('../src/advanced.js');
     const net = new Net({ inChannels: 1, outChannels: 1, nf: 4, depth: 2 }, { seed: 5 });
     const sdeCfg = { T: 20, maxSigma: 0.1, schedule: 'cosine' as const, eps: 0.01 };
     const bytes = new Uint8Array(await modelBlob(net, sdeCfg).arrayBuffer());

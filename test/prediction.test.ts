@@ -15,7 +15,7 @@ import {
   timesteps,
   trainingLoss,
   type TrainableNoiseModel,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

@@ -19,7 +19,7 @@ import {
   timesteps,
   type NoiseModel,
   type TensorBackend,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
 /*

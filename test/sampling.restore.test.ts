@@ -17,7 +17,7 @@ import {
   timesteps,
   type NoiseModel,
   type StepInfo,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

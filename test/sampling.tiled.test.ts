@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, Rng, gaussianNoiseModel, hostBackend, restore, tfjsBackend, tiledNoiseModel, tileStarts, type NoiseModel } from '../src/index.js';
+import { HostTensor, MeanRevertingSDE, Rng, gaussianNoiseModel, hostBackend, restore, tfjsBackend, tiledNoiseModel, tileStarts, type NoiseModel } from '../src/advanced.js';
 import { useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

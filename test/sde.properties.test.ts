@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostBackend, HostTensor, MeanRevertingSDE, Rng, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/index.js';
+import { HostTensor, MeanRevertingSDE, Rng, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/index.js';
+import { HostBackend } from '../src/backend/host.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

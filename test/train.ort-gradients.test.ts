@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConditionalUNet,
   MeanRevertingSDE,
-  ONNX_TRAIN_IO,
   Rng,
   Trainer,
   createOrtGradients,
@@ -18,8 +17,9 @@ import {
   type NetworkPrediction,
   disposeGradients,
   gradientValues,
-} from '../src/index.js';
+} from '../src/advanced.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
+import { ONNX_TRAIN_IO } from '../src/nn/onnx/train-graph.js';
 import { normErr } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
 
@@ -27,7 +27,7 @@ beforeAll(useCpu);
 
 const sdeConfig = { T: 100, maxSigma: 25 / 255, schedule: 'cosine', eps: 0.005 } as const;
 const ortGrads = createOrtGradients({ ort: nodeOrt, threads: 1 });
-afterAll(() => ortGrads.release());
+afterAll(() => ortGrads.dispose());
 
 /** A network with random (not initial) weights, so every layer's gradient is non-trivial. */
 function randomNet(config: UNetConfig, seed: number): ConditionalUNet {
@@ -154,8 +154,8 @@ describe('createOrtGradients', () => {
       expect(err).toBeLessThan(1e-4);
       expect(err).toBeGreaterThan(0);
     } finally {
-      await direct.release();
-      await winograd.release();
+      await direct.dispose();
+      await winograd.dispose();
       tf.dispose([batch.gt, batch.lq, noise]);
       model.dispose();
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type BatchSource } from '../src/index.js';
+import { ConditionalUNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type BatchSource } from '../src/advanced.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
 import { normErr } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
@@ -23,7 +23,7 @@ function data(B = 3, S = 8): BatchSource {
 
 // One pool for the file: workers take a few seconds to start (they load the sources through tsx).
 const pool = new WorkerGradientPool({ workers: 2, backend: 'cpu' });
-afterAll(() => pool.close());
+afterAll(() => pool.dispose());
 
 describe('WorkerGradientPool', () => {
   it('gives the full-batch gradient: 2 workers on shards of 2 + 1, and micro-batches of 1, equal one thread to 1e-5', async () => {

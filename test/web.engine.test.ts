@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, exportOnnx, readSafetensors, selectBackend, type UNetConfig } from '../src/index.js';
+import { ConditionalUNet, Rng, exportOnnx, gaussianNoise, loadRestorer, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/index.js';
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
-import { BROWSER_ENGINES, detectBrowserEngines, loadBrowserNetwork, loadOrtWeb, selectBrowserEngine, type OrtWebModuleLike } from '../src/web.js';
+import { BROWSER_ENGINES, browserEngine, detectBrowserEngines, loadBrowserNetwork, loadOrtWeb, selectBrowserEngine, type BrowserNetwork, type OrtWebModuleLike } from '../src/web.js';
 import { SHARED, flat, loadJson, normErr } from './helpers/goldens.js';
 
 const io = loadJson('goldens/unet_public/io.json');
@@ -91,11 +91,11 @@ describe('loadBrowserNetwork', () => {
       expect(net.stats().calls).toBe(cases.length);
       expect(net.stats().totalMs).toBeGreaterThan(0);
     } finally {
-      await net.release();
-      await net.release();
-      await node.release();
+      await net.dispose();
+      await net.dispose();
+      await node.dispose();
     }
-    await expect(net.predict(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3]), 1)).rejects.toThrow(/released/);
+    await expect(net.predict(tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3]), 1)).rejects.toThrow(/used after dispose/);
   });
 
   it('falls back to tfjs when onnxruntime-web is missing, recording why, with the same output', async () => {
@@ -112,7 +112,7 @@ describe('loadBrowserNetwork', () => {
       expect(normErr(nchw.dataSync(), flat(c.output as never))).toBeLessThan(1e-4);
       tf.dispose([xt, mu, y, nchw]);
     } finally {
-      await net.release();
+      await net.dispose();
       unet.dispose();
     }
   });
@@ -121,5 +121,40 @@ describe('loadBrowserNetwork', () => {
     await expect(loadBrowserNetwork({ onnx: new Uint8Array([1, 2, 3]) }, { engine: ['ort-web-webgpu', 'ort-web-wasm'] })).rejects.toThrow(
       /no engine could run the network \(ort-web-webgpu: no WebGPU adapter here; ort-web-wasm: createOrtNoiseModel: ONNX Runtime could not load the model/,
     );
+  });
+});
+
+describe('browserEngine (the pipeline on browser engines)', () => {
+  const shipped = new Uint8Array(readFileSync(resolve('models/denoise-sigma25.safetensors')));
+  // A 48x40 crop of a smooth synthetic scene with seeded noise: small enough for one wasm thread.
+  const clean: FloatImage = { height: 48, width: 40, channels: 3, data: new Float32Array(48 * 40 * 3).map((_, i) => 0.5 + 0.3 * Math.sin(i / 97) * Math.cos(i / 311)) };
+  const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(3));
+
+  it('restores through loadRestorer on onnxruntime-web as on tfjs, reporting the engine and its network', async () => {
+    const reference = await loadRestorer(shipped);
+    const expected = await reference.restore(noisy, { seed: 1 });
+    await reference.dispose();
+    let net: BrowserNetwork | undefined;
+    const before = tf.memory().numTensors;
+    const restorer = await loadRestorer(shipped, { engine: browserEngine({ engine: 'ort-web-wasm', onLoad: (n) => (net = n) }) });
+    try {
+      expect(restorer.engine).toBe('ort-web-wasm (1 thread)');
+      const got = await restorer.restore(noisy, { seed: 1 });
+      expect(net!.engine).toBe('ort-web-wasm');
+      expect(net!.stats().calls).toBeGreaterThan(0);
+      expect(normErr(got.image.data, expected.image.data)).toBeLessThan(1e-4);
+      expect(psnr(got.image, clean)).toBeGreaterThan(psnr(noisy, clean));
+    } finally {
+      await restorer.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // The tfjs fallback runs the restorer's own network.
+    const viaTfjs = await loadRestorer(shipped, { engine: browserEngine({ engine: 'tfjs-cpu' }) });
+    try {
+      expect(viaTfjs.engine).toBe('tfjs-cpu');
+      expect(normErr((await viaTfjs.restore(noisy, { seed: 1 })).image.data, expected.image.data)).toBeLessThan(1e-5);
+    } finally {
+      await viaTfjs.dispose();
+    }
   });
 });

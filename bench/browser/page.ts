@@ -126,7 +126,7 @@ async function main(): Promise<void> {
               row.variants[conv3x3] = null;
               await postLog(`${key} ${engine} ${conv3x3}: failed: ${(e as Error).message.slice(0, 300)}`);
             } finally {
-              await net?.release();
+              await net?.dispose();
             }
           }
           if (best !== null) {
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
             await postLog(`${key} ${engine}: ${row.ms.toFixed(0)} ms [${all.map((x) => x.toFixed(0)).join(', ')}] (backend ${net.tfjsBackend}, ${net.threads} threads)`);
           } finally {
             unet.dispose();
-            await net.release();
+            await net.dispose();
           }
         }
       } catch (e) {

@@ -140,7 +140,7 @@ async function nodeOrt(config: UNetConfig, S: number, forms: ('direct' | 'winogr
         out[conv3x3] = median(all);
         console.error(`  node ORT ${config.nf === 16 ? 'nf16_d3' : 'nf64_d4'} ${conv3x3}: ${out[conv3x3].toFixed(0)} ms [${all.map((x) => x.toFixed(0)).join(', ')}] (${threads} threads)`);
       } finally {
-        await model.release();
+        await model.dispose();
       }
     }
   } finally {

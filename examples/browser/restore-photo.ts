@@ -1,37 +1,18 @@
 /**
  * The browser example's work, shared with the headless checks: add seeded sigma-25 noise to a
- * clean photo and restore it with an irsde model file on a browser engine (onnxruntime-web from
- * the model's ONNX export, or tfjs), with the model's recommended sampling — the same steps,
- * seed and tiling as `npm run demo` in Node, so the PSNR must match it.
+ * clean photo and restore it with an irsde model file through the library's one pipeline
+ * (`loadRestorer` with `browserEngine`: onnxruntime-web from the model's ONNX export, or tfjs), with
+ * the model's recommended sampling — the same steps, seed and tiling as `npm run demo` in Node,
+ * so the PSNR must match it.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  ConditionalUNet,
-  HostTensor,
-  createNetwork,
-  imageChannels,
-  MeanRevertingSDE,
-  Rng,
-  asNoiseModel,
-  convertChannels,
-  exportOnnx,
-  gaussianNoise,
-  predictionOf,
-  readModelInfo,
-  readSafetensors,
-  restore,
-  tfjsBackend,
-  tiledNoiseModel,
-  type FloatImage,
-  type SamplerName,
-} from '../../src/index.js';
-import { loadBrowserNetwork, type BrowserEngineName, type BrowserNetwork, type LoadBrowserNetworkOptions } from '../../src/web.js';
+import { Rng, gaussianNoise, loadRestorer, type FloatImage } from '../../src/index.js';
+import { browserEngine, type BrowserEngineName, type BrowserNetwork, type LoadBrowserNetworkOptions } from '../../src/web.js';
 
 /** Options of {@link restorePhoto}. */
 export interface RestorePhotoOptions {
   /** Engine: `'auto'` (default), one name, or a list in order of preference. */
   readonly engine?: LoadBrowserNetworkOptions['engine'];
-  /** Sampling steps (default: the model file's recommendation, else 5). */
+  /** Sampling steps (default: the model file's recommendation). */
   readonly steps?: number;
   /** Noise sigma on the 0-255 scale (default 25, as the demo). */
   readonly sigma?: number;
@@ -61,8 +42,8 @@ export interface PhotoRestoration {
   readonly msPerEval: number;
   /** Wall time of the restoration (network loading excluded), s. */
   readonly seconds: number;
-  /** Sampler and steps used. */
-  readonly sampler: SamplerName;
+  /** Sampler used. */
+  readonly sampler: string;
   /** Steps used. */
   readonly steps: number;
 }
@@ -74,47 +55,29 @@ export interface PhotoRestoration {
  * @param options - engine, steps, noise, progress.
  */
 export async function restorePhoto(modelBytes: Uint8Array, clean: FloatImage, options: RestorePhotoOptions = {}): Promise<PhotoRestoration> {
-  const info = readModelInfo(modelBytes);
-  const weights = readSafetensors(modelBytes);
   const seed = options.seed ?? 0;
   const noisy = gaussianNoise(clean, { sigma: options.sigma ?? 25, clip: true }, new Rng(seed));
-  const input = convertChannels(noisy, imageChannels(info.network).input as 1 | 3);
-  // The tfjs network is built only if a tfjs engine runs, after it has switched the backend.
-  let unet: ConditionalUNet | null = null;
-  const net = await loadBrowserNetwork(
-    {
-      onnx: () => exportOnnx(info.network, weights),
-      tfjs: (xt, mu, t) => {
-        if (unet === null) {
-          unet = createNetwork(info.network) as ConditionalUNet;
-          unet.loadStateDict(weights, { strict: true });
-        }
-        return unet.predict(xt, mu, t);
-      },
-    },
-    { engine: options.engine ?? 'auto', wasmPaths: './', tfjsWasmPaths: './', onNote: options.onNote },
-  );
+  let net: BrowserNetwork | undefined;
+  const restorer = await loadRestorer(modelBytes, {
+    engine: browserEngine({ engine: options.engine ?? 'auto', wasmPaths: './', tfjsWasmPaths: './', onNote: options.onNote, onLoad: (n) => (net = n) }),
+  });
   try {
-    const steps = options.steps ?? info.sampling?.steps ?? 5;
-    const sampler = (info.sampling?.sampler ?? 'posterior') as SamplerName;
-    const model = asNoiseModel(new MeanRevertingSDE<tf.Tensor>(info.sde), predictionOf(info.network), net.predict);
-    const started = performance.now();
-    const out = await restore({
-      sde: new MeanRevertingSDE<HostTensor>(info.sde, 'float32'),
-      model: tiledNoiseModel(model, tfjsBackend, { tile: 512 }),
-      lq: new HostTensor(input.data, [1, input.height, input.width, input.channels]),
-      sampler,
-      eta: info.sampling?.eta ?? 0,
-      steps,
-      seed,
-      onProgress: (done, total) => options.onStep?.(done, total, net),
-    });
-    const seconds = (performance.now() - started) / 1000;
-    const restored = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels as 1 | 3);
-    const { calls, totalMs } = net.stats();
-    return { noisy, restored, engine: net.engine, threads: net.threads, skipped: net.skipped, evals: calls, msPerEval: calls > 0 ? totalMs / calls : 0, seconds, sampler, steps };
+    const loaded = net!;
+    const r = await restorer.restore(noisy, { steps: options.steps, seed, onProgress: (done, total) => options.onStep?.(done, total, loaded) });
+    const { calls, totalMs } = loaded.stats();
+    return {
+      noisy,
+      restored: r.image,
+      engine: loaded.engine,
+      threads: loaded.threads,
+      skipped: loaded.skipped,
+      evals: calls,
+      msPerEval: calls > 0 ? totalMs / calls : 0,
+      seconds: r.ms / 1000,
+      sampler: r.sampler,
+      steps: r.steps ?? restorer.sde.T,
+    };
   } finally {
-    (unet as ConditionalUNet | null)?.dispose();
-    await net.release();
+    await restorer.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
 
 /**
@@ -7,7 +8,7 @@ import type { Rng } from './rng.js';
 export type Coef = number | Float64Array;
 
 /** One term `coef * x` of a {@link TensorBackend.linear} combination. */
-export type Term<T> = readonly [x: T, coef: Coef];
+export type Term<T = Tensor> = readonly [x: T, coef: Coef];
 
 /**
  * The small tensor interface that all of irsde's SDE maths is written against.
@@ -24,7 +25,7 @@ export type Term<T> = readonly [x: T, coef: Coef];
  * @typeParam T - the backend's tensor type (`tf.Tensor` for tfjs, {@link HostTensor} for the
  *   `Float32Array` backend).
  */
-export interface TensorBackend<T> {
+export interface TensorBackend<T = Tensor> {
   /** Short name, e.g. `"tfjs"` or `"float32"`. */
   readonly name: string;
   /** The tensor's shape (a copy; the caller may keep it). */

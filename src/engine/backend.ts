@@ -141,7 +141,7 @@ function missing(name: 'cpu' | 'wasm'): string {
  * whose bundle registers tfjs's gradients (needed to train on tfjs). In a browser, import the
  * backend packages (and, to train, `@tensorflow/tfjs-core/dist/register_all_gradients`) in the
  * app; this picks among the registered ones. cpu gives the reference results (with
- * {@link registerCpuKernelFixes}, which this installs). Await it before running any model.
+ * `registerCpuKernelFixes`, which this installs). Await it before running any model.
  * @param name Backend to use: 'auto', 'wasm', 'cpu', or any backend registered with tfjs.
  * @param options See {@link SelectBackendOptions}.
  * @returns The name of the now active backend.

@@ -31,7 +31,7 @@ export function ortNodeEngine(options: OrtNodeEngineOptions = {}): EngineFactory
     return {
       name: `onnxruntime-node (${threads} thread${threads > 1 ? 's' : ''})`,
       predict: (xt, cond, t) => model.predict(xt, cond, t),
-      dispose: () => model.release(),
+      dispose: () => model.dispose(),
     };
   };
 }

@@ -251,6 +251,10 @@ export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | U
     if (!res.ok) throw new Error(`loadRestorer: ${String(source)} answered ${res.status} ${res.statusText}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   }
+  // The network's variables are made on the active tfjs backend: make sure one is initialised (in a
+  // page, the highest-priority registered backend; an engine may switch to another, tfjs moves the
+  // weights on first use).
+  await tf.ready();
   const { network, sdeConfig, info } = loadModel(bytes);
   try {
     return await Restorer.create(network, sdeConfig, { engine: options.engine, sampling: info.sampling, ownsNetwork: true });

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Term, TensorBackend } from '../backend/types.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { throwIfAborted } from './abort.js';
@@ -40,13 +41,13 @@ const A: number[][] = [
 const E = [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40];
 
 /** Options of {@link solveProbabilityFlow}. */
-export interface ProbabilityFlowOptions<X> extends SamplerOptions<X> {
+export interface ProbabilityFlowOptions<X = Tensor> extends SamplerOptions<X> {
   /** The real time `t` in `(0, T]` of the input state (default `T`). */
   readonly tStart?: number;
 }
 
 /** Result of {@link solveProbabilityFlow}. */
-export interface ProbabilityFlowResult<X> {
+export interface ProbabilityFlowResult<X = Tensor> {
   /** The `x0` estimate at the end (new tensor owned by the caller), `[B, ...]`. */
   readonly x: X;
   /** The solver's counts (network evaluations, accepted and rejected steps). */

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { repeatBatch } from './batch.js';
 import type { NoiseModel } from './model.js';
@@ -55,7 +56,7 @@ export function oracleNoiseModel<X>(sde: DiffusionSDE<X>, x0: X): NoiseModel<X, 
 }
 
 /** Parameters of {@link gaussianNoiseModel}: clean pixels `x0 ~ N(mean, std^2)`, independent. */
-export interface GaussianData<X> {
+export interface GaussianData<X = Tensor> {
   /** Mean `m` of `x0` (data units): one number, or a tensor `[P, ...]` per pixel (borrowed). */
   readonly mean: number | X;
   /** Standard deviation `s >= 0` of `x0` (data units): one number, or a tensor `[P, ...]` per pixel (borrowed). */

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { TensorBackend } from '../backend/types.js';
 
 /**
@@ -16,7 +17,7 @@ export function repeatBatch<X>(backend: TensorBackend<X>, x: X, n: number): X {
 }
 
 /** Per-pixel statistics over samples; both tensors new, owned by the caller. */
-export interface MeanStd<X> {
+export interface MeanStd<X = Tensor> {
   /** Per-element mean, `[B, ...]`. */
   readonly mean: X;
   /** Per-element sample standard deviation (denominator `n - 1`), `[B, ...]`. */

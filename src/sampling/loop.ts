@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Rng } from '../backend/rng.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { throwIfAborted } from './abort.js';
@@ -10,7 +11,7 @@ import { checkSteps } from './timesteps.js';
  * the call (the sampler disposes `x0Hat` right after it and `x` at the next step); clone them
  * (`tf.clone`, or `backend.linear([[x, 1]])`) to keep them. Do not dispose them.
  */
-export interface StepInfo<X> {
+export interface StepInfo<X = Tensor> {
   /** Step number, `0..K-1`. */
   readonly i: number;
   /** Time index the step started from (the model was evaluated at `t`); real for `'ode-adaptive'`. */
@@ -24,7 +25,7 @@ export interface StepInfo<X> {
 }
 
 /** Options shared by every sampler (sampler-specific ones are ignored by the others). */
-export interface SamplerOptions<X> {
+export interface SamplerOptions<X = Tensor> {
   /**
    * Generator for the sampler's own noise (`sde`, and `posterior` with `eta > 0`): one
    * `rng.normal(shape)` per step for the whole batch, so item `i`'s noise does not depend on the
@@ -97,7 +98,7 @@ export type Sampler = <X, C extends X | null = X>(
 ) => Promise<X>;
 
 /** What a sampler's step function returns: the new state, and optionally the x0 estimate it made. */
-export type StepOutput<X> =
+export type StepOutput<X = Tensor> =
   | X
   | {
       /** The new state at `s` (new tensor). */

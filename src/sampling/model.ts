@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import { processOf } from './process.js';
@@ -22,19 +23,19 @@ import { processOf } from './process.js';
  * @typeParam X - the backend's tensor type.
  * @typeParam C - the condition's type: `X` (mean-reverting, the default) or `null` (denoising).
  */
-export type NoiseModel<X, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
+export type NoiseModel<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
 
 /**
  * A model that predicts the score `grad log p_t(x_t)` (units 1/data), same contract as
  * {@link NoiseModel} otherwise.
  */
-export type ScoreModel<X, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
+export type ScoreModel<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
 
 /**
  * A model that predicts the clean image `x0` (data units), same contract as {@link NoiseModel}
  * otherwise.
  */
-export type X0Model<X, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
+export type X0Model<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -85,7 +86,7 @@ export function fromX0Model<X, C extends X | null = X>(sde: DiffusionSDE<X>, mod
  * DenoisingSDE (a correction of the noisy state itself; it has no `mu`); same contract as
  * {@link NoiseModel} otherwise.
  */
-export type ResidualModel<X, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
+export type ResidualModel<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
 
 /**
  * Wraps a residual model as a {@link NoiseModel}: `x0_hat = mu + r` (mean-reverting) or

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { Rng } from '../backend/rng.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
@@ -14,7 +15,7 @@ import { checkSteps, timesteps, type Spacing } from './timesteps.js';
  * @typeParam C - the model's condition type: `X` for a MeanRevertingSDE, `null` (or `X | null`,
  *   an unconditional network) for a DenoisingSDE.
  */
-export interface RestoreOptions<X, C extends X | null = X> extends SamplerOptions<X> {
+export interface RestoreOptions<X = Tensor, C extends X | null = X> extends SamplerOptions<X> {
   /** The SDE the model was trained with (a `MeanRevertingSDE` or a `DenoisingSDE`); its backend does the maths. */
   readonly sde: DiffusionSDE<X>;
   /**
@@ -58,7 +59,7 @@ export interface RestoreOptions<X, C extends X | null = X> extends SamplerOption
 }
 
 /** Options of {@link restoreWithUncertainty}: those of {@link restore} plus the sample count. */
-export interface UncertaintyOptions<X, C extends X | null = X> extends RestoreOptions<X, C> {
+export interface UncertaintyOptions<X = Tensor, C extends X | null = X> extends RestoreOptions<X, C> {
   /** Number of restorations `N` per input image (integer >= 2), drawn together in one batch. */
   readonly samples: number;
   /** Also return the `N` restorations themselves (default false). */
@@ -66,7 +67,7 @@ export interface UncertaintyOptions<X, C extends X | null = X> extends RestoreOp
 }
 
 /** Result of {@link restoreWithUncertainty}; every tensor is new and owned by the caller. */
-export interface Uncertainty<X> {
+export interface Uncertainty<X = Tensor> {
   /** Per-pixel mean of the `N` restorations, `[B, ...]` like `lq`. */
   readonly mean: X;
   /** Per-pixel sample standard deviation (denominator `N - 1`), `[B, ...]`, data units: the uncertainty map. */

@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { drawNoise, type NoiseSource } from '../sde/noise-source.js';
 import { checkCondition, processOf, type Process } from './process.js';
@@ -123,7 +124,7 @@ export function heunCorrect<X>(sde: DiffusionSDE<X>, x: X, mu: X | null, eps: X,
 }
 
 /** Result of a {@link posteriorJump}: the new state and the x0 estimate it was built from. */
-export interface PosteriorJumpResult<X> {
+export interface PosteriorJumpResult<X = Tensor> {
   /** The state at `s`, `[B, ...]`, owned by the caller. */
   readonly x: X;
   /** `x0_hat = x0FromNoise(x_t, eps)`, `[B, ...]`, owned by the caller. */

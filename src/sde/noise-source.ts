@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { Rng } from '../backend/rng.js';
 import type { TensorBackend } from '../backend/types.js';
 
@@ -5,7 +6,7 @@ import type { TensorBackend } from '../backend/types.js';
  * Where noise comes from: a generator (noise drawn with the item-stable streams; advanced), a
  * seed (a fresh `new Rng(seed)` for this one draw), or a given tensor `z` (not disposed).
  */
-export type NoiseSource<X> = Rng | number | X;
+export type NoiseSource<X = Tensor> = Rng | number | X;
 
 /** True for an {@link Rng} (duck-typed, so two copies of the package interoperate). */
 export function isRng(n: unknown): n is Rng {
@@ -13,7 +14,7 @@ export function isRng(n: unknown): n is Rng {
 }
 
 /** What {@link drawNoise} returns. */
-export interface DrawnNoise<X> {
+export interface DrawnNoise<X = Tensor> {
   /** The standard normal tensor. */
   readonly z: X;
   /** True when `z` was drawn here (the caller disposes it); false for a given tensor (borrowed). */

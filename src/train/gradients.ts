@@ -61,6 +61,8 @@ export function gradientValues(g: Gradient): Float32Array {
 export interface GradientComputer {
   /** Loss and gradients of one batch. */
   compute(task: GradientTask): GradientResult | Promise<GradientResult>;
+  /** Frees what the computer holds (worker threads, ONNX Runtime sessions); absent when it holds nothing. */
+  dispose?(): Promise<void>;
 }
 
 /** The default {@link GradientComputer}: `tf.variableGrads` on the active backend, in this thread. */

@@ -30,11 +30,11 @@ export interface OrtGradientsOptions {
 
 /**
  * Gradients from ONNX Runtime (see {@link createOrtGradients}). Holds one ORT session per batch
- * shape and loss norm (native memory) until {@link OrtGradients.release}.
+ * shape and loss norm (native memory) until {@link OrtGradients.dispose}.
  */
 export interface OrtGradients extends GradientComputer {
   /** Frees the sessions. */
-  release(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 /** Host NHWC tensor -> NCHW values (the ONNX layout). */
@@ -82,7 +82,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
 
   return {
     async compute(task: GradientTask): Promise<GradientResult> {
-      if (released) throw new Error('createOrtGradients: compute after release()');
+      if (released) throw new Error('createOrtGradients: compute after dispose()');
       const { sde, model, batch, t, noise, objective, norm } = task;
       const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a ConditionalUNet or ConditionalNAFNet)');
       const [B, H, W, C] = batch.gt.shape;
@@ -120,7 +120,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
       return { loss, grads };
     },
-    async release(): Promise<void> {
+    async dispose(): Promise<void> {
       released = true;
       const all = [...sessions.values()];
       sessions.clear();

@@ -272,7 +272,7 @@ export class Trainer {
     return w && Object.keys(w).length > 0 ? w : Object.fromEntries(this.model.variables);
   }
 
-  /** A complete copy of the training state (plain data; see {@link encodeTrainerState}). */
+  /** A complete copy of the training state (plain data; see `encodeTrainerState` of `irsde/advanced`). */
   getState(): TrainerState {
     return {
       step: this.#step,

@@ -199,7 +199,7 @@ export interface BrowserNetworkSource {
    * or a function making it, called only when an ONNX Runtime engine is tried.
    */
   readonly onnx?: Uint8Array | ArrayBuffer | (() => Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>);
-  /** The tfjs forward pass, for the tfjs engines (not disposed by {@link BrowserNetwork.release}). */
+  /** The tfjs forward pass, for the tfjs engines (not disposed by {@link BrowserNetwork.dispose}). */
   readonly tfjs?: TfjsForward;
 }
 
@@ -230,7 +230,7 @@ export interface BrowserNetworkStats {
 /**
  * A network loaded on one browser engine (see {@link loadBrowserNetwork}).
  *
- * Memory: ONNX Runtime sessions hold wasm/GPU memory until {@link BrowserNetwork.release}. Each
+ * Memory: ONNX Runtime sessions hold wasm/GPU memory until {@link BrowserNetwork.dispose}. Each
  * `predict` returns one new tfjs tensor owned by the caller.
  */
 export interface BrowserNetwork {
@@ -251,10 +251,10 @@ export interface BrowserNetwork {
   /** Timing so far. */
   readonly stats: () => BrowserNetworkStats;
   /** Frees the ONNX Runtime session (no-op for tfjs engines). Idempotent. */
-  release(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
-function timed(engine: BrowserEngineName, tfjsBackend: string, threads: number, skipped: BrowserNetwork['skipped'], run: (xt: tf.Tensor, mu: tf.Tensor, t: number | number[]) => Promise<tf.Tensor>, release: () => Promise<void>): BrowserNetwork {
+function timed(engine: BrowserEngineName, tfjsBackend: string, threads: number, skipped: BrowserNetwork['skipped'], run: (xt: tf.Tensor, mu: tf.Tensor, t: number | number[]) => Promise<tf.Tensor>, dispose: () => Promise<void>): BrowserNetwork {
   let calls = 0;
   let totalMs = 0;
   let lastMs = 0;
@@ -272,7 +272,7 @@ function timed(engine: BrowserEngineName, tfjsBackend: string, threads: number, 
       return y;
     },
     stats: () => ({ calls, totalMs, lastMs }),
-    release,
+    dispose,
   };
 }
 
@@ -289,7 +289,7 @@ async function loadOn(name: BrowserEngineName, source: BrowserNetworkSource, opt
       sessionOptions: { graphOptimizationLevel: 'all', ...options.sessionOptions, executionProviders: [provider] },
     });
     const tfjsBackend = await selectBackend('cpu');
-    return timed(name, tfjsBackend, provider === 'wasm' ? runtime.threads : 1, skipped, (xt, mu, t) => model.predict(xt, mu, t), () => model.release());
+    return timed(name, tfjsBackend, provider === 'wasm' ? runtime.threads : 1, skipped, (xt, mu, t) => model.predict(xt, mu, t), () => model.dispose());
   }
   if (source.tfjs === undefined) throw new Error('no tfjs forward pass given (source.tfjs)');
   const forward = source.tfjs;
@@ -319,7 +319,7 @@ async function loadOn(name: BrowserEngineName, source: BrowserNetworkSource, opt
  *
  * @param source - the network's ONNX graph and/or tfjs forward pass.
  * @param options - the engine (`'auto'` by default), where runtime files are served, threads.
- * @returns the loaded network; call `release()` when done.
+ * @returns the loaded network; call `dispose()` when done.
  * @throws Error listing every engine tried and why it failed, when none works.
  */
 export async function loadBrowserNetwork(source: BrowserNetworkSource, options: LoadBrowserNetworkOptions = {}): Promise<BrowserNetwork> {

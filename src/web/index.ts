@@ -22,3 +22,4 @@ export {
   type WebGpuAdapterSummary,
   type WebGlRendererSummary,
 } from './engine.js';
+export { browserEngine, type BrowserRestorerEngineOptions } from './restorer-engine.js';

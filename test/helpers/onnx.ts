@@ -19,6 +19,6 @@ export async function ortVsTfjs(unet: ConditionalUNet, onnx: Uint8Array, shape: 
     return result;
   } finally {
     tf.dispose([xt, mu]);
-    await model.release();
+    await model.dispose();
   }
 }

@@ -472,7 +472,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     trainer.dispose();
-    await (pool instanceof WorkerGradientPool ? pool.close() : pool?.release());
+    await pool?.dispose();
     net.dispose();
     evalNet.dispose();
   }

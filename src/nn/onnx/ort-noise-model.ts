@@ -56,7 +56,7 @@ function shapeStr(s: readonly (number | string)[]): string {
 /**
  * A noise network in an ONNX Runtime session (see {@link createOrtNoiseModel}).
  *
- * Memory: the session holds native memory until {@link OrtNoiseModel.release}. Each prediction
+ * Memory: the session holds native memory until {@link OrtNoiseModel.dispose}. Each prediction
  * returns one new tfjs tensor owned by the caller and leaves no other tfjs tensor behind.
  */
 export class OrtNoiseModel {
@@ -125,7 +125,7 @@ export class OrtNoiseModel {
    * @returns the model's output `[B, outC, H, W]` (a new array).
    */
   async runNchw(xt: Float32Array, cond: Float32Array | null, t: OrtTime, dims: readonly [number, number, number, number]): Promise<NchwArray> {
-    if (this.#released) throw new Error('OrtNoiseModel: the session was released');
+    if (this.#released) throw new Error('OrtNoiseModel: used after dispose()');
     const where = 'OrtNoiseModel';
     const [B, C, H, W] = dims;
     const numel = B * C * H * W;
@@ -194,7 +194,7 @@ export class OrtNoiseModel {
   }
 
   /** Frees the ORT session. Idempotent; the model is unusable afterwards. */
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     await this.session.release();
@@ -207,7 +207,7 @@ export class OrtNoiseModel {
  *
  * @param model - the ONNX bytes, or a path (onnxruntime-node) / URL (onnxruntime-web) ORT loads itself.
  * @param options - the injected `ort` module, threads, session options, name overrides.
- * @returns the model; call `release()` when done.
+ * @returns the model; call `dispose()` when done.
  * @throws OrtModelError when ORT cannot load the model (corrupt or not ONNX) or its inputs do not
  *   fit `(xt [B,C,H,W] float32, cond [B,C,H,W] float32, time [B])`.
  */

@@ -117,14 +117,14 @@ function shardSizes(n: number, k: number): number[] {
  * the first step (seconds) and restart if the network, SDE or backend changes.
  *
  * Memory: each worker holds a copy of the weights and its gradients; the returned gradient
- * tensors are owned by the caller. Call {@link WorkerGradientPool.close} when done (idle workers
+ * tensors are owned by the caller. Call {@link WorkerGradientPool.dispose} when done (idle workers
  * do not keep the process alive).
  *
  * @example
  * const pool = new WorkerGradientPool({ workers: 2 });
  * const trainer = new Trainer({ sde, model: unet, data, config, gradients: pool });
  * await trainer.fit({ steps: 1000 });
- * await pool.close();
+ * await pool.dispose();
  */
 export class WorkerGradientPool implements GradientComputer {
   /** Number of worker threads. */
@@ -210,7 +210,7 @@ export class WorkerGradientPool implements GradientComputer {
   }
 
   /** Stops the workers (idempotent); the pool cannot be used afterwards. */
-  async close(): Promise<void> {
+  async dispose(): Promise<void> {
     this.#closed = true;
     const started = this.#started ?? (this.#starting ? await this.#starting.catch(() => null) : null);
     this.#started = null;
