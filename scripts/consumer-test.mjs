@@ -113,12 +113,13 @@ const PROBE = `
   const mu = irsde.hostBackend.fromArray([0.75, 0.5], [2, 1]);
   let ort;
   try { node.loadNodeOrt(); ort = 'loaded'; } catch (e) { ort = e.message; }
-  console.log(JSON.stringify({ sigmaBar50: sde.sigmaBar(50), muBar: Array.from(sde.muBar(x, mu, [10, 90]).data), ort, sameApi: node.MeanRevertingSDE === irsde.MeanRevertingSDE }));
+  console.log(JSON.stringify({ sigmaBar50: sde.sigmaBar(50), muBar: Array.from(sde.muBar(x, mu, [10, 90]).data), ort, sameApi: node.MeanRevertingSDE === irsde.MeanRevertingSDE && adv.MeanRevertingSDE === irsde.MeanRevertingSDE, advanced: typeof adv.sdeJump === 'function' && typeof adv.Adam === 'function' && !('sdeJump' in irsde) }));
 `;
-const esm = JSON.parse(run(process.execPath, ['--input-type=module', '-e', `import * as irsde from 'irsde'; import * as node from 'irsde/node';${PROBE}`], { cwd: app }));
-const cjs = JSON.parse(run(process.execPath, ['--input-type=commonjs', '-e', `const irsde = require('irsde'); const node = require('irsde/node');${PROBE}`], { cwd: app }));
+const esm = JSON.parse(run(process.execPath, ['--input-type=module', '-e', `import * as irsde from 'irsde'; import * as node from 'irsde/node'; import * as adv from 'irsde/advanced';${PROBE}`], { cwd: app }));
+const cjs = JSON.parse(run(process.execPath, ['--input-type=commonjs', '-e', `const irsde = require('irsde'); const node = require('irsde/node'); const adv = require('irsde/advanced');${PROBE}`], { cwd: app }));
 if (JSON.stringify(esm) !== JSON.stringify(cjs)) fail(`import and require disagree: ${JSON.stringify(esm)} vs ${JSON.stringify(cjs)}`);
-if (!esm.sameApi) fail("'irsde/node' does not re-export the same classes as 'irsde'");
+if (!esm.sameApi) fail("'irsde/node' or 'irsde/advanced' does not re-export the same classes as 'irsde'");
+if (!esm.advanced) fail("'irsde/advanced' lacks its building blocks (sdeJump, Adam), or 'irsde' exports them");
 if (!/onnxruntime-node/.test(esm.ort) || !/npm install onnxruntime-node/.test(esm.ort)) fail(`loadNodeOrt() without onnxruntime-node should name the package and how to install it, said: ${esm.ort}`);
 step(`ESM import and CommonJS require agree (sigmaBar(50) = ${esm.sigmaBar50}); no output on import; without ORT: "${esm.ort}"`);
 
@@ -155,8 +156,11 @@ export const out = [s, many];
 `;
 const TS_NODE = `
 import { loadNodeOrt, readImage, type OrtModuleLike } from 'irsde/node';
+import { sdeJump, type NoiseModel } from 'irsde/advanced';
 export const ort: () => OrtModuleLike = loadNodeOrt;
 export const read = readImage;
+export const jump = sdeJump;
+export type Model = NoiseModel;
 `;
 const tsDir = join(app, 'ts');
 mkdirSync(tsDir);
@@ -224,6 +228,9 @@ function browserBundle(entry, outfile) {
 const problems = browserBundle(join(web, 'main.js'), join(web, 'bundle.js'));
 if (problems.length > 0) fail(`the main entry does not bundle for browsers:\n${problems.join('\n')}`);
 const bundleSize = statSync(join(web, 'bundle.js')).size;
+writeFileSync(join(web, 'advanced.js'), "import * as adv from 'irsde/advanced';\nconsole.log(Object.keys(adv).length);\n");
+const advancedProblems = browserBundle(join(web, 'advanced.js'), join(web, 'advanced-bundle.js'));
+if (advancedProblems.length > 0) fail(`'irsde/advanced' does not bundle for browsers:\n${advancedProblems.join('\n')}`);
 // The check itself must catch a Node built-in in the main entry: try it on a tampered copy.
 const tampered = join(work, 'tampered');
 cpSync(join(app, 'node_modules'), join(tampered, 'node_modules'), { recursive: true });
@@ -233,7 +240,7 @@ writeFileSync(join(tampered, 'main.js'), "import { MeanRevertingSDE } from 'irsd
 const caught = browserBundle(join(tampered, 'main.js'), join(tampered, 'bundle.js'));
 if (caught.length === 0) fail("the browser-bundle check missed a 'node:fs' import planted in irsde's main entry");
 rmSync(tampered, { recursive: true, force: true });
-step(`esbuild --platform=browser bundles 'irsde' (${(bundleSize / 1e3).toFixed(0)} kB) with no Node built-in reached; the same check catches 'node:fs' planted in dist/index.js (${caught[0].split('\n')[0].slice(0, 120)})`);
+step(`esbuild --platform=browser bundles 'irsde' (${(bundleSize / 1e3).toFixed(0)} kB) and 'irsde/advanced' with no Node built-in reached; the same check catches 'node:fs' planted in dist/index.js (${caught[0].split('\n')[0].slice(0, 120)})`);
 
 // --- 6. headless Chromium --------------------------------------------------------------------
 const page = await runInChromium({ root: web, page: 'index.html', timeoutS: 120 });
