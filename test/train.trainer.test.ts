@@ -17,8 +17,9 @@ function tinyModel(seed: number, C = 3, T = 20): TrainableNoiseModel & { dispose
   const w = tf.variable(tf.mul(tf.tensor(rng.normal([3, 3, 2 * C, C]), [3, 3, 2 * C, C]), 0.1));
   const sc = tf.variable(tf.ones([T + 1]));
   return {
-    predict(xt, mu, t) {
+    predict(xt, cond, t) {
       return tf.tidy(() => {
+        const mu = cond as tf.Tensor; // a conditional model: trained under the IR-SDE, which passes mu
         const B = xt.shape[0];
         const ts = typeof t === 'number' ? new Array(B).fill(t) : Array.from(t);
         const h = tf.conv2d(tf.concat([tf.sub(xt, mu), mu], 3) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');

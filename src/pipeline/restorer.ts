@@ -15,7 +15,7 @@ import { createSDE, type AnySDEConfig } from '../sde/factory.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import { asNoiseModel, type NoiseModel } from '../sampling/model.js';
-import { restore } from '../sampling/restore.js';
+import { restore, type RestoreOptions } from '../sampling/restore.js';
 import { samplers, type SamplerName } from '../sampling/samplers.js';
 import type { Sampler } from '../sampling/loop.js';
 import { tiledNoiseModel } from '../sampling/tiled.js';
@@ -194,9 +194,9 @@ export class Restorer {
     else {
       const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? 512, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
       const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
-      const out = await restore({
-        sde: sde as never,
-        model: model as never,
+      const request: RestoreOptions<HostTensor, HostTensor | null> = {
+        sde,
+        model,
         lq,
         sampler,
         ...(steps !== undefined ? { steps } : {}),
@@ -204,14 +204,14 @@ export class Restorer {
         ...(start !== undefined ? { start } : {}),
         ...(options.rtol !== undefined ? { rtol: options.rtol } : {}),
         ...(options.atol !== undefined ? { atol: options.atol } : {}),
-        onSolverStats: (s: { nfe: number }) => {
+        onSolverStats: (s) => {
           nfe = s.nfe;
         },
         seed: options.seed ?? 0,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-      } as never);
-      data = (out as unknown as HostTensor).data;
+      };
+      data = (await restore(request)).data;
     }
     const clipped = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
     const restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };

@@ -52,6 +52,7 @@ function axisWeights(len: number, overlap: number, rampStart: boolean, rampEnd: 
  * @param backend - the model's tensor backend (tiles are uploaded to it and read back).
  * @returns a noise model over `HostTensor` `[B, H, W, C]` inputs.
  */
+export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null>;
 export function tiledNoiseModel<X>(model: NoiseModel<X, null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, null>;
 export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor>;
 export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null> {
