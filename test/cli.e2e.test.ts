@@ -298,13 +298,14 @@ describe('the irsde command line, end to end', () => {
 
   it('--sde denoising: trains a tiny unconditional model for noise levels 0:50, restores with and without --noise-level (estimated, printed); bad levels fail in one line', async () => {
     const run = join(dir, 'run-dn');
-    const trained = await irsde(['train', '--gt', join(dir, 'gt'), '--sde', 'denoising', '--noise-levels', '0:50', ...TINY, '--steps', '2', '--val-count', '1', '--val-every', '2', '--val-steps', '2', '--val-crop', '32', '--out', run]);
+    const trained = await irsde(['train', '--gt', join(dir, 'gt'), '--sde', 'denoising', '--noise-levels', '0:50:clip', ...TINY, '--steps', '2', '--val-count', '1', '--val-every', '2', '--val-steps', '2', '--val-crop', '32', '--out', run]);
     expect(trained.code, trained.stderr).toBe(0);
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log[0].sde.kind).toBe('denoising');
     expect(log[0].sde.maxSigma).toBeCloseTo(50 / 255, 12);
     expect(log[0].network.conditional).toBe(false);
     expect(log[0].timesteps).toEqual([1, 10]);
+    expect(log[0].clipState).toBe(true);
     expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
     const model = join(run, 'model.safetensors');
     const info = JSON.parse((await irsde(['info', model, '--json'])).stdout);
@@ -332,6 +333,10 @@ describe('the irsde command line, end to end', () => {
     expect(mr.stderr).toMatch(/--noise-level applies to DenoisingSDE models only/);
     const irLevels = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--noise-levels', '0:50', '--out', join(dir, 'r6')]);
     expect(irLevels.stderr).toMatch(/--noise-levels is a DenoisingSDE option/);
+    const badSpec = await irsde(['train', '--gt', join(dir, 'gt'), '--sde', 'denoising', ...TINY, '--noise-levels', '0:50:blur', '--out', join(dir, 'r7')]);
+    expect(badSpec.code).not.toBe(0);
+    expect(badSpec.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badSpec.stderr).toMatch(/--noise-levels must be MIN:MAX\[:clip\]/);
   });
 
   it('fails clearly, with a non-zero exit code, on bad input', async () => {

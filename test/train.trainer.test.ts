@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, selectBackend } from '../src/index.js';
+import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Rng, selectBackend } from '../src/index.js';
+import type { GradientComputer, GradientTask } from '../src/train/gradients.js';
 import { Adam } from '../src/train/adam.js';
 import { EMA } from '../src/train/ema.js';
 import { makeLRSchedule } from '../src/train/lr-schedule.js';
@@ -274,5 +275,51 @@ describe('optimiser pieces', () => {
     expect(Array.from(grads.a.dataSync())[0]).toBeCloseTo(0.6, 5);
     expect(Array.from(grads.b.dataSync())[0]).toBeCloseTo(0.8, 5);
     tf.dispose([...Object.values(g), ...Object.values(grads)]);
+  });
+});
+
+describe('Trainer clipState (DenoisingSDE states clipped to [0, 1])', () => {
+  it('passes the noise of clip(x0 + sigmaBar_t z, 0, 1), and refuses a MeanRevertingSDE', async () => {
+    const sde = new DenoisingSDE({ T: 20, maxSigma: 0.5, schedule: 'cosine' });
+    const seen: Array<{ gt: Float32Array; noise: Float32Array; t: number[] }> = [];
+    // A gradient computer that records what it is given (and returns no gradients).
+    const spy: GradientComputer = {
+      compute(task: GradientTask) {
+        seen.push({ gt: task.batch.gt.dataSync() as Float32Array, noise: task.noise.dataSync() as Float32Array, t: [...task.t] });
+        return { loss: 0, grads: {} };
+      },
+    };
+    let leaked = 0;
+    const run = async (clipState: boolean) => {
+      const model = tinyModel(1);
+      const before = tf.memory().numTensors;
+      const trainer = new Trainer({ sde, model, data: syntheticData(2, 8), config: { seed: 3, ema: false, clipState, timesteps: [15, 20] }, gradients: spy });
+      await trainer.trainStep();
+      trainer.dispose();
+      leaked += tf.memory().numTensors - before;
+      model.dispose();
+      return seen.at(-1)!;
+    };
+    const plain = await run(false);
+    const clipped = await run(true);
+    expect(leaked).toBe(0);
+    expect(clipped.t).toEqual(plain.t);
+    const per = plain.gt.length / plain.t.length;
+    let clippedPixels = 0;
+    for (let i = 0; i < plain.gt.length; i++) {
+      const sigma = sde.sigmaBar(plain.t[Math.floor(i / per)]);
+      const x0 = plain.gt[i];
+      const state = Math.min(1, Math.max(0, x0 + sigma * plain.noise[i]));
+      if (state === 0 || state === 1) clippedPixels++;
+      expect(clipped.noise[i]).toBeCloseTo((state - x0) / sigma, 4);
+      // The state the clipped noise implies is in the image range.
+      const implied = x0 + sigma * clipped.noise[i];
+      expect(implied).toBeGreaterThanOrEqual(-1e-5);
+      expect(implied).toBeLessThanOrEqual(1 + 1e-5);
+    }
+    expect(clippedPixels).toBeGreaterThan(10); // sigma ~0.5 on uniform data: many pixels clip
+    const model = tinyModel(1);
+    expect(() => new Trainer({ sde: new MeanRevertingSDE(sdeConfig), model, data: syntheticData(), config: { clipState: true } })).toThrow(/clipState applies to a DenoisingSDE only/);
+    model.dispose();
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
+import { isDenoisingSDE } from '../sde/kinds.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
 import { OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
@@ -54,6 +55,25 @@ export interface TrainerConfig {
    * some sigma uses `[1, sde.optimalTimestep(sigma)]`.
    */
   readonly timesteps?: readonly [number, number];
+  /**
+   * DenoisingSDE only: clip the training states to the image range, `x_t = clip(x0 + sigmaBar_t z,
+   * 0, 1)`, as in photos whose noise was clipped when they were stored (default false: the SDE's
+   * Gaussian marginal). The trainer passes the noise actually in the state, `(x_t - x0) /
+   * sigmaBar_t`, so every objective and gradient computer sees the clipped state.
+   */
+  readonly clipState?: boolean;
+}
+
+/** The noise in `clip(x0 + sigmaBar_t z, 0, 1)`: `(clip(...) - x0) / sigmaBar_t` per item (a new tensor). */
+function clippedNoise(sde: DiffusionSDE<tf.Tensor>, x0: tf.Tensor, z: tf.Tensor, t: readonly number[]): tf.Tensor {
+  if (!isDenoisingSDE(sde)) throw new RangeError('Trainer: clipState applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data)');
+  const sigma = sde.sigmaBar(t);
+  const B = t.length;
+  return tf.tidy(() => {
+    // sigmaBar_t > 0 for t >= 1; the floor only keeps a degenerate schedule finite (then noise = z).
+    const s = tf.tensor(Float32Array.from(sigma, (v) => Math.max(v, 1e-12)), [B, ...x0.shape.slice(1).map(() => 1)]);
+    return tf.div(tf.sub(tf.clipByValue(tf.add(x0, tf.mul(z, s)), 0, 1), x0), s);
+  });
 }
 
 /** What one training step reports (also the JSON-lines log record of a step). */
@@ -144,6 +164,9 @@ export class Trainer {
   }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
+    if (config.clipState && !isDenoisingSDE(sde)) {
+      throw new RangeError('Trainer: clipState applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data)');
+    }
     if (config.objective !== undefined && !OBJECTIVES.includes(config.objective)) {
       throw new RangeError(`Trainer: objective must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got ${String(config.objective)}`);
     }
@@ -193,7 +216,9 @@ export class Trainer {
     const B = batch.gt.shape[0];
     const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
     const t = Array.from(this.#rng.integers(B, tLo, tHi));
-    const noise = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
+    const drawn = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
+    const noise = this.config.clipState ? clippedNoise(this.sde, batch.gt, drawn, t) : drawn;
+    if (noise !== drawn) drawn.dispose();
     const lr = this.#schedule(this.#step);
     this.optimizer.learningRate = lr;
     let gradNorm: number | undefined;

@@ -79,7 +79,11 @@ export interface TrainRunConfig {
    * every level in `noiseLevels`).
    */
   sde?: 'ir' | 'denoising';
-  /** DenoisingSDE: the noise levels `MIN:MAX` (0–255 scale) to train for (default `0:50`); `MAX` is the SDE's maxSigma unless `maxSigma255` is given. */
+  /**
+   * DenoisingSDE: the noise levels `MIN:MAX` (0–255 scale) to train for (default `0:50`); `MAX` is
+   * the SDE's maxSigma unless `maxSigma255` is given. `MIN:MAX:clip` clips the training states to
+   * [0, 1] (noise as stored in 8-bit photos; the Trainer's `clipState`).
+   */
   noiseLevels?: string;
   T: number;
   /** lambda on the 0–255 scale (the paper's max_sigma, e.g. 10 or 50). */
@@ -263,14 +267,18 @@ async function buildData(cfg: TrainRunConfig): Promise<{ train: ImageDataset; va
   return { train: make(gt, lq, trainNames, trainOpts), val: makeVal(gt, lq, valNames) };
 }
 
-/** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run. */
+/** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run, and whether its states are clipped (`MIN:MAX:clip`). */
 export function noiseLevelsOf(cfg: TrainRunConfig): [number, number] {
+  return parseNoiseLevels(cfg).levels;
+}
+
+function parseNoiseLevels(cfg: TrainRunConfig): { levels: [number, number]; clip: boolean } {
   const spec = cfg.noiseLevels ?? '0:50';
-  const m = /^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*$/.exec(spec);
+  const m = /^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*(?::\s*(clip)\s*)?$/.exec(spec);
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2]) : NaN;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi > 0 && lo <= hi)) throw new CliError(`--noise-levels must be MIN:MAX on the 0-255 scale with 0 <= MIN <= MAX and MAX > 0, got '${spec}'`);
-  return [lo, hi];
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi > 0 && lo <= hi)) throw new CliError(`--noise-levels must be MIN:MAX[:clip] on the 0-255 scale with 0 <= MIN <= MAX and MAX > 0, got '${spec}'`);
+  return { levels: [lo, hi], clip: m?.[3] === 'clip' };
 }
 
 function sdeConfigOfRun(cfg: TrainRunConfig): AnySDEConfig {
@@ -297,6 +305,7 @@ function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [number, numb
         : {}),
     ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
     ...(cfg.ema ? {} : { ema: false }),
+    ...(cfg.sde === 'denoising' && parseNoiseLevels(cfg).clip ? { clipState: true } : {}),
   };
 }
 
@@ -394,7 +403,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
   await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), ...(trainer.config.clipState ? { clipState: true } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const saveAll = async (st: TrainerState) => {
@@ -505,7 +514,7 @@ export function registerTrain(program: Command): void {
     .option('--objective <name>', 'training loss: ml (maximum likelihood, default), noise (noise matching) or x0 (clean-image matching)', choiceOption('--objective', OBJECTIVES))
     .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
     .option('--sde <kind>', "ir (default: IR-SDE, a conditional network learns the --degradation / --lq pairs) or denoising (the reference's DenoisingSDE: an unconditional network learns Gaussian noise of every level in --noise-levels)", choiceOption('--sde', ['ir', 'denoising'] as const))
-    .option('--noise-levels <min:max>', 'with --sde denoising: noise levels to learn, 0-255 scale (default 0:50; max sets --max-sigma)')
+    .option('--noise-levels <min:max>', 'with --sde denoising: noise levels to learn, 0-255 scale (default 0:50; max sets --max-sigma); MIN:MAX:clip clips the noisy training images to [0, 1] as 8-bit photos are')
     .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
     .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
     .option('--schedule <name>', 'theta schedule: cosine, linear or constant')
