@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type RngState } from '../backend/rng.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
+import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
 import { OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
@@ -65,8 +66,7 @@ export interface TrainerConfig {
 }
 
 /** The noise in `clip(x0 + sigmaBar_t z, 0, 1)`: `(clip(...) - x0) / sigmaBar_t` per item (a new tensor). */
-function clippedNoise(sde: DiffusionSDE<tf.Tensor>, x0: tf.Tensor, z: tf.Tensor, t: readonly number[]): tf.Tensor {
-  if (!isDenoisingSDE(sde)) throw new RangeError('Trainer: clipState applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data)');
+function clippedNoise(sde: DenoisingSDE<tf.Tensor>, x0: tf.Tensor, z: tf.Tensor, t: readonly number[]): tf.Tensor {
   const sigma = sde.sigmaBar(t);
   const B = t.length;
   return tf.tidy(() => {
@@ -217,7 +217,8 @@ export class Trainer {
     const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
     const t = Array.from(this.#rng.integers(B, tLo, tHi));
     const drawn = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
-    const noise = this.config.clipState ? clippedNoise(this.sde, batch.gt, drawn, t) : drawn;
+    // The constructor checked that clipState comes with a DenoisingSDE.
+    const noise = this.config.clipState ? clippedNoise(this.sde as DenoisingSDE<tf.Tensor>, batch.gt, drawn, t) : drawn;
     if (noise !== drawn) drawn.dispose();
     const lr = this.#schedule(this.#step);
     this.optimizer.learningRate = lr;
