@@ -235,7 +235,7 @@ rows.push(...classical);
 const methods = [...new Set(rows.map((r) => r.method))];
 const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
 const cell = (m: string, sigma: number) => rows.filter((r) => r.method === m && r.sigma === sigma);
-console.log(`Held-out photos: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
+console.log(`${values.photos === 'data/photos/test' ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
 console.log(`Model on ${values.engine}${values.blind ? ', blind' : ''}; baselines given the true sigma: ${classicalFrom || 'none'}.\n`);
 console.log(`| method | ${sigmas.map((s) => `sigma ${s}: PSNR / SSIM`).join(' | ')} | s / image |`);
 console.log(`| --- | ${sigmas.map(() => '---').join(' | ')} | --- |`);

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, DenoisingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage } from '../src/index.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage } from '../src/index.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
+import { defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'irsde-pipeline-'));
@@ -65,5 +67,35 @@ describe('Restorer', () => {
     await expect(restorer.restore(noisy, { noiseLevel: -1 })).rejects.toThrow(/noiseLevel must be a finite sigma >= 0/);
     await restorer.dispose();
     expect(Restorer).toBeDefined();
+  });
+
+  it('tiles a network with full attention at its default tile (256 for an unconditional depth-3 U-Net), others whole up to 512', async () => {
+    await selectBackend('cpu');
+    const img: FloatImage = { data: new Float32Array(300 * 300).fill(0.5), height: 300, width: 300, channels: 1 };
+    const shapesSeen = async (conditional: boolean): Promise<string[]> => {
+      const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, conditional, prediction: 'residual' });
+      const shapes: string[] = [];
+      const engine: EngineFactory = async () => ({
+        name: 'spy',
+        // Only the tiling is under test: the spy predicts zeros of each tile's shape.
+        predict: (xt) => {
+          shapes.push(xt.shape.join('x'));
+          return tf.zerosLike(xt);
+        },
+        dispose: async () => undefined,
+      });
+      const sde = conditional ? new MeanRevertingSDE({ T: 10, maxSigma: from255(10) }).config : ({ kind: 'denoising', ...new DenoisingSDE({ T: 10, maxSigma: from255(50) }).config } as const);
+      const restorer = await Restorer.create(net, sde, { engine });
+      await restorer.restore(gaussianNoise(img, { sigma: 20 }, new Rng(1)), { sampler: 'posterior', steps: 1, ...(conditional ? {} : { noiseLevel: from255(20) }) });
+      await restorer.dispose();
+      net.dispose();
+      return shapes;
+    };
+    expect(fullAttentionScale({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, conditional: false })).toBe(4);
+    expect(defaultTile({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, conditional: false })).toBe(256);
+    expect(defaultTile({ inChannels: 1, outChannels: 1, nf: 4, depth: 4, conditional: false })).toBe(512);
+    expect(defaultTile({ inChannels: 1, outChannels: 1, nf: 4, depth: 3 })).toBe(512);
+    expect(await shapesSeen(false)).toEqual(Array(4).fill('1x256x256x1'));
+    expect(await shapesSeen(true)).toEqual(['1x300x300x1']);
   });
 });

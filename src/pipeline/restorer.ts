@@ -19,7 +19,7 @@ import { restore, type RestoreOptions } from '../sampling/restore.js';
 import { samplers, type SamplerName } from '../sampling/samplers.js';
 import type { Sampler } from '../sampling/loop.js';
 import { tiledNoiseModel } from '../sampling/tiled.js';
-import { imageChannels, isConditional } from '../nn/nets/network.js';
+import { defaultTile, imageChannels, isConditional } from '../nn/nets/network.js';
 import type { TfjsNetwork } from '../nn/tfjs/network.js';
 import { loadModel, type RecommendedSampling } from '../nn/model/model-format.js';
 import { convertChannels, type FloatImage } from '../train/image.js';
@@ -55,7 +55,7 @@ export interface RestoreImageOptions {
   readonly eta?: number;
   /** Seed of the sampler's noise (default 0): the same seed gives the same image. */
   readonly seed?: number;
-  /** Tile side for the network (default 512): bounds memory on large images. */
+  /** Tile side for the network (default `defaultTile(network config)`: 512, less for networks with full attention): bounds memory on large images. */
   readonly tile?: number;
   /** Tile overlap in pixels (default `tile / 4`). */
   readonly overlap?: number;
@@ -192,7 +192,7 @@ export class Restorer {
     let data: Float32Array;
     if (start === 0) data = Float32Array.from(input.data);
     else {
-      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? 512, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
+      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? defaultTile(this.#network.config), ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
       const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,

@@ -13,7 +13,7 @@ export interface ValidationOptions {
   readonly cropSize?: number;
   /** Seed of the degradations (synthetic sets) and of the sampler (item `i` uses `seed + i`). */
   readonly seed?: number;
-  /** Tile side for large images (default 512). */
+  /** Tile side for large images (default: the restorer's, see `Restorer.restore`). */
   readonly tile?: number;
   /** DenoisingSDE models: the noise level of the degraded images (data units; default estimated per image). */
   readonly noiseLevel?: number;
@@ -43,7 +43,7 @@ export async function validateRestoration(restorer: Restorer, data: ImageDataset
       ...(options.sampler !== undefined ? { sampler: options.sampler } : {}),
       steps: options.steps ?? 10,
       seed: seed + i,
-      tile: options.tile ?? 512,
+      ...(options.tile !== undefined ? { tile: options.tile } : {}),
       ...(options.noiseLevel !== undefined ? { noiseLevel: options.noiseLevel } : {}),
     });
     p += psnr(image, pair.gt);

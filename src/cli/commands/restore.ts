@@ -17,7 +17,7 @@ interface RestoreFlags {
   sampler?: string;
   steps?: number;
   seed: number;
-  tile: number;
+  tile?: number;
   overlap?: number;
   eta?: number;
   engine?: string;
@@ -39,7 +39,7 @@ export function registerRestore(program: Command): void {
     .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
     .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else all T)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
-    .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images)', intOption('--tile', 8), 512)
+    .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images; default 512, 256 for a depth-3 network with full attention)', intOption('--tile', 8))
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
     .option('-e, --engine <name>', 'network engine: auto (default: ONNX Runtime on every core when installed, else wasm), ort, wasm or cpu', choiceOption('--engine', ['auto', 'ort', 'wasm', 'cpu'] as const), 'auto')
@@ -101,7 +101,7 @@ export function registerRestore(program: Command): void {
               ...(flags.rtol !== undefined ? { rtol: flags.rtol } : {}),
               ...(flags.atol !== undefined ? { atol: flags.atol } : {}),
               seed: flags.seed,
-              tile: flags.tile,
+              ...(flags.tile !== undefined ? { tile: flags.tile } : {}),
               ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
               onProgress: (done, total) => progress.update(done, total),
             });

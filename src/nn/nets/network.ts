@@ -113,6 +113,32 @@ export function forwardFlops(config: NetworkConfig, H: number, W: number): numbe
   return 2 * counter.macs;
 }
 
+/** Most query-key pairs one full-attention score matrix may hold per head at the default tile (64x64 tokens). */
+const MAX_ATTENTION_TOKENS = 64 * 64;
+
+/**
+ * The downsampling factor of the network's full (quadratic) attention, or `null` when it has none
+ * (a conditional U-Net's attention is linear; a NAFNet's channel attention is linear). The
+ * unconditional U-Net (the DenoisingSDE form) attends over all `(H / f) x (W / f)` positions of
+ * its middle block, `f = 2^(depth - 1)`.
+ */
+export function fullAttentionScale(config: NetworkConfig): number | null {
+  return archOf(config) === 'unet' && !isConditional(config) ? 2 ** ((config as UNetConfig).depth - 1) : null;
+}
+
+/**
+ * The default tile side for restoring images with this network: 512, or for a network with full
+ * attention the largest power of two up to 512 whose middle block holds at most 64x64 positions
+ * (its score matrix grows with the square of the tile's area: an unconditional depth-3 U-Net on
+ * a whole 512x512 image holds 4 x 16384^2 scores, 4 GB, and is ~7x slower than on 256 tiles).
+ */
+export function defaultTile(config: NetworkConfig): number {
+  const f = fullAttentionScale(config);
+  let tile = 512;
+  if (f !== null) while (tile > 8 && (tile / f) ** 2 > MAX_ATTENTION_TOKENS) tile /= 2;
+  return tile;
+}
+
 function has(dict: StateDict, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(dict, key);
 }
