@@ -7,7 +7,9 @@
  *   npm run demo -- --weights runs/denoise/model.safetensors --sampler sde --steps 100
  *
  * The given photo is treated as the clean image; the demo adds Gaussian noise (sigma on the 0-255
- * scale, default 25) with a fixed seed, so the scores are reproducible.
+ * scale, default 25) with a fixed seed, so the scores are reproducible. A DenoisingSDE model is
+ * blind, as `irsde restore` is: it estimates the noise level from the noisy image (printed);
+ * `--noise-level 25` tells it instead.
  */
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
@@ -25,6 +27,7 @@ const { values, positionals } = parseArgs({
     steps: { type: 'string' },
     eta: { type: 'string' },
     sigma: { type: 'string', default: '25' },
+    'noise-level': { type: 'string' },
     seed: { type: 'string', default: '0' },
     engine: { type: 'string', default: 'auto' },
     out: { type: 'string', default: join(here, 'out', 'demo.png') },
@@ -44,8 +47,8 @@ const result = await restorer.restore(noisy, {
   ...(values.sampler !== undefined ? { sampler: values.sampler as SamplerName } : {}),
   ...(values.steps !== undefined ? { steps: Number(values.steps) } : {}),
   ...(values.eta !== undefined ? { eta: Number(values.eta) } : {}),
-  // A DenoisingSDE model is told the noise level it was given (else it estimates it).
-  ...(restorer.sde.kind === 'denoising' ? { noiseLevel: Math.min(from255(Number(values.sigma)), restorer.sde.maxSigma) } : {}),
+  // A DenoisingSDE model estimates the noise level unless told (--noise-level, 0-255 scale).
+  ...(values['noise-level'] !== undefined ? { noiseLevel: from255(Number(values['noise-level'])) } : {}),
   seed: Number(values.seed),
 });
 const restored: FloatImage = result.image;
@@ -65,5 +68,6 @@ const side: FloatImage = { height: H, width: 3 * W + 2 * gap, channels: C, data:
 await writeImage(values.out!, side);
 console.log(`${photo}: ${W}x${H}, sigma ${values.sigma} noise; model ${weights}`);
 console.log(`noisy    PSNR ${psnr(noisy, clean).toFixed(2)} dB  SSIM ${ssim(noisy, clean).toFixed(4)}`);
-console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${result.sampler}, ${result.steps ?? 'all'} steps, ${engine}, ${(result.ms / 1000).toFixed(1)} s)`);
+const level = result.noise ? `, noise sigma ${(result.noise.sigma * 255).toFixed(1)} (${result.noise.estimated ? 'estimated' : 'given'})` : '';
+console.log(`restored PSNR ${psnr(restored, clean).toFixed(2)} dB  SSIM ${ssim(restored, clean).toFixed(4)}  (${result.sampler}, ${result.steps ?? 'all'} steps${level}, ${engine}, ${(result.ms / 1000).toFixed(1)} s)`);
 console.log(`wrote ${values.out} (noisy | restored | clean)`);
