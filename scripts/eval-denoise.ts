@@ -18,8 +18,8 @@
  * stored as a 16-bit PNG that both irsde and the Python baselines read back. Photos: by default
  * the held-out test split written by scripts/fetch-photos.sh (training/photos.json).
  *
- * --blind: the model is told the noise level estimated from the noisy image rather than the true
- * one (see noiseLevelFor). Baselines are always given the true sigma.
+ * --blind: a DenoisingSDE model is not told the noise level: the pipeline estimates it from the
+ * noisy image (`Restorer.restore` without `noiseLevel`). Baselines are always given the true sigma.
  *
  * `--baselines run` (default when no committed file matches) runs the Python script;
  * `--write-baselines FILE` stores its rows with the settings they were made with, for later runs
@@ -31,7 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cropImage, estimateNoiseSigma, from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { cropImage, from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 
 const { values } = parseArgs({
@@ -95,15 +95,6 @@ function slug(method: string): string {
   return method.toLowerCase().replace(/[^a-z0-9]/g, '-').replace(/^-+|-+$/g, '');
 }
 
-/**
- * The noise level (0-255 scale) the model is told for one noisy image. Non-blind: the true
- * sigma. Blind: the level estimated from the noisy image alone (`estimateNoiseSigma`, scikit-image's
- * wavelet estimator), as `irsde restore` does without `--noise-level`.
- */
-function noiseLevelFor(noisy: FloatImage, trueSigma: number, blind: boolean): { sigma: number; estimated: boolean } {
-  return blind ? { sigma: estimateNoiseSigma(noisy) * 255, estimated: true } : { sigma: trueSigma, estimated: false };
-}
-
 // 1. The noisy images (written once per photo and sigma, read back as the baselines read them).
 const photos: Array<{ name: string; clean: FloatImage; noisy: Map<number, FloatImage> }> = [];
 const dirs = (sigma: number) => ({ clean: join(values.out!, `sigma${sigma}`, 'clean'), noisy: join(values.out!, `sigma${sigma}`, 'noisy') });
@@ -141,20 +132,20 @@ if (configs.length > 0) {
     for (const p of photos) {
       for (const sigma of sigmas) {
         const noisyQ = p.noisy.get(sigma)!;
-        const level = noiseLevelFor(noisyQ, sigma, values.blind!);
         // An IR-SDE network takes no noise level (it is blind by construction: the noisy image is
-        // its condition); a DenoisingSDE network starts at the level's timestep.
+        // its condition); a DenoisingSDE network starts at the level's timestep: the true sigma,
+        // or with --blind the pipeline's own estimate (as `irsde restore` without --noise-level).
         const out = await restorer.restore(noisyQ, {
           sampler: sampler as SamplerName,
           steps: Number(steps),
           eta: Number(eta),
           seed: 0,
-          ...(denoising ? { noiseLevel: Math.min(from255(level.sigma), restorer.sde.maxSigma) } : {}),
+          ...(denoising && !values.blind ? { noiseLevel: Math.min(from255(sigma), restorer.sde.maxSigma) } : {}),
         });
         const seconds = out.ms / 1000;
         const img = out.image;
         const row: Row = { name: p.name, sigma, method: label, psnr: psnr(img, p.clean), ssim: ssim(img, p.clean), seconds };
-        if (values.blind) row.sigmaGiven = level.sigma;
+        if (values.blind && out.noise) row.sigmaGiven = out.noise.sigma * 255;
         rows.push(row);
         await writeImage(join(values.out!, `sigma${sigma}`, 'restored', slug(label), `${p.name}.png`), img);
         console.error(`${label} | ${p.name} sigma ${sigma}: ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${seconds.toFixed(2)} s`);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readImage } from '../src/io/index.js';
-import { DenoisingSDE, Rng, estimateNoiseSigma, from255, imageToTensor, makeImage } from '../src/index.js';
+import { DenoisingSDE, Rng, estimateNoiseSigma, from255, imageToTensor, makeImage, type FloatImage } from '../src/index.js';
 import { useCpu } from './helpers/backends.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -68,6 +68,27 @@ describe('estimateNoiseSigma: facts and bad input', () => {
     nan.data[5] = NaN;
     expect(() => estimateNoiseSigma(nan)).toThrow(/estimateNoiseSigma: pixel 5 of channel 0 is not finite \(NaN\)/);
     expect(() => estimateNoiseSigma({} as never)).toThrow(/estimateNoiseSigma: expected a FloatImage/);
+  });
+  it('clipped: true undoes the low bias of clipped noise near black and white, and equals the plain estimate away from them', () => {
+    const H = 160;
+    const rng = new Rng(21);
+    // Left half mid-grey, right half near white (0.93): sigma-50 noise clipped to [0, 1], on the 8-bit grid.
+    const clean = Float32Array.from({ length: H * H }, (_, p) => (p % H < H / 2 ? 0.45 + 0.05 * Math.sin(p / 300) : 0.93));
+    const noisy = (sigma: number, img: Float32Array): FloatImage => {
+      const z = rng.normal([1, H * H]);
+      return makeImage(H, H, 1, Float32Array.from(img, (v, p) => Math.round(Math.min(1, Math.max(0, v + from255(sigma) * z[p])) * 255) / 255));
+    };
+    const n50 = noisy(50, clean);
+    const plain = estimateNoiseSigma(n50) * 255;
+    const clippedEst = estimateNoiseSigma(n50, { clipped: true }) * 255;
+    expect(plain).toBeLessThan(45);
+    expect(Math.abs(clippedEst - 50)).toBeLessThan(2.5);
+    // Nothing near 0 or 1 (values 0.3..0.7, sigma 5): every coefficient is kept, the same estimate.
+    const mid = noisy(5, Float32Array.from({ length: H * H }, (_, p) => 0.5 + 0.2 * Math.sin(p / 700)));
+    expect(estimateNoiseSigma(mid, { clipped: true })).toBe(estimateNoiseSigma(mid));
+    // Per channel too; an all-black image (no coefficient inside the margin) keeps the plain estimate.
+    const black = noisy(10, new Float32Array(H * H));
+    expect(estimateNoiseSigma(black, { clipped: true, perChannel: true })).toEqual(estimateNoiseSigma(black, { perChannel: true }));
   });
   it('blind denoising start: the estimate picks the DenoisingSDE timestep of the true sigma (smooth image)', () => {
     const sde = new DenoisingSDE({ T: 100, maxSigma: from255(75) });

@@ -61,7 +61,7 @@ export interface RestoreImageOptions {
   readonly overlap?: number;
   /**
    * DenoisingSDE models only: the Gaussian noise sigma of the image in data units (`from255(25)`
-   * for sigma 25 on the 0-255 scale). Default: estimated from the image (`estimateNoiseSigma`).
+   * for sigma 25 on the 0-255 scale). Default: estimated from the image (`estimateNoiseSigma` with `clipped: true`: photos hold clipped noise).
    * Sampling starts at `sde.optimalTimestep(sigma)`.
    */
   readonly noiseLevel?: number;
@@ -183,7 +183,7 @@ export class Restorer {
         throw new RangeError(`Restorer.restore: noise level ${given} (${(given * 255).toFixed(1)} on the 0-255 scale) exceeds the model's maxSigma ${sde.maxSigma} (${(sde.maxSigma * 255).toFixed(1)})`);
       }
       // An estimate above the model's range is clamped to it (the model cannot do more).
-      const sigma = given ?? Math.min(estimateNoiseSigma(input), sde.maxSigma);
+      const sigma = given ?? Math.min(estimateNoiseSigma(input, { clipped: true }), sde.maxSigma);
       start = sde.optimalTimestep(sigma);
       noise = { sigma, estimated: given === undefined, start };
       if (steps !== undefined) steps = Math.min(steps, Math.max(1, start));
