@@ -74,7 +74,8 @@ async function run(engine: 'auto' | BrowserEngineName): Promise<string> {
     draw('restored', r.restored);
     for (const s of r.skipped) void postLog(`skipped ${s.engine}: ${s.reason}`);
     const threads = r.engine.endsWith('wasm') ? `, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : '';
-    return `done: PSNR noisy ${psnr(r.noisy, clean).toFixed(2)} dB, restored ${psnr(r.restored, clean).toFixed(2)} dB, ${r.steps} steps in ${r.seconds.toFixed(1)} s on ${r.engine}${threads}, ${r.msPerEval.toFixed(0)} ms per network evaluation (${r.evals})`;
+    const level = r.noise ? `, noise sigma ${(r.noise.sigma * 255).toFixed(1)} (${r.noise.estimated ? 'estimated' : 'given'})` : '';
+    return `done: PSNR noisy ${psnr(r.noisy, clean).toFixed(2)} dB, restored ${psnr(r.restored, clean).toFixed(2)} dB${level}, ${r.steps} steps in ${r.seconds.toFixed(1)} s on ${r.engine}${threads}, ${r.msPerEval.toFixed(0)} ms per network evaluation (${r.evals})`;
   } finally {
     button.disabled = false;
   }

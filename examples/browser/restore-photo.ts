@@ -5,7 +5,7 @@
  * the model's recommended sampling — the same steps, seed and tiling as `npm run demo` in Node,
  * so the PSNR must match it.
  */
-import { Rng, gaussianNoise, loadRestorer, type FloatImage } from '../../src/index.js';
+import { Rng, gaussianNoise, loadRestorer, type FloatImage, type RestoredImage } from '../../src/index.js';
 import { browserEngine, type BrowserEngineName, type BrowserNetwork, type LoadBrowserNetworkOptions } from '../../src/web.js';
 
 /** Options of {@link restorePhoto}. */
@@ -46,6 +46,8 @@ export interface PhotoRestoration {
   readonly sampler: string;
   /** Steps used. */
   readonly steps: number;
+  /** DenoisingSDE models: the noise level the restoration started from (estimated from the noisy photo). */
+  readonly noise?: RestoredImage['noise'];
 }
 
 /**
@@ -76,6 +78,7 @@ export async function restorePhoto(modelBytes: Uint8Array, clean: FloatImage, op
       seconds: r.ms / 1000,
       sampler: r.sampler,
       steps: r.steps ?? restorer.sde.T,
+      ...(r.noise ? { noise: r.noise } : {}),
     };
   } finally {
     await restorer.dispose();
