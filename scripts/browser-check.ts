@@ -20,6 +20,7 @@ import { exportOnnx, readSafetensors, type UNetConfig } from '../src/index.js';
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
 import { chromiumVersion, copyOrtWebFiles, copyTfjsWasmFiles, findChromium, runInChromium, serveFolder } from './headless-chromium.mjs';
 import type { BrowserCheckEngine, BrowserCheckInput } from './browser-check-page.js';
+import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.IRSDE_SHARED ?? resolve(ROOT, '../shared');
@@ -77,7 +78,7 @@ export async function runBrowserCheck(options: { crop?: number; timeoutS?: numbe
     copyOrtWebFiles(dir);
     copyTfjsWasmFiles(dir);
     copyFileSync(weightPath, join(dir, 'weights.safetensors'));
-    copyFileSync(join(ROOT, 'models/denoise-sigma25.safetensors'), join(dir, 'model.safetensors'));
+    copyFileSync(join(ROOT, 'models', DEFAULT_MODEL_FILE), join(dir, 'model.safetensors'));
     copyFileSync(join(ROOT, 'examples/data/astronaut-crop.png'), join(dir, 'photo.png'));
     const input: BrowserCheckInput = { config, cases, crop: options.crop ?? 64 };
     writeFileSync(join(dir, 'check.json'), JSON.stringify(input));

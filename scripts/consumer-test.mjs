@@ -17,7 +17,7 @@
 // Prints each step; exits non-zero on the first failure. Options: --keep (leave the app folder).
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,16 @@ if (Math.abs(tensors.muBar - esm.muBar[0]) > 1e-6) fail(`muBar on tfjs (${tensor
 const coresAfter = run('find', [join(app, 'node_modules'), '-path', '*/@tensorflow/tfjs-core/package.json']).trim().split('\n').filter(Boolean);
 if (coresAfter.length !== 1) fail(`after adding tfjs-backend-cpu, ${coresAfter.length} copies of tfjs-core are installed`);
 step(`with @tensorflow/tfjs-backend-cpu added: selectBackend() -> '${tensors.backend}', tfjs tensors on the app's one tfjs-core agree with the host backend, no banner`);
+
+// The main job as a user runs it: `irsde restore` with the shipped model (no --weights), on a
+// held-out noisy crop (scikit-image's noise, sigma 25), on the tfjs backend the app installed.
+copyFileSync(join(ROOT, 'test/fixtures/metrics/camera_s25.png'), join(app, 'noisy.png'));
+copyFileSync(join(ROOT, 'test/fixtures/metrics/camera_gt.png'), join(app, 'clean.png'));
+const restoreLog = run(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), 'restore', 'noisy.png', 'restored.png'], { cwd: app, allowStderr: true });
+const SCORES = "import { psnr } from 'irsde'; import { readImage } from 'irsde/node'; const [n, r, c] = await Promise.all(['noisy', 'restored', 'clean'].map((f) => readImage(f + '.png'))); console.log(JSON.stringify({ noisy: psnr(n, c), restored: psnr(r, c) }));";
+const scores = JSON.parse(run(process.execPath, ['--input-type=module', '-e', SCORES], { cwd: app }));
+if (!(scores.restored > scores.noisy + 3)) fail(`irsde restore with the shipped model: ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB (expected a gain above 3 dB); it said:\n${restoreLog}`);
+step(`irsde restore with the shipped model (no --weights, tfjs-backend-cpu): ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB on a held-out noisy crop; it said: ${restoreLog.trim().split('\n').pop()}`);
 
 // --- 4. TypeScript ---------------------------------------------------------------------------
 const TS_CORE = `

@@ -1,62 +1,75 @@
-// The model shipped in models/: it loads, says how to sample it, and denoises real photo crops
-// it never saw in training (astronaut and camera are held out), RGB and grey.
+// The model shipped in models/ (what `irsde restore`, `npm run demo` and the browser example use by
+// default): a blind Gaussian denoiser for any noise sigma up to 50 (0-255 scale). It loads, says
+// how to sample it, estimates the noise level of a noisy photo itself, and denoises real photo
+// crops it never saw in training (astronaut and camera are held-out test photos), RGB and grey.
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, convertChannels, psnr, restore, selectBackend, ssim, tfjsBackend, tiledNoiseModel, type LoadedModel, type SamplerName } from '../src/advanced.js';
-import { loadModelFile, readImage } from '../src/node.js';
-import { defaultModelPath } from '../src/cli/default-model.js';
+import { isDenoisingSDE, psnr, selectBackend, ssim, type Restorer } from '../src/advanced.js';
+import { loadRestorerFile, readImage } from '../src/node.js';
+import { DEFAULT_MODEL_FILE, defaultModelPath } from '../src/cli/default-model.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = join(ROOT, 'test/fixtures/metrics');
 
-let model: LoadedModel;
+let restorer: Restorer;
+let path: string;
 beforeAll(async () => {
   await selectBackend('wasm');
-  const path = defaultModelPath();
-  expect(path, 'models/denoise-sigma25.safetensors is committed').not.toBeNull();
-  model = await loadModelFile(path!);
+  const found = defaultModelPath();
+  expect(found, `models/${DEFAULT_MODEL_FILE} is committed`).not.toBeNull();
+  path = found!;
+  restorer = await loadRestorerFile(path);
 });
 afterAll(async () => {
-  model?.unet.dispose();
+  await restorer?.dispose();
   await tf.setBackend('cpu');
 });
 
 describe('the shipped denoising model', () => {
-  it('is a small residual RGB network for sigma-25 noise with a recommended few-step sampler', () => {
-    expect(model.info.network).toMatchObject({ inChannels: 3, outChannels: 3, prediction: 'residual' });
-    expect(model.unet.countParameters()).toBeLessThan(5e6);
-    expect(model.info.sampling).toBeDefined();
-    expect(model.info.sampling!.steps).toBeLessThanOrEqual(20);
+  it('is a DenoisingSDE model for noise sigma 0..50, unconditional, at most 10 MB, with a one-step recommended sampler', () => {
+    expect(restorer.sde.kind).toBe('denoising');
+    expect(restorer.sde.maxSigma * 255).toBeCloseTo(50, 6);
+    expect(restorer.network.config.conditional).toBe(false);
+    expect(restorer.network.countParameters()).toBeLessThan(5e6);
+    expect(statSync(path).size).toBeLessThanOrEqual(10e6);
+    expect(restorer.sampling).toMatchObject({ sampler: 'posterior', steps: 1 });
   });
 
   // Noisy crops made by scikit-image's pipeline (numpy noise, clipped, 8-bit), not by irsde.
   it.each([
-    ['astronaut', 3],
-    ['camera', 1],
-  ])('improves PSNR and SSIM on a held-out noisy crop (%s, %i channel(s))', async (name, channels) => {
+    ['astronaut', 3, 5, 1.5],
+    ['astronaut', 3, 25, 4],
+    ['astronaut', 3, 50, 4],
+    ['camera', 1, 5, 1.5],
+    ['camera', 1, 25, 4],
+    ['camera', 1, 50, 4],
+  ])('blind: estimates the level and improves PSNR and SSIM on a held-out noisy crop (%s, %i channel(s), sigma %i: > %f dB)', async (name, channels, sigma, minGain) => {
     const clean = await readImage(join(FIX, `${name}_gt.png`));
-    const noisy = await readImage(join(FIX, `${name}_s25.png`));
+    const noisy = await readImage(join(FIX, `${name}_s${sigma}.png`));
     expect(clean.channels).toBe(channels);
-    const input = convertChannels(noisy, 3);
-    const sde = new MeanRevertingSDE<HostTensor>(model.sdeConfig, 'float32');
-    const tfSde = new MeanRevertingSDE<tf.Tensor>(model.sdeConfig);
-    const s = model.info.sampling!;
     const before = tf.memory().numTensors;
-    const out = await restore({
-      sde,
-      model: tiledNoiseModel(model.unet.noiseModelFor(tfSde), tfjsBackend, { tile: 512 }),
-      lq: new HostTensor(input.data, [1, input.height, input.width, 3]),
-      sampler: s.sampler as SamplerName,
-      steps: s.steps,
-      ...(s.eta !== undefined ? { eta: s.eta } : {}),
-      seed: 0,
-    });
+    const out = await restorer.restore(noisy);
     expect(tf.memory().numTensors).toBe(before);
-    const restored = convertChannels({ ...input, data: out.data.map((v) => Math.min(1, Math.max(0, v))) }, clean.channels);
-    const gain = psnr(restored, clean) - psnr(noisy, clean);
-    expect(gain).toBeGreaterThan(3);
-    expect(ssim(restored, clean)).toBeGreaterThan(ssim(noisy, clean) + 0.1);
+    expect(out.image.channels).toBe(channels);
+    expect(out.noise?.estimated).toBe(true);
+    // A 64x80 crop gives a rough estimate (clipping lowers it at sigma 50).
+    expect(out.noise!.sigma * 255).toBeGreaterThan(0.5 * sigma);
+    expect(out.noise!.sigma * 255).toBeLessThan(1.5 * sigma + 3);
+    expect(psnr(out.image, clean) - psnr(noisy, clean)).toBeGreaterThan(minGain);
+    expect(ssim(out.image, clean)).toBeGreaterThan(ssim(noisy, clean));
+  });
+
+  it('told the true level, does at least as well as blind to within 0.5 dB (sigma 25)', async () => {
+    const clean = await readImage(join(FIX, 'astronaut_gt.png'));
+    const noisy = await readImage(join(FIX, 'astronaut_s25.png'));
+    const told = await restorer.restore(noisy, { noiseLevel: 25 / 255 });
+    const blind = await restorer.restore(noisy);
+    const sde = restorer.sde;
+    if (!isDenoisingSDE(sde)) throw new Error('the shipped model is not a DenoisingSDE one');
+    expect(told.noise).toMatchObject({ estimated: false, start: sde.optimalTimestep(25 / 255) });
+    expect(psnr(told.image, clean)).toBeGreaterThan(psnr(blind.image, clean) - 0.5);
   });
 });

@@ -8,10 +8,11 @@ import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
+import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'irsde-pipeline-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const MODEL = resolve('models/denoise-sigma25.safetensors');
+const MODEL = resolve('models', DEFAULT_MODEL_FILE);
 
 describe('Restorer', () => {
   it("the README's three lines restore a photo file with the shipped model (better than the noisy input)", async () => {
@@ -32,7 +33,9 @@ describe('Restorer', () => {
 
   it('keeps grey images grey, is deterministic under a seed, and refuses a noise level for an IR-SDE model', async () => {
     await selectBackend('wasm');
-    const restorer = await loadRestorer(new Uint8Array(await (await import('node:fs/promises')).readFile(MODEL)));
+    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const restorer = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 10, maxSigma: from255(10) })));
+    net.dispose();
     const grey: FloatImage = { data: Float32Array.from(new Rng(1).uniform([16 * 16]), (v) => v), height: 16, width: 16, channels: 1 };
     const a = await restorer.restore(grey, { seed: 5, sampler: 'posterior', steps: 2, eta: 1 });
     const b = await restorer.restore(grey, { seed: 5, sampler: 'posterior', steps: 2, eta: 1 });

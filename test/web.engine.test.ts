@@ -9,6 +9,7 @@ import { ConditionalUNet, Rng, exportOnnx, gaussianNoise, loadRestorer, psnr, re
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
 import { BROWSER_ENGINES, browserEngine, detectBrowserEngines, loadBrowserNetwork, loadOrtWeb, selectBrowserEngine, type BrowserNetwork, type OrtWebModuleLike } from '../src/web.js';
 import { SHARED, flat, loadJson, normErr } from './helpers/goldens.js';
+import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
 
 const io = loadJson('goldens/unet_public/io.json');
 const CONFIG: UNetConfig = { inChannels: io.model.in_nc, outChannels: io.model.out_nc, nf: io.model.nf, depth: io.model.depth };
@@ -125,7 +126,7 @@ describe('loadBrowserNetwork', () => {
 });
 
 describe('browserEngine (the pipeline on browser engines)', () => {
-  const shipped = new Uint8Array(readFileSync(resolve('models/denoise-sigma25.safetensors')));
+  const shipped = new Uint8Array(readFileSync(resolve('models', DEFAULT_MODEL_FILE)));
   // A 48x40 crop of a smooth synthetic scene with seeded noise: small enough for one wasm thread.
   const clean: FloatImage = { height: 48, width: 40, channels: 3, data: new Float32Array(48 * 40 * 3).map((_, i) => 0.5 + 0.3 * Math.sin(i / 97) * Math.cos(i / 311)) };
   const noisy = gaussianNoise(clean, { sigma: 25, clip: true }, new Rng(3));

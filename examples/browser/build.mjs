@@ -38,7 +38,7 @@ const photo = join(root, 'examples/data/astronaut-crop.png');
 copyFileSync(photo, join(dist, 'photo.png'));
 copyOrtWebFiles(dist);
 copyTfjsWasmFiles(dist);
-const model = values.model ?? join(root, 'models/denoise-sigma25.safetensors');
+const model = values.model ?? join(root, 'models/denoise-blind.safetensors');
 if (!existsSync(model)) throw new Error(`no model file at ${model}; pass --model FILE (from irsde train)`);
 copyFileSync(model, join(dist, 'model.safetensors'));
 console.log(`built ${dist}`);

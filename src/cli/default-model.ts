@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** File name of the model shipped with the package (under `models/`). */
-export const DEFAULT_MODEL_FILE = 'denoise-sigma25.safetensors';
+export const DEFAULT_MODEL_FILE = 'denoise-blind.safetensors';
 
 /**
  * Path of the shipped model, or `null` when the package carries none. Looked up relative to this
