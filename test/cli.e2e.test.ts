@@ -327,7 +327,8 @@ describe('the irsde command line, end to end', () => {
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);
       expect(bad.stderr).toMatch(re);
     }
-    const mr = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'mr.png'), '--noise-level', '25']);
+    // An IR-SDE model (run-a, trained by the first test) takes no noise level.
+    const mr = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'mr.png'), '--weights', join(dir, 'run-a', 'model.safetensors'), '--noise-level', '25']);
     expect(mr.code).not.toBe(0);
     expect(mr.stderr.trim().split('\n')).toHaveLength(1);
     expect(mr.stderr).toMatch(/--noise-level applies to DenoisingSDE models only/);
