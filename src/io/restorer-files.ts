@@ -51,7 +51,8 @@ export function ortNodeAvailable(): boolean {
 
 /**
  * Loads a model file from disk into a {@link Restorer} on the named engine: `'auto'` (default) is
- * ONNX Runtime on every core when `onnxruntime-node` is installed, else tfjs-wasm; `'ort'`,
+ * ONNX Runtime on every core when `onnxruntime-node` is installed, else tfjs-wasm, else tfjs-cpu
+ * (whichever tfjs backend is installed); `'ort'`,
  * `'wasm'` and `'cpu'` pick one (an engine factory may be given instead).
  * @returns the restorer (its `engine` says what runs the network); call `dispose()` when done.
  * @throws Error for a missing or invalid file, or an engine that cannot start (naming it).
@@ -65,7 +66,8 @@ export async function loadRestorerFile(path: string, options: { readonly engine?
     await selectBackend('cpu');
     engine = ortNodeEngine({ ...(options.conv3x3 ? { conv3x3: options.conv3x3 } : {}), ...(options.threads ? { threads: options.threads } : {}) });
   } else if (requested === 'auto' || requested === 'wasm' || requested === 'cpu') {
-    await selectBackend(requested === 'auto' ? 'wasm' : requested);
+    // 'auto' without ONNX Runtime: the best installed tfjs backend (wasm, else cpu).
+    await selectBackend(requested);
     engine = tfjsEngine;
   } else throw new RangeError(`loadRestorerFile: unknown engine '${String(requested)}' (use auto, ort, wasm or cpu)`);
   const { network, sdeConfig, info } = await loadModelFile(path);

@@ -42,7 +42,7 @@ export function registerRestore(program: Command): void {
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images; default 512, 256 for a depth-3 network with full attention)', intOption('--tile', 8))
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
-    .option('-e, --engine <name>', 'network engine: auto (default: ONNX Runtime on every core when installed, else wasm), ort, wasm or cpu', choiceOption('--engine', ['auto', 'ort', 'wasm', 'cpu'] as const), 'auto')
+    .option('-e, --engine <name>', 'network engine: auto (default: ONNX Runtime on every core when installed, else tfjs-wasm, else tfjs-cpu), ort, wasm or cpu', choiceOption('--engine', ['auto', 'ort', 'wasm', 'cpu'] as const), 'auto')
     .option('--conv3x3 <algo>', 'with --engine ort: winograd (default; faster at 128+ channels, 4x those kernels\' memory) or direct 3x3 convolutions', choiceOption('--conv3x3', ['direct', 'winograd'] as const), 'winograd')
     .option('--noise-level <sigma>', 'DenoisingSDE models: the Gaussian noise sigma of the input, 0-255 scale (default: estimated from each image and printed)', numberOption('--noise-level', 0))
     .option('--rtol <x>', 'with --sampler ode-adaptive: relative tolerance (default 1e-3)', numberOption('--rtol', 0))
