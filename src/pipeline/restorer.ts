@@ -113,6 +113,8 @@ export class Restorer {
   readonly #runner: NetworkEngine;
   readonly #model: NoiseModel<tf.Tensor, tf.Tensor | null>;
   readonly #ownsNetwork: boolean;
+  /** The network's default tile side (`defaultTile`), worked out once. */
+  readonly #tile: number;
   #disposed = false;
 
   private constructor(network: TfjsNetwork, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
@@ -122,6 +124,7 @@ export class Restorer {
     this.#runner = runner;
     this.engine = runner.name;
     this.#ownsNetwork = ownsNetwork;
+    this.#tile = defaultTile(network.config);
     const cond = isConditional(network.config);
     // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
     this.#model = asNoiseModel<tf.Tensor, tf.Tensor | null>(createSDE<tf.Tensor>(sdeConfig), network.prediction, (xt, c, t) => runner.predict(xt, cond ? c : null, t));
@@ -192,7 +195,7 @@ export class Restorer {
     let data: Float32Array;
     if (start === 0) data = Float32Array.from(input.data);
     else {
-      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? defaultTile(this.#network.config), ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
+      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
       const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,

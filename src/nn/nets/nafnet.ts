@@ -82,6 +82,8 @@ export class NAFNetModules extends RootModule {
   readonly downs: Sequential<Conv2d>;
   /** The padding multiple `2^levels`. */
   readonly multiple: number;
+  /** No full attention: a NAFNet's channel attention is linear in the image size. */
+  readonly fullAttentionScale = null;
 
   /** @param config - a checked config. */
   constructor(readonly config: NAFNetConfig) {

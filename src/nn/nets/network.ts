@@ -24,6 +24,11 @@ export const ARCHS: readonly Arch[] = ['unet', 'nafnet'];
 export interface NetworkModules {
   /** The padding multiple of the input's height and width. */
   readonly multiple: number;
+  /**
+   * The downsampling factor of the positions a full (quadratic) attention layer attends over, or
+   * `null` when the network has none (see {@link fullAttentionScale}).
+   */
+  readonly fullAttentionScale: number | null;
   /** Every parameter in `state_dict` order. */
   paramSpecs(): ParamSpec[];
   /** The forward pass: `x_t` (and `cond` for conditional networks, else `null`) to the output, images `[B, C, H, W]`. */
@@ -123,7 +128,7 @@ const MAX_ATTENTION_TOKENS = 64 * 64;
  * its middle block, `f = 2^(depth - 1)`.
  */
 export function fullAttentionScale(config: NetworkConfig): number | null {
-  return archOf(config) === 'unet' && !isConditional(config) ? 2 ** ((config as UNetConfig).depth - 1) : null;
+  return buildModules(checkNetworkConfig(config, 'fullAttentionScale')).fullAttentionScale;
 }
 
 /**

@@ -78,6 +78,8 @@ export class UNetModules extends RootModule {
   readonly finalConv: Conv2d;
   /** The padding multiple `2^depth`. */
   readonly multiple: number;
+  /** The middle block's downsampling factor when its attention is full (unconditional form), else `null`. */
+  readonly fullAttentionScale: number | null;
 
   /** @param config - a checked config. */
   constructor(readonly config: UNetConfig) {
@@ -115,6 +117,8 @@ export class UNetModules extends RootModule {
     const mid = nf * 2 ** depth;
     this.midBlock1 = this.child('mid_block1', new ResBlock(mid, mid, tdim));
     this.midAttn = this.child('mid_attn', new PreNormResidual(mid, conditional ? new LinearAttention(mid) : new Attention(mid)));
+    // The middle block sits below the depth - 1 stride-2 convolutions of `downs`.
+    this.fullAttentionScale = conditional ? null : 2 ** (depth - 1);
     this.midBlock2 = this.child('mid_block2', new ResBlock(mid, mid, tdim));
     this.finalResBlock = this.child('final_res_block', new ResBlock(2 * nf, nf, tdim));
     this.finalConv = this.child('final_conv', new Conv2d(nf, outChannels, 3));
