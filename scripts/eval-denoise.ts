@@ -28,16 +28,17 @@
  * `--configs none` evaluates the baselines alone (no --weights needed).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cropImage, from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { from255, gaussianNoise, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
+import { centreCrop, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 
 const { values } = parseArgs({
   options: {
     weights: { type: 'string' },
-    photos: { type: 'string', default: 'data/photos/test' },
+    photos: { type: 'string', default: TEST_PHOTOS },
     sigmas: { type: 'string', default: '15,25,50' },
     sigma: { type: 'string' },
     crop: { type: 'string', default: '512' },
@@ -72,24 +73,6 @@ interface Row {
   sigmaGiven?: number;
 }
 
-/** The photo files: a folder (every PNG / JPEG in it, by name) or a comma-separated list. */
-function photoFiles(spec: string): string[] {
-  if (existsSync(spec) && statSync(spec).isDirectory()) {
-    const files = readdirSync(spec).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => join(spec, f));
-    if (files.length === 0) throw new Error(`--photos: no .png/.jpg images in '${spec}'`);
-    return files;
-  }
-  if (spec === 'data/photos/test') throw new Error("no held-out photos in data/photos/test: run 'bash scripts/fetch-photos.sh' first, or pass --photos");
-  return spec.split(',');
-}
-
-/** FNV-1a of a string: the noise seed of (photo, sigma). */
-function seedOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
 /** A folder name for a method (same rule as classical_baselines.py). */
 function slug(method: string): string {
   return method.toLowerCase().replace(/[^a-z0-9]/g, '-').replace(/^-+|-+$/g, '');
@@ -100,12 +83,7 @@ const photos: Array<{ name: string; clean: FloatImage; noisy: Map<number, FloatI
 const dirs = (sigma: number) => ({ clean: join(values.out!, `sigma${sigma}`, 'clean'), noisy: join(values.out!, `sigma${sigma}`, 'noisy') });
 for (const file of photoFiles(values.photos!)) {
   const name = basename(file, extname(file));
-  let clean = await readImage(file);
-  if (crop > 0) {
-    const h = Math.min(crop, clean.height);
-    const w = Math.min(crop, clean.width);
-    clean = cropImage(clean, (clean.height - h) >> 1, (clean.width - w) >> 1, h, w);
-  }
+  const clean = centreCrop(await readImage(file), crop);
   const noisy = new Map<number, FloatImage>();
   for (const sigma of sigmas) {
     const d = dirs(sigma);
@@ -226,7 +204,7 @@ rows.push(...classical);
 const methods = [...new Set(rows.map((r) => r.method))];
 const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
 const cell = (m: string, sigma: number) => rows.filter((r) => r.method === m && r.sigma === sigma);
-console.log(`${values.photos === 'data/photos/test' ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
+console.log(`${values.photos === TEST_PHOTOS ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
 console.log(`Model on ${values.engine}${values.blind ? ', blind' : ''}; baselines given the true sigma: ${classicalFrom || 'none'}.\n`);
 console.log(`| method | ${sigmas.map((s) => `sigma ${s}: PSNR / SSIM`).join(' | ')} | s / image |`);
 console.log(`| --- | ${sigmas.map(() => '---').join(' | ')} | --- |`);

@@ -141,14 +141,14 @@ describe('the irsde command line, end to end', () => {
     expect(maxDiff).toBeLessThanOrEqual(1 / 255 + 1e-6);
   });
 
-  it('residual networks: train with --prediction/--objective/--val-names, export a float16 model with a recommended sampling, restore with it', async () => {
+  it('residual networks: train with --prediction/--objective/--val-names/--timesteps, export a float16 model with a recommended sampling, restore with it', async () => {
     const run = join(dir, 'run-res');
-    const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--prediction', 'residual', '--objective', 'x0', '--norm', 'l2',
+    const tr = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--prediction', 'residual', '--objective', 'x0', '--norm', 'l2', '--timesteps', '6:10',
       '--val-names', 'coffee', '--val-every', '2', '--val-steps', '2', '--val-crop', '32', '--steps', '2', '--out', run]);
     expect(tr.stderr).toBe('');
     expect(tr.code).toBe(0);
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log[0]).toMatchObject({ event: 'start', images: 2, validation: 1, network: { prediction: 'residual' } });
+    expect(log[0]).toMatchObject({ event: 'start', images: 2, validation: 1, network: { prediction: 'residual' }, timesteps: [6, 10] });
     expect(log.some((r) => r.event === 'validation' && Number.isFinite(r.psnr))).toBe(true);
     const small = join(dir, 'small.safetensors');
     const ex = await irsde(['export', join(run, 'model.safetensors'), '--model', small, '--dtype', 'float16', '--sampler', 'posterior', '--steps', '3', '--eta', '0']);
@@ -348,6 +348,13 @@ describe('the irsde command line, end to end', () => {
     const noWeights = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--weights', join(dir, 'missing.safetensors')]);
     expect(noWeights.code).not.toBe(0);
     expect(noWeights.stderr).toMatch(/weights file not found/);
+    const badTask = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--task', 'dehaze']);
+    expect(badTask.code).not.toBe(0);
+    expect(badTask.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badTask.stderr).toMatch(/--task must be one of denoise, derain, got 'dehaze'/);
+    const both = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--task', 'denoise', '--weights', model]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/give --task or --weights, not both/);
     const badSampler = await irsde(['restore', join(dir, 'noisy'), join(dir, 'o'), '--weights', model, '--sampler', 'magic']);
     expect(badSampler.stderr).toMatch(/unknown sampler 'magic'/);
     const badSteps = await irsde(['restore', join(dir, 'noisy'), join(dir, 'o'), '--weights', model, '--steps', 'ten']);
@@ -360,6 +367,16 @@ describe('the irsde command line, end to end', () => {
     expect(sizes.stderr).toMatch(/'camera': restored image is 16x16 but the reference is 80x64/);
     const noData = await irsde(['train', '--gt', join(dir, 'gt'), '--out', join(dir, 'r'), ...TINY]);
     expect(noData.stderr).toMatch(/give --lq DIR .* or --degradation SPEC/);
+    for (const [args, msg] of [
+      [['--degradation', 'noise:25', '--timesteps', '0:10'], /--timesteps must be MIN:MAX with integers 1 <= MIN <= MAX <= T = 10, got '0:10'/],
+      [['--degradation', 'noise:25', '--timesteps', '5:11'], /--timesteps must be MIN:MAX .* got '5:11'/],
+      [['--sde', 'denoising', '--timesteps', '5:10'], /--timesteps is an IR-SDE option/],
+    ] as const) {
+      const bad = await irsde(['train', '--gt', join(dir, 'gt'), ...args, ...TINY, '--out', join(dir, 'r-ts')]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(msg);
+    }
     const notCkpt = await irsde(['train', '--resume', model, '--out', join(dir, 'r'), '--quiet']);
     expect(notCkpt.stderr).toMatch(/not an irsde checkpoint/);
   });

@@ -9,7 +9,7 @@ import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 import type { LoadedModel } from '../nn/model/model-format.js';
 import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
-import { defaultModelPath } from './default-model.js';
+import { defaultModelPath, SHIPPED_MODELS, type ShippedTask } from './default-model.js';
 
 /** Starts the requested tfjs backend ('auto' picks the fastest) and returns its name. */
 export async function startEngine(engine: string | undefined): Promise<string> {
@@ -51,14 +51,28 @@ export function ortOrFail(what: string): OrtModuleLike {
  */
 export async function loadModelOrDefault(weights: string | undefined): Promise<LoadedModel & { path: string }> {
   await ensureEngine();
-  const path = weights ?? defaultModelPath();
-  if (path === null) throw new CliError('no --weights given and no shipped model is installed; train one with `irsde train` or pass --weights FILE');
-  if (!(await isFile(path))) throw new CliError(`weights file not found: '${path}'`);
+  const path = await modelPathOrFail(weights);
   try {
     return { ...(await loadModelFile(path)), path };
   } catch (e) {
     throw new CliError(`cannot load model '${path}': ${(e as Error).message}`);
   }
+}
+
+/**
+ * The model file a command uses: `weights` when given (it must exist), else the shipped model of
+ * `task` (default `denoise`). Throws a one-line {@link CliError} when there is none.
+ */
+export async function modelPathOrFail(weights: string | undefined, task: ShippedTask = 'denoise'): Promise<string> {
+  if (weights !== undefined) {
+    if (!(await isFile(weights))) throw new CliError(`weights file not found: '${weights}'`);
+    return weights;
+  }
+  const path = defaultModelPath(task);
+  if (path === null) {
+    throw new CliError(`no --weights given and this install has no shipped ${task} model (models/${SHIPPED_MODELS[task]}); train one with \`irsde train\` or pass --weights FILE`);
+  }
+  return path;
 }
 
 /** True when `path` exists and is a regular file. */

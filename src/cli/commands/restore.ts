@@ -9,11 +9,12 @@ import type { Restorer } from '../../pipeline/restorer.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
-import { isDir, isFile } from '../shared.js';
-import { defaultModelPath } from '../default-model.js';
+import { isDir, modelPathOrFail } from '../shared.js';
+import { SHIPPED_TASKS, type ShippedTask } from '../default-model.js';
 
 interface RestoreFlags {
   weights?: string;
+  task?: ShippedTask;
   sampler?: string;
   steps?: number;
   seed: number;
@@ -35,7 +36,8 @@ export function registerRestore(program: Command): void {
     .description('restore an image (or every image of a folder) with a trained model')
     .argument('<input>', 'degraded image file (.png/.jpg), or a folder of them')
     .argument('<output>', 'output image file, or a folder (created; file names kept) when <input> is a folder')
-    .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model')
+    .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model of --task')
+    .option('-t, --task <name>', `which shipped model restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise; instead of --weights)`, choiceOption('--task', SHIPPED_TASKS))
     .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
     .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else all T)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
@@ -48,7 +50,7 @@ export function registerRestore(program: Command): void {
     .option('--rtol <x>', 'with --sampler ode-adaptive: relative tolerance (default 1e-3)', numberOption('--rtol', 0))
     .option('--atol <x>', 'with --sampler ode-adaptive: absolute tolerance (default 1e-3)', numberOption('--atol', 0))
     .option('-q, --quiet', 'no progress bar or summary')
-    .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256')
+    .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
       if (flags.sampler !== undefined && !Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
         throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
@@ -62,9 +64,8 @@ export function registerRestore(program: Command): void {
         if (imageFormatOfPath(output) === null) throw new CliError(`output '${output}' must end in .png, .jpg or .jpeg`);
         jobs.push({ from: input, to: output });
       }
-      const path = flags.weights ?? defaultModelPath();
-      if (path === null) throw new CliError('no --weights given and no shipped model is installed; train one with `irsde train` or pass --weights FILE');
-      if (!(await isFile(path))) throw new CliError(`weights file not found: '${path}'`);
+      if (flags.weights !== undefined && flags.task !== undefined) throw new CliError('give --task or --weights, not both (--task picks a shipped model file)');
+      const path = await modelPathOrFail(flags.weights, flags.task ?? 'denoise');
       let restorer: Restorer;
       try {
         restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });

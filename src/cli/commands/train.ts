@@ -85,6 +85,12 @@ export interface TrainRunConfig {
    * [0, 1] (noise as stored in 8-bit photos; the Trainer's `clipState`).
    */
   noiseLevels?: string;
+  /**
+   * IR-SDE: the timesteps `MIN:MAX` (within 1..T) the training draws from, uniformly (default
+   * `1:T`, the reference's). A model meant to be sampled in one posterior step from T only ever
+   * runs at t = T; `60:100` (T 100) spends the training on the states near it.
+   */
+  timesteps?: string;
   T: number;
   /** lambda on the 0–255 scale (the paper's max_sigma, e.g. 10 or 50). */
   maxSigma255?: number;
@@ -128,7 +134,7 @@ export const TRAIN_CONFIG_KEYS = [
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
   'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels', 'quiet',
+  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'quiet',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
@@ -281,6 +287,15 @@ function parseNoiseLevels(cfg: TrainRunConfig): { levels: [number, number]; clip
   return { levels: [lo, hi], clip: m?.[3] === 'clip' };
 }
 
+/** `--timesteps MIN:MAX` as integers with 1 <= MIN <= MAX <= T. */
+function parseTimesteps(spec: string, T: number): [number, number] {
+  const m = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(String(spec));
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2]) : NaN;
+  if (!(lo >= 1 && lo <= hi && hi <= T)) throw new CliError(`--timesteps must be MIN:MAX with integers 1 <= MIN <= MAX <= T = ${T}, got '${spec}'`);
+  return [lo, hi];
+}
+
 function sdeConfigOfRun(cfg: TrainRunConfig): AnySDEConfig {
   if (cfg.sde !== undefined && cfg.sde !== 'ir' && cfg.sde !== 'denoising') throw new CliError(`--sde must be ir or denoising, got '${String(cfg.sde)}'`);
   if (cfg.sde === 'denoising') {
@@ -385,6 +400,9 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
     const [lo, hi] = noiseLevelsOf(cfg);
     if (hi / 255 > sde.maxSigma * (1 + 1e-12)) throw new CliError(`--noise-levels ${cfg.noiseLevels}: the highest level exceeds the SDE's --max-sigma ${(sde.maxSigma * 255).toFixed(1)}`);
     timesteps = [Math.max(1, sde.optimalTimestep(lo / 255)), Math.max(1, sde.optimalTimestep(Math.min(hi / 255, sde.maxSigma)))];
+    if (cfg.timesteps !== undefined) throw new CliError('--timesteps is an IR-SDE option; a DenoisingSDE run takes its timesteps from --noise-levels');
+  } else if (cfg.timesteps !== undefined) {
+    timesteps = parseTimesteps(cfg.timesteps, sde.T);
   }
   const network = networkOf(cfg);
   const net = createNetwork(network, { seed: cfg.seed });
@@ -515,6 +533,7 @@ export function registerTrain(program: Command): void {
     .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
     .option('--sde <kind>', "ir (default: IR-SDE, a conditional network learns the --degradation / --lq pairs) or denoising (the reference's DenoisingSDE: an unconditional network learns Gaussian noise of every level in --noise-levels)", choiceOption('--sde', ['ir', 'denoising'] as const))
     .option('--noise-levels <min:max>', 'with --sde denoising: noise levels to learn, 0-255 scale (default 0:50; max sets --max-sigma); MIN:MAX:clip clips the noisy training images to [0, 1] as 8-bit photos are')
+    .option('--timesteps <min:max>', 'IR-SDE: draw the training timesteps from MIN..MAX only (default 1:T, the reference\'s; e.g. 60:100 for a model sampled in one posterior step from T)')
     .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
     .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
     .option('--schedule <name>', 'theta schedule: cosine, linear or constant')
