@@ -122,4 +122,4 @@ export {
 } from './train/index.js';
 
 // The restoration pipeline.
-export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type RestoreImageOptions, type RestoredImage } from './pipeline/index.js';
+export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage } from './pipeline/index.js';
