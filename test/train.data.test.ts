@@ -8,6 +8,7 @@ import { Rng } from '../src/backend/rng.js';
 import { folderSource, readImage, writeImage } from '../src/io/index.js';
 import {
   applyMask,
+  convertChannels,
   augmentPair,
   bicubicDownUp,
   cropImage,
@@ -377,18 +378,27 @@ describe('data sets', () => {
     const grey = lq.map((img, k) => isGrey(img) && isGrey(gt[k]));
     // Binomial(200, 0.5): sd 7.1; 5 sd bounds. Colour crops keep colour noise.
     expect(Math.abs(grey.filter(Boolean).length - 100)).toBeLessThan(36);
+    // The batch says which items are grey (what the trainer's DenoisingSDE noise follows).
+    expect(b.grey).toEqual(grey);
     expect(lq.filter((img, k) => !grey[k]).every((img) => !isGrey(img))).toBe(true);
     // Grey crops: the luma of the clean crop, with sigma-25 noise.
     const k = grey.indexOf(true);
     expect(std(diff(lq[k], gt[k])) * 255).toBeGreaterThan(20);
     const all = await ImageDataset.synthetic({ ...opts, greyFraction: 1 }).next(new Rng(8));
     expect(tensorToImages(all.lq).every(isGrey)).toBe(true);
+    expect(all.grey.every(Boolean)).toBe(true);
     // 0 draws nothing extra: the same batches as without the option.
     const a0 = await ImageDataset.synthetic({ ...opts, greyFraction: 0 }).next(new Rng(9));
     const a1 = await ImageDataset.synthetic(opts).next(new Rng(9));
     expect(maxAbsDiff(a0.lq.dataSync(), a1.lq.dataSync())).toBe(0);
+    expect(a1.grey.some(Boolean)).toBe(false);
+    // A grey photo in an RGB set is flagged grey, in training and validation batches alike.
+    const greyPhoto = ImageDataset.synthetic({ ...opts, gt: memorySource({ g: convertChannels(rgb, 1) }), batchSize: 2 });
+    const gb = await greyPhoto.next(new Rng(1));
+    const vb = await greyPhoto.itemBatch([0], { cropSize: 16 });
+    expect([...gb.grey, ...vb.grey]).toEqual([true, true, true]);
     expect(() => ImageDataset.synthetic({ ...opts, greyFraction: 1.5 })).toThrow(/greyFraction must be in \[0, 1\], got 1.5/);
-    tf.dispose([b.lq, b.gt, all.lq, all.gt, a0.lq, a0.gt, a1.lq, a1.gt]);
+    tf.dispose([b.lq, b.gt, all.lq, all.gt, a0.lq, a0.gt, a1.lq, a1.gt, gb.lq, gb.gt, vb.lq, vb.gt]);
   });
 
   it('synthetic bicubic SR data: x4 down/up of GT crops', async () => {

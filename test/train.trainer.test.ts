@@ -278,6 +278,55 @@ describe('optimiser pieces', () => {
   });
 });
 
+describe('Trainer grey items (batch.grey)', () => {
+  it('a DenoisingSDE gives grey items grey noise (the same in every channel), colour items colour noise; IR-SDE noise stays per channel', async () => {
+    const seen: Float32Array[] = [];
+    const spy: GradientComputer = {
+      compute(task: GradientTask) {
+        seen.push(task.noise.dataSync() as Float32Array);
+        return { loss: 0, grads: {} };
+      },
+    };
+    const flagged = (source: BatchSource, grey: boolean[]): BatchSource => ({
+      async next(rng) {
+        return { ...(await source.next(rng)), grey };
+      },
+    });
+    let leaked = 0;
+    const noiseOf = async (sde: DenoisingSDE | MeanRevertingSDE, grey: boolean[]) => {
+      const model = tinyModel(1);
+      const before = tf.memory().numTensors;
+      const trainer = new Trainer({ sde, model, data: flagged(syntheticData(2, 8), grey), config: { seed: 3, ema: false }, gradients: spy });
+      try {
+        await trainer.trainStep();
+      } finally {
+        trainer.dispose();
+        leaked += tf.memory().numTensors - before;
+        model.dispose();
+      }
+      return seen.at(-1)!;
+    };
+    const per = 8 * 8 * 3;
+    const channelsEqual = (z: Float32Array, item: number) => {
+      for (let i = item * per; i < (item + 1) * per; i += 3) if (z[i] !== z[i + 1] || z[i] !== z[i + 2]) return false;
+      return true;
+    };
+    const dsde = new DenoisingSDE({ T: 20, maxSigma: 0.5, schedule: 'cosine' });
+    const irSde = new MeanRevertingSDE(sdeConfig);
+    const mixed = await noiseOf(dsde, [true, false]);
+    expect(channelsEqual(mixed, 0)).toBe(true);
+    expect(channelsEqual(mixed, 1)).toBe(false);
+    // Same generator stream: the colour item's noise and the grey item's first channel are unchanged.
+    const colour = await noiseOf(dsde, [false, false]);
+    for (let i = 0; i < per; i += 3) expect(mixed[i]).toBe(colour[i]);
+    expect(Array.from(mixed.subarray(per))).toEqual(Array.from(colour.subarray(per)));
+    const ir = await noiseOf(irSde, [true, true]);
+    expect(channelsEqual(ir, 0) || channelsEqual(ir, 1)).toBe(false);
+    await expect(noiseOf(dsde, [true])).rejects.toThrow(/batch.grey has 1 entries for a batch of 2/);
+    expect(leaked).toBe(0);
+  });
+});
+
 describe('Trainer clipState (DenoisingSDE states clipped to [0, 1])', () => {
   it('passes the noise of clip(x0 + sigmaBar_t z, 0, 1), and refuses a MeanRevertingSDE', async () => {
     const sde = new DenoisingSDE({ T: 20, maxSigma: 0.5, schedule: 'cosine' });

@@ -76,6 +76,22 @@ function clippedNoise(sde: DenoisingSDE<tf.Tensor>, x0: tf.Tensor, z: tf.Tensor,
   });
 }
 
+/**
+ * Makes the noise of the `grey` items of a `[B, ..., C]` draw grey, in place: each pixel's first
+ * channel is copied to the others (the draw count, and so the generator's stream, is unchanged).
+ */
+export function greyNoise(z: Float32Array, shape: readonly number[], grey: readonly boolean[]): void {
+  const B = shape[0];
+  const C = shape[shape.length - 1];
+  if (grey.length !== B) throw new RangeError(`Trainer: batch.grey has ${grey.length} entries for a batch of ${B}`);
+  if (C === 1) return;
+  const per = z.length / B;
+  for (let b = 0; b < B; b++) {
+    if (!grey[b]) continue;
+    for (let i = b * per; i < (b + 1) * per; i += C) for (let c = 1; c < C; c++) z[i + c] = z[i];
+  }
+}
+
 /** What one training step reports (also the JSON-lines log record of a step). */
 export interface StepRecord {
   /** Number of updates applied after this step (1-based). */
@@ -216,7 +232,17 @@ export class Trainer {
     const B = batch.gt.shape[0];
     const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
     const t = Array.from(this.#rng.integers(B, tLo, tHi));
-    const drawn = tf.tensor(this.#rng.normal(batch.gt.shape), batch.gt.shape);
+    const z = this.#rng.normal(batch.gt.shape);
+    // A DenoisingSDE learns the photo's own noise: grey items get grey noise.
+    if (batch.grey && isDenoisingSDE(this.sde)) {
+      try {
+        greyNoise(z, batch.gt.shape, batch.grey);
+      } catch (e) {
+        tf.dispose([batch.lq, batch.gt]);
+        throw e;
+      }
+    }
+    const drawn = tf.tensor(z, batch.gt.shape);
     // The constructor checked that clipState comes with a DenoisingSDE.
     const noise = this.config.clipState ? clippedNoise(this.sde as DenoisingSDE<tf.Tensor>, batch.gt, drawn, t) : drawn;
     if (noise !== drawn) drawn.dispose();

@@ -19,4 +19,11 @@ export interface Batch {
   readonly lq: tf.Tensor;
   /** Clean images. */
   readonly gt: tf.Tensor;
+  /**
+   * Per item (length B, optional): true when the item is a grey image copied into every channel.
+   * Under a DenoisingSDE the trainer then gives it grey noise (one draw per pixel, the same in
+   * every channel), since the noise a DenoisingSDE learns is the photo's own and a grey photo's
+   * noise is grey. Omitted: every item is treated as colour.
+   */
+  readonly grey?: readonly boolean[];
 }

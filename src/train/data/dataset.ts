@@ -11,6 +11,11 @@ export interface ImageBatch {
   readonly lq: tf.Tensor4D;
   /** Clean crops. */
   readonly gt: tf.Tensor4D;
+  /**
+   * Per item: true when it is a grey image (a grey photo, or a crop turned grey by
+   * `greyFraction`) copied into the three channels of an RGB set. See `Batch.grey`.
+   */
+  readonly grey: readonly boolean[];
 }
 
 /** Options shared by paired and synthetic data sets. */
@@ -185,8 +190,8 @@ export class ImageDataset {
     return { lq: convertChannels(out.lq, this.channels), gt: convertChannels(out.gt, this.channels) };
   }
 
-  /** One training item: random image, crop, flip / rotation, then the degradation. */
-  async #trainItem(rng: Rng): Promise<ImagePair> {
+  /** One training item: random image, crop, flip / rotation, then the degradation; and whether it is grey in an RGB set. */
+  async #trainItem(rng: Rng): Promise<ImagePair & { grey: boolean }> {
     const index = rng.integers(1, 0, this.names.length - 1)[0];
     let pair = await this.#pair(index);
     const size = this.cropSize;
@@ -200,7 +205,8 @@ export class ImageDataset {
     if (this.#greyFraction > 0 && rng.uniform([1])[0] < this.#greyFraction && pair.gt.channels === 3) {
       pair = { lq: convertChannels(pair.lq, 1), gt: convertChannels(pair.gt, 1) };
     }
-    return this.#degrade(pair, rng);
+    const grey = this.channels === 3 && pair.gt.channels === 1;
+    return { ...this.#degrade(pair, rng), grey };
   }
 
   /**
@@ -214,10 +220,10 @@ export class ImageDataset {
     return this.#toBatch(items);
   }
 
-  #toBatch(items: ImagePair[]): ImageBatch {
+  #toBatch(items: Array<ImagePair & { grey: boolean }>): ImageBatch {
     const lq = imagesToTensor(items.map((p) => p.lq));
     try {
-      return { lq, gt: imagesToTensor(items.map((p) => p.gt)) };
+      return { lq, gt: imagesToTensor(items.map((p) => p.gt)), grey: items.map((p) => p.grey) };
     } catch (e) {
       lq.dispose();
       throw e;
@@ -229,6 +235,11 @@ export class ImageDataset {
    * flips, and (synthetic sets) degraded with a stream fixed by (`seed`, `index`).
    */
   async item(index: number, options: ItemOptions = {}): Promise<ImagePair> {
+    const { lq, gt } = await this.#item(index, options);
+    return { lq, gt };
+  }
+
+  async #item(index: number, options: ItemOptions): Promise<ImagePair & { grey: boolean }> {
     if (!Number.isInteger(index) || index < 0 || index >= this.names.length) {
       throw new RangeError(`ImageDataset.item: index ${index} is outside 0..${this.names.length - 1}`);
     }
@@ -236,12 +247,12 @@ export class ImageDataset {
     if (options.cropSize !== undefined) pair = { lq: centerCrop(pair.lq, options.cropSize), gt: centerCrop(pair.gt, options.cropSize) };
     const root = new Rng(options.seed ?? 0);
     const rng = Rng.fromState({ key: root.state.key, draws: index }).split(1)[0];
-    return this.#degrade(pair, rng);
+    return { ...this.#degrade(pair, rng), grey: this.channels === 3 && pair.gt.channels === 1 };
   }
 
   /** Items `indices` (see {@link ImageDataset.item}) stacked into new tensors (the caller disposes them). */
   async itemBatch(indices: readonly number[], options: ItemOptions = {}): Promise<ImageBatch> {
-    return this.#toBatch(await Promise.all(indices.map((i) => this.item(i, options))));
+    return this.#toBatch(await Promise.all(indices.map((i) => this.#item(i, options))));
   }
 
   /**
