@@ -155,6 +155,21 @@ const scores = JSON.parse(run(process.execPath, ['--input-type=module', '-e', SC
 if (!(scores.restored > scores.noisy + 3)) fail(`irsde restore with the shipped model: ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB (expected a gain above 3 dB); it said:\n${restoreLog}`);
 step(`irsde restore with the shipped model (no --weights, tfjs-backend-cpu): ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB on a held-out noisy crop`);
 
+// Deraining with the shipped model (`--task derain`) on a held-out photo crop, rain made in the app.
+const RAIN = "import { Rng, cropImage, rainStreaks } from 'irsde/advanced'; import { readImage, writeImage } from 'irsde/node'; const p = await readImage('photo.png'); const c = cropImage(p, (p.height - 128) >> 1, (p.width - 128) >> 1, 128, 128); await writeImage('dry.png', c); await writeImage('rainy.png', rainStreaks(c, {}, new Rng(5)));";
+copyFileSync(join(process.env.IRSDE_SHARED ?? join(ROOT, '../shared'), 'data/images/astronaut.png'), join(app, 'photo.png'));
+run(process.execPath, ['--input-type=module', '-e', RAIN], { cwd: app });
+// The npm package carries the denoiser only: --task derain says where the model is; --weights
+// with the repository's file derains.
+const taskRun = spawnSync(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), 'restore', 'rainy.png', 'derained.png', '--task', 'derain'], { cwd: app, encoding: 'utf8' });
+const noTask = taskRun.stderr;
+if (taskRun.status === 0 || !/this install has no derain model .*pass --weights FILE/.test(noTask) || noTask.trim().split('\n').length !== 1) fail(`irsde restore --task derain from the npm package should fail in one line naming --weights, said: ${noTask}`);
+const derainLog = run(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), 'restore', 'rainy.png', 'derained.png', '--weights', join(ROOT, 'models/derain.safetensors')], { cwd: app, allowStderr: true });
+const RAIN_SCORES = SCORES.replace("['noisy', 'restored', 'clean']", "['rainy', 'derained', 'dry']");
+const rain = JSON.parse(run(process.execPath, ['--input-type=module', '-e', RAIN_SCORES], { cwd: app }));
+if (!(rain.restored > rain.noisy + 5)) fail(`irsde restore --weights models/derain.safetensors: ${rain.noisy.toFixed(2)} -> ${rain.restored.toFixed(2)} dB (expected a gain above 5 dB); it said:\n${derainLog}`);
+step(`irsde restore --weights <repo>/models/derain.safetensors (tfjs-backend-cpu): ${rain.noisy.toFixed(2)} -> ${rain.restored.toFixed(2)} dB on a held-out rainy crop; --task derain from the package says to pass --weights`);
+
 // --- 4. TypeScript ---------------------------------------------------------------------------
 const TS_CORE = `
 import { MeanRevertingSDE, from255, hostBackend, type HostTensor, type SDEConfig } from 'irsde';

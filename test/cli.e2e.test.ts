@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImage, writeImage } from '../src/io/images.js';
 import { psnr, ssim } from '../src/train/metrics.js';
-import { gaussianNoise } from '../src/train/data/noise.js';
+import { gaussianNoise, rainStreaks } from '../src/train/data/noise.js';
 import { Rng } from '../src/index.js';
 import { SHARED } from './helpers/goldens.js';
 
@@ -338,6 +338,17 @@ describe('the irsde command line, end to end', () => {
     expect(badSpec.code).not.toBe(0);
     expect(badSpec.stderr.trim().split('\n')).toHaveLength(1);
     expect(badSpec.stderr).toMatch(/--noise-levels must be MIN:MAX\[:clip\]/);
+  });
+
+  it('--task derain restores with the repository\'s deraining model (models/derain.safetensors)', async () => {
+    const clean = await readImage(join(FIX, 'astronaut_gt.png'), { channels: 3 });
+    await writeImage(join(dir, 'rainy.png'), rainStreaks(clean, {}, new Rng(4)));
+    const rainy = await readImage(join(dir, 'rainy.png'));
+    const r = await irsde(['restore', join(dir, 'rainy.png'), join(dir, 'derained.png'), '--task', 'derain']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/models\/derain\.safetensors/);
+    const out = await readImage(join(dir, 'derained.png'));
+    expect(psnr(out, clean) - psnr(rainy, clean)).toBeGreaterThan(3);
   });
 
   it('fails clearly, with a non-zero exit code, on bad input', async () => {

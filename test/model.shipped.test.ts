@@ -7,9 +7,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDenoisingSDE, psnr, selectBackend, ssim, type Restorer } from '../src/advanced.js';
+import { cropImage, isDenoisingSDE, psnr, rainStreaks, Rng, selectBackend, ssim, type Restorer } from '../src/advanced.js';
 import { loadRestorerFile, readImage } from '../src/node.js';
-import { DEFAULT_MODEL_FILE, defaultModelPath } from '../src/cli/default-model.js';
+import { DEFAULT_MODEL_FILE, defaultModelPath, SHIPPED_MODELS } from '../src/cli/default-model.js';
+import { SHARED } from './helpers/goldens.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = join(ROOT, 'test/fixtures/metrics');
@@ -71,5 +72,44 @@ describe('the shipped denoising model', () => {
     if (!isDenoisingSDE(sde)) throw new Error('the shipped model is not a DenoisingSDE one');
     expect(told.noise).toMatchObject({ estimated: false, start: sde.optimalTimestep(25 / 255) });
     expect(psnr(told.image, clean)).toBeGreaterThan(psnr(blind.image, clean) - 0.5);
+  });
+});
+
+// The shipped deraining model (`irsde restore --task derain`): an IR-SDE model trained on the
+// project's synthetic rain (`rainStreaks`), restoring held-out photos it never saw.
+describe('the shipped deraining model', () => {
+  let derain: Restorer;
+  let derainPath: string;
+  beforeAll(async () => {
+    const found = defaultModelPath('derain');
+    expect(found, `models/${SHIPPED_MODELS.derain} is committed`).not.toBeNull();
+    derainPath = found!;
+    derain = await loadRestorerFile(derainPath);
+  });
+  afterAll(async () => {
+    await derain?.dispose();
+  });
+
+  it('is a conditional IR-SDE model, at most 10 MB, with a one-step recommended sampler', () => {
+    expect(derain.sde.kind).toBe('mean-reverting');
+    expect(derain.network.config.conditional).not.toBe(false); // conditional unless stated otherwise
+    expect(statSync(derainPath).size).toBeLessThanOrEqual(10e6);
+    expect(derain.sampling).toMatchObject({ sampler: 'posterior', steps: 1 });
+  });
+
+  // 192x192 centre crops of two held-out photos (grey camera, colour astronaut), rain seeded here.
+  it.each([
+    ['astronaut', 11],
+    ['camera', 12],
+  ])('removes synthetic rain from a held-out photo (%s): PSNR gain above 6 dB, SSIM up, no leaked tensors', async (name, seed) => {
+    const photo = await readImage(join(SHARED, 'data/images', `${name}.png`));
+    const clean = cropImage(photo, (photo.height - 192) >> 1, (photo.width - 192) >> 1, 192, 192);
+    const rainy = rainStreaks(clean, {}, new Rng(seed));
+    const before = tf.memory().numTensors;
+    const out = await derain.restore(rainy);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(out.image.channels).toBe(clean.channels);
+    expect(psnr(out.image, clean) - psnr(rainy, clean)).toBeGreaterThan(6);
+    expect(ssim(out.image, clean)).toBeGreaterThan(ssim(rainy, clean));
   });
 });

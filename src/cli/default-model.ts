@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The models a package may ship under `models/`, by task: `irsde restore --task NAME` uses
- * `models/<file>`. `denoise` (Gaussian noise of any sigma 0–50, blind) is the default task.
+ * The trained models under `models/`, by task: `irsde restore --task NAME` uses `models/<file>`.
+ * `denoise` (Gaussian noise of any sigma 0–50, blind) is the default task and the only one in the
+ * npm package (which must stay small); the others live in the repository's `models/` folder.
  */
 export const SHIPPED_MODELS = {
   denoise: 'denoise-blind.safetensors',

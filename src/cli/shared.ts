@@ -70,7 +70,7 @@ export async function modelPathOrFail(weights: string | undefined, task: Shipped
   }
   const path = defaultModelPath(task);
   if (path === null) {
-    throw new CliError(`no --weights given and this install has no shipped ${task} model (models/${SHIPPED_MODELS[task]}); train one with \`irsde train\` or pass --weights FILE`);
+    throw new CliError(`no --weights given and this install has no ${task} model (models/${SHIPPED_MODELS[task]}; the npm package carries the denoise one only, the others are in the irsde repository's models/ folder): pass --weights FILE`);
   }
   return path;
 }
