@@ -37,7 +37,7 @@ export function registerRestore(program: Command): void {
     .argument('<input>', 'degraded image file (.png/.jpg), or a folder of them')
     .argument('<output>', 'output image file, or a folder (created; file names kept) when <input> is a folder')
     .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model of --task')
-    .option('-t, --task <name>', `which shipped model restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise; instead of --weights)`, choiceOption('--task', SHIPPED_TASKS))
+    .option('-t, --task <name>', `which model of irsde's models/ folder restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise, the one in the npm package; instead of --weights)`, choiceOption('--task', SHIPPED_TASKS))
     .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
     .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else all T)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
