@@ -150,8 +150,10 @@ step(`with @tensorflow/tfjs-backend-cpu added: selectBackend() -> '${tensors.bac
 copyFileSync(join(ROOT, 'test/fixtures/metrics/camera_s25.png'), join(app, 'noisy.png'));
 copyFileSync(join(ROOT, 'test/fixtures/metrics/camera_gt.png'), join(app, 'clean.png'));
 const restoreLog = run(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), 'restore', 'noisy.png', 'restored.png'], { cwd: app, allowStderr: true });
-const SCORES = "import { psnr } from 'irsde'; import { readImage } from 'irsde/node'; const [n, r, c] = await Promise.all(['noisy', 'restored', 'clean'].map((f) => readImage(f + '.png'))); console.log(JSON.stringify({ noisy: psnr(n, c), restored: psnr(r, c) }));";
-const scores = JSON.parse(run(process.execPath, ['--input-type=module', '-e', SCORES], { cwd: app }));
+/** PSNR of a degraded and a restored image against the clean one, computed in the app with irsde. */
+const scoresOf = (degraded, restored, clean) => JSON.parse(run(process.execPath, ['--input-type=module', '-e',
+  `import { psnr } from 'irsde'; import { readImage } from 'irsde/node'; const [n, r, c] = await Promise.all(${JSON.stringify([degraded, restored, clean])}.map((f) => readImage(f + '.png'))); console.log(JSON.stringify({ noisy: psnr(n, c), restored: psnr(r, c) }));`], { cwd: app }));
+const scores = scoresOf('noisy', 'restored', 'clean');
 if (!(scores.restored > scores.noisy + 3)) fail(`irsde restore with the shipped model: ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB (expected a gain above 3 dB); it said:\n${restoreLog}`);
 step(`irsde restore with the shipped model (no --weights, tfjs-backend-cpu): ${scores.noisy.toFixed(2)} -> ${scores.restored.toFixed(2)} dB on a held-out noisy crop`);
 
@@ -165,8 +167,7 @@ const taskRun = spawnSync(process.execPath, [join(app, 'node_modules/irsde/dist/
 const noTask = taskRun.stderr;
 if (taskRun.status === 0 || !/this install has no derain model .*pass --weights FILE/.test(noTask) || noTask.trim().split('\n').length !== 1) fail(`irsde restore --task derain from the npm package should fail in one line naming --weights, said: ${noTask}`);
 const derainLog = run(process.execPath, [join(app, 'node_modules/irsde/dist/cli.js'), 'restore', 'rainy.png', 'derained.png', '--weights', join(ROOT, 'models/derain.safetensors')], { cwd: app, allowStderr: true });
-const RAIN_SCORES = SCORES.replace("['noisy', 'restored', 'clean']", "['rainy', 'derained', 'dry']");
-const rain = JSON.parse(run(process.execPath, ['--input-type=module', '-e', RAIN_SCORES], { cwd: app }));
+const rain = scoresOf('rainy', 'derained', 'dry');
 if (!(rain.restored > rain.noisy + 5)) fail(`irsde restore --weights models/derain.safetensors: ${rain.noisy.toFixed(2)} -> ${rain.restored.toFixed(2)} dB (expected a gain above 5 dB); it said:\n${derainLog}`);
 step(`irsde restore --weights <repo>/models/derain.safetensors (tfjs-backend-cpu): ${rain.noisy.toFixed(2)} -> ${rain.restored.toFixed(2)} dB on a held-out rainy crop; --task derain from the package says to pass --weights`);
 

@@ -80,7 +80,7 @@ function clippedNoise(sde: DenoisingSDE<tf.Tensor>, x0: tf.Tensor, z: tf.Tensor,
  * Makes the noise of the `grey` items of a `[B, ..., C]` draw grey, in place: each pixel's first
  * channel is copied to the others (the draw count, and so the generator's stream, is unchanged).
  */
-export function greyNoise(z: Float32Array, shape: readonly number[], grey: readonly boolean[]): void {
+function greyNoise(z: Float32Array, shape: readonly number[], grey: readonly boolean[]): void {
   const B = shape[0];
   const C = shape[shape.length - 1];
   if (grey.length !== B) throw new RangeError(`Trainer: batch.grey has ${grey.length} entries for a batch of ${B}`);
