@@ -87,6 +87,7 @@ describe('degradations', () => {
       { kind: 'motion-blur' },
       { kind: 'inpaint', fraction: 0.3 },
       { kind: 'chain', steps: [{ kind: 'motion-blur' }, { kind: 'noise', sigma: [5, 15] }] },
+      { kind: 'chain', steps: [{ kind: 'one-of', options: [{ kind: 'gaussian-blur', sigma: [0.8, 3] }, { kind: 'motion-blur' }] }, { kind: 'noise', sigma: 2, clip: true }, { kind: 'quantize' }] },
     ] as const;
     for (const spec of specs) {
       const deg = degradationFromSpec(spec);
@@ -101,6 +102,24 @@ describe('degradations', () => {
     const copy = Float32Array.from(grey.data);
     degradationFromSpec({ kind: 'rain' })(grey, new Rng(1));
     expect(maxAbsDiff(copy, grey.data)).toBe(0);
+  });
+
+  it("'one-of' picks each option about equally often and runs exactly the picked one; 'quantize' stores 8-bit values", () => {
+    const small = makeImage(8, 8, 3, Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => ((i * 37) % 101) / 100));
+    const marks = [0.1, 0.5, 0.9];
+    const deg = degradationFromSpec({ kind: 'one-of', options: marks.map((m) => ({ kind: 'chain', steps: [{ kind: 'inpaint', fraction: 1, fill: m }] }) as const) });
+    const counts = [0, 0, 0];
+    for (let s = 0; s < 300; s++) {
+      const out = deg(small, new Rng(s));
+      const i = marks.findIndex((m) => Math.abs(out.data[0] - m) < 1e-6);
+      expect(i).toBeGreaterThanOrEqual(0);
+      counts[i]++;
+    }
+    for (const c of counts) expect(c).toBeGreaterThan(70); // 100 expected of each
+    const q = degradationFromSpec({ kind: 'quantize' })(makeImage(1, 4, 1, Float32Array.from([-0.2, 0.5, 0.1234, 1.7])), new Rng(0));
+    expect(Array.from(q.data)).toEqual(Array.from(Float32Array.from([0, 128 / 255, 31 / 255, 1])));
+    expect(() => degradationFromSpec({ kind: 'one-of', options: [] })).toThrow(/non-empty options/);
+    expect(() => degradationFromSpec({ kind: 'quantize', levels: 0 })).toThrow(/levels/);
   });
 
   it('Gaussian and motion blur keep constants constant and the mean (up to borders), and smooth', () => {

@@ -26,6 +26,10 @@ export interface OrtGradientsOptions {
    * relative rounding) or `'direct'`.
    */
   readonly conv3x3?: Conv3x3;
+  /** Further ORT session options (e.g. `{ enableProfiling: true }`), applied over the defaults. */
+  readonly sessionOptions?: Record<string, unknown>;
+  /** Called with the wall time of each phase of a step (`'prepare'`, `'weights'`, `'run'`, `'outputs'`), ms. */
+  readonly onTiming?: (phase: string, ms: number) => void;
 }
 
 /**
@@ -74,7 +78,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       // No memory pattern: with it, ORT's second run allocates the whole planned block on top of
       // the first run's arena (nf = 64: RSS 8 -> 16 GB and a 2x slower second step); without it
       // the arena's chunks are reused from the first run on (peak RSS ~11 GB, same step time).
-      s = ort.InferenceSession.create(graph, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableMemPattern: false });
+      s = ort.InferenceSession.create(graph, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', enableMemPattern: false, ...options.sessionOptions });
       sessions.set(key, s);
     }
     return s;
@@ -88,15 +92,32 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       const [B, H, W, C] = batch.gt.shape;
       const outC = imageChannels(config).output;
       const session = await sessionFor(config, B, H, W, norm);
+      const timing = options.onTiming;
+      let mark = timing ? performance.now() : 0;
+      const lap = (phase: string) => {
+        if (!timing) return;
+        const now = performance.now();
+        timing(phase, now - mark);
+        mark = now;
+      };
       const prediction = model.prediction ?? 'noise';
-      const [xt, scale, offset] = tf.tidy(() => {
+      // The tidy returns tensors only: a tidy walks its result looking for tensors, element by
+      // element through typed arrays (~250 ms for three 4x128x128x3 arrays).
+      const parts = tf.tidy(() => {
         const xtT = sampleTrainingState(sde, batch, t, noise);
         const zero = tf.zeros([B, H, W, outC]);
         const b = objectiveDiff(sde, prediction, zero, xtT, batch, t, objective);
         const a = tf.sub(objectiveDiff(sde, prediction, tf.onesLike(zero), xtT, batch, t, objective), b);
-        return [nchw(xtT), nchw(a), nchw(b)];
+        return [xtT, a, b];
       });
+      let xt: Float32Array, scale: Float32Array, offset: Float32Array;
+      try {
+        [xt, scale, offset] = parts.map(nchw);
+      } finally {
+        tf.dispose(parts);
+      }
       const cond = isConditional(config) ? nchw(batch.lq) : null;
+      lap('prepare');
       const feeds: Record<string, OrtTensorLike> = {};
       const specs: ParamSpec[] = networkParamSpecs(config);
       for (const spec of specs) {
@@ -112,12 +133,15 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       feeds[io.time] = new ort.Tensor('float32', Float32Array.from(t), [B]);
       feeds[io.lossScale] = new ort.Tensor('float32', scale, [B, outC, H, W]);
       feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);
+      lap('weights');
       const out = await session.run(feeds);
+      lap('run');
       const grads: Record<string, Float32Array> = {};
       // ORT's outputs are fresh JavaScript arrays (in tfjs layout): handed over without a copy.
       for (const spec of specs) grads[spec.name] = out[io.gradPrefix + spec.name].data as Float32Array;
       const loss = (out[io.loss].data as Float32Array)[0];
       for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
+      lap('outputs');
       return { loss, grads };
     },
     async dispose(): Promise<void> {

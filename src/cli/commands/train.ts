@@ -1,4 +1,5 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../io/atomic.js';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -359,9 +360,9 @@ function loadInto(net: TfjsNetwork, weights: Record<string, tf.Tensor>): void {
   }
 }
 
+/** Writes a run's file atomically (temporary file in the same folder, fsync, rename): a kill leaves the old file or the whole new one. */
 async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await writeFile(`${path}.tmp`, bytes);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, bytes);
 }
 
 /** Runs a training job (the library calls behind `irsde train`). */
@@ -420,7 +421,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const pool = gradients === 'ort' ? createOrtGradients({ ort: ortOrFail('--gradients ort'), threads: availableParallelism(), ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
-  await writeFile(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  await writeAtomic(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), ...(trainer.config.clipState ? { clipState: true } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
@@ -437,6 +438,9 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   process.once('SIGTERM', onSignal);
   let recent = 0;
   let recentN = 0;
+  // Steps per second over the steps since the last progress line (wall clock: checkpoints and
+  // validation included), and the time left at that rate.
+  let lastLine = { at: performance.now(), step: trainer.step };
   try {
     const { stoppedEarly } = await trainer.fit({
       steps: cfg.steps,
@@ -448,7 +452,10 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
         recent += r.loss;
         recentN++;
         if (!cfg.quiet && (r.step % 10 === 0 || r.step === cfg.steps)) {
-          console.error(`step ${r.step}/${cfg.steps}  loss ${(recent / recentN).toExponential(3)}  lr ${r.lr.toExponential(2)}  ${r.ms.toFixed(0)} ms/step`);
+          const now = performance.now();
+          const rate = (r.step - lastLine.step) / ((now - lastLine.at) / 1000);
+          lastLine = { at: now, step: r.step };
+          console.error(`step ${r.step}/${cfg.steps}  loss ${(recent / recentN).toExponential(3)}  lr ${r.lr.toExponential(2)}  ${r.ms.toFixed(0)} ms/step  ${rate.toFixed(2)} steps/s  ${formatDuration((cfg.steps - r.step) / rate)} left`);
           recent = 0;
           recentN = 0;
         }
@@ -591,4 +598,15 @@ export function registerTrain(program: Command): void {
       const { step, modelPath } = await runTraining(cfg, resume);
       if (!cfg.quiet) console.error(`done at step ${step}; model: ${modelPath}`);
     });
+}
+
+/** Seconds as `1h 02m`, `3m 05s` or `12s` (progress lines). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
 }

@@ -83,6 +83,25 @@ export interface InpaintSpec extends MaskOptions {
   readonly fill?: number;
 }
 
+/** One of several degradations, picked uniformly per image (e.g. Gaussian or motion blur). */
+export interface OneOfSpec {
+  /** Discriminant. */
+  readonly kind: 'one-of';
+  /** The candidates (at least one). */
+  readonly options: readonly DegradationSpec[];
+}
+
+/**
+ * Clamping to [0, 1] and rounding to `levels + 1` grey levels, as storing an image as 8-bit does
+ * (default 255 levels: `round(255 x) / 255`).
+ */
+export interface QuantizeSpec {
+  /** Discriminant. */
+  readonly kind: 'quantize';
+  /** The largest code value (default 255: 8-bit). */
+  readonly levels?: number;
+}
+
 /** Several degradations applied in order. */
 export interface ChainSpec {
   /** Discriminant. */
@@ -92,10 +111,10 @@ export interface ChainSpec {
 }
 
 /** A JSON-serialisable description of a {@link Degradation} (for configs and checkpoints). */
-export type DegradationSpec = NoiseSpec | RainSpec | GaussianBlurSpec | MotionBlurSpec | BicubicSpec | InpaintSpec | ChainSpec;
+export type DegradationSpec = NoiseSpec | RainSpec | GaussianBlurSpec | MotionBlurSpec | BicubicSpec | InpaintSpec | OneOfSpec | QuantizeSpec | ChainSpec;
 
 /** The `kind`s of {@link DegradationSpec}. */
-export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur', 'bicubic', 'inpaint', 'chain'] as const;
+export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur', 'bicubic', 'inpaint', 'one-of', 'quantize', 'chain'] as const;
 
 /**
  * Builds the {@link Degradation} a spec describes:
@@ -105,6 +124,9 @@ export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur
  * - `motion-blur`: {@link motionBlur} (a given kernel, or a random line);
  * - `bicubic`: {@link bicubicDownUp} (default scale 4);
  * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0);
+ * - `one-of`: one of `options`, picked uniformly per image (the first draw of the rng; the
+ *   chosen one runs on a child of it);
+ * - `quantize`: clamp to [0, 1] and round to `levels` (default 255: as an 8-bit file stores it);
  * - `chain`: the steps in order, each with its own child of the rng.
  * @throws RangeError for an unknown kind or bad options (checked now, not at first use).
  */
@@ -137,6 +159,26 @@ export function degradationFromSpec(spec: DegradationSpec): Degradation {
     case 'inpaint':
       deg = (gt, rng) => applyMask(gt, inpaintingMask(gt.height, gt.width, spec, rng), spec.fill ?? 0);
       break;
+    case 'one-of': {
+      if (!Array.isArray(spec.options) || spec.options.length === 0) throw new RangeError("degradationFromSpec: 'one-of' needs a non-empty options array");
+      const options = spec.options.map(degradationFromSpec);
+      deg = (gt, rng) => {
+        const [pick, child] = rng.split(2);
+        const i = Math.min(options.length - 1, Math.floor(pick.uniform([1])[0] * options.length));
+        return options[i](gt, child);
+      };
+      break;
+    }
+    case 'quantize': {
+      const levels = spec.levels ?? 255;
+      if (!Number.isInteger(levels) || levels < 1) throw new RangeError(`degradationFromSpec: quantize levels must be a positive integer, got ${String(levels)}`);
+      deg = (gt) => {
+        const out = new Float32Array(gt.data.length);
+        for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, gt.data[i])) * levels) / levels;
+        return makeImage(gt.height, gt.width, gt.channels, out);
+      };
+      break;
+    }
     case 'chain': {
       if (!Array.isArray(spec.steps) || spec.steps.length === 0) throw new RangeError("degradationFromSpec: 'chain' needs a non-empty steps array");
       const steps = spec.steps.map(degradationFromSpec);
