@@ -81,10 +81,45 @@ async function loadGradients(): Promise<void> {
 
 async function tryBackend(name: string): Promise<boolean> {
   if (tf.findBackendFactory(name) == null) return false;
+  const listeners = processListeners();
   try {
     return await tf.setBackend(name);
   } catch {
     return false;
+  } finally {
+    if (listeners !== null) dropNewListeners(listeners);
+  }
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const PROCESS_EVENTS: readonly ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+type ProcessLike = { listeners(e: ProcessEvent): Function[]; removeListener(e: ProcessEvent, f: Function): unknown };
+
+/** Node's process (as far as listeners go), or null elsewhere. */
+function nodeProcess(): ProcessLike | null {
+  const p = (globalThis as { process?: Partial<ProcessLike> }).process;
+  return isNode() && p !== undefined && typeof p.listeners === 'function' && typeof p.removeListener === 'function' ? (p as ProcessLike) : null;
+}
+
+/** The process's error listeners now (Node), to find those a backend's start adds. */
+function processListeners(): Map<ProcessEvent, Function[]> | null {
+  const p = nodeProcess();
+  return p === null ? null : new Map(PROCESS_EVENTS.map((e) => [e, p.listeners(e)]));
+}
+
+/**
+ * Removes the error listeners added since `before`. tfjs-backend-wasm's emscripten start-up adds
+ * `uncaughtException` / `unhandledRejection` listeners that rethrow: Node then prints the
+ * minified line of that rethrow (~38 KB of emscripten code) before any uncaught error of the app.
+ * Without them Node reports the app's own error as usual; tfjs never uses emscripten's exit path
+ * they exist for.
+ */
+function dropNewListeners(before: Map<ProcessEvent, Function[]>): void {
+  const p = nodeProcess();
+  if (p === null) return;
+  for (const e of PROCESS_EVENTS) {
+    const had = new Set(before.get(e));
+    for (const f of p.listeners(e)) if (!had.has(f)) p.removeListener(e, f);
   }
 }
 
