@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MeanRevertingSDE, Rng, hostBackend, thetaSchedule } from '../src/index.js';
+import { DenoisingSDE, MeanRevertingSDE, Rng, hostBackend, thetaSchedule } from '../src/index.js';
 import { useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);
@@ -13,6 +13,7 @@ describe('config validation', () => {
     ['NaN T', { ...ok, T: NaN }, /T must be an integer >= 1, got NaN/],
     ['NaN maxSigma', { ...ok, maxSigma: NaN }, /maxSigma must be a finite number > 0.*got NaN/],
     ['negative maxSigma', { ...ok, maxSigma: -1 }, /maxSigma must be a finite number > 0/],
+    ['maxSigma on the 0-255 scale', { ...ok, maxSigma: 10 }, /maxSigma must be at most 1 .*got 10: on the 0-255 scale write from255\(10\) = 0\.03922/],
     ['NaN eps', { ...ok, eps: NaN }, /eps must be a number in \(0, 1\), got NaN/],
     ['eps = 0', { ...ok, eps: 0 }, /eps must be a number in \(0, 1\), got 0/],
     ['eps = 1', { ...ok, eps: 1 }, /eps must be a number in \(0, 1\), got 1/],
@@ -27,6 +28,10 @@ describe('config validation', () => {
       expect(() => new MeanRevertingSDE(cfg as never)).toThrow(msg);
     });
   }
+  it('the DenoisingSDE refuses a 0-255 maxSigma the same way', () => {
+    expect(() => new DenoisingSDE({ T: 100, maxSigma: 50 })).toThrow(/DenoisingSDE: maxSigma must be at most 1 .*from255\(50\)/);
+    expect(new DenoisingSDE({ T: 100, maxSigma: 1 }).maxSigma).toBe(1);
+  });
   it('accepts a user schedule and applies defaults', () => {
     const sde = new MeanRevertingSDE({ T: 3, maxSigma: 0.1, schedule: [0.5, 1, 2, 3] });
     expect(Array.from(sde.thetasCumsum)).toEqual([0, 1, 3, 6]);

@@ -27,6 +27,21 @@ export interface OuTables {
 }
 
 /**
+ * Checks an SDE's `maxSigma` (`lambda`, in data units: images are in [0, 1]): a finite number in
+ * (0, 1]. A value above 1 is almost always the 0-255 scale by mistake; the message says so.
+ * @throws RangeError naming the class and giving `example` as the right way to write it.
+ */
+export function checkMaxSigma(maxSigma: unknown, cls: string, what: string, example: string): number {
+  if (typeof maxSigma !== 'number' || !Number.isFinite(maxSigma) || maxSigma <= 0) {
+    throw new RangeError(`${cls}: maxSigma must be a finite number > 0 (${what} in data units, e.g. ${example}), got ${String(maxSigma)}`);
+  }
+  if (maxSigma > 1) {
+    throw new RangeError(`${cls}: maxSigma must be at most 1 (${what} in data units, images in [0, 1]), got ${maxSigma}: on the 0-255 scale write from255(${maxSigma}) = ${(maxSigma / 255).toPrecision(4)}`);
+  }
+  return maxSigma;
+}
+
+/**
  * The tables both SDEs build from a theta (or beta) schedule, in float64: `sigma_i`, `Theta_i`,
  * `dt = -ln(eps) / Theta_T` and `sigmaBar_i` (with `1 - exp(-x)` as `-expm1(-x)`).
  * @throws RangeError when `dt` is not finite (a degenerate schedule).

@@ -5,7 +5,7 @@ import type { NoiseSource } from './noise-source.js';
 import { combineAroundMu } from './around-mu.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
 import type { Timestep } from './timesteps.js';
-import { SdeArgs, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
+import { SdeArgs, checkMaxSigma, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
 import type { DiffusionSDE } from './diffusion-sde.js';
 
 /** Configuration of a {@link DenoisingSDE}. Plain data: JSON-serialisable when the schedule is. */
@@ -89,9 +89,7 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
     if (typeof T !== 'number' || !Number.isInteger(T) || T < 1) {
       throw new RangeError(`DenoisingSDE: T must be an integer >= 1, got ${String(T)}`);
     }
-    if (typeof maxSigma !== 'number' || !Number.isFinite(maxSigma) || maxSigma <= 0) {
-      throw new RangeError(`DenoisingSDE: maxSigma must be a finite number > 0 (the largest noise std in data units, e.g. from255(75)), got ${String(maxSigma)}`);
-    }
+    checkMaxSigma(maxSigma, 'DenoisingSDE', 'the largest noise std', 'from255(75)');
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
       throw new RangeError(`DenoisingSDE: eps must be a number in (0, 1), got ${String(eps)}`);
     }

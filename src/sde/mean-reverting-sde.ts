@@ -5,7 +5,7 @@ import type { NoiseSource } from './noise-source.js';
 import { combineAroundMu } from './around-mu.js';
 import { thetaSchedule, type ScheduleSpec } from './schedules.js';
 import type { Timestep } from './timesteps.js';
-import { SdeArgs, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
+import { SdeArgs, checkMaxSigma, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
 import type { DiffusionSDE } from './diffusion-sde.js';
 
 export type { BackendName } from './core.js';
@@ -92,9 +92,7 @@ export class MeanRevertingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
     if (typeof T !== 'number' || !Number.isInteger(T) || T < 1) {
       throw new RangeError(`MeanRevertingSDE: T must be an integer >= 1, got ${String(T)}`);
     }
-    if (typeof maxSigma !== 'number' || !Number.isFinite(maxSigma) || maxSigma <= 0) {
-      throw new RangeError(`MeanRevertingSDE: maxSigma must be a finite number > 0 (lambda in data units, e.g. 10/255), got ${String(maxSigma)}`);
-    }
+    checkMaxSigma(maxSigma, 'MeanRevertingSDE', 'lambda', '10/255');
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
       throw new RangeError(`MeanRevertingSDE: eps must be a number in (0, 1), got ${String(eps)}`);
     }
