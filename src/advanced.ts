@@ -51,6 +51,12 @@ export {
   type FloatDtype,
   type WriteSafetensorsOptions,
   readSafetensorsMetadata,
+  readSafetensorsHeader,
+  isPyTorchFile,
+  type SafetensorsHeader,
+  type SafetensorsEntry,
+  verifyModel,
+  checkWeightsFitNetwork,
   type NamedTensor,
   type ModelExpectation,
   type SaveModelOptions,
@@ -107,6 +113,7 @@ export {
 } from './nn/index.js';
 
 export {
+  DEFAULT_RESTORE_STEPS,
   type EngineFactory,
   type NoiseLevelUsed,
   type ValidationOptions,

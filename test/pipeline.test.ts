@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage } from '../src/index.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
-import { defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
+import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
 import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
 
@@ -47,6 +47,23 @@ describe('Restorer', () => {
     await restorer.dispose();
     await restorer.dispose();
     await expect(restorer.restore(grey)).rejects.toThrow(/disposed/);
+  });
+
+  it('a model that recommends no sampling restores with a few steps by default, not all T', async () => {
+    await selectBackend('wasm');
+    const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, prediction: 'residual' });
+    const restorer = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 40, maxSigma: from255(10) })));
+    net.dispose();
+    expect(restorer.sampling).toBeUndefined();
+    const grey: FloatImage = { data: Float32Array.from(new Rng(2).uniform([16 * 16])), height: 16, width: 16, channels: 1 };
+    const totals: number[] = [];
+    const out = await restorer.restore(grey, { seed: 1, onProgress: (_, total) => totals.push(total) });
+    expect(DEFAULT_RESTORE_STEPS).toBeLessThan(40);
+    expect([out.sampler, out.steps, totals.at(-1)]).toEqual(['posterior', DEFAULT_RESTORE_STEPS, DEFAULT_RESTORE_STEPS]);
+    const all: number[] = [];
+    expect((await restorer.restore(grey, { seed: 1, steps: 40, onProgress: (_, total) => all.push(total) })).steps).toBe(40);
+    expect(all.at(-1)).toBe(40);
+    await restorer.dispose();
   });
 
   it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {
