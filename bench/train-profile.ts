@@ -120,6 +120,13 @@ function summariseProfile(file: string, runs: number): void {
   const n = runs + 2;
   console.log(`ORT kernel time per run: ${(total / n / 1000).toFixed(1)} ms (${file})`);
   for (const [k, v] of [...byType].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${k.padEnd(28)} ${(v / n / 1000).toFixed(1).padStart(8)} ms  ${((100 * v) / total).toFixed(1)}%`);
+  const byScope = new Map<string, number>();
+  for (const [k, v] of byNode) {
+    const key = `${k.split('/')[0]} ${k.split('/')[1]?.replace(/_\d+_kernel_time$/, '')}`;
+    byScope.set(key, (byScope.get(key) ?? 0) + v);
+  }
+  console.log('by pass and operator:');
+  for (const [k, v] of [...byScope].sort((a, b) => b[1] - a[1]).slice(0, 16)) console.log(`  ${k.padEnd(28)} ${(v / n / 1000).toFixed(1).padStart(8)} ms`);
   console.log('top nodes:');
   for (const [k, v] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, Number(arg('--top', '30')))) console.log(`  ${k.replace('_kernel_time', '').padEnd(28)} ${(v / n / 1000).toFixed(2).padStart(8)} ms  ${shapes.get(k)}`);
   rmSync(file, { force: true });

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { loadModelFile } from '../io/model-files.js';
 import { loadNodeOrt } from '../nn/onnx/node.js';
 import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
@@ -73,6 +74,34 @@ export async function modelPathOrFail(weights: string | undefined, task: Shipped
     throw new CliError(`no --weights given and this install has no ${task} model (models/${SHIPPED_MODELS[task]}; the npm package carries the denoise one only, the others are in the irsde repository's models/ folder): pass --weights FILE`);
   }
   return path;
+}
+
+/**
+ * Makes sure `path` is a regular file that can be read (a symlink to one is fine): a one-line
+ * {@link CliError} for a missing file, a folder, or a device / FIFO / socket.
+ */
+export async function readableFileOrFail(path: string, what = 'file'): Promise<void> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' || code === 'ENOTDIR' ? `${what} not found: '${path}'` : `cannot read ${what} '${path}': ${(e as Error).message}`);
+  }
+  if (s.isDirectory()) throw new CliError(`${what} '${path}' is a folder, expected a file`);
+  if (!s.isFile()) throw new CliError(`${what} '${path}' is not a regular file (a device, FIFO or socket); refusing to read it`);
+}
+
+/**
+ * Writes an output file atomically ({@link writeFileAtomic}: a temporary file in the same folder,
+ * flushed, renamed over `path`), with a one-line {@link CliError} when it cannot be written.
+ */
+export async function writeOutputFile(path: string, data: Uint8Array | string): Promise<void> {
+  try {
+    await writeFileAtomic(path, data);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
 
 /** True when `path` exists and is a regular file. */

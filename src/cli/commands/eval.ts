@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { listImageFiles } from '../../io/folder.js';
 import { readImage } from '../../io/images.js';
 import { psnr, psnrY, ssim, ssimY } from '../../train/metrics.js';
 import { CliError, intOption } from '../errors.js';
+import { writeOutputFile } from '../shared.js';
 
 /** One row of `irsde eval`'s JSON. */
 export interface EvalRow {
@@ -50,6 +50,6 @@ export function registerEval(program: Command): void {
       console.log(`${'image'.padEnd(width)}  PSNR (dB)   SSIM`);
       for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.psnr.toFixed(2).padStart(9)}  ${r.ssim.toFixed(4)}`);
       console.log(`${'mean'.padEnd(width)}  ${mean.psnr.toFixed(2).padStart(9)}  ${mean.ssim.toFixed(4)}`);
-      if (flags.json) await writeFile(flags.json, JSON.stringify({ images: rows, mean }, null, 2) + '\n');
+      if (flags.json) await writeOutputFile(flags.json, JSON.stringify({ images: rows, mean }, null, 2) + '\n');
     });
 }

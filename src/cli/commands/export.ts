@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { saveModel, type RecommendedSampling } from '../../nn/model/model-format.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
-import { loadModelOrDefault } from '../shared.js';
+import { loadModelOrDefault, writeOutputFile } from '../shared.js';
 
 interface ExportFlags {
   onnx?: string;
@@ -33,7 +32,7 @@ export function registerExport(program: Command): void {
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
     .addHelpText(
       'after',
-      '\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0',
+      '\nEvery file is written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one,\nso a model can be rewritten in place (--model m.safetensors from m.safetensors).\n\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0',
     )
     .action(async (modelPath: string | undefined, flags: ExportFlags) => {
       if (!flags.onnx && !flags.safetensors && !flags.model) throw new CliError('nothing to do: give --onnx FILE, --safetensors FILE and/or --model FILE');
@@ -51,15 +50,15 @@ export function registerExport(program: Command): void {
           } catch (e) {
             throw new CliError((e as Error).message);
           }
-          await writeFile(flags.model, bytes);
+          await writeOutputFile(flags.model, bytes);
           console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}; from ${path})`);
         }
         if (flags.safetensors) {
-          await writeFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));
+          await writeOutputFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));
           console.error(`wrote ${flags.safetensors} (PyTorch state_dict of ${path})`);
         }
         if (flags.onnx) {
-          await writeFile(flags.onnx, exportOnnx(unet.config, dict, { conv3x3: flags.conv3x3 ?? 'direct' }));
+          await writeOutputFile(flags.onnx, exportOnnx(unet.config, dict, { conv3x3: flags.conv3x3 ?? 'direct' }));
           console.error(`wrote ${flags.onnx} (ONNX graph of ${path}${flags.conv3x3 === 'winograd' ? ', Winograd 3x3 convolutions' : ''})`);
         }
       } finally {

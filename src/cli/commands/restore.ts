@@ -1,15 +1,17 @@
-import { mkdir } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { samplers, type SamplerName } from '../../sampling/samplers.js';
 import { listImageFiles } from '../../io/folder.js';
-import { imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
+import { assertWritableFolder } from '../../io/atomic.js';
+import { DEFAULT_MAX_PIXELS, imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.js';
-import type { Restorer } from '../../pipeline/restorer.js';
+import { DEFAULT_RESTORE_STEPS, type Restorer } from '../../pipeline/restorer.js';
+import type { FloatImage } from '../../train/image.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
-import { isDir, modelPathOrFail } from '../shared.js';
+import { isDir, modelPathOrFail, readableFileOrFail } from '../shared.js';
 import { SHIPPED_TASKS, type ShippedTask } from '../default-model.js';
 
 interface RestoreFlags {
@@ -27,6 +29,19 @@ interface RestoreFlags {
   rtol?: number;
   atol?: number;
   quiet?: boolean;
+  overwrite?: boolean;
+  maxPixels: number;
+  bitDepth?: '8' | '16';
+}
+
+/** The file's identity (device and inode, after symlinks), or null when it does not exist. */
+async function identity(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 /** `irsde restore <input> <output>`: restores one image file, or every image of a folder. */
@@ -39,7 +54,7 @@ export function registerRestore(program: Command): void {
     .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model of --task')
     .option('-t, --task <name>', `which model of irsde's models/ folder restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise, the one in the npm package; instead of --weights)`, choiceOption('--task', SHIPPED_TASKS))
     .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
-    .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else all T)", intOption('--steps', 1))
+    .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else 10)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images; default 512, 256 for a depth-3 network with full attention)', intOption('--tile', 8))
     .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
@@ -49,23 +64,66 @@ export function registerRestore(program: Command): void {
     .option('--noise-level <sigma>', 'DenoisingSDE models: the Gaussian noise sigma of the input, 0-255 scale (default: estimated from each image and printed)', numberOption('--noise-level', 0))
     .option('--rtol <x>', 'with --sampler ode-adaptive: relative tolerance (default 1e-3)', numberOption('--rtol', 0))
     .option('--atol <x>', 'with --sampler ode-adaptive: absolute tolerance (default 1e-3)', numberOption('--atol', 0))
+    .option('--overwrite', 'allow the output to be the input itself (the same file or folder, also through a symlink); it is replaced atomically')
+    .option('--max-pixels <n>', `refuse images with more pixels than this, read from the file's header before decoding (default ${DEFAULT_MAX_PIXELS}, 100 MP)`, intOption('--max-pixels', 1), DEFAULT_MAX_PIXELS)
+    .option('--bit-depth <bits>', 'PNG output: 8 (default) or 16 bits per sample', choiceOption('--bit-depth', ['8', '16'] as const))
     .option('-q, --quiet', 'no progress bar or summary')
-    .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain')
+    .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
       if (flags.sampler !== undefined && !Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
         throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
       }
+      if (flags.weights !== undefined && flags.task !== undefined) throw new CliError('give --task or --weights, not both (--task picks a shipped model file)');
       const jobs: Array<{ from: string; to: string }> = [];
-      if (await isDir(input)) {
-        await mkdir(output, { recursive: true });
-        for (const f of await listImageFiles(input)) jobs.push({ from: f.path, to: join(output, basename(f.path)) });
+      const folder = await isDir(input);
+      if (folder) {
+        let files;
+        try {
+          files = await listImageFiles(input);
+        } catch (e) {
+          throw new CliError((e as Error).message.replace(/^listImageFiles: /, ''));
+        }
+        if ((await identity(output)) !== null && !(await isDir(output))) throw new CliError(`output '${output}' is a file; a folder input needs an output folder`);
+        for (const f of files) jobs.push({ from: f.path, to: join(output, basename(f.path)) });
       } else {
-        if (imageFormatOfPath(input) === null) throw new CliError(`input '${input}' is neither a folder nor a .png/.jpg/.jpeg image`);
+        if (imageFormatOfPath(input) === null) {
+          await readableFileOrFail(input, 'input');
+          throw new CliError(`input '${input}' is neither a folder nor a .png/.jpg/.jpeg image`);
+        }
+        await readableFileOrFail(input, 'input');
         if (imageFormatOfPath(output) === null) throw new CliError(`output '${output}' must end in .png, .jpg or .jpeg`);
+        if (await isDir(output)) throw new CliError(`output '${output}' is a folder; give an image file name`);
         jobs.push({ from: input, to: output });
       }
-      if (flags.weights !== undefined && flags.task !== undefined) throw new CliError('give --task or --weights, not both (--task picks a shipped model file)');
+      if (flags.bitDepth === '16' && jobs.some((j) => imageFormatOfPath(j.to) !== 'png')) throw new CliError('--bit-depth 16 needs a .png output (JPEG is 8-bit)');
+      // Refuse to replace an input with its own restoration (same file, through any path or link).
+      if (!flags.overwrite) {
+        if (folder && (await identity(input)) === (await identity(output))) {
+          throw new CliError(`output folder '${output}' is the input folder '${input}': refusing to replace the inputs; give another output folder (or --overwrite)`);
+        }
+        for (const job of jobs) {
+          const to = await identity(job.to);
+          if (to !== null && to === (await identity(job.from))) {
+            throw new CliError(`output '${job.to}' is the input '${job.from}' (the same file): refusing to replace the input; give another output (or --overwrite)`);
+          }
+        }
+      }
       const path = await modelPathOrFail(flags.weights, flags.task ?? 'denoise');
+      // Fail before any work when the results could not be written (creates the output folder).
+      try {
+        await assertWritableFolder(folder ? output : dirname(output));
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      // A single image is read (and its size checked) before the model is loaded: a bad input fails at once.
+      let first: FloatImage | undefined;
+      if (!folder) {
+        try {
+          first = await readImage(input, { maxPixels: flags.maxPixels });
+        } catch (e) {
+          throw new CliError((e as Error).message.replace(/^readImage: /, ''));
+        }
+      }
       let restorer: Restorer;
       try {
         restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
@@ -88,10 +146,27 @@ export function registerRestore(program: Command): void {
       }
       if (!flags.quiet) console.error(`engine: ${restorer.engine}`);
       const progress = makeProgress(!!flags.quiet);
+      const failed: string[] = [];
+      let restored = 0;
+      // A folder goes on past a file it cannot read or write (one line each); a single file fails at once.
+      const fail = (file: string, e: unknown): void => {
+        const message = (e as Error).message.replace(/^(readImage|writeImage): /, '');
+        if (!folder) throw new CliError(message);
+        progress.stop();
+        failed.push(file);
+        console.error(`irsde: failed '${file}': ${message}`);
+      };
       try {
         for (const job of jobs) {
-          const image = await readImage(job.from);
-          progress.start(flags.steps ?? restorer.sampling?.steps ?? restorer.sde.T, basename(job.from, extname(job.from)));
+          let image = first;
+          first = undefined;
+          try {
+            image ??= await readImage(job.from, { maxPixels: flags.maxPixels });
+          } catch (e) {
+            fail(job.from, e);
+            continue;
+          }
+          progress.start(flags.steps ?? restorer.sampling?.steps ?? Math.min(DEFAULT_RESTORE_STEPS, restorer.sde.T), basename(job.from, extname(job.from)));
           let out;
           try {
             out = await restorer.restore(image, {
@@ -110,7 +185,13 @@ export function registerRestore(program: Command): void {
             throw e instanceof RangeError || e instanceof TypeError ? new CliError(e.message) : e;
           }
           progress.stop();
-          await writeImage(job.to, out.image);
+          try {
+            await writeImage(job.to, out.image, flags.bitDepth === '16' ? { bitDepth: 16 } : {});
+          } catch (e) {
+            fail(job.to, e);
+            continue;
+          }
+          restored++;
           if (!flags.quiet) {
             const noise = out.noise ? `, noise sigma ${(out.noise.sigma * 255).toFixed(1)} (${out.noise.estimated ? 'estimated' : 'given'}; start t = ${out.noise.start})` : '';
             const nfe = out.nfe !== undefined ? `, ${out.nfe} network evaluations` : '';
@@ -121,6 +202,10 @@ export function registerRestore(program: Command): void {
         progress.stop();
         await restorer.dispose();
       }
+      if (failed.length > 0) {
+        throw new CliError(`${failed.length} of ${jobs.length} images failed (listed above), ${restored} restored into '${output}'`);
+      }
+      if (folder && !flags.quiet) console.error(`restored ${restored} of ${jobs.length} images into '${output}'`);
       if (!flags.quiet) console.error(`model: ${path}`);
     });
 }

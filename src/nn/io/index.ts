@@ -7,3 +7,4 @@ export { readSafetensors, readSafetensorsMetadata, writeSafetensors, type WriteS
 export { readZip, type ZipEntry } from './zip.js';
 export { readPickle, ALLOWED_GLOBALS, PickleDict, PickleTensor, PickleStorage, PickleGlobal, type PickleValue } from './pickle.js';
 export { readTorchStateDict } from './torch.js';
+export { readSafetensorsHeader, isPyTorchFile, type SafetensorsHeader, type SafetensorsEntry } from './safetensors.js';

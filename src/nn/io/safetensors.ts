@@ -30,15 +30,32 @@ function fail(message: string): never {
   throw new WeightFileError(`${WHERE}: ${message}`);
 }
 
-function parseHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataStart: number } {
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length field (truncated?)`);
+/**
+ * Whether `bytes` start like a PyTorch `torch.save` file: a zip archive (`PK\x03\x04`, PyTorch
+ * 1.6+) or a bare pickle stream (protocol 2..5, older PyTorch).
+ */
+export function isPyTorchFile(bytes: Uint8Array): boolean {
+  // A safetensors header would start with "{" right after its 8-byte length.
+  if (bytes.length > 8 && bytes[8] === 0x7b) return false;
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return true;
+  // Pre-1.6 torch.save: PROTO 2..5 then the LONG1 magic number.
+  return bytes.length >= 3 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5 && bytes[2] === 0x8a;
+}
+
+function parseHeader(bytes: Uint8Array, fileLength = bytes.length): { header: Record<string, unknown>; dataStart: number } {
+  if (isPyTorchFile(bytes)) {
+    fail('this is a PyTorch file (torch.save zip / pickle), not safetensors: read its weights with readTorchStateDict() (and save them with saveModel() / writeSafetensors()); `irsde info FILE` shows what it holds');
+  }
+  if (fileLength < 8) fail(`file is ${fileLength} bytes, shorter than the 8-byte header length field (truncated?)`);
+  if (bytes.length < 8) fail(`only ${bytes.length} bytes given, shorter than the 8-byte header length field`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const lenBig = dv.getBigUint64(0, true);
   if (lenBig > BigInt(MAX_HEADER_BYTES)) fail(`header length ${lenBig} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
   const n = Number(lenBig);
-  if (8 + n > bytes.length) {
-    fail(`header length field says ${n} bytes but only ${bytes.length - 8} follow it (file truncated or not safetensors)`);
+  if (8 + n > fileLength) {
+    fail(`header length field says ${n} bytes but only ${fileLength - 8} follow it (file truncated or not safetensors)`);
   }
+  if (8 + n > bytes.length) fail(`header length field says ${n} bytes but only ${bytes.length - 8} were given`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
@@ -88,6 +105,74 @@ function parseSlot(name: string, info: unknown): Slot {
   return { name, dtype: mapped, shape: (shape as number[]).slice(), numel, begin, end };
 }
 
+/** One tensor's entry in a safetensors header (see {@link readSafetensorsHeader}). */
+export interface SafetensorsEntry {
+  /** The tensor's name. */
+  readonly name: string;
+  /** Its stored dtype, as this reader names it. */
+  readonly dtype: FloatDtype;
+  /** Its shape, in the file's layout. */
+  readonly shape: readonly number[];
+  /** Byte offsets `[begin, end)` of its data, relative to the data area. */
+  readonly begin: number;
+  /** See {@link SafetensorsEntry.begin}. */
+  readonly end: number;
+}
+
+/** What {@link readSafetensorsHeader} returns. */
+export interface SafetensorsHeader {
+  /** `__metadata__`, or `{}` when absent. */
+  readonly metadata: Record<string, string>;
+  /** The tensors in header order. */
+  readonly tensors: readonly SafetensorsEntry[];
+  /** Where the data area starts, in bytes from the start of the file. */
+  readonly dataStart: number;
+}
+
+/** Checks that the slots tile the data area `[0, dataLen)` exactly: sorted, no overlap, no gap, nothing past the end. */
+function checkTiling(slots: readonly Slot[], dataLen: number): void {
+  const sorted = slots.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const s of sorted) {
+    if (s.end > dataLen) {
+      fail(`tensor "${s.name}": data_offsets [${s.begin}, ${s.end}] point outside the ${dataLen}-byte data area (file truncated or header corrupt)`);
+    }
+    if (s.begin < cursor) fail(`tensor "${s.name}": data_offsets [${s.begin}, ${s.end}] overlap the previous tensor, which ends at ${cursor}`);
+    if (s.begin > cursor) fail(`tensor "${s.name}": data_offsets begin at ${s.begin} but the previous tensor ends at ${cursor} (gap in the data area)`);
+    cursor = s.end;
+  }
+  if (cursor !== dataLen) fail(`tensors cover ${cursor} bytes of the ${dataLen}-byte data area (trailing bytes: corrupt file)`);
+}
+
+function parseLayout(bytes: Uint8Array, fileLength: number): { header: Record<string, unknown>; dataStart: number; slots: Slot[]; metadata: Record<string, string> } {
+  const { header, dataStart } = parseHeader(bytes, fileLength);
+  const slots: Slot[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = { ...checkMetadata(info) };
+      continue;
+    }
+    slots.push(parseSlot(name, info));
+  }
+  checkTiling(slots, fileLength - dataStart);
+  return { header, dataStart, slots, metadata };
+}
+
+/**
+ * Reads and checks a safetensors file's header without decoding any tensor: every entry's dtype,
+ * shape and byte count, and that the tensors tile the data area exactly and end at the end of
+ * the file (a truncated file fails here).
+ * @param bytes - the file, or only its first bytes (at least the header) when `fileLength` is given.
+ * @param fileLength - the whole file's length in bytes (default `bytes.length`).
+ * @returns the metadata and the tensors' names, dtypes, shapes and offsets.
+ * @throws WeightFileError naming what was wrong (a PyTorch file is named as one).
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, fileLength = bytes.length): SafetensorsHeader {
+  const { dataStart, slots, metadata } = parseLayout(bytes, fileLength);
+  return { metadata, tensors: slots.map(({ name, dtype, shape, begin, end }) => ({ name, dtype, shape, begin, end })), dataStart };
+}
+
 /** Header metadata (`__metadata__`) of a safetensors file, or `{}` when absent. */
 export function readSafetensorsMetadata(bytes: Uint8Array): Record<string, string> {
   const { header } = parseHeader(bytes);
@@ -105,28 +190,7 @@ export function readSafetensorsMetadata(bytes: Uint8Array): Record<string, strin
  * @throws WeightFileError naming what was wrong and what was expected.
  */
 export function readSafetensors(bytes: Uint8Array): StateDict {
-  const { header, dataStart } = parseHeader(bytes);
-  const dataLen = bytes.length - dataStart;
-  const slots: Slot[] = [];
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      checkMetadata(info);
-      continue;
-    }
-    slots.push(parseSlot(name, info));
-  }
-  // Offsets must tile [0, dataLen): sorted, each starting where the previous ended.
-  const sorted = slots.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let cursor = 0;
-  for (const s of sorted) {
-    if (s.end > dataLen) {
-      fail(`tensor "${s.name}": data_offsets [${s.begin}, ${s.end}] point outside the ${dataLen}-byte data area (file truncated or header corrupt)`);
-    }
-    if (s.begin < cursor) fail(`tensor "${s.name}": data_offsets [${s.begin}, ${s.end}] overlap the previous tensor, which ends at ${cursor}`);
-    if (s.begin > cursor) fail(`tensor "${s.name}": data_offsets begin at ${s.begin} but the previous tensor ends at ${cursor} (gap in the data area)`);
-    cursor = s.end;
-  }
-  if (cursor !== dataLen) fail(`tensors cover ${cursor} bytes of the ${dataLen}-byte data area (trailing bytes: corrupt file)`);
+  const { dataStart, slots } = parseLayout(bytes, bytes.length);
   const dict: StateDict = {};
   for (const s of slots) {
     const data = decodeFloats(bytes, dataStart + s.begin, s.numel, s.dtype);

@@ -8,14 +8,15 @@
  * Metadata: `format: 'pt'` (what PyTorch tooling expects) and `irsde`: JSON of
  * {@link SavedModelInfo}.
  */
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, readSafetensorsHeader, readSafetensorsMetadata, writeSafetensors, type SafetensorsHeader } from '../io/safetensors.js';
 import { WeightFileError } from '../io/errors.js';
 import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
 import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
 import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
-import { checkNetworkConfig, type NetworkConfig } from '../nets/network.js';
+import { checkNetworkConfig, networkParamSpecs, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
+import { StateDictMismatchError, type ShapeMismatch } from '../tfjs/state-dict.js';
 import { samplers } from '../../sampling/samplers.js';
 
 /** Value of {@link SavedModelInfo.format}. */
@@ -176,16 +177,82 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
 }
 
 /**
+ * Checks a network description against a safetensors header, before any network is built: every
+ * parameter the network needs must be in the file with its exact shape, and the file must hold no
+ * other tensor. Cheap: it reads the description's parameter table, no weights.
+ * @param network - the (checked) network config.
+ * @param header - the file's header ({@link readSafetensorsHeader}, which also checks the file's length).
+ * @throws StateDictMismatchError whose message is one line: counts of the missing, unexpected and
+ *   mis-shaped tensors, the first few named.
+ */
+export function checkWeightsFitNetwork(network: NetworkConfig, header: SafetensorsHeader): void {
+  const specs = networkParamSpecs(network);
+  const have = new Map(header.tensors.map((t) => [t.name, t.shape]));
+  const known = new Set(specs.map((s) => s.name));
+  const missing: string[] = [];
+  const mismatched: ShapeMismatch[] = [];
+  for (const spec of specs) {
+    const shape = have.get(spec.name);
+    if (shape === undefined) missing.push(spec.name);
+    else if (shape.length !== spec.torchShape.length || shape.some((d, i) => d !== spec.torchShape[i])) {
+      mismatched.push({ name: spec.name, expected: spec.torchShape.slice(), found: shape.slice() });
+    }
+  }
+  const unexpected = header.tensors.map((t) => t.name).filter((n) => !known.has(n));
+  if (missing.length + mismatched.length + unexpected.length === 0) return;
+  const few = (xs: string[]): string => xs.slice(0, 3).join('; ') + (xs.length > 3 ? `; ... (${xs.length - 3} more)` : '');
+  const parts: string[] = [];
+  if (mismatched.length > 0) parts.push(`${mismatched.length} mis-shaped (${few(mismatched.map((m) => `${m.name} is [${m.found.join(', ')}] in the file, the network needs [${m.expected.join(', ')}]`))})`);
+  if (missing.length > 0) parts.push(`${missing.length} missing (${few(missing)})`);
+  if (unexpected.length > 0) parts.push(`${unexpected.length} unexpected (${few(unexpected)})`);
+  throw new ModelWeightsMismatchError(
+    missing,
+    unexpected,
+    mismatched,
+    network,
+    `irsde model: the network description ${JSON.stringify(network)} does not fit the file's ${header.tensors.length} tensors (it needs ${specs.length}): ${parts.join(', ')}; the file is corrupt or its metadata was edited`,
+  );
+}
+
+/** A {@link StateDictMismatchError} found from a model file's header, before any network was built; its message is one line. */
+class ModelWeightsMismatchError extends StateDictMismatchError {
+  constructor(missing: string[], unexpected: string[], mismatched: ShapeMismatch[], network: NetworkConfig, message: string) {
+    super(missing, unexpected, mismatched, network, '', 'irsde model');
+    this.message = message;
+  }
+}
+
+/**
+ * Verifies a whole model file without building its network: the metadata ({@link readModelInfo}),
+ * the header's tensors against the file's length (a truncated file fails), and the network
+ * description against the tensors' names and shapes ({@link checkWeightsFitNetwork}).
+ * @param bytes - the file, or only its first bytes (at least the header) when `fileLength` is given.
+ * @param fileLength - the whole file's length (default `bytes.length`).
+ * @returns the metadata and the header.
+ * @throws WeightFileError of one line naming the first problem found; StateDictMismatchError (one
+ *   line) when the tensors do not fit the network description.
+ */
+export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): { info: SavedModelInfo; header: SafetensorsHeader } {
+  const header = readSafetensorsHeader(bytes, fileLength);
+  const info = readModelInfo(bytes);
+  checkWeightsFitNetwork(info.network, header);
+  return { info, header };
+}
+
+/**
  * Reads a model file written by {@link saveModel}: builds the network from the stored config and
  * loads the weights strictly (bit-exact round trip).
  * @param bytes - the file's bytes (not retained).
  * @param expect - optional SDE / network fields the caller will use; checked with {@link assertCompatible}.
  * @returns the network (owned by the caller: `dispose()` it), the SDE config and the metadata.
- * @throws WeightFileError for a non-irsde or corrupt file; ModelCompatibilityError for a mismatch
- *   with `expect`; StateDictMismatchError when the weights do not fit the stored config.
+ * @throws WeightFileError for a non-irsde, truncated or corrupt file; StateDictMismatchError when its
+ *   tensors do not fit its network description (checked before the network is built: see
+ *   {@link verifyModel}); ModelCompatibilityError for a mismatch with `expect`.
  */
 export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): LoadedModel {
-  const info = readModelInfo(bytes);
+  // The description is checked against the tensors (and the file's length) before anything is
+  // decoded or built: a corrupt header must not allocate a network it does not hold.
+  const { info } = verifyModel(bytes);
   if (expect.sde !== undefined || expect.network !== undefined) assertCompatible(expect.sde ?? info.sde, info, expect.network);
   const weights = readSafetensors(bytes);
   const network = createNetwork(info.network);
