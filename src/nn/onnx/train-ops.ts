@@ -11,7 +11,7 @@ import { timeFrequencies } from '../tfjs/tfjs-ops.js';
 import { conv, winogradConv } from './autodiff/conv.js';
 import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
 import { layerNorm, linear } from './autodiff/nn.js';
-import { concat, matmul, meanHW, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
+import { concat, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
 import type { Tape, TV } from './autodiff/tape.js';
 import { winogradApplies } from './winograd.js';
 
@@ -121,11 +121,7 @@ export class TrainOps implements Ops<TV> {
     return upsample2(this.t, x);
   }
   pixelShuffle2(x: TV): TV {
-    // PyTorch's channel c*4 + 2i + j to pixel (2h + i, 2w + j) (DepthToSpace 'CRD'), as reshapes and a transpose.
-    const [B, C4, H, W] = x.s;
-    const C = C4 / 4;
-    const r = transpose(this.t, reshape(this.t, x, [B, C, 2, 2, H, W]), [0, 1, 4, 2, 5, 3]);
-    return reshape(this.t, r, [B, C, 2 * H, 2 * W]);
+    return pixelShuffle2(this.t, x);
   }
   padToMultiple(x: TV, m: number): TV {
     if (x.s[2] % m !== 0 || x.s[3] % m !== 0) throw new RangeError(`exportOnnxTrainingGraph: height and width must be multiples of ${m}, got ${x.s[2]}x${x.s[3]}`);
