@@ -25,6 +25,18 @@ export default defineConfig([
   // CommonJS with shims: import.meta.url becomes a shim built from __filename (CommonJS is Node's
   // format; browser bundles take the ESM build).
   { ...library, format: ['cjs'], shims: true },
+  // The restoration worker (`irsde/worker`): a script of its own, beside the entries, that
+  // `WorkerRestorer` starts with `new Worker(new URL('./restore-worker.js', import.meta.url))`.
+  // Browsers only, so ESM only; self-contained (no chunks shared with the page's entries).
+  {
+    entry: { 'restore-worker': 'src/restore-worker.ts' },
+    format: ['esm'],
+    sourcemap: false,
+    target: 'es2022',
+    platform: 'browser',
+    splitting: false,
+    external,
+  },
   {
     entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, from255, gaussianNoise, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
-import { defaultModelPath } from '../src/cli/default-model.js';
+import { shippedModelPath } from '../src/io/shipped-model.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({
@@ -34,7 +34,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const weights = values.weights ?? defaultModelPath();
+const weights = values.weights ?? shippedModelPath();
 if (!weights) throw new Error('no shipped model found (models/); pass --weights FILE from `irsde train`');
 const photo = positionals[0] ?? join(here, 'data', 'astronaut-crop.png');
 

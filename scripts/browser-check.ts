@@ -20,7 +20,7 @@ import { exportOnnx, readSafetensors, type UNetConfig } from '../src/index.js';
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
 import { chromiumVersion, copyOrtWebFiles, copyTfjsWasmFiles, findChromium, runInChromium, serveFolder } from './headless-chromium.mjs';
 import type { BrowserCheckEngine, BrowserCheckInput } from './browser-check-page.js';
-import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
+import { DEFAULT_MODEL_FILE } from '../src/io/shipped-model.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.IRSDE_SHARED ?? resolve(ROOT, '../shared');

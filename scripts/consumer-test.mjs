@@ -17,9 +17,9 @@
 // Prints each step; exits non-zero on the first failure. Options: --keep (leave the app folder).
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPageInChromium as runInChromium } from './headless-chromium.mjs';
 
@@ -156,6 +156,20 @@ const scoresOf = (degraded, restored, clean) => JSON.parse(run(process.execPath,
 const scores = scoresOf('noisy', 'restored', 'clean');
 if (!(scores.restored > scores.degraded + 3)) fail(`irsde restore with the shipped model: ${scores.degraded.toFixed(2)} -> ${scores.restored.toFixed(2)} dB (expected a gain above 3 dB); it said:\n${restoreLog}`);
 step(`irsde restore with the shipped model (no --weights, tfjs-backend-cpu): ${scores.degraded.toFixed(2)} -> ${scores.restored.toFixed(2)} dB on a held-out noisy crop`);
+
+// The README's three-line pipeline, as written (its first ts block after the heading), run in the
+// app: loadRestorerFile() with no path finds the shipped model inside node_modules/irsde/models/.
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const three = /## Restoring a photo in three lines[^\n]*\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+if (three === undefined || !/loadRestorerFile\(\)/.test(three)) fail("README.md: no three-line pipeline block calling loadRestorerFile() under '## Restoring a photo in three lines'");
+rmSync(join(app, 'restored.png'), { force: true });
+writeFileSync(join(app, 'three-lines.mjs'), three);
+run(process.execPath, ['three-lines.mjs'], { cwd: app, allowStderr: true });
+const shipped = run(process.execPath, ['--input-type=module', '-e', "import { shippedModelPath } from 'irsde/node'; console.log(shippedModelPath());"], { cwd: app }).trim();
+if (realpathSync(shipped) !== realpathSync(join(app, 'node_modules/irsde/models/denoise-blind.safetensors'))) fail(`shippedModelPath() from the installed package gave ${shipped}, not node_modules/irsde/models/denoise-blind.safetensors`);
+const threeScores = scoresOf('noisy', 'restored', 'clean');
+if (!(threeScores.restored > threeScores.degraded + 3)) fail(`the README's three lines: ${threeScores.degraded.toFixed(2)} -> ${threeScores.restored.toFixed(2)} dB (expected a gain above 3 dB)`);
+step(`the README's three lines run as written in the app (loadRestorerFile() finds ${relative(app, shipped)}): ${threeScores.degraded.toFixed(2)} -> ${threeScores.restored.toFixed(2)} dB`);
 
 // Deraining with the shipped model (`--task derain`) on a held-out photo crop, rain made in the app.
 const RAIN = "import { Rng, cropImage, rainStreaks } from 'irsde/advanced'; import { readImage, writeImage } from 'irsde/node'; const p = await readImage('photo.png'); const c = cropImage(p, (p.height - 128) >> 1, (p.width - 128) >> 1, 128, 128); await writeImage('dry.png', c); await writeImage('rainy.png', rainStreaks(c, {}, new Rng(5)));";

@@ -23,5 +23,14 @@ export interface ServedFolder {
 export declare function serveFolder(dir: string, options?: { isolate?: boolean; port?: number; onLog?: (line: string) => void; files?: Record<string, Uint8Array> }): Promise<ServedFolder>;
 /** Chromium's flags for a headless run. */
 export declare function chromiumFlags(profile: string, options?: { gpu?: 'software' | 'off'; extraFlags?: string[] }): string[];
-/** Loads url in headless Chromium and waits for the page's report. */
-export declare function runInChromium(url: string, options: { report: Promise<any>; timeoutS?: number; gpu?: 'software' | 'off'; extraFlags?: string[]; chromium?: string }): Promise<any>;
+/** A DevTools Protocol session attached to the page (see runInChromium's `devtools`). */
+export interface DevToolsPage {
+  /** A command of the page's domains (Page, Runtime, DOM, Input, Emulation, ...). */
+  send(method: string, params?: Record<string, unknown>): Promise<any>;
+  /** A command of the browser's domains (Browser, Target, ...). */
+  browser(method: string, params?: Record<string, unknown>): Promise<any>;
+  /** Listens for an event (e.g. 'Browser.downloadProgress'). */
+  on(method: string, listener: (params: any, sessionId?: string) => void): void;
+}
+/** Loads url in headless Chromium and waits for the page's report, or for `devtools(page)` driving it over the DevTools Protocol. */
+export declare function runInChromium(url: string, options: { report?: Promise<any>; devtools?: (page: DevToolsPage) => Promise<any>; timeoutS?: number; gpu?: 'software' | 'off'; extraFlags?: string[]; chromium?: string }): Promise<any>;

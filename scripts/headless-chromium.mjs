@@ -25,6 +25,7 @@ export const ISOLATION_HEADERS = Object.freeze({
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript',
   '.mjs': 'text/javascript',
   '.wasm': 'application/wasm',
@@ -175,12 +176,53 @@ export function chromiumFlags(profile, options = {}) {
 }
 
 /**
+ * A Chrome DevTools Protocol connection over Chromium's `--remote-debugging-pipe` (file
+ * descriptors 3 and 4, NUL-separated JSON): no WebSocket, no port.
+ * @param {import('node:stream').Writable} out - Chromium's fd 3 (commands)
+ * @param {import('node:stream').Readable} input - Chromium's fd 4 (answers and events)
+ */
+function devToolsPipe(out, input) {
+  let next = 0;
+  let buffered = '';
+  const waiting = new Map();
+  const listeners = new Map();
+  input.setEncoding('utf8');
+  input.on('data', (chunk) => {
+    buffered += chunk;
+    let end;
+    while ((end = buffered.indexOf('\0')) >= 0) {
+      const msg = JSON.parse(buffered.slice(0, end));
+      buffered = buffered.slice(end + 1);
+      if (msg.id !== undefined) {
+        const w = waiting.get(msg.id);
+        waiting.delete(msg.id);
+        if (msg.error) w?.reject(new Error(`DevTools ${w.method}: ${msg.error.message}`));
+        else w?.resolve(msg.result);
+      } else for (const l of listeners.get(msg.method) ?? []) l(msg.params, msg.sessionId);
+    }
+  });
+  const send = (method, params = {}, sessionId) =>
+    new Promise((resolve, reject) => {
+      const id = ++next;
+      waiting.set(id, { resolve, reject, method });
+      out.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + '\0');
+    });
+  const on = (method, listener) => listeners.set(method, [...(listeners.get(method) ?? []), listener]);
+  return { send, on };
+}
+
+/**
  * Loads `url` in headless Chromium and waits for the page's report (see {@link serveFolder}).
  * Chromium runs in its own process group, which is stopped (and waited for) before its fresh
  * profile is removed.
+ *
+ * With `devtools`, the run is driven from Node instead: Chromium is started with
+ * `--remote-debugging-pipe`, and `devtools(page)` gets a DevTools Protocol session attached to the
+ * page (`page.send(method, params)` for the page's domains, `page.browser(method, params)` for the
+ * browser's, `page.on(event, listener)`); what it returns (or throws) is the result.
  * @param {string} url
- * @param {{ report: Promise<any>, timeoutS?: number, gpu?: 'software' | 'off', extraFlags?: string[], chromium?: string }} options
- * @returns {Promise<any>} the report, or `{ status: '(...)' }` when Chromium exited or timed out first
+ * @param {{ report?: Promise<any>, devtools?: (page: import('./headless-chromium.d.mts').DevToolsPage) => Promise<any>, timeoutS?: number, gpu?: 'software' | 'off', extraFlags?: string[], chromium?: string }} options
+ * @returns {Promise<any>} the report (or devtools' result), or `{ status: '(...)' }` when Chromium exited or timed out first
  */
 export async function runInChromium(url, options) {
   const bin = options.chromium ?? findChromium();
@@ -188,12 +230,33 @@ export async function runInChromium(url, options) {
   // A fresh profile each run: a stale profile lock from a killed run makes Chromium hand the URL
   // to a browser that no longer exists and exit at once.
   const profile = mkdtempSync(join(tmpdir(), 'irsde-chromium-'));
-  const chrome = spawn(bin, [...chromiumFlags(profile, options), url], { stdio: 'ignore', detached: true });
+  let flags = chromiumFlags(profile, options);
+  if (options.devtools) flags = [...flags.filter((f) => !f.startsWith('--remote-debugging-port')), '--remote-debugging-pipe'];
+  const chrome = spawn(bin, [...flags, url], { stdio: options.devtools ? ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] : 'ignore', detached: true });
   const exited = new Promise((r) => (chrome.exitCode !== null ? r() : chrome.once('exit', r)));
   const timeoutS = options.timeoutS ?? 300;
+  let driven;
+  if (options.devtools) {
+    const cdp = devToolsPipe(chrome.stdio[3], chrome.stdio[4]);
+    driven = (async () => {
+      let target;
+      for (let i = 0; i < 100 && !target; i++) {
+        target = (await cdp.send('Target.getTargets')).targetInfos.find((t) => t.type === 'page');
+        if (!target) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!target) throw new Error('DevTools: Chromium opened no page');
+      const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: true });
+      return options.devtools({
+        send: (method, params) => cdp.send(method, params, sessionId),
+        browser: (method, params) => cdp.send(method, params),
+        on: (method, listener) => cdp.on(method, listener),
+      });
+    })();
+  }
   let timer;
+  let failure; // devtools' error, thrown once Chromium is stopped
   const result = await Promise.race([
-    options.report,
+    driven ? driven.catch((e) => void (failure = e)) : options.report,
     exited.then(() => ({ status: `(chromium exited with code ${chrome.exitCode} before the page reported)` })),
     new Promise((r) => (timer = setTimeout(() => r({ status: `(no report within ${timeoutS} s)` }), timeoutS * 1000))),
   ]);
@@ -210,6 +273,7 @@ export async function runInChromium(url, options) {
   } catch (e) {
     console.warn(`could not remove ${profile}: ${e.message}`);
   }
+  if (failure) throw failure;
   return result;
 }
 

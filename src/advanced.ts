@@ -56,6 +56,7 @@ export {
   type SafetensorsHeader,
   type SafetensorsEntry,
   verifyModel,
+  type VerifiedModel,
   checkWeightsFitNetwork,
   type NamedTensor,
   type ModelExpectation,
@@ -110,10 +111,15 @@ export {
   type LoadStateDictOptions,
   type LoadStateDictResult,
   type ShapeMismatch,
+  type ModelTask,
+  checkModelTask,
+  modelTaskFromName,
 } from './nn/index.js';
 
 export {
   DEFAULT_RESTORE_STEPS,
+  MIN_SR_INPUT,
+  restorerForModel,
   type EngineFactory,
   type NoiseLevelUsed,
   type ValidationOptions,
@@ -212,6 +218,8 @@ export {
   type Kernel2DJson,
   type MotionBlurSpec,
   type NoiseSpec,
+  type OneOfSpec,
+  type QuantizeSpec,
   type RainSpec,
   bicubicDownUp,
   degradeBatch,

@@ -2,14 +2,15 @@
 // default): a blind Gaussian denoiser for any noise sigma up to 50 (0-255 scale). It loads, says
 // how to sample it, estimates the noise level of a noisy photo itself, and denoises real photo
 // crops it never saw in training (astronaut and camera are held-out test photos), RGB and grey.
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cropImage, isDenoisingSDE, psnr, rainStreaks, Rng, selectBackend, ssim, type Restorer } from '../src/advanced.js';
 import { loadRestorerFile, readImage } from '../src/node.js';
-import { DEFAULT_MODEL_FILE, defaultModelPath, SHIPPED_MODELS } from '../src/cli/default-model.js';
+import { DEFAULT_MODEL_FILE, shippedModelPath, SHIPPED_MODELS } from '../src/io/shipped-model.js';
 import { SHARED } from './helpers/goldens.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +20,7 @@ let restorer: Restorer;
 let path: string;
 beforeAll(async () => {
   await selectBackend('wasm');
-  const found = defaultModelPath();
+  const found = shippedModelPath();
   expect(found, `models/${DEFAULT_MODEL_FILE} is committed`).not.toBeNull();
   path = found!;
   restorer = await loadRestorerFile(path);
@@ -30,6 +31,20 @@ afterAll(async () => {
 });
 
 describe('the shipped denoising model', () => {
+  it('is found by shippedModelPath() (irsde/node) and is in the npm package\'s files; the built package finds it next to dist/', () => {
+    expect(path).toBe(join(ROOT, 'models', DEFAULT_MODEL_FILE));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).toContain(`models/${DEFAULT_MODEL_FILE}`);
+    expect(pkg.files).not.toContain(`models/${SHIPPED_MODELS.derain}`);
+    expect(() => shippedModelPath('nope' as never)).toThrow(/unknown task 'nope' \(known: denoise, derain\)/);
+    // The bundle in dist/ looks next to itself: ../models from dist/node.js.
+    const built = join(ROOT, 'dist/node.js');
+    if (existsSync(built)) {
+      const js = `import(${JSON.stringify(pathToFileURL(built).href)}).then((m) => console.log(m.shippedModelPath()))`;
+      expect(execFileSync(process.execPath, ['-e', js], { encoding: 'utf8' }).trim()).toBe(path);
+    }
+  });
+
   it('is a DenoisingSDE model for noise sigma 0..50, unconditional, at most 10 MB, with a one-step recommended sampler', () => {
     expect(restorer.sde.kind).toBe('denoising');
     expect(restorer.sde.maxSigma * 255).toBeCloseTo(50, 6);
@@ -81,7 +96,7 @@ describe('the shipped deraining model', () => {
   let derain: Restorer;
   let derainPath: string;
   beforeAll(async () => {
-    const found = defaultModelPath('derain');
+    const found = shippedModelPath('derain');
     expect(found, `models/${SHIPPED_MODELS.derain} is committed`).not.toBeNull();
     derainPath = found!;
     derain = await loadRestorerFile(derainPath);

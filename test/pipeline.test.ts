@@ -8,7 +8,7 @@ import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
-import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
+import { DEFAULT_MODEL_FILE, shippedModelPath } from '../src/io/shipped-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'irsde-pipeline-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +21,8 @@ describe('Restorer', () => {
     for (let y = 0; y < 64; y++) crop.data.set(clean.data.subarray((y * clean.width) * 3, (y * clean.width + 64) * 3), y * 64 * 3);
     await writeImage(join(dir, 'noisy.png'), gaussianNoise(crop, { sigma: 25, clip: true }, new Rng(3)));
 
-    const restorer = await loadRestorerFile(MODEL);
+    expect(shippedModelPath()).toBe(MODEL);
+    const restorer = await loadRestorerFile(); // no path: the shipped model (MODEL in a checkout)
     await writeImage(join(dir, 'restored.png'), (await restorer.restore(await readImage(join(dir, 'noisy.png')))).image);
     await restorer.dispose();
 
@@ -64,6 +65,40 @@ describe('Restorer', () => {
     expect((await restorer.restore(grey, { seed: 1, steps: 40, onProgress: (_, total) => all.push(total) })).steps).toBe(40);
     expect(all.at(-1)).toBe(40);
     await restorer.dispose();
+  });
+
+  it('a super-resolution model (task.scale) upscales its input first; an inpainting model (task.inpaint) needs a mask and keeps every known pixel', async () => {
+    await selectBackend('wasm');
+    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const sde = new MeanRevertingSDE({ T: 10, maxSigma: from255(10) });
+    const sampling = { sampler: 'posterior', steps: 1, eta: 0 } as const;
+    const sr = await loadRestorer(saveModel(net, sde, { sampling, task: { name: 'sr4', scale: 4 } }));
+    const inp = await loadRestorer(saveModel(net, sde, { sampling, task: { name: 'inpaint', inpaint: { fill: 0 } } }));
+    const plain = await loadRestorer(saveModel(net, sde, { sampling }));
+    expect(() => saveModel(net, sde, { task: { name: 'x', scale: 1 } })).toThrow(/task.scale must be an integer in 2..16/);
+    net.dispose();
+    const rgb = (h: number, w: number, seed: number): FloatImage => ({ data: Float32Array.from(new Rng(seed).uniform([h * w * 3])), height: h, width: w, channels: 3 });
+    expect(sr.task).toEqual({ name: 'sr4', scale: 4 });
+    const big = await sr.restore(rgb(12, 10, 1));
+    expect([big.image.height, big.image.width, big.image.channels]).toEqual([48, 40, 3]);
+    await expect(sr.restore(rgb(6, 20, 1))).rejects.toThrow(/input is 20x6; this x4 super-resolution model needs at least 8x8 pixels/);
+
+    const photo = rgb(16, 12, 2);
+    const mask: FloatImage = { data: Float32Array.from({ length: 16 * 12 }, (_, i) => (i % 12 >= 4 && i % 12 < 8 ? 1 : 0)), height: 16, width: 12, channels: 1 };
+    await expect(inp.restore(photo)).rejects.toThrow(/needs a mask \(white = missing\) of the image's size, 12x16/);
+    await expect(inp.restore(photo, { mask: { ...mask, width: 11, data: mask.data.subarray(0, 16 * 11) } })).rejects.toThrow(/the mask is 11x16 but the image is 12x16/);
+    await expect(plain.restore(photo, { mask })).rejects.toThrow(/takes no mask/);
+    const out = await inp.restore(photo, { mask });
+    let changed = 0;
+    for (let p = 0; p < 16 * 12; p++) {
+      for (let c = 0; c < 3; c++) {
+        const i = p * 3 + c;
+        if (mask.data[p] === 0) expect(out.image.data[i]).toBe(photo.data[i]);
+        else if (out.image.data[i] !== photo.data[i]) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(0);
+    for (const r of [sr, inp, plain]) await r.dispose();
   });
 
   it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {

@@ -9,7 +9,7 @@ import { ConditionalUNet, Rng, exportOnnx, gaussianNoise, loadRestorer, psnr, re
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
 import { BROWSER_ENGINES, browserEngine, detectBrowserEngines, loadBrowserNetwork, loadOrtWeb, selectBrowserEngine, type BrowserNetwork, type OrtWebModuleLike } from '../src/web.js';
 import { SHARED, flat, loadJson, normErr } from './helpers/goldens.js';
-import { DEFAULT_MODEL_FILE } from '../src/cli/default-model.js';
+import { DEFAULT_MODEL_FILE } from '../src/io/shipped-model.js';
 
 const io = loadJson('goldens/unet_public/io.json');
 const CONFIG: UNetConfig = { inChannels: io.model.in_nc, outChannels: io.model.out_nc, nf: io.model.nf, depth: io.model.depth };

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
 import { registerInfo } from './commands/info.js';
+import { registerPlot } from './commands/plot.js';
 import { registerRestore } from './commands/restore.js';
 import { registerTrain } from './commands/train.js';
 import { CliError } from './errors.js';
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('irsde')
-    .description('Image restoration with mean-reverting SDEs (IR-SDE): train, restore, evaluate, export')
+    .description('Image restoration with mean-reverting SDEs (IR-SDE): train, restore, evaluate, export, plot')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerExport(program);
   registerInfo(program);
+  registerPlot(program);
   return program;
 }
 

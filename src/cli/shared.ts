@@ -10,7 +10,7 @@ import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 import type { LoadedModel } from '../nn/model/model-format.js';
 import type { FloatImage } from '../train/image.js';
 import { CliError } from './errors.js';
-import { defaultModelPath, SHIPPED_MODELS, type ShippedTask } from './default-model.js';
+import { shippedModelPath, SHIPPED_MODELS, type ShippedTask } from '../io/shipped-model.js';
 
 /** Starts the requested tfjs backend ('auto' picks the fastest) and returns its name. */
 export async function startEngine(engine: string | undefined): Promise<string> {
@@ -69,7 +69,7 @@ export async function modelPathOrFail(weights: string | undefined, task: Shipped
     if (!(await isFile(weights))) throw new CliError(`weights file not found: '${weights}'`);
     return weights;
   }
-  const path = defaultModelPath(task);
+  const path = shippedModelPath(task);
   if (path === null) {
     throw new CliError(`no --weights given and this install has no ${task} model (models/${SHIPPED_MODELS[task]}; the npm package carries the denoise one only, the others are in the irsde repository's models/ folder): pass --weights FILE`);
   }

@@ -35,11 +35,19 @@ export class ImageTooLargeError extends Error {
   override readonly name = 'ImageTooLargeError';
 }
 
+/** An image's size as its file's header states it. */
+export interface ImageDimensions {
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+}
+
 /**
  * Width and height from a PNG's IHDR or a JPEG's frame header (SOFn), without decoding; `null`
  * when the bytes hold no readable header (the decoder then says what is wrong).
  */
-export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | null {
+export function imageDimensions(bytes: Uint8Array): ImageDimensions | null {
   const format = sniffImageFormat(bytes);
   if (format === 'png') {
     // Signature (8), IHDR length (4), "IHDR" (4), width (4, big-endian), height (4).

@@ -64,6 +64,16 @@ export async function loadModelFile(path: string, expect?: ModelExpectation): Pr
   return loadModel(await readBytes(path), expect);
 }
 
+/** What {@link verifyModelFile} found: the model's metadata and header, and the file's size. */
+export interface VerifiedModelFile {
+  /** The metadata (network, SDE, sampling, task). */
+  readonly info: SavedModelInfo;
+  /** The safetensors header: every tensor's name, dtype, shape and byte range. */
+  readonly header: SafetensorsHeader;
+  /** The file's length in bytes. */
+  readonly bytes: number;
+}
+
 /**
  * Verifies a model file without building its network and without reading its weights: reads the
  * header only, then checks the metadata, that the tensors end exactly at the end of the file (a
@@ -72,7 +82,7 @@ export async function loadModelFile(path: string, expect?: ModelExpectation): Pr
  * @throws WeightFileError / StateDictMismatchError of one line naming the problem; Error for a
  *   missing or non-regular file.
  */
-export async function verifyModelFile(path: string): Promise<{ info: SavedModelInfo; header: SafetensorsHeader; bytes: number }> {
+export async function verifyModelFile(path: string): Promise<VerifiedModelFile> {
   const { fh, size } = await openRegular(path);
   try {
     const head = new Uint8Array(Math.min(size, 8));

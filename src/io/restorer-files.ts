@@ -8,7 +8,8 @@ import { exportOnnx } from '../nn/onnx/export.js';
 import { createNodeOrtNoiseModel, loadNodeOrt } from '../nn/onnx/node.js';
 import type { Conv3x3 } from '../nn/onnx/winograd.js';
 import { loadModelFile } from './model-files.js';
-import { Restorer, tfjsEngine, type EngineFactory } from '../pipeline/restorer.js';
+import { DEFAULT_MODEL_FILE, shippedModelPath } from './shipped-model.js';
+import { restorerForModel, tfjsEngine, type EngineFactory, type Restorer } from '../pipeline/restorer.js';
 
 /** Options of {@link ortNodeEngine}. */
 export interface OrtNodeEngineOptions {
@@ -54,10 +55,23 @@ export function ortNodeAvailable(): boolean {
  * ONNX Runtime on every core when `onnxruntime-node` is installed, else tfjs-wasm, else tfjs-cpu
  * (whichever tfjs backend is installed); `'ort'`,
  * `'wasm'` and `'cpu'` pick one (an engine factory may be given instead).
+ * @param path - the model file (`irsde train` / `saveModelFile`); omitted or `undefined`: the
+ *   shipped blind denoiser, `models/denoise-blind.safetensors` inside the installed package
+ *   ({@link shippedModelPath}).
  * @returns the restorer (its `engine` says what runs the network); call `dispose()` when done.
  * @throws Error for a missing or invalid file, or an engine that cannot start (naming it).
+ * @example
+ * ```ts
+ * import { loadRestorerFile, readImage, writeImage } from 'irsde/node';
+ * const restorer = await loadRestorerFile(); // the shipped denoiser, on ONNX Runtime when installed
+ * const { image, noise } = await restorer.restore(await readImage('noisy.png'));
+ * await writeImage('restored.png', image);   // noise.sigma: the level it estimated
+ * await restorer.dispose();
+ * ```
  */
-export async function loadRestorerFile(path: string, options: { readonly engine?: NodeEngineName | EngineFactory; readonly conv3x3?: Conv3x3; readonly threads?: number } = {}): Promise<Restorer> {
+export async function loadRestorerFile(path?: string, options: { readonly engine?: NodeEngineName | EngineFactory; readonly conv3x3?: Conv3x3; readonly threads?: number } = {}): Promise<Restorer> {
+  const file = path ?? shippedModelPath();
+  if (file === null) throw new Error(`loadRestorerFile: no path given and this install has no shipped model (models/${DEFAULT_MODEL_FILE} next to irsde's dist/); pass a model file's path`);
   const requested = options.engine ?? 'auto';
   let engine: EngineFactory;
   if (typeof requested === 'function') engine = requested;
@@ -70,11 +84,5 @@ export async function loadRestorerFile(path: string, options: { readonly engine?
     await selectBackend(requested);
     engine = tfjsEngine;
   } else throw new RangeError(`loadRestorerFile: unknown engine '${String(requested)}' (use auto, ort, wasm or cpu)`);
-  const { network, sdeConfig, info } = await loadModelFile(path);
-  try {
-    return await Restorer.create(network, sdeConfig, { engine, sampling: info.sampling, ownsNetwork: true });
-  } catch (e) {
-    network.dispose();
-    throw e;
-  }
+  return restorerForModel(await loadModelFile(file), engine);
 }

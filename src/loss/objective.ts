@@ -1,7 +1,7 @@
 /**
  * Training objectives of a network on either SDE family, built from the same differences as
- * `mlLoss` and `noiseMatchingLoss` (`./diffs.ts`) and reduced by the same `reduceMatching`: the
- * Trainer's loss, and the affine form the ONNX training graph takes.
+ * `mlLoss` and `noiseMatchingLoss` and reduced by the same `reduceMatching`: the Trainer's loss,
+ * and the affine form the ONNX training graph takes.
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';

@@ -21,9 +21,10 @@ import type { Sampler } from '../sampling/loop.js';
 import { tiledNoiseModel } from '../sampling/tiled.js';
 import { defaultTile, imageChannels, isConditional } from '../nn/nets/network.js';
 import type { TfjsNetwork } from '../nn/tfjs/network.js';
-import { loadModel, type RecommendedSampling } from '../nn/model/model-format.js';
+import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type RecommendedSampling } from '../nn/model/model-format.js';
 import { convertChannels, type FloatImage } from '../train/image.js';
 import { estimateNoiseSigma } from '../train/noise-level.js';
+import { imresize } from '../train/data/resize.js';
 
 /** A running network: NHWC tfjs tensors in and out (arguments borrowed, result owned by the caller). */
 export interface NetworkEngine {
@@ -74,6 +75,12 @@ export interface RestoreImageOptions {
   readonly atol?: number;
   /** Called after each sampling step with `(done, total)`. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Inpainting models (`task.inpaint`): which pixels are missing, an image of the input's size
+   * (any channels; a pixel is missing where its first channel is above 0.5, i.e. white). Required
+   * by such models, refused by others.
+   */
+  readonly mask?: FloatImage;
   /** Cancels between steps (the promise rejects with the signal's reason). */
   readonly signal?: AbortSignal;
 }
@@ -111,12 +118,25 @@ export interface RestoredImage {
  */
 export const DEFAULT_RESTORE_STEPS = 10;
 
+/** The smallest input side a super-resolution model takes (pixels). */
+export const MIN_SR_INPUT = 8;
+
+/** `restored` where `missing`, `known` elsewhere (same size and channels): inpainting keeps what it was given. */
+function keepKnownPixels(restored: FloatImage, known: FloatImage, missing: Uint8Array): FloatImage {
+  const C = restored.channels;
+  const data = Float32Array.from(known.data);
+  for (let i = 0; i < missing.length; i++) if (missing[i]) for (let c = 0; c < C; c++) data[i * C + c] = restored.data[i * C + c];
+  return { ...restored, data };
+}
+
 /** A model ready to restore images: network + SDE + recommended sampling + engine. */
 export class Restorer {
   /** The SDE the model was trained with, on the host backend (the samplers' maths). */
   readonly sde: DiffusionSDE<HostTensor>;
   /** The model's recommended sampling (from its file), if any. */
   readonly sampling: RecommendedSampling | undefined;
+  /** What the model restores (from its file): super-resolution scale, inpainting; undefined for plain restoration. */
+  readonly task: ModelTask | undefined;
   /** The engine's name (what runs the network). */
   readonly engine: string;
   readonly #network: TfjsNetwork;
@@ -127,10 +147,11 @@ export class Restorer {
   readonly #tile: number;
   #disposed = false;
 
-  private constructor(network: TfjsNetwork, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
+  private constructor(network: TfjsNetwork, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, task: ModelTask | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
     this.#network = network;
     this.sde = createSDE<HostTensor>(sdeConfig, 'float32');
     this.sampling = sampling;
+    this.task = task;
     this.#runner = runner;
     this.engine = runner.name;
     this.#ownsNetwork = ownsNetwork;
@@ -144,15 +165,17 @@ export class Restorer {
    * A restorer for a network and its SDE.
    * @param network - the network (borrowed unless `ownsNetwork`: disposed with the restorer).
    * @param sde - the SDE config it was trained with (`loadModel(...).sdeConfig`).
-   * @param options - the engine (default {@link tfjsEngine}) and recommended sampling.
+   * @param options - the engine (default {@link tfjsEngine}), recommended sampling and task (see
+   *   {@link ModelTask}; `loadModel(...).info` holds both for a model file).
    */
   static async create(
     network: TfjsNetwork,
     sde: AnySDEConfig,
-    options: { readonly engine?: EngineFactory; readonly sampling?: RecommendedSampling; readonly ownsNetwork?: boolean } = {},
+    options: { readonly engine?: EngineFactory; readonly sampling?: RecommendedSampling; readonly task?: ModelTask; readonly ownsNetwork?: boolean } = {},
   ): Promise<Restorer> {
+    const task = options.task === undefined ? undefined : checkModelTask(options.task, 'Restorer.create');
     const runner = await (options.engine ?? tfjsEngine)(network);
-    return new Restorer(network, sde, options.sampling, runner, options.ownsNetwork ?? false);
+    return new Restorer(network, sde, options.sampling, task, runner, options.ownsNetwork ?? false);
   }
 
   /** The network (owned by the restorer when it was loaded from a file). */
@@ -184,7 +207,8 @@ export class Restorer {
     const eta = options.eta ?? rec?.eta;
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
     const C = imageChannels(this.#network.config).input as 1 | 3;
-    const input = convertChannels(image, C);
+    const missing = this.#missingPixels(image, options.mask);
+    const input = this.#prepare(convertChannels(image, C), missing);
     let noise: RestoredImage['noise'];
     let start: number | undefined;
     if (denoising) {
@@ -227,7 +251,8 @@ export class Restorer {
       data = (await restore(request)).data;
     }
     const clipped = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
-    const restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };
+    let restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };
+    if (missing !== null) restored = keepKnownPixels(restored, convertChannels(image, C), missing);
     return {
       image: image.channels < C ? convertChannels(restored, image.channels) : restored,
       sampler: typeof sampler === 'string' ? sampler : 'custom',
@@ -236,6 +261,39 @@ export class Restorer {
       ...(nfe !== undefined ? { nfe } : {}),
       ms: performance.now() - started,
     };
+  }
+
+  /** The mask's missing pixels (1 per pixel), checked against the model's task; null when it takes none. */
+  #missingPixels(image: FloatImage, mask: FloatImage | undefined): Uint8Array | null {
+    if (this.task?.inpaint === undefined) {
+      if (mask !== undefined) throw new RangeError(`Restorer.restore: this model${this.task ? ` (${this.task.name})` : ''} takes no mask; masks are for inpainting models`);
+      return null;
+    }
+    if (mask === undefined) throw new RangeError(`Restorer.restore: this inpainting model needs a mask (white = missing) of the image's size, ${image.width}x${image.height}`);
+    if (mask.width !== image.width || mask.height !== image.height) {
+      throw new RangeError(`Restorer.restore: the mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}; they must be the same size`);
+    }
+    const n = image.width * image.height;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = mask.data[i * mask.channels] > 0.5 ? 1 : 0;
+    return out;
+  }
+
+  /** What the network restores: the image upscaled (super-resolution) or with its missing pixels filled. */
+  #prepare(input: FloatImage, missing: Uint8Array | null): FloatImage {
+    const scale = this.task?.scale;
+    if (scale !== undefined) {
+      if (input.width < MIN_SR_INPUT || input.height < MIN_SR_INPUT) {
+        throw new RangeError(`Restorer.restore: the input is ${input.width}x${input.height}; this x${scale} super-resolution model needs at least ${MIN_SR_INPUT}x${MIN_SR_INPUT} pixels`);
+      }
+      return imresize(input, { height: input.height * scale, width: input.width * scale });
+    }
+    if (missing === null) return input;
+    const fill = (this.task?.inpaint as { fill: number }).fill;
+    const data = Float32Array.from(input.data);
+    const C = input.channels;
+    for (let i = 0; i < missing.length; i++) if (missing[i]) data.fill(fill, i * C, (i + 1) * C);
+    return { ...input, data };
   }
 
   /** Frees the engine (and the network when the restorer loaded it). Idempotent. */
@@ -268,9 +326,19 @@ export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | U
   // page, the highest-priority registered backend; an engine may switch to another, tfjs moves the
   // weights on first use).
   await tf.ready();
-  const { network, sdeConfig, info } = loadModel(bytes);
+  return restorerForModel(loadModel(bytes), options.engine);
+}
+
+/**
+ * A {@link Restorer} that owns a loaded model's network and follows its file's recommended
+ * sampling and task. The network is disposed when the restorer is, or here if the engine fails.
+ * @param model - `loadModel(...)` / `loadModelFile(...)`'s result (its network is taken over).
+ * @param engine - the engine (default {@link tfjsEngine}).
+ */
+export async function restorerForModel(model: LoadedModel, engine?: EngineFactory): Promise<Restorer> {
+  const { network, sdeConfig, info } = model;
   try {
-    return await Restorer.create(network, sdeConfig, { engine: options.engine, sampling: info.sampling, ownsNetwork: true });
+    return await Restorer.create(network, sdeConfig, { engine, sampling: info.sampling, task: info.task, ownsNetwork: true });
   } catch (e) {
     network.dispose();
     throw e;

@@ -61,8 +61,8 @@ function positive(v: unknown, name: string, where: string): number {
 
 /**
  * Solves the probability-flow ODE from `x` at real time `tStart` down to `tEnd` with adaptive
- * Dormand–Prince 5(4) steps (see the notes at the top of this file for the time variable and the
- * interpolation), then returns the `x0` estimate `x0FromNoise(x_tEnd, eps(x_tEnd, tEnd), tEnd)`
+ * Dormand–Prince 5(4) steps (integrated in `v = sqrt(Theta(t) dt)`, smooth near `t = 0`, with the
+ * schedule's tables interpolated piecewise linearly between integer `t`), then returns the `x0` estimate `x0FromNoise(x_tEnd, eps(x_tEnd, tEnd), tEnd)`
  * (the FSAL stage already evaluated there, so it costs no extra model call).
  *
  * Error control: a step is accepted when every element's local error estimate satisfies

@@ -32,7 +32,7 @@ export interface DenoisingSDEConfig {
 }
 
 /**
- * The reference's `DenoisingSDE` (`codes/utils/sde_utils.py`, used by
+ * The reference's `DenoisingSDE` (its `sde_utils` module, https://github.com/Algolzw/image-restoration-sde, used by
  * `codes/config/denoising-sde`): the forward process `dx = theta_t (x0 - x) dt + sigma_t dw`
  * started at `x0`, so the marginal is `x_t | x0 ~ N(x0, sigmaBar_t^2)` with
  * `sigmaBar_t = lambda sqrt(1 - exp(-2 Theta_t dt))`: the mean stays at the clean image while

@@ -15,7 +15,7 @@ export type SDEKind = 'mean-reverting' | 'denoising';
  * `t = 1..T` with the same float64 tables (`u_t = Theta_t dt`,
  * `sigmaBar_t = lambda sqrt(1 - exp(-2 u_t))`); they differ in the marginal mean (`mu + (x0 - mu)
  * exp(-u_t)` vs `x0`) and in the reverse drift. Code that needs a family's own methods narrows
- * with `isDenoisingSDE` / `isMeanRevertingSDE` (`./kinds.ts`) (or `sde.kind`).
+ * with `isDenoisingSDE` / `isMeanRevertingSDE` (or `sde.kind`).
  *
  * Ownership and shapes as in the classes: tensor methods return new tensors owned by the caller
  * and never dispose their arguments; `t` is an integer in `1..T` or one per batch item.

@@ -3,7 +3,7 @@
  *
  * The reference computes these tables in float32; for the cosine schedule its `1 - exp(-x)` at
  * tiny `x` (t <= 2) then loses up to 2% to cancellation. irsde keeps float64 throughout, so its
- * tables match the reference evaluated in float64 (see `docs/numerics.md`).
+ * tables match the reference evaluated in float64 (the README's section on the maths says how closely).
  */
 
 /** Names of the built-in schedules. */

@@ -23,3 +23,6 @@ export {
   type WebGlRendererSummary,
 } from './engine.js';
 export { browserEngine, type BrowserRestorerEngineOptions } from './restorer-engine.js';
+export { serveRestorer, type ServeRestorerOptions } from './worker-host.js';
+export { WorkerRestorer, loadWorkerRestorer, type LoadWorkerRestorerOptions } from './worker-restorer.js';
+export type { RestorerPort, WorkerLike, WorkerEngineOptions, WorkerRestoreOptions, WorkerRestoredImage, WorkerModelSummary, WorkerSdeSummary } from './worker-protocol.js';

@@ -56,7 +56,7 @@ export interface LoadOrtWebOptions {
   readonly ort?: OrtWebSource;
   /**
    * URL prefix under which the app serves onnxruntime-web's runtime files (for the default
-   * build `ort-wasm-simd-threaded.jsep.mjs` and `.jsep.wasm`, see {@link ORT_WEB_RUNTIME_FILES}),
+   * build `onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.mjs` and `.jsep.wasm`, see {@link ORT_WEB_RUNTIME_FILES}),
    * resolved against the page's URL; or `{ wasm, mjs }` URLs. Default in a page `'./'`: beside
    * the page (outside a page, e.g. in Node: ORT's own default).
    * Always set, so nothing is fetched from a CDN and ORT's worker threads load the runtime's own
@@ -87,7 +87,7 @@ export interface OrtWebRuntime {
 /**
  * The runtime files of the default `import('onnxruntime-web')` build (in
  * `node_modules/onnxruntime-web/dist/`); serve them under {@link LoadOrtWebOptions.wasmPaths}.
- * (`onnxruntime-web/wasm` needs `ort-wasm-simd-threaded.mjs` and `.wasm` instead.)
+ * (`onnxruntime-web/wasm` needs `onnxruntime-web/dist/ort-wasm-simd-threaded.mjs` and `.wasm` instead.)
  */
 export const ORT_WEB_RUNTIME_FILES: readonly string[] = Object.freeze(['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']);
 

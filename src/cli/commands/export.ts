@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
-import { saveModel, type RecommendedSampling } from '../../nn/model/model-format.js';
+import { modelTaskFromName, saveModel, type ModelTask, type RecommendedSampling } from '../../nn/model/model-format.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { loadModelOrDefault, writeOutputFile } from '../shared.js';
 
@@ -14,6 +14,7 @@ interface ExportFlags {
   steps?: number;
   eta?: number;
   conv3x3?: 'direct' | 'winograd';
+  task?: string;
 }
 
 /** `irsde export <model> --onnx F | --safetensors F | --model F`. */
@@ -30,6 +31,7 @@ export function registerExport(program: Command): void {
     .option('--sampler <name>', "recommended sampler stored in --model (used by restore when none is given)")
     .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
+    .option('--task <name>', 'what the model in --model restores: srN (xN super-resolution: restore upscales the input first), inpaint (restore takes --mask), or a plain name such as deblur (default: the input model\'s)')
     .addHelpText(
       'after',
       '\nEvery file is written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one,\nso a model can be rewritten in place (--model m.safetensors from m.safetensors).\n\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0',
@@ -38,6 +40,13 @@ export function registerExport(program: Command): void {
       if (!flags.onnx && !flags.safetensors && !flags.model) throw new CliError('nothing to do: give --onnx FILE, --safetensors FILE and/or --model FILE');
       if ((flags.sampler !== undefined || flags.steps !== undefined || flags.eta !== undefined) && !flags.model) throw new CliError('--sampler / --steps / --eta are stored in a model file: give --model FILE');
       if ((flags.sampler === undefined) !== (flags.steps === undefined)) throw new CliError('a recommended sampling needs both --sampler and --steps');
+      if (flags.task !== undefined && !flags.model) throw new CliError('--task is stored in a model file: give --model FILE');
+      let task: ModelTask | undefined;
+      try {
+        task = flags.task !== undefined ? modelTaskFromName(flags.task) : undefined;
+      } catch (e) {
+        throw new CliError(`--task: ${(e as Error).message.replace(/^modelTaskFromName: /, '')}`);
+      }
       const { unet, path, sdeConfig, info } = await loadModelOrDefault(modelPath);
       try {
         const dict = unet.stateDict();
@@ -46,12 +55,14 @@ export function registerExport(program: Command): void {
             flags.sampler !== undefined ? { sampler: flags.sampler, steps: flags.steps!, ...(flags.eta !== undefined ? { eta: flags.eta } : {}) } : info.sampling;
           let bytes: Uint8Array;
           try {
-            bytes = saveModel(unet, sdeConfig, { dtype: flags.dtype ?? 'float32', ...(sampling ? { sampling } : {}) });
+            const keptTask = task ?? info.task;
+            bytes = saveModel(unet, sdeConfig, { dtype: flags.dtype ?? 'float32', ...(sampling ? { sampling } : {}), ...(keptTask ? { task: keptTask } : {}) });
           } catch (e) {
             throw new CliError((e as Error).message);
           }
           await writeOutputFile(flags.model, bytes);
-          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}; from ${path})`);
+          const kept = task ?? info.task;
+          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}${kept ? `, task ${kept.name}` : ''}; from ${path})`);
         }
         if (flags.safetensors) {
           await writeOutputFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));

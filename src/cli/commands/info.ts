@@ -64,6 +64,7 @@ export function registerInfo(program: Command): void {
           network: info.network,
           sde: info.sde,
           sampling: info.sampling ?? null,
+          task: info.task ?? null,
           parameters: countParameters(info.network),
           gflopsAt256: forwardFlops(info.network, 256, 256) / 1e9,
           tensors,

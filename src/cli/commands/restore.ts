@@ -12,7 +12,7 @@ import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { isDir, modelPathOrFail, readableFileOrFail } from '../shared.js';
-import { SHIPPED_TASKS, type ShippedTask } from '../default-model.js';
+import { SHIPPED_TASKS, type ShippedTask } from '../../io/shipped-model.js';
 
 interface RestoreFlags {
   weights?: string;
@@ -32,6 +32,7 @@ interface RestoreFlags {
   overwrite?: boolean;
   maxPixels: number;
   bitDepth?: '8' | '16';
+  mask?: string;
 }
 
 /** The file's identity (device and inode, after symlinks), or null when it does not exist. */
@@ -67,6 +68,7 @@ export function registerRestore(program: Command): void {
     .option('--overwrite', 'allow the output to be the input itself (the same file or folder, also through a symlink); it is replaced atomically')
     .option('--max-pixels <n>', `refuse images with more pixels than this, read from the file's header before decoding (default ${DEFAULT_MAX_PIXELS}, 100 MP)`, intOption('--max-pixels', 1), DEFAULT_MAX_PIXELS)
     .option('--bit-depth <bits>', 'PNG output: 8 (default) or 16 bits per sample', choiceOption('--bit-depth', ['8', '16'] as const))
+    .option('--mask <file>', 'inpainting models: an image of the input\'s size, white where pixels are missing (they are filled; all others are kept as they are)')
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
     .action(async (input: string, output: string, flags: RestoreFlags) => {
@@ -95,6 +97,7 @@ export function registerRestore(program: Command): void {
         if (await isDir(output)) throw new CliError(`output '${output}' is a folder; give an image file name`);
         jobs.push({ from: input, to: output });
       }
+      if (flags.mask !== undefined && folder) throw new CliError('--mask goes with a single image input, not a folder');
       if (flags.bitDepth === '16' && jobs.some((j) => imageFormatOfPath(j.to) !== 'png')) throw new CliError('--bit-depth 16 needs a .png output (JPEG is 8-bit)');
       // Refuse to replace an input with its own restoration (same file, through any path or link).
       if (!flags.overwrite) {
@@ -124,6 +127,18 @@ export function registerRestore(program: Command): void {
           throw new CliError((e as Error).message.replace(/^readImage: /, ''));
         }
       }
+      let mask: FloatImage | undefined;
+      if (flags.mask !== undefined) {
+        await readableFileOrFail(flags.mask, 'mask');
+        try {
+          mask = await readImage(flags.mask, { maxPixels: flags.maxPixels });
+        } catch (e) {
+          throw new CliError(`mask: ${(e as Error).message.replace(/^readImage: /, '')}`);
+        }
+        if (first !== undefined && (mask.width !== first.width || mask.height !== first.height)) {
+          throw new CliError(`the mask '${flags.mask}' is ${mask.width}x${mask.height} but the input is ${first.width}x${first.height}; they must be the same size`);
+        }
+      }
       let restorer: Restorer;
       try {
         restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
@@ -144,6 +159,11 @@ export function registerRestore(program: Command): void {
         await restorer.dispose();
         throw new CliError(`--steps ${flags.steps} exceeds the model's T = ${restorer.sde.T}`);
       }
+      const inpainting = restorer.task?.inpaint !== undefined;
+      if (inpainting !== (mask !== undefined)) {
+        await restorer.dispose();
+        throw new CliError(inpainting ? `this model (${restorer.task?.name}) fills missing pixels: give --mask FILE (white = missing, the input's size)` : '--mask is for inpainting models; this model takes none');
+      }
       if (!flags.quiet) console.error(`engine: ${restorer.engine}`);
       const progress = makeProgress(!!flags.quiet);
       const failed: string[] = [];
@@ -154,7 +174,9 @@ export function registerRestore(program: Command): void {
         if (!folder) throw new CliError(message);
         progress.stop();
         failed.push(file);
-        console.error(`irsde: failed '${file}': ${message}`);
+        // The reader's message may already start with the file's name: say it once.
+        const quoted = `'${file}': `;
+        console.error(`irsde: failed ${quoted}${message.startsWith(quoted) ? message.slice(quoted.length) : message}`);
       };
       try {
         for (const job of jobs) {
@@ -172,6 +194,7 @@ export function registerRestore(program: Command): void {
             out = await restorer.restore(image, {
               ...(flags.sampler !== undefined ? { sampler: flags.sampler as SamplerName } : {}),
               ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+              ...(mask !== undefined ? { mask } : {}),
               ...(flags.eta !== undefined ? { eta: flags.eta } : {}),
               ...(flags.noiseLevel !== undefined ? { noiseLevel: flags.noiseLevel / 255 } : {}),
               ...(flags.rtol !== undefined ? { rtol: flags.rtol } : {}),

@@ -24,7 +24,7 @@ import { WorkerGradientPool } from '../../train/parallel/pool.js';
 import { createOrtGradients } from '../../train/ort-gradients.js';
 import { ortNodeEngine } from '../../io/restorer-files.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
-import { NETWORK_PREDICTIONS, type NetworkPrediction } from '../../nn/nets/common.js';
+import { NETWORK_PREDICTIONS, predictionOf, type NetworkPrediction } from '../../nn/nets/common.js';
 import { OBJECTIVES, type Objective } from '../../loss/objective.js';
 import { isDir, isFile, ortInstalled, ortOrFail, startEngine } from '../shared.js';
 
@@ -279,8 +279,11 @@ export function noiseLevelsOf(cfg: TrainRunConfig): [number, number] {
   return parseNoiseLevels(cfg).levels;
 }
 
+/** A DenoisingSDE run's noise levels when `--noise-levels` is not given. */
+const DEFAULT_NOISE_LEVELS = '0:50';
+
 function parseNoiseLevels(cfg: TrainRunConfig): { levels: [number, number]; clip: boolean } {
-  const spec = cfg.noiseLevels ?? '0:50';
+  const spec = cfg.noiseLevels ?? DEFAULT_NOISE_LEVELS;
   const m = /^\s*([0-9.]+)\s*:\s*([0-9.]+)\s*(?::\s*(clip)\s*)?$/.exec(spec);
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2]) : NaN;
@@ -322,6 +325,63 @@ function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [number, numb
     ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
     ...(cfg.ema ? {} : { ema: false }),
     ...(cfg.sde === 'denoising' && parseNoiseLevels(cfg).clip ? { clipState: true } : {}),
+  };
+}
+
+/** The validation sampler of a run: `valSampler`, else `ode` for a DenoisingSDE and `posterior` for an IR-SDE. */
+function valSamplerOf(cfg: TrainRunConfig, denoising: boolean): string {
+  return cfg.valSampler ?? (denoising ? 'ode' : 'posterior');
+}
+
+/** The degradation of a DenoisingSDE run's validation images when neither `--degradation` nor `--lq` is given. */
+const DENOISING_DEGRADATION = 'noise:25';
+
+/** Rounds a float to 12 significant digits (`10 / 255 * 255` back to 10). */
+const round12 = (x: number): number => Number(x.toPrecision(12));
+
+/**
+ * The whole configuration of a run, every default filled in as the run applies it: the SDE
+ * (`sde`, `T`, `maxSigma255`, `schedule`, `eps`, and `noiseLevels` or `timesteps`), the network
+ * (`arch` and its sizes, `prediction`), the objective and norm, the LR schedule, where gradients
+ * run, the validation sampler. This is what a run's `config.json` holds; given back to
+ * `--config` it resolves to itself.
+ * @throws CliError for settings the run would refuse (as `irsde train` does).
+ */
+export function resolveTrainConfig(cfg: TrainRunConfig): TrainRunConfig {
+  const sdeConfig = sdeConfigOfRun(cfg);
+  let sde;
+  try {
+    sde = createSDE(sdeConfig, 'float32');
+  } catch (e) {
+    throw new CliError(`invalid SDE settings: ${(e as Error).message}`);
+  }
+  const denoising = isDenoisingSDE(sde);
+  const network = networkOf(cfg);
+  const trainer = trainerConfigOf(cfg);
+  const gradients = cfg.gradients ?? (cfg.workers || !ortInstalled() ? 'tfjs' : 'ort');
+  const sizes =
+    network.arch === 'nafnet'
+      ? { arch: 'nafnet' as const, width: network.width, encBlocks: [...network.encBlocks], middleBlocks: network.middleBlocks, decBlocks: [...network.decBlocks] }
+      : { arch: 'unet' as const, nf: network.nf, depth: network.depth };
+  return {
+    ...cfg,
+    ...sizes,
+    prediction: predictionOf(network),
+    objective: trainer.objective ?? 'ml',
+    norm: trainer.norm ?? 'l1',
+    sde: denoising ? 'denoising' : 'ir',
+    T: sde.T,
+    maxSigma255: round12(sde.maxSigma * 255),
+    schedule: cfg.schedule,
+    eps: sde.eps,
+    ...(denoising ? { noiseLevels: cfg.noiseLevels ?? DEFAULT_NOISE_LEVELS } : { timesteps: cfg.timesteps ?? `1:${sde.T}` }),
+    ...(denoising && cfg.lq === undefined && cfg.degradation === undefined ? { degradation: DENOISING_DEGRADATION } : {}),
+    lrSchedule: cfg.lrSchedule ?? (cfg.lrMilestones?.length ? 'multistep' : 'constant'),
+    greyFraction: cfg.greyFraction ?? 0,
+    gradients,
+    ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}),
+    workers: cfg.workers ?? 0,
+    valSampler: valSamplerOf(cfg, denoising),
   };
 }
 
@@ -381,7 +441,7 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   await mkdir(cfg.out, { recursive: true });
   // A DenoisingSDE trains on the clean images alone; its validation images get sigma-25 noise
   // unless --degradation says otherwise (and the level is given to the restorer when known).
-  if (cfg.sde === 'denoising' && cfg.lq === undefined && cfg.degradation === undefined) cfg.degradation = 'noise:25';
+  if (cfg.sde === 'denoising' && cfg.lq === undefined && cfg.degradation === undefined) cfg.degradation = DENOISING_DEGRADATION;
   const { train, val } = await buildData(cfg);
   // A DenoisingSDE's validation restorer is told the noise level of fixed-sigma noise (else it estimates it).
   const valNoiseOf = (spec: string | DegradationSpec | undefined): number | undefined => {
@@ -421,7 +481,8 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   const pool = gradients === 'ort' ? createOrtGradients({ ort: ortOrFail('--gradients ort'), threads: availableParallelism(), ...(cfg.conv3x3 ? { conv3x3: cfg.conv3x3 } : {}) }) : cfg.workers ? new WorkerGradientPool({ workers: cfg.workers }) : undefined;
   const trainer = new Trainer({ sde, model: net, data: train, config: state?.config ?? trainerConfigOf(cfg, timesteps), ...(pool ? { gradients: pool } : {}) });
   if (state) trainer.setState(state);
-  await writeAtomic(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  // The whole resolved configuration (enough to re-run with --config), with the backend started.
+  await writeAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...resolveTrainConfig(cfg), engine }, null, 2) + '\n');
   await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), ...(trainer.config.clipState ? { clipState: true } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
@@ -438,6 +499,8 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   process.once('SIGTERM', onSignal);
   let recent = 0;
   let recentN = 0;
+  // The sampling the last validation used (logged with its scores).
+  let valUsed: { sampler: string; steps?: number } | undefined;
   // Steps per second over the steps since the last progress line (wall clock: checkpoints and
   // validation included), and the time left at that rate.
   let lastLine = { at: performance.now(), step: trainer.step };
@@ -471,11 +534,13 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
               const out: Record<string, number> = {};
               let p = 0;
               let s = 0;
+              let pIn = 0;
+              let sIn = 0;
               try {
                 for (const v of val) {
                   const noiseLevel = valNoiseOf(v.label || cfg.degradation);
                   const scores = await validateRestoration(restorer, v.data, {
-                    sampler: (cfg.valSampler ?? (isDenoisingSDE(t.sde) ? 'ode' : 'posterior')) as SamplerName,
+                    sampler: valSamplerOf(cfg, isDenoisingSDE(t.sde)) as SamplerName,
                     steps: cfg.valSteps,
                     cropSize: cfg.valCrop,
                     seed: cfg.seed,
@@ -483,18 +548,24 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
                   });
                   p += scores.psnr / val.length;
                   s += scores.ssim / val.length;
-                  if (v.label) Object.assign(out, { [`psnr:${v.label}`]: scores.psnr, [`ssim:${v.label}`]: scores.ssim });
+                  pIn += scores.inputPsnr / val.length;
+                  sIn += scores.inputSsim / val.length;
+                  valUsed = { sampler: scores.sampler, ...(scores.steps !== undefined ? { steps: scores.steps } : {}) };
+                  if (v.label) Object.assign(out, { [`psnr:${v.label}`]: scores.psnr, [`ssim:${v.label}`]: scores.ssim, [`inputPsnr:${v.label}`]: scores.inputPsnr, [`inputSsim:${v.label}`]: scores.inputSsim });
                 }
               } finally {
                 await restorer.dispose();
               }
-              return { psnr: p, ssim: s, ...out };
+              // The degraded inputs' scores on the same crops: the gain is psnr - inputPsnr.
+              return { psnr: p, ssim: s, inputPsnr: pIn, inputSsim: sIn, ...out };
             },
             onValidate: async (step: number, m: Record<string, number>) => {
-              await log({ event: 'validation', step, ...m });
+              await log({ event: 'validation', step, ...m, ...valUsed });
               if (!cfg.quiet) {
-                const each = val.length > 1 ? ` (${val.map((v) => `${v.label} ${m[`psnr:${v.label}`].toFixed(2)}`).join(', ')})` : '';
-                console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(4)}${each}`);
+                const gain = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(2)}`;
+                const each = val.length > 1 ? ` (${val.map((v) => `${v.label} ${m[`psnr:${v.label}`].toFixed(2)} from ${m[`inputPsnr:${v.label}`].toFixed(2)}`).join(', ')})` : '';
+                const how = valUsed ? `; ${valUsed.sampler}${valUsed.steps !== undefined ? `, ${valUsed.steps} step${valUsed.steps === 1 ? '' : 's'}` : ''}` : '';
+                console.error(`validation at step ${step}: PSNR ${m.psnr.toFixed(2)} dB (input ${m.inputPsnr.toFixed(2)}, ${gain(m.psnr, m.inputPsnr)} dB), SSIM ${m.ssim.toFixed(4)} (input ${m.inputSsim.toFixed(4)})${each}${how}`);
               }
             },
           }
@@ -512,89 +583,105 @@ export async function runTraining(cfg: TrainRunConfig, resume?: string): Promise
   }
 }
 
+/**
+ * The configuration of an `irsde train` invocation from its parsed flags (commander's attribute
+ * names): the defaults, then the `--config` file's keys, then the flags given. With `--resume`
+ * the defaults are left out (options not given come from the checkpoint).
+ * @throws CliError for a missing or invalid `--config` file, or a missing `--gt` / `--out`.
+ */
+export async function trainConfigOfFlags(flags: Record<string, unknown>): Promise<{ cfg: TrainRunConfig; resume?: string }> {
+  let fromFile: Partial<TrainRunConfig> = {};
+  if (typeof flags.config === 'string') {
+    if (!(await isFile(flags.config))) throw new CliError(`--config file not found: '${flags.config}'`);
+    try {
+      fromFile = JSON.parse(await readFile(flags.config, 'utf8')) as Partial<TrainRunConfig>;
+    } catch (e) {
+      throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
+    }
+    fromFile = checkTrainConfig(fromFile, flags.config);
+  }
+  const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema' && k !== 'valDegradation'));
+  if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
+  if (flags.valDegradation !== undefined) given.valDegradations = flags.valDegradation;
+  if (flags.ema === false) given.ema = false;
+  const resume = flags.resume as string | undefined;
+  // On resume, options not given come from the checkpoint (not from the defaults).
+  const cfg = (resume ? { ...fromFile, ...given } : { ...DEFAULTS, ...fromFile, ...given }) as TrainRunConfig;
+  if (!resume && !cfg.gt) throw new CliError('--gt DIR is required (or --config FILE with "gt", or --resume CHECKPOINT)');
+  if (!cfg.out && resume) cfg.out = dirname(resume);
+  if (!cfg.out) throw new CliError('--out DIR is required');
+  if (cfg.lrSchedule === 'multistep' && !cfg.lrMilestones?.length) throw new CliError('--lr-schedule multistep needs --lr-milestones N,M,...');
+  return { cfg, ...(resume !== undefined ? { resume } : {}) };
+}
+
+/** ` (default: V)` for a help text (lists joined by commas). */
+function def(v: unknown): string {
+  return ` (default: ${Array.isArray(v) ? v.join(',') : String(v)})`;
+}
+
 /** `irsde train`: trains a ConditionalUNet or ConditionalNAFNet on a folder of images. */
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a restoration network, ConditionalUNet or ConditionalNAFNet (by default a noise U-Net with the maximum-likelihood objective)')
-    .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it")
-    .option('--gt <dir>', 'folder of clean (ground-truth) images')
-    .option('--lq <dir>', 'folder of degraded images with the same file names (paired data)')
-    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON')
-    .option('--val-count <n>', 'hold out the last N images (by name) for validation', intOption('--val-count', 0))
-    .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names)')
-    .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images')
-    .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--channels <n>', '3 (RGB) or 1 (grey)', intOption('--channels', 1, 3))
-    .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too', numberOption('--grey-fraction', 0, 1))
-    .option('--arch <name>', 'network: unet (default; --nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks)', choiceOption('--arch', ['unet', 'nafnet'] as const))
-    .option('--nf <n>', 'unet: base channel width (default 16)', intOption('--nf', 2))
-    .option('--depth <n>', 'unet: levels (default 3)', intOption('--depth', 1, 8))
-    .option('--width <n>', 'nafnet: channels of the first level (default 16)', intOption('--width', 2))
-    .option('--enc-blocks <list>', 'nafnet: comma-separated NAFBlocks per encoder level (default 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--enc-blocks', 0)(s)))
-    .option('--middle-blocks <n>', 'nafnet: NAFBlocks in the middle (default 1)', intOption('--middle-blocks', 0))
-    .option('--dec-blocks <list>', 'nafnet: comma-separated NAFBlocks per decoder level (default 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--dec-blocks', 0)(s)))
-    .option('--prediction <kind>', "what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)", choiceOption('--prediction', NETWORK_PREDICTIONS))
-    .option('--objective <name>', 'training loss: ml (maximum likelihood, default), noise (noise matching) or x0 (clean-image matching)', choiceOption('--objective', OBJECTIVES))
-    .option('--norm <name>', 'loss norm: l1 (default) or l2', choiceOption('--norm', ['l1', 'l2'] as const))
-    .option('--sde <kind>', "ir (default: IR-SDE, a conditional network learns the --degradation / --lq pairs) or denoising (the reference's DenoisingSDE: an unconditional network learns Gaussian noise of every level in --noise-levels)", choiceOption('--sde', ['ir', 'denoising'] as const))
-    .option('--noise-levels <min:max>', 'with --sde denoising: noise levels to learn, 0-255 scale (default 0:50; max sets --max-sigma); MIN:MAX:clip clips the noisy training images to [0, 1] as 8-bit photos are')
-    .option('--timesteps <min:max>', 'IR-SDE: draw the training timesteps from MIN..MAX only (default 1:T, the reference\'s; e.g. 60:100 for a model sampled in one posterior step from T)')
-    .option('--T <n>', 'diffusion steps T', intOption('--T', 1))
-    .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50)', numberOption('--max-sigma', 0))
-    .option('--schedule <name>', 'theta schedule: cosine, linear or constant')
-    .option('--eps <x>', 'terminal mean gap eps in (0, 1)', numberOption('--eps', 0, 1))
-    .option('--steps <n>', 'total optimiser steps', intOption('--steps', 0))
-    .option('--batch <n>', 'crops per step', intOption('--batch', 1))
-    .option('--patch <px>', 'crop side', intOption('--patch', 8))
-    .option('--lr <x>', 'learning rate (Adam, betas 0.9/0.99)', numberOption('--lr', 0))
-    .option('--lr-milestones <list>', 'comma-separated steps at which the LR halves', (v: string) => v.split(',').map((s) => intOption('--lr-milestones', 0)(s)))
-    .option('--lr-schedule <name>', "constant, multistep (with --lr-milestones) or cosine (anneals to 1e-7 over --steps)", (v: string) => {
+    .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it (default: none)")
+    .option('--gt <dir>', 'folder of clean (ground-truth) images (required unless --resume)')
+    .option('--lq <dir>', 'folder of degraded images with the same file names (paired data; default: none, give --degradation)')
+    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON (default: none, give --lq; with --sde denoising validation uses noise:25)')
+    .option('--val-count <n>', `hold out the last N images (by name) for validation${def(DEFAULTS.valCount)}`, intOption('--val-count', 0))
+    .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count; default: none)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names; default: none)')
+    .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images (default: none)')
+    .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean; default: the training degradation)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--channels <n>', `3 (RGB) or 1 (grey)${def(DEFAULTS.channels)}`, intOption('--channels', 1, 3))
+    .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too (default: 0)', numberOption('--grey-fraction', 0, 1))
+    .option('--arch <name>', 'network: unet (--nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks) (default: unet)', choiceOption('--arch', ['unet', 'nafnet'] as const))
+    .option('--nf <n>', 'unet: base channel width (default: 16)', intOption('--nf', 2))
+    .option('--depth <n>', 'unet: levels (default: 3)', intOption('--depth', 1, 8))
+    .option('--width <n>', 'nafnet: channels of the first level (default: 16)', intOption('--width', 2))
+    .option('--enc-blocks <list>', 'nafnet: comma-separated NAFBlocks per encoder level (default: 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--enc-blocks', 0)(s)))
+    .option('--middle-blocks <n>', 'nafnet: NAFBlocks in the middle (default: 1)', intOption('--middle-blocks', 0))
+    .option('--dec-blocks <list>', 'nafnet: comma-separated NAFBlocks per decoder level (default: 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--dec-blocks', 0)(s)))
+    .option('--prediction <kind>', `what the network predicts: noise (the reference's) or residual (x0 - mu; suits few-step sampling)${def(DEFAULTS.prediction ?? 'noise')}`, choiceOption('--prediction', NETWORK_PREDICTIONS))
+    .option('--objective <name>', `training loss: ml (maximum likelihood), noise (noise matching) or x0 (clean-image matching)${def(DEFAULTS.objective ?? 'ml')}`, choiceOption('--objective', OBJECTIVES))
+    .option('--norm <name>', `loss norm: l1 or l2${def(DEFAULTS.norm ?? 'l1')}`, choiceOption('--norm', ['l1', 'l2'] as const))
+    .option('--sde <kind>', "ir (IR-SDE: a conditional network learns the --degradation / --lq pairs) or denoising (the reference's DenoisingSDE: an unconditional network learns Gaussian noise of every level in --noise-levels) (default: ir)", choiceOption('--sde', ['ir', 'denoising'] as const))
+    .option('--noise-levels <min:max>', `with --sde denoising: noise levels to learn, 0-255 scale (MAX sets --max-sigma); MIN:MAX:clip clips the noisy training images to [0, 1] as 8-bit photos are${def(DEFAULT_NOISE_LEVELS)}`)
+    .option('--timesteps <min:max>', 'IR-SDE: draw the training timesteps from MIN..MAX only (e.g. 60:100 for a model sampled in one posterior step from T) (default: 1:T, the reference\'s)')
+    .option('--T <n>', `diffusion steps T${def(DEFAULTS.T)}`, intOption('--T', 1))
+    .option('--max-sigma <x>', 'stationary noise lambda on the 0-255 scale (paper: 10 or 50) (default: 10; with --sde denoising the MAX of --noise-levels)', numberOption('--max-sigma', 0))
+    .option('--schedule <name>', `theta schedule: cosine, linear or constant${def(DEFAULTS.schedule)}`)
+    .option('--eps <x>', 'terminal mean gap eps in (0, 1) (default: 0.005; with --sde denoising the internal eps, 0.04)', numberOption('--eps', 0, 1))
+    .option('--steps <n>', `total optimiser steps${def(DEFAULTS.steps)}`, intOption('--steps', 0))
+    .option('--batch <n>', `crops per step${def(DEFAULTS.batch)}`, intOption('--batch', 1))
+    .option('--patch <px>', `crop side${def(DEFAULTS.patch)}`, intOption('--patch', 8))
+    .option('--lr <x>', `learning rate (Adam, betas 0.9/0.99)${def(DEFAULTS.lr)}`, numberOption('--lr', 0))
+    .option('--lr-milestones <list>', 'comma-separated steps at which the LR halves (default: none)', (v: string) => v.split(',').map((s) => intOption('--lr-milestones', 0)(s)))
+    .option('--lr-schedule <name>', "constant, multistep (with --lr-milestones) or cosine (anneals to 1e-7 over --steps) (default: constant; multistep when --lr-milestones are given)", (v: string) => {
       if (v !== 'constant' && v !== 'multistep' && v !== 'cosine') throw new CliError(`--lr-schedule must be constant, multistep or cosine, got '${v}'`);
       return v;
     })
-    .option('--clip <x>', 'clip the gradient norm', numberOption('--clip', 0))
-    .option('--no-ema', 'evaluate / export the live weights instead of their EMA')
-    .option('--seed <n>', 'random seed', intOption('--seed', 0))
-    .option('-o, --out <dir>', 'output folder: checkpoint.safetensors, model.safetensors, log.jsonl, config.json')
-    .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1))
-    .option('--val-every <n>', 'steps between validations (0 = never)', intOption('--val-every', 0))
-    .option('--val-steps <n>', 'sampling steps used in validation', intOption('--val-steps', 1))
-    .option('--val-sampler <name>', 'sampler used in validation')
-    .option('--val-crop <px>', 'centre crop of validation images', intOption('--val-crop', 8))
-    .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder')
-    .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu')
-    .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core; the default when onnxruntime-node is installed and no --workers are given) or tfjs (the --engine backend, or --workers threads of tfjs-wasm)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
-    .option('--conv3x3 <algo>', 'with --gradients ort: 3x3 convolutions with 128+ channels as winograd (default; faster) or direct', choiceOption('--conv3x3', ['direct', 'winograd'] as const))
-    .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm)', intOption('--workers', 0, 64))
-    .option('-q, --quiet', 'no progress output')
+    .option('--clip <x>', 'clip the gradient norm to this value (default: no clipping)', numberOption('--clip', 0))
+    .option('--no-ema', 'evaluate / export the live weights instead of their EMA (default: the EMA)')
+    .option('--seed <n>', `random seed${def(DEFAULTS.seed)}`, intOption('--seed', 0))
+    .option('-o, --out <dir>', 'output folder: checkpoint.safetensors, model.safetensors, log.jsonl, config.json (required; default with --resume: the checkpoint\'s folder)')
+    .option('--checkpoint-every <n>', `steps between checkpoints${def(DEFAULTS.checkpointEvery)}`, intOption('--checkpoint-every', 1))
+    .option('--val-every <n>', `steps between validations (0 = never)${def(DEFAULTS.valEvery)}`, intOption('--val-every', 0))
+    .option('--val-steps <n>', `sampling steps used in validation${def(DEFAULTS.valSteps)}`, intOption('--val-steps', 1))
+    .option('--val-sampler <name>', 'sampler used in validation (default: posterior; ode with --sde denoising)')
+    .option('--val-crop <px>', `centre crop of validation images${def(DEFAULTS.valCrop)}`, intOption('--val-crop', 8))
+    .option('--resume <checkpoint>', 'continue from a checkpoint: its data, network and SDE settings win; --steps (new end), --workers, --gradients, --engine may change; --out defaults to its folder (default: none, a new run)')
+    .option('-e, --engine <name>', 'tfjs backend: auto, wasm or cpu (default: auto, wasm when installed)')
+    .option('--gradients <where>', 'where the forward/backward pass runs: ort (ONNX Runtime on every core) or tfjs (the --engine backend, or --workers threads of tfjs-wasm) (default: ort when onnxruntime-node is installed and no --workers are given, else tfjs)', choiceOption('--gradients', ['tfjs', 'ort'] as const))
+    .option('--conv3x3 <algo>', 'with --gradients ort: 3x3 convolutions with 128+ channels as winograd (faster) or direct (default: winograd)', choiceOption('--conv3x3', ['direct', 'winograd'] as const))
+    .option('--workers <n>', 'data-parallel gradient workers (e.g. 2 to use both cores; each runs tfjs-wasm; 0: in-process) (default: 0)', intOption('--workers', 0, 64))
+    .option('-q, --quiet', 'no progress output (default: progress every 10 steps)')
     .addHelpText(
       'after',
       '\nExamples:\n  irsde train --gt photos/ --degradation noise:25 --val-count 2 --steps 2000 --out runs/denoise\n  irsde train --gt clean/ --lq rainy/ --nf 32 --depth 4 --out runs/derain\n  irsde train --resume runs/denoise/checkpoint.safetensors --steps 4000 --out runs/denoise',
     )
     .action(async (flags: Record<string, unknown>) => {
-      let fromFile: Partial<TrainRunConfig> = {};
-      if (typeof flags.config === 'string') {
-        if (!(await isFile(flags.config))) throw new CliError(`--config file not found: '${flags.config}'`);
-        try {
-          fromFile = JSON.parse(await readFile(flags.config, 'utf8')) as Partial<TrainRunConfig>;
-        } catch (e) {
-          throw new CliError(`--config '${flags.config}' is not valid JSON: ${(e as Error).message}`);
-        }
-        fromFile = checkTrainConfig(fromFile, flags.config);
-      }
-      const given = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && k !== 'resume' && k !== 'maxSigma' && k !== 'ema' && k !== 'valDegradation'));
-      if (flags.maxSigma !== undefined) given.maxSigma255 = flags.maxSigma;
-      if (flags.valDegradation !== undefined) given.valDegradations = flags.valDegradation;
-      if (flags.ema === false) given.ema = false;
-      const resume = flags.resume as string | undefined;
-      // On resume, options not given come from the checkpoint (not from the defaults).
-      const cfg = (resume ? { ...fromFile, ...given } : { ...DEFAULTS, ...fromFile, ...given }) as TrainRunConfig;
-      if (!resume && !cfg.gt) throw new CliError('--gt DIR is required (or --config FILE with "gt", or --resume CHECKPOINT)');
-      if (!cfg.out && resume) cfg.out = dirname(resume);
-      if (!cfg.out) throw new CliError('--out DIR is required');
-      if (cfg.lrSchedule === 'multistep' && !cfg.lrMilestones?.length) throw new CliError('--lr-schedule multistep needs --lr-milestones N,M,...');
+      const { cfg, resume } = await trainConfigOfFlags(flags);
       const { step, modelPath } = await runTraining(cfg, resume);
       if (!cfg.quiet) console.error(`done at step ${step}; model: ${modelPath}`);
     });

@@ -3,10 +3,10 @@
  * shapes: an {@link Ops} whose values are logical shapes and which adds up the multiply-accumulates
  * of the convolutions, linear layers and attention matrix products.
  */
-import type { Conv2d, LayerNorm, Linear, Param } from './module.js';
+import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from './module.js';
 import type { Ops } from './ops.js';
 
-/** A logical shape (see `./ops.ts`). */
+/** A logical shape, as {@link Ops} describes them: images `[B, C, H, W]`, vectors `[B, C]`, head tensors `[B, heads, d, N]`. */
 type Shape = readonly number[];
 
 function broadcast(a: Shape, b: Shape): Shape {
@@ -71,6 +71,17 @@ export class FlopCounter implements Ops<Shape> {
     const s = [...xs[0]];
     s[1] = xs.reduce((n, x) => n + x[1], 0);
     return s;
+  }
+  convPart(x: Shape, l: Conv2d, part: number, parts: number): Shape {
+    checkPart(l, part, parts, 'forwardFlops');
+    const [B, C, H, W] = x;
+    const cin = l.depthwise ? l.cin / parts : l.cin;
+    if (C !== cin) throw new Error(`forwardFlops: part ${part}/${parts} of ${l.weight.name} takes ${cin} channels, got ${C}`);
+    const Ho = Math.floor((H + 2 * l.pad - l.k) / l.stride) + 1;
+    const Wo = Math.floor((W + 2 * l.pad - l.k) / l.stride) + 1;
+    const cout = l.cout / parts;
+    this.macs += B * Ho * Wo * cout * (l.depthwise ? 1 : l.cin) * l.k * l.k;
+    return [B, cout, Ho, Wo];
   }
   chunk(x: Shape, parts: number): Shape[] {
     const s = [...x];

@@ -2,7 +2,7 @@
  * The module tree a network is described with, as PyTorch's `nn.Module`s are: each module owns
  * its parameters and child modules under the names PyTorch gives them, in registration order, so
  * the parameter table (PyTorch names, shapes, `state_dict` order) is read off the tree. What a
- * module computes is written once, as `forward` over the primitive {@link Ops} of `./ops.ts`;
+ * module computes is written once, as `forward` over the primitive {@link Ops};
  * every consumer (tfjs, the ONNX graphs, the FLOP count) supplies those primitives.
  */
 
@@ -85,6 +85,16 @@ export class RootModule extends Module {
   /** Call at the end of the subclass constructor, after every child is registered. */
   protected finish(): void {
     this.attach('');
+  }
+}
+
+/**
+ * Checks that output-channel block `part` of `parts` of a convolution exists (see `Ops.convPart`).
+ * @throws RangeError naming the layer.
+ */
+export function checkPart(l: Conv2d, part: number, parts: number, where: string): void {
+  if (!Number.isInteger(parts) || parts < 1 || l.cout % parts !== 0 || !Number.isInteger(part) || part < 0 || part >= parts) {
+    throw new RangeError(`${where}: part ${part} of ${parts} does not divide ${l.weight.name}'s ${l.cout} output channels`);
   }
 }
 

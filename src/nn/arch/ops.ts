@@ -1,8 +1,8 @@
 /**
  * The primitives networks are written in. A network's `forward` (and each block's) is written once
- * against this interface; tfjs (`nn/tfjs/tfjs-ops.ts`), the ONNX inference graph
- * (`nn/onnx/infer-ops.ts`), the ONNX training graph (`nn/onnx/train-ops.ts`, differentiated by
- * `nn/onnx/autodiff/`) and the FLOP count (`./flops.ts`) each implement it.
+ * against this interface; tfjs, the ONNX inference graph, the ONNX training graph (differentiated
+ * op by op at graph-build time) and the FLOP count each implement it (the README's Architecture
+ * section: "Networks are described once").
  *
  * Values have logical shapes, whatever their physical layout on a backend:
  * - images `[B, C, H, W]` (tfjs stores them NHWC, ONNX NCHW; "channel axis" means C);
@@ -41,6 +41,13 @@ export interface Ops<V> {
   concat(xs: readonly V[]): V;
   /** `torch.chunk(x, parts, dim=1)`: equal parts on the channel axis (images, or vectors). */
   chunk(x: V, parts: number): V[];
+  /**
+   * `chunk(conv(x, layer), parts)[part]` computed as a convolution of its own: the output channels
+   * `[part * cout / parts, (part + 1) * cout / parts)`. For a depthwise layer `x` holds that
+   * same channel block of the layer's input (e.g. part `part` of the previous layer's output). Same
+   * values as the chunk, without computing the whole output and splitting it (a full-size copy).
+   */
+  convPart(x: V, layer: Conv2d, part: number, parts: number): V;
   /** A vector `[B, C]` viewed as an image `[B, C, 1, 1]` (for broadcasting). */
   vectorToImage(v: V): V;
   /** `nn.AdaptiveAvgPool2d(1)`: the mean over `H, W`, `[B, C, 1, 1]`. */

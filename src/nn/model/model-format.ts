@@ -38,6 +38,67 @@ export interface SavedModelInfo {
   readonly sde: AnySDEConfig;
   /** The sampling its author recommends (chosen by measurement), used when a caller gives none. */
   readonly sampling?: RecommendedSampling;
+  /** What the model restores, when it needs more than "degraded image in, restored image out". */
+  readonly task?: ModelTask;
+}
+
+/**
+ * What a model restores (stored with it; the restoration pipeline reads it). Without `scale` or
+ * `inpaint` the input is the degraded image and the output has its size.
+ */
+export interface ModelTask {
+  /** A short name users see (`'deblur'`, `'sr4'`, `'inpaint'`, ...). */
+  readonly name: string;
+  /**
+   * Super-resolution: the input (the small image a user has) is first upscaled by this integer
+   * factor with bicubic interpolation as MATLAB's `imresize` computes it; the network restores
+   * that, so the output is `scale` times the input's width and height.
+   */
+  readonly scale?: number;
+  /**
+   * Inpainting: restoring needs a mask (non-zero = missing). Its pixels are set to `fill` before
+   * the network sees the image (as in training), and every pixel outside it is returned unchanged.
+   */
+  readonly inpaint?: {
+    /** The value missing pixels get before the network sees the image (0: black, as in training). */
+    readonly fill: number;
+  };
+}
+
+/** Checks a {@link ModelTask} (a plain copy; throws RangeError naming the bad field). */
+export function checkModelTask(task: ModelTask, where: string): ModelTask {
+  if (task === null || typeof task !== 'object' || typeof task.name !== 'string' || task.name.length === 0) {
+    throw new RangeError(`${where}: task must be an object { name, scale?, inpaint? } with a non-empty name`);
+  }
+  if (task.scale !== undefined && !(Number.isInteger(task.scale) && task.scale >= 2 && task.scale <= 16)) {
+    throw new RangeError(`${where}: task.scale must be an integer in 2..16, got ${String(task.scale)}`);
+  }
+  if (task.inpaint !== undefined && !(task.inpaint !== null && typeof task.inpaint === 'object' && Number.isFinite(task.inpaint.fill))) {
+    throw new RangeError(`${where}: task.inpaint must be { fill } with a finite fill value, got ${JSON.stringify(task.inpaint)}`);
+  }
+  if (task.scale !== undefined && task.inpaint !== undefined) throw new RangeError(`${where}: a task is either super-resolution (scale) or inpainting, not both`);
+  return { name: task.name, ...(task.scale !== undefined ? { scale: task.scale } : {}), ...(task.inpaint !== undefined ? { inpaint: { fill: task.inpaint.fill } } : {}) };
+}
+
+/**
+ * The {@link ModelTask} a task name stands for: `srN` (e.g. `sr4`) is xN super-resolution,
+ * `inpaint` is inpainting with missing pixels filled with 0 (as the `inpaint` degradation trains
+ * it), any other name (`deblur`, `derain`, `denoise`, ...) a plain restoration.
+ * @throws RangeError for an empty name or a bad scale.
+ */
+export function modelTaskFromName(name: string): ModelTask {
+  const sr = /^sr(\d+)$/.exec(name);
+  if (sr) return checkModelTask({ name, scale: Number(sr[1]) }, 'modelTaskFromName');
+  if (name === 'inpaint') return { name, inpaint: { fill: 0 } };
+  return checkModelTask({ name }, 'modelTaskFromName');
+}
+
+/** What {@link verifyModel} found in a model file. */
+export interface VerifiedModel {
+  /** The metadata (network, SDE, sampling, task). */
+  readonly info: SavedModelInfo;
+  /** The safetensors header: every tensor's name, dtype, shape and byte range. */
+  readonly header: SafetensorsHeader;
 }
 
 /** A sampler setting stored with a model (see {@link SavedModelInfo.sampling}). */
@@ -56,6 +117,8 @@ export interface SaveModelOptions {
   readonly dtype?: 'float32' | 'float16';
   /** Recommended sampling, stored in the metadata. */
   readonly sampling?: RecommendedSampling;
+  /** What the model restores (see {@link ModelTask}), stored in the metadata. */
+  readonly task?: ModelTask;
 }
 
 const SAMPLER_NAMES = Object.keys(samplers);
@@ -133,6 +196,7 @@ export function saveModel(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<un
     network: { ...unet.config },
     sde: sdeConfig,
     ...(options.sampling !== undefined ? { sampling: checkSampling(options.sampling, sdeConfig.T, 'saveModel') } : {}),
+    ...(options.task !== undefined ? { task: checkModelTask(options.task, 'saveModel') } : {}),
   };
   return writeSafetensors(unet.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) }, { dtype: options.dtype ?? 'float32' });
 }
@@ -170,6 +234,7 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
       network: checkNetworkConfig(info.network, 'irsde model'),
       sde,
       ...(info.sampling !== undefined ? { sampling: checkSampling(info.sampling, sde.T, 'irsde model') } : {}),
+      ...(info.task !== undefined ? { task: checkModelTask(info.task, 'irsde model') } : {}),
     };
   } catch (e) {
     throw new WeightFileError(`irsde model: ${(e as Error).message}`);
@@ -232,7 +297,7 @@ class ModelWeightsMismatchError extends StateDictMismatchError {
  * @throws WeightFileError of one line naming the first problem found; StateDictMismatchError (one
  *   line) when the tensors do not fit the network description.
  */
-export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): { info: SavedModelInfo; header: SafetensorsHeader } {
+export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): VerifiedModel {
   const header = readSafetensorsHeader(bytes, fileLength);
   const info = readModelInfo(bytes);
   checkWeightsFitNetwork(info.network, header);

@@ -1,6 +1,6 @@
 /**
- * The building blocks of the original's networks (`module_util.py`, `DenoisingNAFNet_arch.py`),
- * each written once: parameters in the constructor (PyTorch names, registration order), the
+ * The building blocks of the original code's networks (its U-Net's and NAFNet's modules, in
+ * https://github.com/Algolzw/image-restoration-sde), each written once: parameters in the constructor (PyTorch names, registration order), the
  * computation in `forward` over the primitive {@link Ops}.
  */
 import { Conv2d, LayerNorm, Linear, Module, NoParams, type Param } from '../arch/module.js';
@@ -176,13 +176,16 @@ export class NAFBlock extends Module {
       const [shiftAtt, scaleAtt, shiftFfn, scaleFfn] = ops.chunk(emb, 4);
       let x = ops.layerNorm(inp, this.norm1);
       x = ops.add(ops.mul(x, ops.addScalar(scaleAtt, 1)), shiftAtt);
-      x = simpleGate(ops, ops.conv(ops.conv(x, this.conv1), this.conv2));
+      // SimpleGate of conv2(conv1(x)): each half computed on its own (conv2 is depthwise, so each
+      // half of its output needs only the same half of conv1's), with no split of a full output.
+      const half = (p: number): V => ops.convPart(ops.convPart(x, this.conv1, p, 2), this.conv2, p, 2);
+      x = ops.mul(half(0), half(1));
       x = ops.mul(x, ops.conv(ops.meanHW(x), this.sca.items[1] as Conv2d));
       x = ops.conv(x, this.conv3);
       const y = ops.add(inp, ops.mul(x, ops.gain(this.beta)));
       x = ops.layerNorm(y, this.norm2);
       x = ops.add(ops.mul(x, ops.addScalar(scaleFfn, 1)), shiftFfn);
-      x = ops.conv(simpleGate(ops, ops.conv(x, this.conv4)), this.conv5);
+      x = ops.conv(ops.mul(ops.convPart(x, this.conv4, 0, 2), ops.convPart(x, this.conv4, 1, 2)), this.conv5);
       return ops.add(y, ops.mul(x, ops.gain(this.gamma)));
     });
   }

@@ -1,6 +1,6 @@
 /**
- * Refusion's `ConditionalNAFNet` (`DenoisingNAFNet_arch.py` of the original code), both forms,
- * described once: conditional (`codes/config/deraining`: input `concat(x - cond, cond)`) and
+ * Refusion's `ConditionalNAFNet` (the original code's NAFNet module,
+ * https://github.com/Algolzw/image-restoration-sde), both forms, described once: conditional (`codes/config/deraining`: input `concat(x - cond, cond)`) and
  * unconditional (`codes/config/denoising-sde`: input `x`).
  */
 import { Conv2d, Linear, NoParams, RootModule } from '../arch/module.js';

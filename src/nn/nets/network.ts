@@ -1,7 +1,7 @@
 /**
  * The networks irsde knows, by architecture: their configs, module trees, parameter tables, sizes
- * and FLOP counts, all derived from the one description of each network (`./unet.ts`,
- * `./nafnet.ts`). Adding a network means a description plus its blocks, and an entry here.
+ * and FLOP counts, all derived from the one description of each network (its module tree and
+ * `forward`). Adding a network means a description plus its blocks, and an entry here.
  */
 import type { StateDict } from '../io/types.js';
 import type { ParamSpec } from '../arch/module.js';

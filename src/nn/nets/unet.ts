@@ -1,8 +1,10 @@
 /**
- * The original's `ConditionalUNet` (`DenoisingUNet_arch.py`), both forms, described once: the
- * conditional network of `codes/config/deraining` (input `concat(x_t - cond, cond)`, LinearAttention
- * in the middle) and the unconditional one of `codes/config/denoising-sde` (input `x_t`, full
- * Attention in the middle). See `../shared/docs/UNET.md`.
+ * The original's `ConditionalUNet` (the U-Net module of https://github.com/Algolzw/image-restoration-sde),
+ * both forms, described once: the conditional network of `codes/config/deraining` (input
+ * `concat(x_t - cond, cond)`, LinearAttention in the middle) and the unconditional one of
+ * `codes/config/denoising-sde` (input `x_t`, full Attention in the middle), layer for layer as
+ * there, with PyTorch's parameter names and order. The README section "The networks" lists both
+ * forms and how closely they match the original's outputs.
  */
 import { Conv2d, Linear, Module, NoParams, RootModule } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';

@@ -46,7 +46,7 @@ export interface ExportOnnxOptions {
   /**
    * How the stride-1 3x3 convolutions with at least `WINOGRAD_MIN_CHANNELS` (128) input and output
    * channels are computed. `'direct'` (default): ONNX `Conv`, as PyTorch computes them.
-   * `'winograd'`: Winograd F(4x4, 3x3) matrix products (`./winograd.ts`): the nf = 64 forward
+   * `'winograd'`: Winograd F(4x4, 3x3) matrix products (input tiles and kernels transformed, 36 products per tile, transformed back): the nf = 64 forward
    * pass ~1.3x faster in ONNX Runtime, outputs within ~1e-6 of `'direct'`, but those kernels
    * take 4x their memory once ORT has folded the transform (about +2 GB at nf = 64; the file
    * itself is unchanged). Networks with fewer channels are unaffected.

@@ -4,7 +4,7 @@
  * kh, kw]` kernels and Gemm takes `[out, in]` with `transB`), so every parameter goes in unchanged.
  */
 import type { StateDict } from '../io/types.js';
-import type { Conv2d, LayerNorm, Linear, Param } from '../arch/module.js';
+import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
 import { softmaxMiddle } from './autodiff/elementwise.js';
@@ -61,6 +61,21 @@ export class InferOps implements Ops<IV> {
     const inputs = [x.n, this.#p(l.weight.name), ...(l.bias === null ? [] : [this.#p(l.bias.name)])];
     const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], dilations: [1, 1], group: l.depthwise ? l.cin : 1 };
     return this.#v(this.g.op('Conv', scope, inputs, attrs), m);
+  }
+  convPart(x: IV, l: Conv2d, part: number, parts: number): IV {
+    checkPart(l, part, parts, 'exportOnnx');
+    if (!l.depthwise && this.winograd && winogradApplies(l.k, l.stride, l.pad, l.cin, l.cout)) return this.chunk(this.conv(x, l), parts)[part];
+    // Rows [part * n, (part + 1) * n) of the PyTorch-layout kernel [cout, cin / groups, k, k] and of the bias, as initializers of their own.
+    const n = l.cout / parts;
+    const slice = (name: string): string => {
+      const t = this.weights[name];
+      const per = t.data.length / t.shape[0];
+      return this.g.weight(`${name}[${part}/${parts}]`, [n, ...t.shape.slice(1)], t.data.subarray(part * n * per, (part + 1) * n * per));
+    };
+    const scope = `${l.weight.name.replace(/\.weight$/, '')}[${part}/${parts}]`;
+    const inputs = [x.n, slice(l.weight.name), ...(l.bias === null ? [] : [slice(l.bias.name)])];
+    const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], dilations: [1, 1], group: l.depthwise ? n : 1 };
+    return this.#v(this.g.op('Conv', scope, inputs, attrs), l.stride === 1 ? x.m : Math.max(1, x.m / l.stride));
   }
   linear(x: IV, l: Linear): IV {
     return this.#v(this.g.op('Gemm', l.weight.name, [x.n, this.#p(l.weight.name), this.#p(l.bias.name)], { transB: 1 }));

@@ -1,7 +1,7 @@
 /**
  * A noise model `(x_t, mu, t) => eps_hat` running an ONNX graph in ONNX Runtime, for the samplers.
  * The ORT module is injected (onnxruntime-node in Node, onnxruntime-web in browsers), so the core
- * imports neither; `node.ts` in this folder is the Node convenience wrapper.
+ * imports neither; `createNodeOrtNoiseModel` of `irsde/node` is the Node convenience wrapper.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { OrtModelError, resolveOrtIo, type OrtIoNames, type OrtIoSpec, type OrtTimeType } from './io-mapping.js';
@@ -215,7 +215,7 @@ export async function createOrtNoiseModel(model: Uint8Array | ArrayBuffer | stri
   const where = 'createOrtNoiseModel';
   const ort = options?.ort;
   if (ort === undefined || ort === null || typeof ort.InferenceSession?.create !== 'function' || typeof ort.Tensor !== 'function') {
-    throw new TypeError(`${where}: options.ort must be the ONNX Runtime module (import * as ort from 'onnxruntime-node' or 'onnxruntime-web'); in Node, createNodeOrtNoiseModel (src/nn/onnx/node.ts) passes it for you`);
+    throw new TypeError(`${where}: options.ort must be the ONNX Runtime module (import * as ort from 'onnxruntime-node' or 'onnxruntime-web'); in Node, createNodeOrtNoiseModel of irsde/node passes it for you`);
   }
   const threads = options.threads ?? 2;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`${where}: threads must be an integer >= 1, got ${String(threads)}`);

@@ -4,7 +4,7 @@
  * layers that need PyTorch's layout (ONNX `Conv`) read a transposed view whose gradient flows back
  * through the same transpose, while Winograd convolutions and linear layers use the tfjs layout.
  */
-import type { Conv2d, LayerNorm, Linear, Param, ParamSpec } from '../arch/module.js';
+import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param, type ParamSpec } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
 import { tfjsShape } from '../tfjs/layout.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
@@ -74,6 +74,16 @@ export class TrainOps implements Ops<TV> {
       return winogradConv(this.t, x, this.#raw(l.weight.name), bias);
     }
     return conv(this.t, x, this.#torch(l.weight.name), bias, l);
+  }
+  convPart(x: TV, l: Conv2d, part: number, parts: number): TV {
+    checkPart(l, part, parts, 'exportOnnxTrainingGraph');
+    const [, C, H, W] = x.s;
+    if (!l.depthwise && this.winograd && winogradApplies(l.k, l.stride, l.pad, C, l.cout) && H % 4 === 0 && W % 4 === 0) return this.chunk(this.conv(x, l), parts)[part];
+    // Rows [part * n, (part + 1) * n) of the PyTorch-layout kernel and bias: their gradients flow back into those rows.
+    const n = l.cout / parts;
+    const w = slice(this.t, this.#torch(l.weight.name), 0, part * n, (part + 1) * n);
+    const bias = l.bias === null ? null : slice(this.t, this.#torch(l.bias.name), 0, part * n, (part + 1) * n);
+    return conv(this.t, x, w, bias, l);
   }
   linear(x: TV, l: Linear): TV {
     return linear(this.t, x, this.#raw(l.weight.name), this.#raw(l.bias.name));

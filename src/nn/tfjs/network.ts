@@ -137,7 +137,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
     return asNoiseModel<tf.Tensor, tf.Tensor | null>(sde, this.prediction, (xt, cond, t) => this.predict(xt, cond, t));
   }
 
-  /** The variables, keyed by PyTorch name, in `state_dict` order (tfjs layouts, see `layout.ts`). */
+  /** The variables, keyed by PyTorch name, in `state_dict` order (tfjs layouts: convolution kernels `[kh, kw, in, out]`, 1x1 convolutions and linear weights `[in, out]`; `stateDict()` gives PyTorch's). */
   get variables(): ReadonlyMap<string, tf.Variable> {
     this.#checkAlive('variables');
     return this.#vars;

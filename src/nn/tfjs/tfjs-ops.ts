@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs-layers' gradients and the cpu backend in Node (tfjs-core alone has no gradients).
 import '../../backend/tfjs.js';
-import type { Conv2d, LayerNorm, Linear, Param } from '../arch/module.js';
+import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
 
 /** Looks up a parameter (tfjs layout) by its PyTorch name. */
@@ -60,18 +60,33 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
 
   conv(x: tf.Tensor, l: Conv2d): tf.Tensor {
+    return this.#convWith(x, l, this.param(l.weight.name), l.bias === null ? null : this.param(l.bias.name), l.cout);
+  }
+
+  convPart(x: tf.Tensor, l: Conv2d, part: number, parts: number): tf.Tensor {
+    checkPart(l, part, parts, 'convPart');
+    const n = l.cout / parts;
     const w = this.param(l.weight.name);
+    // The output channels are the last axis of the tfjs kernel ([k, k, cin, cout] or [cin, cout]); a depthwise kernel [k, k, C, 1] holds them on axis 2.
+    const axis = l.depthwise ? 2 : w.rank - 1;
+    const begin = w.shape.map((_, i) => (i === axis ? part * n : 0));
+    const size = w.shape.map((d, i) => (i === axis ? n : d));
+    const b = l.bias === null ? null : tf.slice(this.param(l.bias.name), [part * n], [n]);
+    return this.#convWith(x, l, tf.slice(w, begin, size), b, n);
+  }
+
+  #convWith(x: tf.Tensor, l: Conv2d, w: tf.Tensor, bias: tf.Tensor | null, cout: number): tf.Tensor {
     let y: tf.Tensor;
     if (l.depthwise) {
       y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, l.stride, this.#pad(l));
     } else if (l.k === 1 && l.stride === 1 && l.pad === 0) {
       // One matrix product over all pixels (cheaper than conv2d everywhere; the reshapes are views).
       const [B, H, W, C] = x.shape;
-      y = tf.reshape(tf.matMul(tf.reshape(x, [B * H * W, C]) as tf.Tensor2D, w as tf.Tensor2D), [B, H, W, l.cout]);
+      y = tf.reshape(tf.matMul(tf.reshape(x, [B * H * W, C]) as tf.Tensor2D, w as tf.Tensor2D), [B, H, W, cout]);
     } else {
       y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, l.stride, this.#pad(l));
     }
-    return l.bias === null ? y : tf.add(y, this.param(l.bias.name));
+    return bias === null ? y : tf.add(y, bias);
   }
 
   #pad(l: Conv2d): 'same' | 'valid' | number {

@@ -15,6 +15,8 @@ export {
   type Degradation,
   type DegradationSpec,
   type NoiseSpec,
+  type OneOfSpec,
+  type QuantizeSpec,
   type RainSpec,
   type GaussianBlurSpec,
   type MotionBlurSpec,

@@ -29,8 +29,7 @@ export interface WorkerGradientPoolOptions {
   readonly microBatch?: number;
   /**
    * The module the workers load, which must export `runGradientWorker` (default: found next to
-   * this file: `gradient-worker.js` or `node.js` of the built package, or the TypeScript source
-   * through tsx's loader).
+   * this module in the built package, or the TypeScript source through tsx's loader).
    */
   readonly workerModule?: string | URL;
 }
