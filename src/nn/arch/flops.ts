@@ -83,6 +83,9 @@ export class FlopCounter implements Ops<Shape> {
     this.macs += B * Ho * Wo * cout * (l.depthwise ? 1 : l.cin) * l.k * l.k;
     return [B, cout, Ho, Wo];
   }
+  modulatedLayerNorm(x: Shape, _l: LayerNorm, _scale: Shape, _shift: Shape): Shape {
+    return x;
+  }
   chunk(x: Shape, parts: number): Shape[] {
     const s = [...x];
     s[1] = x[1] / parts;

@@ -39,6 +39,13 @@ export interface Ops<V> {
   gelu(x: V): V;
   /** Concatenation on the channel axis (images, or vectors). */
   concat(xs: readonly V[]): V;
+  /**
+   * `layerNorm(x, layer) * (1 + scale) + shift`, NAFNet's time modulation of a normalised image
+   * (`scale`, `shift`: per-item per-channel images `[B, C, 1, 1]`). One operation so that engines
+   * can fold the gain and the scale into one factor (one full-size product fewer, and fewer in the
+   * backward pass); same values as the composition.
+   */
+  modulatedLayerNorm(x: V, layer: LayerNorm, scale: V, shift: V): V;
   /** `torch.chunk(x, parts, dim=1)`: equal parts on the channel axis (images, or vectors). */
   chunk(x: V, parts: number): V[];
   /**

@@ -174,8 +174,7 @@ export class NAFBlock extends Module {
     return ops.block(() => {
       const emb = ops.vectorToImage(ops.linear(simpleGate(ops, t), this.mlp.items[1] as Linear));
       const [shiftAtt, scaleAtt, shiftFfn, scaleFfn] = ops.chunk(emb, 4);
-      let x = ops.layerNorm(inp, this.norm1);
-      x = ops.add(ops.mul(x, ops.addScalar(scaleAtt, 1)), shiftAtt);
+      let x = ops.modulatedLayerNorm(inp, this.norm1, scaleAtt, shiftAtt);
       // SimpleGate of conv2(conv1(x)): each half computed on its own (conv2 is depthwise, so each
       // half of its output needs only the same half of conv1's), with no split of a full output.
       const half = (p: number): V => ops.convPart(ops.convPart(x, this.conv1, p, 2), this.conv2, p, 2);
@@ -183,8 +182,7 @@ export class NAFBlock extends Module {
       x = ops.mul(x, ops.conv(ops.meanHW(x), this.sca.items[1] as Conv2d));
       x = ops.conv(x, this.conv3);
       const y = ops.add(inp, ops.mul(x, ops.gain(this.beta)));
-      x = ops.layerNorm(y, this.norm2);
-      x = ops.add(ops.mul(x, ops.addScalar(scaleFfn, 1)), shiftFfn);
+      x = ops.modulatedLayerNorm(y, this.norm2, scaleFfn, shiftFfn);
       x = ops.conv(ops.mul(ops.convPart(x, this.conv4, 0, 2), ops.convPart(x, this.conv4, 1, 2)), this.conv5);
       return ops.add(y, ops.mul(x, ops.gain(this.gamma)));
     });

@@ -10,7 +10,7 @@ import { tfjsShape } from '../tfjs/layout.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
 import { conv, winogradConv } from './autodiff/conv.js';
 import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
-import { layerNorm, linear } from './autodiff/nn.js';
+import { layerNorm, linear, modulatedLayerNorm } from './autodiff/nn.js';
 import { concat, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
 import type { Tape, TV } from './autodiff/tape.js';
 import { winogradApplies } from './winograd.js';
@@ -90,6 +90,9 @@ export class TrainOps implements Ops<TV> {
   }
   layerNorm(x: TV, l: LayerNorm): TV {
     return layerNorm(this.t, x, this.#torch(l.g.name));
+  }
+  modulatedLayerNorm(x: TV, l: LayerNorm, scale: TV, shift: TV): TV {
+    return modulatedLayerNorm(this.t, x, this.#torch(l.g.name), scale, shift);
   }
   gain(p: Param): TV {
     return this.#torch(p.name);

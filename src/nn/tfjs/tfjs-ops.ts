@@ -104,6 +104,10 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), this.param(l.g.name));
   }
 
+  modulatedLayerNorm(x: tf.Tensor, l: LayerNorm, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor {
+    return tf.add(tf.mul(this.layerNorm(x, l), tf.add(scale, 1)), shift);
+  }
+
   gain(p: Param): tf.Tensor {
     return this.param(p.name); // [C] broadcasts over NHWC's last axis
   }
