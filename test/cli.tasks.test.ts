@@ -2,28 +2,16 @@
 // line (dist/cli.js): a super-resolution model upscales its input (and refuses one too small), an
 // inpainting model takes --mask (required, same size, known pixels kept), and `export --task`
 // stores the task in the model file.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI, irsde } from './helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/engine/backend.js';
 import { readImage, writeImage } from '../src/io/images.js';
 import { saveModelFile, loadModelFile } from '../src/io/model-files.js';
 import { createNetwork } from '../src/nn/tfjs/network.js';
 import { Rng } from '../src/backend/rng.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/cli.js');
-
-function irsde(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let plain: string;

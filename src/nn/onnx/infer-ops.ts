@@ -80,25 +80,25 @@ export class InferOps implements Ops<IV> {
   linear(x: IV, l: Linear): IV {
     return this.#v(this.g.op('Gemm', l.weight.name, [x.n, this.#p(l.weight.name), this.#p(l.bias.name)], { transB: 1 }));
   }
-  layerNorm(x: IV, l: LayerNorm): IV {
+  /** `(x - mean_c x) / std` over the channels (biased variance, eps 1e-5), nodes in scope `s`. */
+  #normalize(x: IV, s: string): string {
     const g = this.g;
-    const s = l.g.name;
     const mean = g.op('ReduceMean', s, [x.n], { axes: [1], keepdims: 1 });
     const d = g.op('Sub', s, [x.n, mean]);
     const variance = g.op('ReduceMean', s, [g.op('Mul', s, [d, d])], { axes: [1], keepdims: 1 });
     const std = g.op('Sqrt', s, [g.op('Add', s, [variance, g.constFloat([1e-5], [])])]);
-    return this.#v(g.op('Mul', s, [g.op('Div', s, [d, std]), this.#p(l.g.name)]), x.m);
+    return g.op('Div', s, [d, std]);
+  }
+  layerNorm(x: IV, l: LayerNorm): IV {
+    const s = l.g.name;
+    return this.#v(this.g.op('Mul', s, [this.#normalize(x, s), this.#p(l.g.name)]), x.m);
   }
   modulatedLayerNorm(x: IV, l: LayerNorm, scale: IV, shift: IV): IV {
     // xhat * (gain * (1 + scale)) + shift: the gain and the scale make one [B, C, 1, 1] factor.
     const g = this.g;
     const s = l.g.name;
-    const mean = g.op('ReduceMean', s, [x.n], { axes: [1], keepdims: 1 });
-    const d = g.op('Sub', s, [x.n, mean]);
-    const variance = g.op('ReduceMean', s, [g.op('Mul', s, [d, d])], { axes: [1], keepdims: 1 });
-    const std = g.op('Sqrt', s, [g.op('Add', s, [variance, g.constFloat([1e-5], [])])]);
     const k = g.op('Mul', s, [this.#p(l.g.name), g.op('Add', s, [scale.n, g.constFloat([1], [])])]);
-    return this.#v(g.op('Add', s, [g.op('Mul', s, [g.op('Div', s, [d, std]), k]), shift.n]), x.m);
+    return this.#v(g.op('Add', s, [g.op('Mul', s, [this.#normalize(x, s), k]), shift.n]), x.m);
   }
   gain(p: Param): IV {
     return this.#v(this.#p(p.name));

@@ -10,17 +10,23 @@ export function linear(t: Tape, x: TV, w: TV, b: TV): TV {
   });
 }
 
+/** `xhat = (x - mean_c x) / std` over axis 1 (biased variance, eps 1e-5), forward nodes only, and `std` `[B, 1, H, W]`. */
+function normalizeChannels(t: Tape, x: TV): { xhat: string; std: string } {
+  const g = t.g;
+  const mean = g.op('ReduceMean', 'fwd', [x.n], { axes: [1], keepdims: 1 });
+  const d = g.op('Sub', 'fwd', [x.n, mean]);
+  const variance = g.op('ReduceMean', 'fwd', [g.op('Mul', 'fwd', [d, d])], { axes: [1], keepdims: 1 });
+  const std = g.op('Sqrt', 'fwd', [g.op('Add', 'fwd', [variance, g.constFloat([1e-5], [])])]);
+  return { xhat: g.op('Div', 'fwd', [d, std]), std };
+}
+
 /**
  * The original's channel LayerNorm over axis 1 (biased variance, eps 1e-5) times `gain [1, C, 1, 1]`;
  * backward: `d gain = sum gy xhat`, `dx = (dxhat - mean_c dxhat - xhat mean_c(dxhat xhat)) / std`.
  */
 export function layerNorm(t: Tape, x: TV, gain: TV): TV {
   const g = t.g;
-  const mean = g.op('ReduceMean', 'fwd', [x.n], { axes: [1], keepdims: 1 });
-  const d = g.op('Sub', 'fwd', [x.n, mean]);
-  const variance = g.op('ReduceMean', 'fwd', [g.op('Mul', 'fwd', [d, d])], { axes: [1], keepdims: 1 });
-  const std = g.op('Sqrt', 'fwd', [g.op('Add', 'fwd', [variance, g.constFloat([1e-5], [])])]);
-  const xhat = g.op('Div', 'fwd', [d, std]);
+  const { xhat, std } = normalizeChannels(t, x);
   return t.op('Mul', [{ n: xhat, s: x.s, rg: false }, gain], {}, x.s, (gy) => {
     t.acc(gain, t.gop('ReduceSum', [t.gop('Mul', [gy, xhat]), g.constInt64([0, 2, 3])], { keepdims: 1 }));
     if (!x.rg) return;
@@ -40,11 +46,7 @@ export function layerNorm(t: Tape, x: TV, gain: TV): TV {
  */
 export function modulatedLayerNorm(t: Tape, x: TV, gain: TV, scale: TV, shift: TV): TV {
   const g = t.g;
-  const mean = g.op('ReduceMean', 'fwd', [x.n], { axes: [1], keepdims: 1 });
-  const d = g.op('Sub', 'fwd', [x.n, mean]);
-  const variance = g.op('ReduceMean', 'fwd', [g.op('Mul', 'fwd', [d, d])], { axes: [1], keepdims: 1 });
-  const std = g.op('Sqrt', 'fwd', [g.op('Add', 'fwd', [variance, g.constFloat([1e-5], [])])]);
-  const xhat = g.op('Div', 'fwd', [d, std]);
+  const { xhat, std } = normalizeChannels(t, x);
   const onePlus = g.op('Add', 'fwd', [scale.n, g.constFloat([1], [])]);
   const k = g.op('Mul', 'fwd', [gain.n, onePlus]);
   const y: TV = { n: g.op('Add', 'fwd', [g.op('Mul', 'fwd', [xhat, k]), shift.n]), s: x.s, rg: x.rg || gain.rg || scale.rg || shift.rg };
