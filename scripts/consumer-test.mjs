@@ -244,9 +244,9 @@ writeFileSync(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><ti
  * Bundles `entry` for browsers; returns the problems: esbuild's errors, or an input of the irsde
  * package that imports a Node built-in or a Node-only package (per the metafile).
  */
-function browserBundle(entry, outfile) {
+function browserBundle(entry, outfile, extra = []) {
   const meta = `${outfile}.meta.json`;
-  const r = spawnSync(esbuild, [entry, '--bundle', '--platform=browser', '--format=esm', '--target=es2022', `--outfile=${outfile}`, `--metafile=${meta}`, '--log-level=error'], { cwd: app, encoding: 'utf8' });
+  const r = spawnSync(esbuild, [entry, '--bundle', '--platform=browser', '--format=esm', '--target=es2022', `--outfile=${outfile}`, `--metafile=${meta}`, '--log-level=error', ...extra], { cwd: app, encoding: 'utf8' });
   const problems = [];
   if (r.status !== 0) problems.push(`esbuild failed: ${r.stderr.trim()}`);
   if (!existsSync(meta)) return problems;
@@ -271,6 +271,16 @@ const bundleSize = statSync(join(web, 'bundle.js')).size;
 writeFileSync(join(web, 'advanced.js'), "import * as adv from 'irsde/advanced';\nconsole.log(Object.keys(adv).length);\n");
 const advancedProblems = browserBundle(join(web, 'advanced.js'), join(web, 'advanced-bundle.js'));
 if (advancedProblems.length > 0) fail(`'irsde/advanced' does not bundle for browsers:\n${advancedProblems.join('\n')}`);
+// A page that restores off its main thread: the worker restorer of 'irsde/web' and the worker
+// script 'irsde/worker', bundled as the README says (the worker as an entry point of its own).
+writeFileSync(join(web, 'worker-app.js'), "import { loadWorkerRestorer } from 'irsde/web';\nexport const load = (url) => loadWorkerRestorer(url, { worker: () => new Worker(new URL('./restore-worker.js', import.meta.url), { type: 'module' }) });\n");
+writeFileSync(join(web, 'restore-worker.js'), "import 'irsde/worker';\n");
+// The engines are optional peers this app did not install (a page restoring with them would):
+// left to the app's own install, the rest of irsde must bundle.
+const peers = ['--external:onnxruntime-web', '--external:@tensorflow/tfjs-backend-wasm'];
+const workerProblems = [...browserBundle(join(web, 'worker-app.js'), join(web, 'worker-app-bundle.js'), peers), ...browserBundle(join(web, 'restore-worker.js'), join(web, 'restore-worker-bundle.js'), peers)];
+if (workerProblems.length > 0) fail(`an app with the worker restorer does not bundle for browsers:\n${workerProblems.join('\n')}`);
+const workerSize = statSync(join(web, 'restore-worker-bundle.js')).size;
 // The check itself must catch a Node built-in in the main entry: try it on a tampered copy.
 const tampered = join(work, 'tampered');
 cpSync(join(app, 'node_modules'), join(tampered, 'node_modules'), { recursive: true });
@@ -280,7 +290,7 @@ writeFileSync(join(tampered, 'main.js'), "import { MeanRevertingSDE } from 'irsd
 const caught = browserBundle(join(tampered, 'main.js'), join(tampered, 'bundle.js'));
 if (caught.length === 0) fail("the browser-bundle check missed a 'node:fs' import planted in irsde's main entry");
 rmSync(tampered, { recursive: true, force: true });
-step(`esbuild --platform=browser bundles 'irsde' (${(bundleSize / 1e3).toFixed(0)} kB) and 'irsde/advanced' with no Node built-in reached; the same check catches 'node:fs' planted in dist/index.js (${caught[0].split('\n')[0].slice(0, 120)})`);
+step(`esbuild --platform=browser bundles 'irsde' (${(bundleSize / 1e3).toFixed(0)} kB), 'irsde/advanced', and an app with the worker restorer ('irsde/web' + the 'irsde/worker' script, ${(workerSize / 1e3).toFixed(0)} kB) with no Node built-in reached; the same check catches 'node:fs' planted in dist/index.js (${caught[0].split('\n')[0].slice(0, 120)})`);
 
 // --- 6. headless Chromium --------------------------------------------------------------------
 const page = await runInChromium({ root: web, page: 'index.html', timeoutS: 120 });

@@ -50,7 +50,7 @@ async function evaluate<T>(page: DevToolsPage, expression: string): Promise<T> {
 async function waitForState(page: DevToolsPage, states: string[], timeoutS: number): Promise<string> {
   const end = performance.now() + timeoutS * 1000;
   for (;;) {
-    const state = await evaluate<string>(page, 'document.body.dataset.state');
+    const state = await evaluate<string>(page, 'document.body ? document.body.dataset.state : undefined');
     if (states.includes(state)) return state;
     if (state === 'error') throw new Error(`the app reports an error: ${await evaluate<string>(page, "document.getElementById('status').textContent + ' / ' + document.getElementById('model-status').textContent")}`);
     if (performance.now() > end) throw new Error(`the app stayed in state '${state}' for ${timeoutS} s (waiting for ${states.join(' or ')})`);
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         const { root: doc } = await page.send('DOM.getDocument');
         const { nodeId } = await page.send('DOM.querySelector', { nodeId: doc.nodeId, selector: '#file' });
         await page.send('DOM.setFileInputFiles', { nodeId, files: [samplePng] });
-        for (let i = 0; i < 200 && (await evaluate<string | undefined>(page, 'document.body.dataset.photo')) !== 'loaded'; i++) await sleep(100);
+        for (let i = 0; i < 200 && (await evaluate<string | undefined>(page, 'document.body ? document.body.dataset.photo : undefined')) !== 'loaded'; i++) await sleep(100);
         log(`[${since()}] page: ${await evaluate<string>(page, "document.getElementById('photo-info').textContent")}`);
         await screenshot(page, join(root, 'docs/app-before.png'));
 
