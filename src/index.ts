@@ -32,7 +32,7 @@ export {
 } from './sde/index.js';
 
 // Losses.
-export { mlLoss, noiseMatchingLoss, trainingLoss, type Objective } from './loss/index.js';
+export { mlLoss, noiseMatchingLoss, trainingLoss, defaultObjective, type Objective } from './loss/index.js';
 
 // Sampling and restoration.
 export {

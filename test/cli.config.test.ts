@@ -96,7 +96,7 @@ describe('irsde train: the defaults --help states and the resolved config.json',
     const { cfg } = await trainConfigOfFlags({ gt, out, degradation: 'noise:25', nf: 4, depth: 2, T: 10, maxSigma: 50, batch: 1, patch: 32, steps: 2, valCount: 1, valEvery: 2, valSteps: 1, valCrop: 32, gradients: 'tfjs', engine: 'cpu', quiet: true });
     await runTraining(cfg);
     const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(written).toMatchObject({ engine: 'cpu', gradients: 'tfjs', maxSigma255: 50, eps: 0.005, T: 10, prediction: 'noise', objective: 'ml', norm: 'l1', valSampler: 'posterior', timesteps: '1:10' });
+    expect(written).toMatchObject({ engine: 'cpu', gradients: 'tfjs', maxSigma255: 50, eps: 0.005, T: 10, prediction: 'residual', objective: 'x0', norm: 'l1', valSampler: 'posterior', timesteps: '1:10' });
     const again = resolveTrainConfig((await trainConfigOfFlags({ config: join(out, 'config.json') })).cfg);
     expect(again).toEqual(written);
     const val = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event === 'validation');

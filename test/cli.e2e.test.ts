@@ -88,7 +88,8 @@ describe('the irsde command line, end to end', () => {
     const info = await irsde(['info', join(a, 'model.safetensors'), '--json']);
     const rep = JSON.parse(info.stdout);
     expect(rep.kind).toBe('model');
-    expect(rep.network).toEqual({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 });
+    // The CLI's default network predicts the residual x0 - mu (trained with the x0 objective).
+    expect(rep.network).toEqual({ inChannels: 3, outChannels: 3, nf: 4, depth: 2, prediction: 'residual' });
     expect(rep.sde.T).toBe(10);
     expect(rep.parameters).toBeGreaterThan(1000);
     expect(JSON.parse((await irsde(['info', join(a, 'checkpoint.safetensors'), '--json'])).stdout).step).toBe(4);

@@ -371,4 +371,45 @@ describe('Trainer clipState (DenoisingSDE states clipped to [0, 1])', () => {
     expect(() => new Trainer({ sde: new MeanRevertingSDE(sdeConfig), model, data: syntheticData(), config: { clipState: true } })).toThrow(/clipState applies to a DenoisingSDE only/);
     model.dispose();
   });
+
+  it("the default objective follows the model's prediction (x0 for a residual network, ml for a noise one), is what the gradients and lossOf use, and is recorded in the checkpoint config; a given one wins", async () => {
+    const used: string[] = [];
+    const spy: GradientComputer = {
+      compute(task: GradientTask) {
+        used.push(task.objective);
+        return { loss: 0, grads: {} };
+      },
+    };
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const noiseNet = tinyModel(1);
+    const residualNet = { ...noiseNet, prediction: 'residual' as const };
+    const run = async (model: TrainableNoiseModel, config: { objective?: 'ml' | 'noise' | 'x0' }) => {
+      const trainer = new Trainer({ sde, model, data: syntheticData(), config: { seed: 3, ema: false, ...config }, gradients: spy });
+      try {
+        await trainer.trainStep();
+        return { objective: trainer.objective, stored: trainer.getState().config.objective, used: used.at(-1) };
+      } finally {
+        trainer.dispose();
+      }
+    };
+    expect(await run(residualNet, {})).toEqual({ objective: 'x0', stored: 'x0', used: 'x0' });
+    expect(await run(noiseNet, {})).toEqual({ objective: 'ml', stored: 'ml', used: 'ml' });
+    expect(await run(residualNet, { objective: 'noise' })).toEqual({ objective: 'noise', stored: 'noise', used: 'noise' });
+    expect(await run(noiseNet, { objective: 'x0' })).toEqual({ objective: 'x0', stored: 'x0', used: 'x0' });
+    // lossOf agrees: a residual network's default loss is the x0 loss, not the ML one.
+    const b = syntheticData().next(new Rng(4)) as { gt: tf.Tensor; lq: tf.Tensor };
+    const noise = tf.tensor(new Rng(5).normal(b.gt.shape), b.gt.shape);
+    const lossWith = (config: { objective?: 'ml' | 'x0' }) => {
+      const trainer = new Trainer({ sde, model: residualNet, data: syntheticData(), config });
+      const l = trainer.lossOf(b, [3, 17], noise);
+      const v = l.dataSync()[0];
+      tf.dispose(l);
+      trainer.dispose();
+      return v;
+    };
+    expect(lossWith({})).toBe(lossWith({ objective: 'x0' }));
+    expect(lossWith({})).not.toBeCloseTo(lossWith({ objective: 'ml' }), 3);
+    tf.dispose([b.gt, b.lq, noise]);
+    noiseNet.dispose();
+  });
 });

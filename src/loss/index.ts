@@ -3,6 +3,7 @@
 export { mlLoss, noiseMatchingLoss, type LossInputs, type DenoisingLossInputs, type LossOptions } from './losses.js';
 export {
   OBJECTIVES,
+  defaultObjective,
   objectiveDiff,
   trainingLoss,
   sampleTrainingState,
