@@ -30,6 +30,18 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('export --task, then restore', () => {
+  it('restore --task alone lists the shipped tasks, one line each; an unknown task is one line', async () => {
+    const list = await irsde(['restore', '--task']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['denoise', 'derain']);
+    expect(lines.every((l) => l.length > 20)).toBe(true);
+    const bad = await irsde(['restore', '--task', 'bogus', 'a.png', 'b.png']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await irsde(['restore', 'a.png'])).stderr).toMatch(/missing the output image or folder/);
+  });
+
   it('sr4: the output is 4x the input; an input under 8x8 is refused in one line and nothing is written', async () => {
     const sr = join(dir, 'sr4.safetensors');
     const ex = await irsde(['export', plain, '--model', sr, '--task', 'sr4']);

@@ -4,4 +4,4 @@ export { readImage, writeImage, imageFormatOfPath, imageDimensions, type ImageDi
 export { writeFileAtomic, assertWritableFolder, type WriteFileAtomicOptions } from './atomic.js';
 export { listImageFiles, folderSource, type ImageFile } from './folder.js';
 export { ortNodeEngine, ortNodeAvailable, loadRestorerFile, type OrtNodeEngineOptions, type NodeEngineName } from './restorer-files.js';
-export { shippedModelPath, SHIPPED_MODELS, type ShippedTask } from './shipped-model.js';
+export { shippedModelPath, SHIPPED_MODELS, SHIPPED_TASK_DESCRIPTIONS, type ShippedTask } from './shipped-model.js';

@@ -25,6 +25,12 @@ export type ShippedTask = keyof typeof SHIPPED_MODELS;
 /** The task names, in order (for help texts and choice checks). */
 export const SHIPPED_TASKS = Object.keys(SHIPPED_MODELS) as ShippedTask[];
 
+/** What each shipped task restores, one line each (`irsde restore --task` with no name lists them). */
+export const SHIPPED_TASK_DESCRIPTIONS: Readonly<Record<ShippedTask, string>> = {
+  denoise: 'Gaussian noise of any sigma 0-50, blind (noise level estimated); in the npm package',
+  derain: 'rain streaks (the project\'s synthetic rain); in the repository\'s models/ folder only',
+};
+
 /** File name of the default model (the `denoise` task's, under `models/`). */
 export const DEFAULT_MODEL_FILE = SHIPPED_MODELS.denoise;
 

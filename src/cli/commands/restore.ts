@@ -12,11 +12,11 @@ import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { isDir, modelPathOrFail, readableFileOrFail } from '../shared.js';
-import { SHIPPED_TASKS, type ShippedTask } from '../../io/shipped-model.js';
+import { SHIPPED_TASKS, SHIPPED_TASK_DESCRIPTIONS, type ShippedTask } from '../../io/shipped-model.js';
 
 interface RestoreFlags {
   weights?: string;
-  task?: ShippedTask;
+  task?: ShippedTask | true;
   sampler?: string;
   steps?: number;
   seed: number;
@@ -50,10 +50,10 @@ export function registerRestore(program: Command): void {
   program
     .command('restore')
     .description('restore an image (or every image of a folder) with a trained model')
-    .argument('<input>', 'degraded image file (.png/.jpg), or a folder of them')
-    .argument('<output>', 'output image file, or a folder (created; file names kept) when <input> is a folder')
+    .argument('[input]', 'degraded image file (.png/.jpg), or a folder of them')
+    .argument('[output]', 'output image file, or a folder (created; file names kept) when <input> is a folder')
     .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model of --task')
-    .option('-t, --task <name>', `which model of irsde's models/ folder restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise, the one in the npm package; instead of --weights)`, choiceOption('--task', SHIPPED_TASKS))
+    .option('-t, --task [name]', `which model of irsde's models/ folder restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise, the one in the npm package; instead of --weights); --task alone lists them`, choiceOption('--task', SHIPPED_TASKS))
     .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
     .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else 10)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
@@ -71,7 +71,13 @@ export function registerRestore(program: Command): void {
     .option('--mask <file>', 'inpainting models: an image of the input\'s size, white where pixels are missing (they are filled; all others are kept as they are)')
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
-    .action(async (input: string, output: string, flags: RestoreFlags) => {
+    .action(async (input: string | undefined, output: string | undefined, flags: RestoreFlags) => {
+      if (flags.task === true) {
+        // `--task` without a name: the tasks, one line each.
+        for (const t of SHIPPED_TASKS) console.log(`${t.padEnd(8)} ${SHIPPED_TASK_DESCRIPTIONS[t]}`);
+        return;
+      }
+      if (input === undefined || output === undefined) throw new CliError(`missing ${input === undefined ? 'the input image or folder' : 'the output image or folder'} (irsde restore <input> <output>)`);
       if (flags.sampler !== undefined && !Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
         throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
       }
