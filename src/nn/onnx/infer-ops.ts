@@ -58,24 +58,27 @@ export class InferOps implements Ops<IV> {
       const spec = { x: x.n, weight: this.#p(l.weight.name), bias: l.bias === null ? null : this.#p(l.bias.name), inChannels: l.cin, outChannels: l.cout, wholeTiles: x.m % 4 === 0 };
       return this.#v(winogradConv3x3(this.g, scope, spec), m);
     }
-    const inputs = [x.n, this.#p(l.weight.name), ...(l.bias === null ? [] : [this.#p(l.bias.name)])];
-    const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], dilations: [1, 1], group: l.depthwise ? l.cin : 1 };
-    return this.#v(this.g.op('Conv', scope, inputs, attrs), m);
+    return this.#convNode(x, l, scope, this.#p(l.weight.name), l.bias === null ? null : this.#p(l.bias.name), l.cin);
+  }
+  /** An ONNX `Conv` of layer `l`'s geometry with the given kernel and bias (`channels`: the depthwise group count). */
+  #convNode(x: IV, l: Conv2d, scope: string, weight: string, bias: string | null, channels: number): IV {
+    const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], dilations: [1, 1], group: l.depthwise ? channels : 1 };
+    const inputs = bias === null ? [x.n, weight] : [x.n, weight, bias];
+    return this.#v(this.g.op('Conv', scope, inputs, attrs), l.stride === 1 ? x.m : Math.max(1, x.m / l.stride));
+  }
+  /** Rows `[part * n, (part + 1) * n)` of a PyTorch-layout parameter (leading axis `parts * n`), as an initializer of its own. */
+  #rows(name: string, part: number, parts: number): string {
+    const t = this.weights[name];
+    const n = t.shape[0] / parts;
+    const per = t.data.length / t.shape[0];
+    return this.g.weight(`${name}[${part}/${parts}]`, [n, ...t.shape.slice(1)], t.data.subarray(part * n * per, (part + 1) * n * per));
   }
   convPart(x: IV, l: Conv2d, part: number, parts: number): IV {
     checkPart(l, part, parts, 'exportOnnx');
     if (!l.depthwise && this.winograd && winogradApplies(l.k, l.stride, l.pad, l.cin, l.cout)) return this.chunk(this.conv(x, l), parts)[part];
-    // Rows [part * n, (part + 1) * n) of the PyTorch-layout kernel [cout, cin / groups, k, k] and of the bias, as initializers of their own.
-    const n = l.cout / parts;
-    const slice = (name: string): string => {
-      const t = this.weights[name];
-      const per = t.data.length / t.shape[0];
-      return this.g.weight(`${name}[${part}/${parts}]`, [n, ...t.shape.slice(1)], t.data.subarray(part * n * per, (part + 1) * n * per));
-    };
+    // Rows of the PyTorch-layout kernel [cout, cin / groups, k, k] and of the bias.
     const scope = `${l.weight.name.replace(/\.weight$/, '')}[${part}/${parts}]`;
-    const inputs = [x.n, slice(l.weight.name), ...(l.bias === null ? [] : [slice(l.bias.name)])];
-    const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], dilations: [1, 1], group: l.depthwise ? n : 1 };
-    return this.#v(this.g.op('Conv', scope, inputs, attrs), l.stride === 1 ? x.m : Math.max(1, x.m / l.stride));
+    return this.#convNode(x, l, scope, this.#rows(l.weight.name, part, parts), l.bias === null ? null : this.#rows(l.bias.name, part, parts), l.cout / parts);
   }
   linear(x: IV, l: Linear): IV {
     return this.#v(this.g.op('Gemm', l.weight.name, [x.n, this.#p(l.weight.name), this.#p(l.bias.name)], { transB: 1 }));
@@ -169,11 +172,9 @@ export class InferOps implements Ops<IV> {
   projectToHeads(x: IV, l: Conv2d, part: number, parts: number, heads: number): IV {
     // One convolution per part from a block of the kernel's rows (ONNX Runtime then never splits a large output).
     const g = this.g;
-    const w = this.weights[l.weight.name];
     const rows = l.cout / parts;
-    const per = w.data.length / w.shape[0];
     const name = `${l.weight.name}[${part}/${parts}]`;
-    const wPart = g.weight(name, [rows, ...w.shape.slice(1)], w.data.subarray(part * rows * per, (part + 1) * rows * per));
+    const wPart = this.#rows(l.weight.name, part, parts);
     const y = g.op('Conv', name, [x.n, wPart], { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
     return this.#v(g.op('Reshape', name, [y, g.constInt64([0, heads, rows / heads, -1])]));
   }
