@@ -208,7 +208,8 @@ export class Restorer {
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
     const C = imageChannels(this.#network.config).input as 1 | 3;
     const missing = this.#missingPixels(image, options.mask);
-    const input = this.#prepare(convertChannels(image, C), missing);
+    const known = convertChannels(image, C);
+    const input = this.#prepare(known, missing);
     let noise: RestoredImage['noise'];
     let start: number | undefined;
     if (denoising) {
@@ -252,7 +253,7 @@ export class Restorer {
     }
     const clipped = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
     let restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };
-    if (missing !== null) restored = keepKnownPixels(restored, convertChannels(image, C), missing);
+    if (missing !== null) restored = keepKnownPixels(restored, known, missing);
     return {
       image: image.channels < C ? convertChannels(restored, image.channels) : restored,
       sampler: typeof sampler === 'string' ? sampler : 'custom',
