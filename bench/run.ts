@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   for (const key of args.models) {
     const config = MODELS[key];
     if (!config) throw new Error(`bench: unknown model '${key}' (known: ${Object.keys(MODELS).join(', ')})`);
-    const big = config.arch !== 'nafnet' && config.nf >= 64;
+    const big = config.arch !== 'nafnet' && config.arch !== 'custom' && config.nf >= 64;
     const nafnet = config.arch === 'nafnet';
     const q = args.quick;
     const sde = new MeanRevertingSDE(SDE_CONFIG);

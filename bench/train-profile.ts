@@ -12,8 +12,7 @@
  *
  * Not part of `npm test`; run it on an idle machine.
  */
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { findProfile, summariseProfile } from './ort-profile.js';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { MeanRevertingSDE, Rng, Trainer, createNetwork, createOrtGradients, from255, selectBackend, type BatchSource, type GradientComputer, type NetworkConfig } from '../src/advanced.js';
@@ -97,39 +96,10 @@ async function main(): Promise<void> {
   trainer.dispose();
   await inner.dispose();
   if (ortProfile) {
-    const file = readdirSync(dirname(PROFILE_PREFIX)).filter((f) => f.startsWith(basename(PROFILE_PREFIX))).map((f) => resolve(dirname(PROFILE_PREFIX), f))[0];
-    if (file) summariseProfile(file, steps);
+    const file = findProfile(PROFILE_PREFIX);
+    if (file) summariseProfile(file, steps + 2, Number(arg('--top', '30')));
     else console.log('no ORT profile file written');
   }
-}
-
-function summariseProfile(file: string, runs: number): void {
-  const events = JSON.parse(readFileSync(file, 'utf8')) as Array<{ cat: string; name: string; dur: number; args?: { op_name?: string; input_type_shape?: Array<Record<string, number[]>>; activation_size?: string } }>;
-  const shapes = new Map<string, string>();
-  const byType = new Map<string, number>();
-  const byNode = new Map<string, number>();
-  let total = 0;
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const type = e.args?.op_name ?? '?';
-    byType.set(type, (byType.get(type) ?? 0) + e.dur);
-    byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
-    shapes.set(e.name, (e.args?.input_type_shape ?? []).map((o) => JSON.stringify(Object.values(o)[0])).join(' '));
-    total += e.dur;
-  }
-  const n = runs + 2;
-  console.log(`ORT kernel time per run: ${(total / n / 1000).toFixed(1)} ms (${file})`);
-  for (const [k, v] of [...byType].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${k.padEnd(28)} ${(v / n / 1000).toFixed(1).padStart(8)} ms  ${((100 * v) / total).toFixed(1)}%`);
-  const byScope = new Map<string, number>();
-  for (const [k, v] of byNode) {
-    const key = `${k.split('/')[0]} ${k.split('/')[1]?.replace(/_\d+_kernel_time$/, '')}`;
-    byScope.set(key, (byScope.get(key) ?? 0) + v);
-  }
-  console.log('by pass and operator:');
-  for (const [k, v] of [...byScope].sort((a, b) => b[1] - a[1]).slice(0, 16)) console.log(`  ${k.padEnd(28)} ${(v / n / 1000).toFixed(1).padStart(8)} ms`);
-  console.log('top nodes:');
-  for (const [k, v] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, Number(arg('--top', '30')))) console.log(`  ${k.replace('_kernel_time', '').padEnd(28)} ${(v / n / 1000).toFixed(2).padStart(8)} ms  ${shapes.get(k)}`);
-  rmSync(file, { force: true });
 }
 
 await main();

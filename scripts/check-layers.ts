@@ -22,10 +22,10 @@ import ts from 'typescript';
  * it. The entry files `index.ts` (browser-safe API) and `node.ts` (`irsde/node`) sit outside every
  * ring but `cli`; `cli` is the outermost.
  */
-export const RINGS = ['backend', 'sde', 'loss', 'sampling', 'nn', 'engine', 'train', 'pipeline', 'web', 'io', 'entry', 'cli'] as const;
+export const RINGS = ['backend', 'image', 'data', 'sde', 'loss', 'sampling', 'nn', 'engine', 'train', 'pipeline', 'web', 'io', 'train-run', 'entry', 'cli'] as const;
 
 /** Node-only paths (relative to src, '/'-separated; a trailing '/' means the whole folder). */
-export const NODE_ONLY = ['io/', 'cli/', 'train/parallel/', 'nn/onnx/node.ts', 'node.ts'];
+export const NODE_ONLY = ['io/', 'train-run/', 'cli/', 'train/parallel/', 'nn/onnx/node.ts', 'node.ts'];
 
 /** Packages that only work in Node (besides Node's built-in modules). */
 const NODE_PACKAGES = ['onnxruntime-node'];
@@ -93,7 +93,7 @@ function isNodeOnly(rel: string): boolean {
 
 /**
  * The two sibling folders an import between folders `a` and `b` crosses (the children of their
- * deepest common folder: `nn/unet` -> `nn/onnx`, `train/data` -> `nn/io` gives `train` -> `nn`);
+ * deepest common folder: `nn/unet` -> `nn/onnx`, `train/parallel` -> `nn/io` gives `train` -> `nn`);
  * null inside one folder or between a folder and its own subfolder (`cli` and `cli/commands`).
  */
 function siblings(a: string, b: string): [string, string] | null {

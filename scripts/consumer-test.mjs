@@ -14,10 +14,12 @@
 //     on a copy of the package whose main entry imports 'node:fs', which must be caught);
 //  6. headless Chromium (Debian's `chromium`) loads the bundle and computes SDE quantities, which
 //     must equal Node's.
+//  7. examples/custom-network.ts and examples/layers-network.ts (your own network) run in the app
+//     against the installed package, with tfjs-layers and onnxruntime-node added.
 // Prints each step; exits non-zero on the first failure. Options: --keep (leave the app folder).
 import { spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -299,6 +301,33 @@ if (page.sigmaBar50 !== esm.sigmaBar50 || JSON.stringify(page.muBar) !== JSON.st
   fail(`Chromium computed ${JSON.stringify(page)}, Node ${JSON.stringify(esm)}`);
 }
 step(`headless Chromium ran the bundle: sigmaBar(50) = ${page.sigmaBar50} and muBar as in Node`);
+
+// --- 7. your own network: the two examples, run against the installed package ----------------
+// examples/custom-network.ts (a module/ops network: tfjs and ONNX Runtime training, model file,
+// ONNX export, Restorer) and examples/layers-network.ts (a tfjs-layers model), copied into the app
+// as a user's own files and run with tsx, importing 'irsde' from node_modules. Last, so that the
+// optional peers they need do not change the checks above: @tensorflow/tfjs-layers and
+// @tensorflow/tfjs-backend-wasm (training on tfjs-backend-cpu alone is ~20x slower) from the
+// registry (neither has install scripts), onnxruntime-node linked from this repository (its
+// 290 MB download skipped; it depends on no tfjs).
+run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '@tensorflow/tfjs-layers@^4.22.0', '@tensorflow/tfjs-backend-wasm@^4.22.0'], { cwd: app, env: plainEnv(), allowStderr: true });
+const coresLayers = run('find', [join(app, 'node_modules'), '-path', '*/@tensorflow/tfjs-core/package.json']).trim().split('\n').filter(Boolean);
+if (coresLayers.length !== 1) fail(`after adding tfjs-layers and tfjs-backend-wasm, ${coresLayers.length} copies of tfjs-core are installed`);
+symlinkSync(join(ROOT, 'node_modules/onnxruntime-node'), join(app, 'node_modules/onnxruntime-node'), 'dir');
+const examplesDir = join(app, 'examples');
+mkdirSync(examplesDir);
+writeFileSync(join(examplesDir, 'package.json'), JSON.stringify({ type: 'module' }));
+const tsx = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+for (const name of ['custom-network', 'layers-network']) {
+  const source = readFileSync(join(ROOT, `examples/${name}.ts`), 'utf8');
+  if (/from '\.\.?\//.test(source)) fail(`examples/${name}.ts imports a relative path: an example must use the public API only`);
+  writeFileSync(join(examplesDir, `${name}.ts`), source);
+  const t0 = Date.now();
+  const out = run(process.execPath, [tsx, `${name}.ts`], { cwd: examplesDir, env: { ...process.env, IRSDE_REQUIRE_ORT: '1' }, allowStderr: true });
+  if (!new RegExp(`${name} example: done`).test(out)) fail(`examples/${name}.ts did not finish:\n${out}`);
+  const oks = out.split('\n').filter((l) => l.startsWith('ok: '));
+  step(`examples/${name}.ts ran against the installed package in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${oks.length} checks (${oks.map((l) => l.slice(4).split(':')[0]).join('; ')})`);
+}
 
 if (keep) console.log(`consumer-test: app kept in ${app}`);
 else rmSync(work, { recursive: true, force: true });

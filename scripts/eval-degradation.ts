@@ -16,7 +16,7 @@ import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertChannels, degradationFromSpec, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
-import { parseDegradation } from '../src/cli/commands/train.js';
+import { parseDegradation } from '../src/data/index.js';
 import { composeRows } from './compose.js';
 import { centreCrop, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 

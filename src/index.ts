@@ -60,6 +60,7 @@ export {
   type SamplerName,
   type SamplerOptions,
   type StepInfo,
+  type TileDone,
   type TileOptions,
 } from './sampling/index.js';
 
@@ -92,15 +93,8 @@ export {
   type ExportOnnxOptions,
 } from './nn/index.js';
 
-// Training, images, metrics, data.
+// Images: the FloatImage type, codec, metrics, noise-level estimate.
 export {
-  Trainer,
-  createOrtGradients,
-  ImageDataset,
-  memorySource,
-  degradationFromSpec,
-  gaussianNoise,
-  rainStreaks,
   makeImage,
   asFloatImage,
   imageToTensor,
@@ -112,14 +106,29 @@ export {
   psnrY,
   ssimY,
   estimateNoiseSigma,
-  type TrainerConfig,
-  type FitResult,
-  type StepRecord,
+  type FloatImage,
+} from './image/index.js';
+
+// Data sets and synthetic degradations.
+export {
+  ImageDataset,
+  memorySource,
+  degradationFromSpec,
+  gaussianNoise,
+  rainStreaks,
   type DatasetOptions,
   type ImageSource,
   type DegradationSpec,
-  type FloatImage,
+} from './data/index.js';
+
+// Training.
+export {
+  Trainer,
+  createOrtGradients,
+  type TrainerConfig,
+  type FitResult,
+  type StepRecord,
 } from './train/index.js';
 
 // The restoration pipeline.
-export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage } from './pipeline/index.js';
+export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './pipeline/index.js';

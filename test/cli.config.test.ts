@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkTrainConfig, resolveTrainConfig, runTraining, trainConfigOfFlags, TRAIN_CONFIG_KEYS } from '../src/cli/commands/train.js';
+import { checkTrainConfig, trainConfigOfFlags, TRAIN_CONFIG_KEYS } from '../src/cli/commands/train.js';
+import { resolveTrainConfig, runTraining } from '../src/train-run/index.js';
 import { selectBackend } from '../src/engine/backend.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

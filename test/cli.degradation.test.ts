@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseDegradation } from '../src/cli/commands/train.js';
-import { degradationFromSpec } from '../src/train/data/degradation.js';
-import { makeImage } from '../src/train/image.js';
+import { parseDegradation } from '../src/data/index.js';
+import { degradationFromSpec } from '../src/data/degradation.js';
+import { makeImage } from '../src/image/image.js';
 import { Rng } from '../src/backend/rng.js';
 
 describe('--degradation shorthands', () => {

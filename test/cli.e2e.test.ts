@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImage, writeImage } from '../src/io/images.js';
-import { psnr, ssim } from '../src/train/metrics.js';
-import { gaussianNoise, rainStreaks } from '../src/train/data/noise.js';
+import { psnr, ssim } from '../src/image/metrics.js';
+import { gaussianNoise, rainStreaks } from '../src/data/noise.js';
 import { Rng } from '../src/index.js';
 import { SHARED } from './helpers/goldens.js';
 

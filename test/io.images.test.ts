@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { encode as pngEncode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { folderSource, listImageFiles, readImage, writeImage } from '../src/io/index.js';
-import { convertChannels, decodeImage, encodeJpeg, encodePng, makeImage, psnr, type FloatImage } from '../src/train/image-exports.js';
+import { convertChannels, decodeImage, encodeJpeg, encodePng, makeImage, psnr, type FloatImage } from '../src/image/index.js';
 import { SHARED } from './helpers/goldens.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/images');

@@ -16,7 +16,7 @@ import { isPyTorchFile, readSafetensors, readSafetensorsHeader, writeSafetensors
 import { loadModel, saveModel, verifyModel } from '../src/nn/model/model-format.js';
 import { createNetwork } from '../src/nn/tfjs/network.js';
 import { StateDictMismatchError } from '../src/nn/tfjs/state-dict.js';
-import { encodeImage } from '../src/train/codec.js';
+import { encodeImage } from '../src/image/codec.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/loader.mjs');

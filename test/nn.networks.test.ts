@@ -17,6 +17,7 @@ import {
   exportOnnx,
   exportOnnxTrainingGraph,
   forwardFlops,
+  imageChannels,
   inProcessGradients,
   inferNetworkConfig,
   loadModel,
@@ -62,7 +63,7 @@ function build(config: NetworkConfig, seed = 0): TfjsNetwork {
     const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction } = config;
     return new ConditionalNAFNet({ imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional: conditional ?? true, ...(prediction ? { prediction } : {}) }, { seed });
   }
-  return new ConditionalUNet(config, { seed });
+  return new ConditionalUNet(config as UNetConfig, { seed });
 }
 
 const nhwc = (v: Nested, s: readonly number[]): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.tensor4d(flat(v), s as [number, number, number, number]), [0, 2, 3, 1]));
@@ -158,7 +159,7 @@ describe('ORT training gradients equal tfjs gradients for every network', () => 
     if (config.arch === 'nafnet') {
       net.loadStateDict(Object.fromEntries(networkParamSpecs(config).map((s) => [s.name, { shape: [...s.torchShape], data: Float32Array.from(rng.normal([s.torchShape.reduce((a, b) => a * b, 1)]), (v) => 0.2 * v) }])));
     }
-    const C = config.arch === 'nafnet' ? config.imgChannels : config.inChannels;
+    const C = imageChannels(config).input;
     const [B, H, W] = [2, 8, 12];
     const gt = tf.tensor(Float32Array.from(rng.uniform([B, H, W, C])), [B, H, W, C]);
     const lq = tf.tidy(() => tf.add(gt, tf.mul(tf.tensor(rng.normal([B, H, W, C]), [B, H, W, C]), 0.1)));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage } from '../src/index.js';
+import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage, type RestoredTile } from '../src/index.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
@@ -122,6 +122,58 @@ describe('Restorer', () => {
     await expect(restorer.restore(noisy, { noiseLevel: -1 })).rejects.toThrow(/noiseLevel must be a finite sigma >= 0/);
     await restorer.dispose();
     expect(Restorer).toBeDefined();
+  });
+
+  it('onTile: each finished tile once per pass, covering the result; the result is bit-identical with it; a one-step restore\'s last pass is the result', async () => {
+    await selectBackend('cpu');
+    const check = (tiles: RestoredTile[], H: number, W: number, C: number, passes: number): void => {
+      const count = tiles[0].count;
+      expect(tiles).toHaveLength(passes * count);
+      for (let pass = 1; pass <= passes; pass++) {
+        const these = tiles.filter((t) => t.pass === pass);
+        expect(these.map((t) => t.index)).toEqual(Array.from({ length: count }, (_, i) => i));
+        const covered = new Uint8Array(H * W);
+        for (const t of these) {
+          expect(t.image.channels).toBe(C);
+          expect(t.image.data.length).toBe(t.image.height * t.image.width * C);
+          expect(t.image.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+          for (let y = 0; y < t.image.height; y++) for (let x = 0; x < t.image.width; x++) covered[(t.y + y) * W + t.x + x]++;
+        }
+        expect(covered.every((n) => n === 1)).toBe(true);
+      }
+    };
+    // An IR-SDE model, 3 posterior steps, a grey photo through an RGB network: tiles come back grey.
+    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const mr = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 10, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 3 } }));
+    net.dispose();
+    const grey: FloatImage = { data: Float32Array.from(new Rng(4).uniform([40 * 36])), height: 40, width: 36, channels: 1 };
+    const tiles: RestoredTile[] = [];
+    const before = tf.memory().numTensors;
+    const withTiles = await mr.restore(grey, { seed: 5, tile: 16, onTile: (t) => tiles.push(t) });
+    expect(tf.memory().numTensors).toBe(before);
+    const without = await mr.restore(grey, { seed: 5, tile: 16 });
+    expect(withTiles.image.data).toEqual(without.image.data);
+    check(tiles, 40, 36, 1, 3);
+    expect(tiles[0].count).toBe(9); // 40x36 in 16-pixel tiles overlapping by 4: 3 x 3
+    await expect(mr.restore(grey, { tile: 16, onTile: () => { throw new Error('from onTile'); } })).rejects.toThrow(/^from onTile$/);
+    await mr.dispose();
+
+    // A DenoisingSDE model sampled as the shipped one (posterior, 1 step, eta 0): the one pass's tiles are the result.
+    const dnNet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
+    const dn = await loadRestorer(saveModel(dnNet, new DenoisingSDE({ T: 100, maxSigma: from255(50) }), { sampling: { sampler: 'posterior', steps: 1, eta: 0 } }));
+    dnNet.dispose();
+    const rgb: FloatImage = { data: Float32Array.from(new Rng(6).uniform([30 * 44 * 3])), height: 30, width: 44, channels: 3 };
+    const last: RestoredTile[] = [];
+    const out = await dn.restore(rgb, { noiseLevel: from255(25), tile: 16, onTile: (t) => last.push(t) });
+    check(last, 30, 44, 3, 1);
+    let maxDiff = 0;
+    for (const t of last) {
+      for (let y = 0; y < t.image.height; y++) for (let x = 0; x < t.image.width; x++) for (let c = 0; c < 3; c++) {
+        maxDiff = Math.max(maxDiff, Math.abs(t.image.data[(y * t.image.width + x) * 3 + c] - out.image.data[((t.y + y) * 44 + t.x + x) * 3 + c]));
+      }
+    }
+    expect(maxDiff).toBeLessThan(1e-5);
+    await dn.dispose();
   });
 
   it('tiles a network with full attention at its default tile (256 for an unconditional depth-3 U-Net), others whole up to 512', async () => {

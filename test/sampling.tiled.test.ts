@@ -107,6 +107,61 @@ describe('tiled restoration', () => {
     expect(atBorder / nb).toBeLessThan(1.2 * (elsewhere / ne));
   });
 
+  it('onTile: once per tile per pass, in rows; the regions partition the image, hold exactly the returned noise there; the result is bit-identical', async () => {
+    const sde = new MeanRevertingSDE<HostTensor>(cfg, 'float32');
+    const H = 70;
+    const W = 90;
+    const lq = image(H, W, 7);
+    type Seen = { index: number; count: number; y: number; x: number; height: number; width: number; t: number; eps: HostTensor; xt: HostTensor; mu: HostTensor | null };
+    const seen: Seen[] = [];
+    const calls: { t: number; eps: HostTensor }[] = [];
+    const tiled = tiledNoiseModel(convModel(sde), tfjsBackend, { tile: 32, overlap: 8, onTile: (d) => void seen.push(d) });
+    // Spy on what the tiled model returns, to compare with what onTile saw.
+    const spy: NoiseModel<HostTensor> = async (xt, mu, t) => {
+      const eps = await tiled(xt, mu, t);
+      calls.push({ t, eps });
+      return new HostTensor(Float32Array.from(eps.data), eps.shape);
+    };
+    const tensorsBefore = tf.memory().numTensors;
+    const withTiles = await restore({ sde, model: spy, lq, sampler: 'posterior', steps: 3, seed: 2 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const without = await restore({ sde, model: tiledNoiseModel(convModel(sde), tfjsBackend, { tile: 32, overlap: 8 }), lq, sampler: 'posterior', steps: 3, seed: 2 });
+    expect(Array.from(withTiles.data)).toEqual(Array.from(without.data));
+    const count = tileStarts(H, 32, 8).length * tileStarts(W, 32, 8).length;
+    expect(calls).toHaveLength(3);
+    expect(seen).toHaveLength(3 * count);
+    for (let pass = 0; pass < 3; pass++) {
+      const tiles = seen.slice(pass * count, (pass + 1) * count);
+      expect(tiles.map((d) => d.index)).toEqual(Array.from({ length: count }, (_, i) => i));
+      const covered = new Uint8Array(H * W);
+      for (const d of tiles) {
+        expect([d.count, d.t]).toEqual([count, calls[pass].t]);
+        expect(d.eps.shape).toEqual([1, d.height, d.width, 3]);
+        expect(d.mu!.shape).toEqual([1, d.height, d.width, 3]);
+        for (let y = 0; y < d.height; y++) {
+          for (let x = 0; x < d.width; x++) {
+            covered[(d.y + y) * W + d.x + x]++;
+            for (let c = 0; c < 3; c++) {
+              const at = ((d.y + y) * W + d.x + x) * 3 + c;
+              const i = (y * d.width + x) * 3 + c;
+              expect(d.eps.data[i]).toBe(calls[pass].eps.data[at]);
+              expect(d.mu!.data[i]).toBe(lq.data[at]);
+            }
+          }
+        }
+      }
+      expect(covered.every((n) => n === 1)).toBe(true);
+    }
+  });
+
+  it('onTile with one tile: the whole image, once per call', async () => {
+    const sde = new MeanRevertingSDE<HostTensor>(cfg, 'float32');
+    const lq = image(20, 24, 8);
+    const seen: { index: number; count: number; height: number; width: number }[] = [];
+    await restore({ sde, model: tiledNoiseModel(convModel(sde), tfjsBackend, { tile: 64, onTile: ({ index, count, height, width }) => void seen.push({ index, count, height, width }) }), lq, sampler: 'posterior', steps: 2, seed: 1 });
+    expect(seen).toEqual([{ index: 0, count: 1, height: 20, width: 24 }, { index: 0, count: 1, height: 20, width: 24 }]);
+  });
+
   it('refuses bad tile options and non-NHWC input', async () => {
     const m = convModel(new MeanRevertingSDE(cfg));
     expect(() => tiledNoiseModel(m, tfjsBackend, { tile: 4 })).toThrow(/tile must be an integer >= 8/);

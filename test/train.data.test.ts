@@ -8,26 +8,22 @@ import { Rng } from '../src/backend/rng.js';
 import { folderSource, readImage, writeImage } from '../src/io/index.js';
 import {
   applyMask,
-  convertChannels,
   augmentPair,
   bicubicDownUp,
-  cropImage,
   degradationFromSpec,
   degradeBatch,
   dihedral,
   gaussianBlur,
   gaussianNoise,
   ImageDataset,
-  imagesToTensor,
   imresize,
   inpaintingMask,
-  makeImage,
   memorySource,
   motionBlur,
   rainStreaks,
   randomCropPair,
-  type FloatImage,
-} from '../src/train/image-exports.js';
+} from '../src/data/index.js';
+import { convertChannels, cropImage, imagesToTensor, makeImage, type FloatImage } from '../src/image/index.js';
 import { useCpu } from './helpers/backends.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures');

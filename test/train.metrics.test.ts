@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readImage } from '../src/io/index.js';
-import { imageToTensor, makeImage, psnr, psnrY, rgbToY, ssim, ssimY, type FloatImage } from '../src/train/image-exports.js';
+import { imageToTensor, makeImage, psnr, psnrY, rgbToY, ssim, ssimY, type FloatImage } from '../src/image/index.js';
 import { useCpu } from './helpers/backends.js';
 import { SHARED } from './helpers/goldens.js';
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, from255, loadRestorer, makeImage, saveModel, selectBackend, tfjsEngine, type FloatImage } from '../src/index.js';
+import { ConditionalUNet, MeanRevertingSDE, Rng, from255, loadRestorer, makeImage, saveModel, selectBackend, tfjsEngine, type FloatImage, type RestoredTile } from '../src/index.js';
 import { loadWorkerRestorer, serveRestorer, type RestorerPort, type WorkerLike } from '../src/web.js';
 
 let model: Uint8Array;
@@ -140,6 +140,95 @@ describe('WorkerRestorer over a MessageChannel', () => {
     expect(worker.terminate).toHaveBeenCalledTimes(1);
     await expect(pending).rejects.toThrow(/^WorkerRestorer: disposed before the restore finished$/);
     await expect(r.restore(image())).rejects.toThrow(/^WorkerRestorer\.restore: the restorer was disposed$/);
+  });
+});
+
+describe('WorkerRestorer: tiles as they finish, and inpainting', () => {
+  it('onTile: the same tiles as the in-thread Restorer, moved (not copied) from the worker; the result is unchanged', async () => {
+    const r = await loadWorkerRestorer(model, { worker: fakeWorker() });
+    const local = await loadRestorer(model);
+    const input = image(24, 20);
+    const want: RestoredTile[] = [];
+    const wantResult = await local.restore(input, { seed: 3, tile: 16, onTile: (t) => want.push(t) });
+    const got: RestoredTile[] = [];
+    const order: string[] = [];
+    const result = await r.restore(input, { seed: 3, tile: 16, onTile: (t) => (got.push(t), order.push('tile')), onEvaluation: () => order.push('evaluation') });
+    expect(result.image.data).toEqual(wantResult.image.data);
+    expect((await r.restore(input, { seed: 3, tile: 16 })).image.data).toEqual(wantResult.image.data);
+    // 3 posterior steps of 2 x 2 tiles; each tile arrives right after its evaluation.
+    expect(got).toHaveLength(12);
+    expect(order).toEqual(Array.from({ length: 12 }, () => ['evaluation', 'tile']).flat());
+    for (let i = 0; i < 12; i++) {
+      const { image: gi, ...g } = got[i];
+      const { image: wi, ...w } = want[i];
+      expect(g).toEqual(w);
+      expect([gi.height, gi.width, gi.channels]).toEqual([wi.height, wi.width, wi.channels]);
+      expect(gi.data).toEqual(wi.data);
+      expect(gi.data.byteLength).toBe(gi.data.buffer.byteLength); // its own buffer, transferred whole
+    }
+    // An error in onTile rejects the call and stops the worker's restore; the worker serves the next call.
+    const boom = new Error('the page failed to draw');
+    await expect(r.restore(input, { tile: 16, onTile: () => { throw boom; } })).rejects.toBe(boom);
+    expect((await r.restore(input, { seed: 3, tile: 16 })).image.data).toEqual(wantResult.image.data);
+    await local.dispose();
+    await r.dispose();
+  });
+
+  it('cancel still stops a restore that sends tiles, before the next network evaluation', async () => {
+    const r = await loadWorkerRestorer(model, { worker: fakeWorker() });
+    const controller = new AbortController();
+    const reason = new Error('cancelled while drawing tiles');
+    let tilesAfterAbort = 0;
+    const run = r.restore(image(), {
+      sampler: 'sde',
+      steps: 40,
+      tile: 8,
+      signal: controller.signal,
+      onTile: (t) => {
+        if (controller.signal.aborted) tilesAfterAbort++;
+        else if (t.pass === 1 && t.index === 4) controller.abort(reason);
+      },
+    });
+    await expect(run).rejects.toBe(reason);
+    expect(tilesAfterAbort).toBeLessThanOrEqual(1);
+    await r.dispose();
+  });
+
+  it('an inpainting model (a tiny untrained one made here): the mask goes to the worker, pixels outside it come back unchanged, tiles too', async () => {
+    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const bytes = saveModel(net, new MeanRevertingSDE({ T: 20, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 2, eta: 0 }, task: { name: 'inpaint', inpaint: { fill: 0 } } });
+    net.dispose();
+    const r = await loadWorkerRestorer(bytes, { worker: fakeWorker() });
+    expect(r.task).toEqual({ name: 'inpaint', inpaint: { fill: 0 } });
+    const H = 20;
+    const W = 24;
+    const photo = image(H, W, 9);
+    // A brush stroke: a disc of radius 5 at (10, 12), white = missing.
+    const mask = makeImage(H, W, 1, Float32Array.from({ length: H * W }, (_, p) => (Math.hypot(Math.floor(p / W) - 10, (p % W) - 12) <= 5 ? 1 : 0)));
+    await expect(r.restore(photo)).rejects.toThrow(/needs a mask \(white = missing\) of the image's size, 24x20/);
+    const tiles: RestoredTile[] = [];
+    const out = await r.restore(photo, { mask, tile: 16, onTile: (t) => tiles.push(t) });
+    const local = await loadRestorer(bytes);
+    expect(out.image.data).toEqual((await local.restore(photo, { mask, tile: 16 })).image.data);
+    await local.dispose();
+    let changed = 0;
+    for (let p = 0; p < H * W; p++) {
+      for (let c = 0; c < 3; c++) {
+        if (mask.data[p] === 0) expect(out.image.data[p * 3 + c]).toBe(photo.data[p * 3 + c]);
+        else if (out.image.data[p * 3 + c] !== photo.data[p * 3 + c]) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(0);
+    expect(tiles).toHaveLength(2 * 4);
+    for (const t of tiles) {
+      for (let y = 0; y < t.image.height; y++) for (let x = 0; x < t.image.width; x++) {
+        const p = (t.y + y) * W + t.x + x;
+        if (mask.data[p] === 0) for (let c = 0; c < 3; c++) expect(t.image.data[(y * t.image.width + x) * 3 + c]).toBe(photo.data[p * 3 + c]);
+      }
+    }
+    // The caller's mask stays usable (copied to the worker).
+    expect(mask.data.length).toBe(H * W);
+    await r.dispose();
   });
 });
 

@@ -59,6 +59,14 @@ export interface AppModel {
   readonly description: string;
   /** Whether the app picks it first. */
   readonly default: boolean;
+  /** Whether it is an inpainting model (its file's `task.inpaint`): the app then shows the mask brush. */
+  readonly inpaint: boolean;
+}
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /** More model files to offer besides `models/` (e.g. the check's tiny inpainting model): file name and bytes. */
+  readonly extraModels?: readonly { readonly file: string; readonly bytes: Uint8Array }[];
 }
 
 /** What the model file says it is, in a sentence. */
@@ -76,7 +84,7 @@ function describe(id: string, info: SavedModelInfo, meta: Record<string, string>
 }
 
 /** Builds the app into {@link APP_DIST}; returns the models it found. */
-export async function buildApp(log: (line: string) => void = console.log): Promise<AppModel[]> {
+export async function buildApp(log: (line: string) => void = console.log, options: BuildAppOptions = {}): Promise<AppModel[]> {
   rmSync(APP_DIST, { recursive: true, force: true });
   mkdirSync(join(APP_DIST, 'models'), { recursive: true });
   await build({
@@ -91,12 +99,15 @@ export async function buildApp(log: (line: string) => void = console.log): Promi
   for (const f of ['index.html', 'style.css']) copyFileSync(join(here, f), join(APP_DIST, f));
   copyOrtWebFiles(APP_DIST);
   const models: AppModel[] = [];
-  for (const file of readdirSync(join(root, 'models')).filter((f) => f.endsWith('.safetensors')).sort()) {
-    const bytes = new Uint8Array(readFileSync(join(root, 'models', file)));
+  const files = readdirSync(join(root, 'models'))
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()
+    .map((file) => ({ file, bytes: new Uint8Array(readFileSync(join(root, 'models', file))) }));
+  for (const { file, bytes } of [...files, ...(options.extraModels ?? [])]) {
     const info = readModelInfo(bytes);
     const id = file.replace(/\.safetensors$/, '');
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
-    copyFileSync(join(root, 'models', file), join(APP_DIST, 'models', file));
+    writeFileSync(join(APP_DIST, 'models', file), bytes);
     models.push({
       id,
       task: info.task?.name ?? (info.sde.kind === 'denoising' ? 'denoise' : id.split('-')[0]),
@@ -104,6 +115,7 @@ export async function buildApp(log: (line: string) => void = console.log): Promi
       bytes: bytes.length,
       description: describe(id, info, readSafetensorsMetadata(bytes)),
       default: file === DEFAULT_MODEL_FILE,
+      inpaint: info.task?.inpaint !== undefined,
     });
   }
   writeFileSync(join(APP_DIST, 'models/index.json'), JSON.stringify(models, null, 2));

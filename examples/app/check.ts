@@ -11,8 +11,13 @@
  *     0.01 dB; the longest task must stay under 100 ms);
  *  4. restores again and presses "Cancel" during a network evaluation: the time from the press
  *     to the worker stopping (the restore promise rejecting);
- *  5. checks that a 360 px wide window needs no horizontal scrolling, and writes the screenshots
+ *  5. picks a tiny untrained inpainting model made here (the app offers it beside `models/`),
+ *     paints a mask stroke with the mouse, restores, and checks that every pixel outside the
+ *     painted mask is unchanged and that the brush is shown for it only (the denoiser says it
+ *     takes no mask);
+ *  6. checks that a 360 px wide window needs no horizontal scrolling, and writes the screenshots
  *     docs/app-before.png and docs/app-after.png.
+ * During the first restore every tile must be drawn as it finishes (the page counts them).
  * Prints progress, then as its last line one JSON object
  * `{ "psnr", "nodePsnr", "longestTaskMs", "cancelMs", ... }`; exit code 1 when a bound is missed.
  *
@@ -23,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodeImage, encodeImage, psnr } from '../../src/index.js';
+import { ConditionalUNet, MeanRevertingSDE, decodeImage, encodeImage, from255, psnr, saveModel, selectBackend } from '../../src/index.js';
 import { loadRestorerFile } from '../../src/node.js';
 import { shippedModelPath } from '../../src/io/shipped-model.js';
 import { chromiumVersion, findChromium, runInChromium, serveFolder, type DevToolsPage } from '../../scripts/headless-chromium.mjs';
@@ -79,7 +84,15 @@ async function screenshot(page: DevToolsPage, file: string): Promise<void> {
 async function main(): Promise<void> {
   const chromium = findChromium();
   if (!chromium) throw new Error('app check: no Chromium found (apt-get install -y chromium, or set CHROMIUM=/path/to/chromium)');
-  await buildApp(log);
+  // A tiny untrained inpainting model: what the mask brush's wiring is checked with (no inpainting model ships yet).
+  await selectBackend('cpu'); // for its weights (Node's restore below runs on ONNX Runtime, or on this backend)
+  const inpaintNet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+  const inpaintModel = saveModel(inpaintNet, new MeanRevertingSDE({ T: 20, maxSigma: from255(10) }), {
+    sampling: { sampler: 'posterior', steps: 1, eta: 0 },
+    task: { name: 'inpaint', inpaint: { fill: 0 } },
+  });
+  inpaintNet.dispose();
+  await buildApp(log, { extraModels: [{ file: 'check-inpaint.safetensors', bytes: inpaintModel }] });
   const sample = await makeSample();
   const samplePng = join(APP_DIST, 'sample-noisy.png');
   const noisy = decodeImage(readFileSync(samplePng));
@@ -135,6 +148,10 @@ async function main(): Promise<void> {
         }
         const status = await evaluate<string>(page, "document.getElementById('status').textContent");
         log(`[${since()}] page: ${status}`);
+        const tilesShown = Number(await evaluate<string>(page, 'document.body.dataset.tilesShown'));
+        const maskNote = await evaluate<string>(page, "document.getElementById('mask-note').textContent");
+        const brushHidden = await evaluate<boolean>(page, "document.getElementById('mask-panel').hidden");
+        log(`[${since()}] page: ${tilesShown} tiles drawn as they finished; mask brush ${brushHidden ? 'hidden' : 'SHOWN'}: ${maskNote}`);
         const timing = await evaluate<{ start: number; end: number; tasks: { start: number; ms: number }[] }>(
           page,
           '({ start: Number(document.body.dataset.restoreStart), end: Number(document.body.dataset.restoreEnd), tasks: window.__longTasks })',
@@ -170,13 +187,48 @@ async function main(): Promise<void> {
         const evaluationMs = Number(await evaluate<string>(page, 'document.body.dataset.evaluationMs'));
         log(`[${since()}] cancel: ${await evaluate<string>(page, "document.getElementById('status').textContent")}`);
 
+        // Inpainting: pick the tiny model, paint a stroke with the mouse, restore; pixels outside the mask must not change.
+        await evaluate(page, "const s = document.getElementById('task'); s.value = 'check-inpaint'; s.dispatchEvent(new Event('change')); true");
+        await waitForState(page, ['ready'], 120);
+        const brushShown = !(await evaluate<boolean>(page, "document.getElementById('mask-panel').hidden"));
+        await evaluate(page, "document.getElementById('brush').value = '40'; document.getElementById('brush').dispatchEvent(new Event('input')); true");
+        const box = await evaluate<{ x: number; y: number; w: number; h: number }>(
+          page,
+          "(() => { const e = document.getElementById('mask-paint'); e.scrollIntoView({ block: 'center' }); const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; })()",
+        );
+        const at = (fx: number, fy: number): { x: number; y: number } => ({ x: box.x + fx * box.w, y: box.y + fy * box.h });
+        await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...at(0.3, 0.4), button: 'none' });
+        await page.send('Input.dispatchMouseEvent', { type: 'mousePressed', ...at(0.3, 0.4), button: 'left', buttons: 1, clickCount: 1 });
+        for (let i = 1; i <= 10; i++) await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...at(0.3 + 0.04 * i, 0.4 + 0.02 * i), button: 'left', buttons: 1 });
+        await page.send('Input.dispatchMouseEvent', { type: 'mouseReleased', ...at(0.7, 0.6), button: 'left', buttons: 0, clickCount: 1 });
+        const maskPixels = Number(await evaluate<string>(page, 'document.body.dataset.maskPixels'));
+        log(`[${since()}] inpainting: brush ${brushShown ? 'shown' : 'HIDDEN'}; painted ${maskPixels} pixels: ${await evaluate<string>(page, "document.getElementById('mask-info').textContent")}`);
+        await click(page, '#restore');
+        await waitForState(page, ['restoring', 'done'], 30);
+        await waitForState(page, ['done'], 300);
+        // Compare the photo (before) and the result (after) in the page, against the painted mask.
+        const inpaint = await evaluate<{ outsideChanged: number; insideChanged: number; masked: number }>(
+          page,
+          `(() => {
+            const px = (id) => { const c = document.getElementById(id); return c.getContext('2d').getImageData(0, 0, c.width, c.height).data; };
+            const a = px('before'), b = px('after'), m = px('mask-paint');
+            let outsideChanged = 0, insideChanged = 0, masked = 0;
+            for (let p = 0; p < m.length / 4; p++) {
+              const diff = a[4 * p] !== b[4 * p] || a[4 * p + 1] !== b[4 * p + 1] || a[4 * p + 2] !== b[4 * p + 2];
+              if (m[4 * p + 3] >= 128) { masked++; if (diff) insideChanged++; } else if (diff) outsideChanged++;
+            }
+            return { outsideChanged, insideChanged, masked };
+          })()`,
+        );
+        log(`[${since()}] inpainting: ${await evaluate<string>(page, "document.getElementById('status').textContent")}; ${inpaint.insideChanged} of ${inpaint.masked} masked pixels changed, ${inpaint.outsideChanged} outside the mask`);
+
         // Phone width: nothing may need horizontal scrolling.
         await page.send('Emulation.setDeviceMetricsOverride', { width: 360, height: 740, deviceScaleFactor: 2, mobile: true });
         await sleep(300);
         const overflow = await evaluate<number>(page, 'document.documentElement.scrollWidth - document.documentElement.clientWidth');
         log(`[${since()}] at 360 px wide the page is ${overflow} px wider than the window`);
         for (const m of messages.filter((x) => /irsde|error/i.test(x))) log(`  console: ${m}`);
-        return { browserPsnr, longestTaskMs, cancelMs, evaluationMs, overflow, engine, longTasks: during.length, restoreS: (timing.end - timing.start) / 1000 };
+        return { browserPsnr, longestTaskMs, cancelMs, evaluationMs, overflow, engine, longTasks: during.length, restoreS: (timing.end - timing.start) / 1000, tilesShown, brushHidden, brushShown, maskPixels, inpaint };
       },
     });
     if (typeof result.browserPsnr !== 'number') throw new Error(`the page did not finish: ${result.status}`);
@@ -187,6 +239,12 @@ async function main(): Promise<void> {
     // The worker stops before its next network evaluation: at most the rest of the one running (timed under load: 1.5x the longest seen).
     if (!(result.cancelMs > 0 && result.cancelMs <= 1.5 * result.evaluationMs)) failures.push(`cancel took ${result.cancelMs.toFixed(0)} ms, more than one network evaluation (${result.evaluationMs.toFixed(0)} ms)`);
     if (result.overflow > 0) failures.push(`at 360 px wide the page scrolls sideways by ${result.overflow} px`);
+    // Tiles: 1024x768 in the denoiser's 512-pixel tiles is 3 x 2, one pass (one posterior step).
+    if (!(result.tilesShown >= 1 && result.tilesShown % 6 === 0)) failures.push(`the page drew ${result.tilesShown} tiles as they finished; expected 6 per pass`);
+    if (!result.brushHidden || !result.brushShown) failures.push(`the mask brush must show for the inpainting model only (denoiser: ${result.brushHidden ? 'hidden' : 'shown'}, inpainting: ${result.brushShown ? 'shown' : 'hidden'})`);
+    if (!(result.maskPixels > 0 && result.inpaint.masked === result.maskPixels)) failures.push(`the mouse stroke painted ${result.maskPixels} pixels (mask in the page: ${result.inpaint.masked})`);
+    if (result.inpaint.outsideChanged !== 0) failures.push(`inpainting changed ${result.inpaint.outsideChanged} pixels outside the mask`);
+    if (!(result.inpaint.insideChanged > 0)) failures.push('inpainting changed no pixel inside the mask');
     log(`${chromiumVersion(chromium)}; ${failures.length === 0 ? 'passed' : `FAILED:\n  ${failures.join('\n  ')}`} in ${since()}`);
     const round = (v: number, d: number): number => Number(v.toFixed(d));
     console.log(
@@ -198,6 +256,8 @@ async function main(): Promise<void> {
         evaluationMs: round(result.evaluationMs, 0),
         restoreS: round(result.restoreS, 1),
         longTasks: result.longTasks,
+        tilesShown: result.tilesShown,
+        inpaintOutsideChanged: result.inpaint.outsideChanged,
         engine: result.engine.replace(/^.*running on /, ''),
       }),
     );

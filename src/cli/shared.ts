@@ -4,11 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from '../backend/host.js';
 import { selectBackend } from '../engine/backend.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { isDir, isFile } from '../io/paths.js';
 import { loadModelFile } from '../io/model-files.js';
-import { loadNodeOrt } from '../nn/onnx/node.js';
-import type { OrtModuleLike } from '../nn/onnx/ort-types.js';
 import type { LoadedModel } from '../nn/model/model-format.js';
-import type { FloatImage } from '../train/image.js';
+import type { FloatImage } from '../image/image.js';
 import { CliError } from './errors.js';
 import { shippedModelPath, SHIPPED_MODELS, type ShippedTask } from '../io/shipped-model.js';
 
@@ -31,18 +30,6 @@ async function ensureEngine(): Promise<void> {
     await selectBackend('cpu');
   } catch {
     await startEngine('auto');
-  }
-}
-
-/** Whether onnxruntime-node (an optional peer dependency) is installed and loads (the library's check). */
-export { ortNodeAvailable as ortInstalled } from '../io/restorer-files.js';
-
-/** The ONNX Runtime module for `what` (e.g. '--engine ort'), or a CliError naming the missing package. */
-export function ortOrFail(what: string): OrtModuleLike {
-  try {
-    return loadNodeOrt();
-  } catch (e) {
-    throw new CliError(`${what}: ${(e as Error).message}`);
   }
 }
 
@@ -104,23 +91,8 @@ export async function writeOutputFile(path: string, data: Uint8Array | string): 
   }
 }
 
-/** True when `path` exists and is a regular file. */
-export async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** True when `path` exists and is a folder. */
-export async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+/** True when a path exists and is a regular file / a folder. */
+export { isFile, isDir };
 
 /** An image as a `[1, H, W, C]` host tensor (shares the data). */
 export function imageToHost(img: FloatImage): HostTensor {

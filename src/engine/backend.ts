@@ -182,6 +182,13 @@ function missing(name: 'cpu' | 'wasm'): string {
  * @returns The name of the now active backend.
  * @throws Error when a named backend is unknown, not installed or cannot start, or (for 'auto')
  *   when no backend is available; the message names the package to install.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from 'irsde';
+ * const name = await selectBackend(); // 'wasm' when @tensorflow/tfjs-backend-wasm is installed, else 'cpu', ...
+ * await selectBackend('cpu');         // or name one
+ * ```
  */
 export async function selectBackend(name: BackendRequest = 'auto', options: SelectBackendOptions = {}): Promise<string> {
   prepareCpu();

@@ -1,8 +1,8 @@
 // Node-only: folders of images as ImageSources for the data sets.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import type { ImageSource } from '../train/data/source.js';
-import type { FloatImage } from '../train/image.js';
+import type { ImageSource } from '../data/source.js';
+import type { FloatImage } from '../image/image.js';
 import { imageFormatOfPath, readImage } from './images.js';
 
 /** One image file of a folder. */

@@ -1,8 +1,8 @@
-// Node-only: image files on disk. The byte-level codec (browser-safe) is ../train/codec.ts.
+// Node-only: image files on disk. The byte-level codec (browser-safe) is ../image/codec.ts.
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { FloatImage } from '../train/image.js';
-import { decodeImage, encodeImage, ImageDecodeError, sniffImageFormat, type DecodeOptions, type ImageFormat, type JpegOptions, type PngOptions } from '../train/codec.js';
+import type { FloatImage } from '../image/image.js';
+import { decodeImage, encodeImage, ImageDecodeError, sniffImageFormat, type DecodeOptions, type ImageFormat, type JpegOptions, type PngOptions } from '../image/codec.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** File extensions (lower case, with the dot) the image files may have, and their formats. */

@@ -3,9 +3,7 @@
  * each takes the condition `mu` (a `MeanRevertingSDE`'s degraded image) or `null` (a
  * `DenoisingSDE`, which has none). Callers own the result; no argument is disposed.
  */
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
-import { isDenoisingSDE } from '../sde/kinds.js';
 import type { Timestep } from '../sde/timesteps.js';
 
 /**
@@ -15,16 +13,8 @@ import type { Timestep } from '../sde/timesteps.js';
 export function mlDiff<X>(sde: DiffusionSDE<X>, xt: X, x0: X, mu: X | null, noisePred: X, t: Timestep): X {
   const b = sde.backend;
   const score = sde.scoreFromNoise(noisePred, t);
-  let pred: X;
-  let target: X;
-  if (isDenoisingSDE(sde)) {
-    pred = sde.reverseSdeStepMean(xt, score, t);
-    target = sde.optimalReverseMean(xt, x0, t);
-  } else {
-    const mr = sde as MeanRevertingSDE<X>;
-    pred = mr.reverseSdeStepMean(xt, mu as X, score, t);
-    target = mr.optimalReverseMean(xt, x0, mu as X, t);
-  }
+  const pred = sde.reverseSdeStepMean(xt, mu, score, t);
+  const target = sde.optimalReverseMean(xt, x0, mu, t);
   const diff = b.linear([
     [pred, 1],
     [target, -1],
@@ -35,7 +25,7 @@ export function mlDiff<X>(sde: DiffusionSDE<X>, xt: X, x0: X, mu: X | null, nois
 
 /** The true noise of `x_t` given `x0`: `(x_t - muBar_t) / sigmaBar_t`. */
 export function trueNoise<X>(sde: DiffusionSDE<X>, xt: X, x0: X, mu: X | null, t: Timestep): X {
-  return isDenoisingSDE(sde) ? sde.noiseFromX0(xt, x0, t) : (sde as MeanRevertingSDE<X>).noiseFromX0(xt, x0, mu as X, t);
+  return sde.noiseFromX0(xt, x0, mu, t);
 }
 
 /** Noise matching's difference: predicted minus true noise. */
@@ -52,5 +42,5 @@ export function noiseDiff<X>(sde: DiffusionSDE<X>, xt: X, x0: X, mu: X | null, n
 
 /** `x0` recovered from predicted noise: `sde.x0FromNoise`. */
 export function x0FromNoise<X>(sde: DiffusionSDE<X>, xt: X, mu: X | null, noisePred: X, t: Timestep): X {
-  return isDenoisingSDE(sde) ? sde.x0FromNoise(xt, noisePred, t) : (sde as MeanRevertingSDE<X>).x0FromNoise(xt, mu as X, noisePred, t);
+  return sde.x0FromNoise(xt, mu, noisePred, t);
 }

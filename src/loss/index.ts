@@ -9,7 +9,7 @@ export {
   sampleTrainingState,
   type Objective,
   type ObjectiveOptions,
-  type Prediction,
   type PredictingModel,
   type TrainingPair,
 } from './objective.js';
+export type { Prediction } from '../sde/prediction.js';

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
 import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
-import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
+import { checkSDE } from '../sde/kinds.js';
 import type { Timestep } from '../sde/timesteps.js';
 import { mlDiff, noiseDiff } from './diffs.js';
 
@@ -69,17 +69,12 @@ export function reduceMatching<X>(sde: DiffusionSDE<X>, diff: X, options: LossOp
   return res;
 }
 
-/** The `mu` of mean-reverting inputs, or a clear error when the inputs do not fit the SDE. */
+/** The condition of the inputs (`mu`, or `null`), checked against the SDE (see `DiffusionSDE.checkCondition`). */
 function condition<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, where: string): X | null {
   checkSDE<X>(sde, where);
-  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${where}: inputs must be an object { xt, x0, noisePred, t${isDenoisingSDE(sde) ? '' : ', mu'} }`);
-  const mu = (inputs as { mu?: X | null }).mu;
-  if (isDenoisingSDE(sde)) {
-    if (mu !== undefined && mu !== null) throw new TypeError(`${where}: a DenoisingSDE is unconditional and takes no mu; leave it out`);
-    return null;
-  }
-  if (mu === undefined || mu === null) throw new TypeError(`${where}: a MeanRevertingSDE needs mu (the degraded image) in the inputs`);
-  return mu;
+  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${where}: inputs must be an object { xt, x0, noisePred, t${sde.pull === 1 ? ', mu' : ''} }`);
+  const mu = (inputs as { mu?: X | null }).mu ?? null;
+  return sde.checkCondition(mu, sde.backend.shape(inputs.xt), where, 'takes no mu; leave it out');
 }
 
 /**

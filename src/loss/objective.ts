@@ -5,10 +5,8 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
-import { isDenoisingSDE } from '../sde/kinds.js';
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
-import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import type { NoiseSource } from '../sde/noise-source.js';
+import type { Prediction } from '../sde/prediction.js';
 import { mlDiff, noiseDiff, trueNoise, x0FromNoise } from './diffs.js';
 import { reduceMatching } from './losses.js';
 
@@ -40,13 +38,6 @@ export function defaultObjective(prediction: Prediction = 'noise'): Objective {
   return prediction === 'noise' ? 'ml' : 'x0';
 }
 
-/**
- * What a network's output means: `'noise'` (the noise `eps` in `x_t = muBar_t + sigmaBar_t eps`,
- * the original's), or `'residual'`, a correction: `x0_hat = mu + output` under a
- * `MeanRevertingSDE`, `x0_hat = x_t + output` under a `DenoisingSDE` (which has no `mu`).
- */
-export type Prediction = 'noise' | 'residual';
-
 /** Which matching objective and norm a training loss uses (see {@link trainingLoss}). */
 export interface ObjectiveOptions {
   /** The objective (default `'ml'`). */
@@ -71,9 +62,13 @@ export interface PredictingModel<X = Tensor> {
   readonly prediction?: Prediction;
 }
 
-/** The condition of a pair under `sde`: `lq` for a mean-reverting SDE, `null` for a denoising one. */
+/**
+ * The condition of a pair under `sde`: `lq` when the SDE pulls towards one (a mean-reverting
+ * SDE), `null` otherwise (a denoising SDE ignores `lq`, which a data pipeline may still carry).
+ * @throws TypeError when the SDE needs `lq` and the pair has none.
+ */
 export function conditionOf<X>(sde: DiffusionSDE<X>, pair: TrainingPair<X>, where: string): X | null {
-  if (isDenoisingSDE(sde)) return null;
+  if (sde.pull === 0) return null;
   if (pair.lq === undefined || pair.lq === null) throw new TypeError(`${where}: a MeanRevertingSDE needs the degraded images (lq) of the batch`);
   return pair.lq;
 }
@@ -81,7 +76,7 @@ export function conditionOf<X>(sde: DiffusionSDE<X>, pair: TrainingPair<X>, wher
 /** `x_t ~ q(x_t | x0)` with the given noise, for either family. */
 export function sampleTrainingState<X>(sde: DiffusionSDE<X>, pair: TrainingPair<X>, t: readonly number[], noise: NoiseSource<X>): X {
   const mu = conditionOf(sde, pair, 'sampleTrainingState');
-  return isDenoisingSDE(sde) ? (sde as DenoisingSDE<X>).sampleMarginal(pair.gt, t as number[], noise) : (sde as MeanRevertingSDE<X>).sampleMarginal(pair.gt, mu as X, t as number[], noise);
+  return sde.sampleMarginal(pair.gt, mu, t as number[], noise);
 }
 
 /**

@@ -32,10 +32,29 @@ export {
   ConditionalUNet,
   ConditionalNAFNet,
   createNetwork,
+  CustomNetwork,
   type NetworkOptions,
   type NetworkNoiseModel,
   type NetworkTime,
 } from './tfjs/network.js';
+export {
+  NetworkModule,
+  registerNetwork,
+  unregisterNetwork,
+  registeredNetworks,
+  checkCustomNetworkConfig,
+  type CustomNetworkConfig,
+  type NetworkDefinition,
+  type JsonValue,
+} from './nets/custom.js';
+export {
+  fromLayersModel,
+  LayersNetwork,
+  sinusoidalTimeEmbedding,
+  type LayersNetworkOptions,
+  type LayersModelLike,
+  type LayerVariableLike,
+} from './tfjs/layers-network.js';
 export { tfjsShape, tfjsToTorch, torchToTfjs } from './tfjs/layout.js';
 export { StateDictMismatchError, type LoadStateDictOptions, type LoadStateDictResult, type ShapeMismatch } from './tfjs/state-dict.js';
 export {

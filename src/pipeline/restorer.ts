@@ -16,15 +16,16 @@ import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import { asNoiseModel, type NoiseModel } from '../sampling/model.js';
 import { restore, type RestoreOptions } from '../sampling/restore.js';
-import { samplers, type SamplerName } from '../sampling/samplers.js';
+import { SAMPLER_NAMES, defaultSamplerFor, isSamplerName, type SamplerName } from '../sampling/names.js';
 import type { Sampler } from '../sampling/loop.js';
-import { tiledNoiseModel } from '../sampling/tiled.js';
+import { tiledNoiseModel, type TileDone } from '../sampling/tiled.js';
+import { processOf } from '../sampling/process.js';
 import { defaultTile, imageChannels, isConditional } from '../nn/nets/network.js';
 import type { TfjsNetwork } from '../nn/tfjs/network.js';
 import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type RecommendedSampling } from '../nn/model/model-format.js';
-import { convertChannels, type FloatImage } from '../train/image.js';
-import { estimateNoiseSigma } from '../train/noise-level.js';
-import { imresize } from '../train/data/resize.js';
+import { convertChannels, type FloatImage } from '../image/image.js';
+import { estimateNoiseSigma } from '../image/noise-level.js';
+import { imresize } from '../data/resize.js';
 
 /** A running network: NHWC tfjs tensors in and out (arguments borrowed, result owned by the caller). */
 export interface NetworkEngine {
@@ -61,7 +62,7 @@ export interface RestoreImageOptions {
   readonly seed?: number;
   /** Tile side for the network (default `defaultTile(network config)`: 512, less for networks with full attention): bounds memory on large images. */
   readonly tile?: number;
-  /** Tile overlap in pixels (default `tile / 4`). */
+  /** Tile overlap in pixels (default 32, a quarter of the tile for tiles under 128 px). */
   readonly overlap?: number;
   /**
    * DenoisingSDE models only: the Gaussian noise sigma of the image in data units (`from255(25)`
@@ -76,6 +77,15 @@ export interface RestoreImageOptions {
   /** Called after each sampling step with `(done, total)`. */
   readonly onProgress?: (done: number, total: number) => void;
   /**
+   * Called as each tile of the image is done, with a preview of its region (see
+   * {@link RestoredTile}): the clean-image estimate the network's latest pass gives there, so a
+   * page can draw a large photo's result tile by tile. Once per tile per network pass (a
+   * sampling step takes one pass, `heun` two); not called when no network runs (a DenoisingSDE
+   * at noise level 0). It does not change the result: the restored image is the same, bit for
+   * bit, with or without it. Exceptions thrown by it reject the restore.
+   */
+  readonly onTile?: (tile: RestoredTile) => void;
+  /**
    * Inpainting models (`task.inpaint`): which pixels are missing, an image of the input's size
    * (any channels; a pixel is missing where its first channel is above 0.5, i.e. white). Required
    * by such models, refused by others.
@@ -83,6 +93,34 @@ export interface RestoreImageOptions {
   readonly mask?: FloatImage;
   /** Cancels between steps (the promise rejects with the signal's reason). */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A region of the image as a tile of {@link Restorer.restore} finished it (`onTile`): the
+ * clean-image estimate `x0FromNoise(x_t, eps)` there from the network's latest pass, clipped to
+ * [0, 1], in the result's channels and (inpainting) with the known pixels kept. Coordinates are
+ * in the result (the upscaled image for super-resolution). The regions of one pass cover the
+ * result exactly once (each is the part of its tile no later tile overlaps, so every tile
+ * touching it has been blended in: what is shown is final for that pass). It is a preview: for
+ * a one-step sampler with no noise (the shipped denoiser's `posterior`, 1 step, `eta` 0) the last
+ * pass's regions are the result up to float rounding; with more steps each pass refines the
+ * previous one, and the restore's resolved image is the final word.
+ */
+export interface RestoredTile {
+  /** Tile number in its pass, `0..count-1` (rows top to bottom, left to right). */
+  readonly index: number;
+  /** Tiles per pass over the image. */
+  readonly count: number;
+  /** Network passes over the image so far, counting this one (1-based). */
+  readonly pass: number;
+  /** The time index the network was evaluated at (real for `'ode-adaptive'`). */
+  readonly t: number;
+  /** Left column of the region in the result, pixels. */
+  readonly x: number;
+  /** Top row of the region in the result, pixels. */
+  readonly y: number;
+  /** The region's pixels: `width x height`, the result's channels, values in [0, 1] (owned by the callee). */
+  readonly image: FloatImage;
 }
 
 /** The noise level a DenoisingSDE restoration used. */
@@ -129,7 +167,18 @@ function keepKnownPixels(restored: FloatImage, known: FloatImage, missing: Uint8
   return { ...restored, data };
 }
 
-/** A model ready to restore images: network + SDE + recommended sampling + engine. */
+/**
+ * A model ready to restore images: network + SDE + recommended sampling + engine.
+ *
+ * @example
+ * ```ts
+ * import { Restorer, loadRestorer } from 'irsde';
+ * const restorer = await loadRestorer(bytes);           // a model file (saveModel / irsde train)
+ * // or: await Restorer.create(net, sde.config, { sampling: { sampler: 'posterior', steps: 3 } })
+ * const { image, sampler, steps } = await restorer.restore(noisy); // FloatImage in, FloatImage out
+ * restorer.dispose();
+ * ```
+ */
 export class Restorer {
   /** The SDE the model was trained with, on the host backend (the samplers' maths). */
   readonly sde: DiffusionSDE<HostTensor>;
@@ -193,16 +242,17 @@ export class Restorer {
     if (this.#disposed) throw new Error('Restorer.restore: the restorer was disposed');
     const started = performance.now();
     const sde = this.sde;
+    // SDE-family branch kept: a DenoisingSDE's start time is read from the image's noise level (given or estimated).
     const denoising = isDenoisingSDE(sde);
-    if (options.sampler !== undefined && typeof options.sampler === 'string' && !Object.prototype.hasOwnProperty.call(samplers, options.sampler)) {
-      throw new RangeError(`Restorer.restore: unknown sampler '${options.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
+    if (options.sampler !== undefined && typeof options.sampler === 'string' && !isSamplerName(options.sampler)) {
+      throw new RangeError(`Restorer.restore: unknown sampler '${options.sampler}'; expected one of ${SAMPLER_NAMES.join(', ')}`);
     }
     if (options.noiseLevel !== undefined && !denoising) {
       throw new RangeError('Restorer.restore: noiseLevel applies to DenoisingSDE models only; this model is a mean-reverting (IR-SDE) one, whose degradation is its condition');
     }
     // The recommended sampling fills what the options leave open (same sampler only).
     const rec = this.sampling !== undefined && (options.sampler === undefined || options.sampler === this.sampling.sampler) ? this.sampling : undefined;
-    const sampler = options.sampler ?? (rec?.sampler as SamplerName | undefined) ?? (denoising ? 'ode' : 'posterior');
+    const sampler = options.sampler ?? (rec?.sampler as SamplerName | undefined) ?? defaultSamplerFor(sde);
     let steps = options.steps ?? rec?.steps ?? (sampler === 'ode-adaptive' ? undefined : Math.min(DEFAULT_RESTORE_STEPS, sde.T));
     const eta = options.eta ?? rec?.eta;
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
@@ -230,7 +280,8 @@ export class Restorer {
     let data: Float32Array;
     if (start === 0) data = Float32Array.from(input.data);
     else {
-      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}) });
+      const onTile = options.onTile ? this.#tilePreview(options.onTile, image.channels < C ? image.channels : C, known, missing) : undefined;
+      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}) });
       const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,
@@ -261,6 +312,29 @@ export class Restorer {
       ...(noise ? { noise } : {}),
       ...(nfe !== undefined ? { nfe } : {}),
       ms: performance.now() - started,
+    };
+  }
+
+  /** The tiled model's per-tile hook for `onTile`: the region's clean-image estimate, as the result will be made (clipped, known pixels kept, channels). */
+  #tilePreview(onTile: (tile: RestoredTile) => void, channels: 1 | 3, known: FloatImage, missing: Uint8Array | null): (tile: TileDone) => void {
+    const p = processOf(this.sde, 'Restorer.restore');
+    let pass = 0;
+    return (tile) => {
+      if (tile.index === 0) pass++;
+      const x0 = p.x0FromNoise(tile.xt, tile.mu, tile.eps, tile.t);
+      const C = tile.eps.shape[3] as 1 | 3;
+      const data = x0.data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+      this.sde.backend.dispose(x0);
+      if (missing !== null) {
+        for (let y = 0; y < tile.height; y++) {
+          for (let x = 0; x < tile.width; x++) {
+            const at = (tile.y + y) * known.width + tile.x + x;
+            if (!missing[at]) for (let c = 0; c < C; c++) data[(y * tile.width + x) * C + c] = known.data[at * C + c];
+          }
+        }
+      }
+      const region: FloatImage = { data, height: tile.height, width: tile.width, channels: C };
+      onTile({ index: tile.index, count: tile.count, pass, t: tile.t, x: tile.x, y: tile.y, image: channels < C ? convertChannels(region, channels) : region });
     };
   }
 
@@ -312,6 +386,13 @@ export class Restorer {
  * @param source - the file's bytes, or where it is served.
  * @param options - the engine (default {@link tfjsEngine} on the active tfjs backend; in Node,
  *   `loadRestorerFile` from `irsde/node` picks ONNX Runtime when installed).
+ * @example
+ * ```ts
+ * import { loadRestorer } from 'irsde';
+ * const restorer = await loadRestorer('/models/denoise-blind.safetensors'); // a URL (browsers), or the file's bytes
+ * const { image } = await restorer.restore(photo, { steps: 3 });        // photo: a FloatImage, grey or RGB
+ * restorer.dispose();
+ * ```
  * @returns the restorer; call `dispose()` when done.
  */
 export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | URL, options: { readonly engine?: EngineFactory; readonly fetchInit?: RequestInit } = {}): Promise<Restorer> {

@@ -1,7 +1,7 @@
 import type { SamplerName } from '../sampling/samplers.js';
 import type { Restorer } from './restorer.js';
-import type { ImageDataset } from '../train/data/dataset.js';
-import { psnr, ssim } from '../train/metrics.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { psnr, ssim } from '../image/metrics.js';
 
 /** Options of {@link validateRestoration}. */
 export interface ValidationOptions {

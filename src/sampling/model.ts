@@ -1,6 +1,5 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
-import { isDenoisingSDE } from '../sde/kinds.js';
 import { processOf } from './process.js';
 
 /**
@@ -95,12 +94,12 @@ export type ResidualModel<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X 
  */
 export function fromResidualModel<X, C extends X | null = X>(sde: DiffusionSDE<X>, model: ResidualModel<X, C>): NoiseModel<X, C> {
   const b = sde.backend;
-  const denoising = isDenoisingSDE(sde);
   return fromX0Model(sde, (xt, cond, t) =>
     then(model(xt, cond, t), (r) => {
       try {
+        // The correction is of the condition (mu), or of the state itself without one.
         return b.linear([
-          [denoising ? xt : (cond as X), 1],
+          [cond ?? xt, 1],
           [r, 1],
         ]);
       } finally {

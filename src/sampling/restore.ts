@@ -1,13 +1,13 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { Rng } from '../backend/rng.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
-import { checkSDE, isDenoisingSDE } from '../sde/kinds.js';
-import type { MeanRevertingSDE } from '../sde/mean-reverting-sde.js';
+import { checkSDE } from '../sde/kinds.js';
 import { throwIfAborted } from './abort.js';
 import { meanStdOverSamples, repeatBatch } from './batch.js';
 import type { Sampler, SamplerOptions } from './loop.js';
 import type { NoiseModel } from './model.js';
-import { resolveSampler, type SamplerName } from './samplers.js';
+import { resolveSampler } from './samplers.js';
+import { defaultSamplerFor, type SamplerName } from './names.js';
 import { checkSteps, timesteps, type Spacing } from './timesteps.js';
 
 /**
@@ -37,8 +37,10 @@ export interface RestoreOptions<X = Tensor, C extends X | null = X> extends Samp
    */
   readonly start?: number;
   /**
-   * A built-in sampler's name or a {@link Sampler} function. Default: `'sde'` (the paper's) for a
-   * MeanRevertingSDE, `'ode'` (the reference's denoising test loop) for a DenoisingSDE.
+   * A built-in sampler's name or a {@link Sampler} function. Default: {@link defaultSamplerFor}
+   * the SDE, the same default as the `Restorer` and `irsde restore`: `'posterior'` for a
+   * MeanRevertingSDE (exact for any step list), `'ode'` (the reference's denoising test loop)
+   * for a DenoisingSDE.
    */
   readonly sampler?: SamplerName | Sampler;
   /**
@@ -92,10 +94,11 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
 }
 
 /**
- * Restores `lq`. MeanRevertingSDE: draws the prior `x_T = lq + lambda z` (its `prior`), runs the
- * sampler over the step list (then to `t = 0`) and returns `x_0`. DenoisingSDE: takes `lq` as the
- * state at `start` (e.g. `sde.optimalTimestep(sigma)`) and runs the sampler from there (model
- * called with `cond = null`), as the reference's denoising test does with `reverse_ode`.
+ * Restores `lq`: starts where the SDE's `restorationStart` says, runs the sampler over the step
+ * list (then to `t = 0`) and returns `x_0`. MeanRevertingSDE: from the prior `x_T = lq + lambda z`
+ * (its `prior`), the model conditioned on `lq`. DenoisingSDE: from `lq` itself as the state at
+ * `start` (e.g. `sde.optimalTimestep(sigma)`), the model called with `cond = null`, as the
+ * reference's denoising test does with `reverse_ode`.
  *
  * Ownership: returns one new tensor `[B, ...]` (like `lq`) owned by the caller; the prior and
  * every intermediate are disposed, also on error or cancellation. Callback tensors are borrowed
@@ -110,6 +113,14 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
  * signal's reason (an `AbortError`).
  * With `samples: N` (integer >= 2) it draws N restorations of every image in one batch and returns
  * their per-pixel `{ mean, std }` instead (exactly {@link restoreWithUncertainty}).
+ * @example
+ * ```ts
+ * import { restore, ConditionalUNet, MeanRevertingSDE, from255 } from 'irsde';
+ * const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(10) });
+ * const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
+ * // lq: the degraded images, NHWC [B, H, W, 3] in [0, 1] (borrowed); the result is the caller's
+ * const x0 = await restore({ sde, model: net.noiseModelFor(sde), lq, sampler: 'posterior', steps: 10, seed: 0 });
+ * ```
  * @throws RangeError / TypeError for bad options.
  */
 export async function restore<X, C extends X | null = X>(options: UncertaintyOptions<X, C>): Promise<Uncertainty<X>>;
@@ -121,30 +132,18 @@ export async function restore<X, C extends X | null = X>(options: RestoreOptions
   const { sde, model, lq, seed, rng: givenRng, signal, start } = options;
   checkSDE<X>(sde, 'restore');
   if (lq === undefined || lq === null) throw new TypeError('restore: options.lq (the degraded image, [B, ...]) is required');
-  if (isDenoisingSDE(sde)) {
-    const sampler = resolveSampler(options.sampler ?? 'ode');
-    const from = start ?? sde.T;
-    if (typeof from !== 'number' || !Number.isInteger(from) || from < 0 || from > sde.T) {
-      throw new RangeError(`restore: start must be an integer time index in 0..${sde.T} (e.g. sde.optimalTimestep(sigma)), got ${String(from)}`);
-    }
-    const rng = generator(seed, givenRng);
-    throwIfAborted(signal, 'restore');
-    // t = 0: no noise to remove (the reference's loop over range(1, 0 + 1) is empty).
-    if (from === 0) return sde.backend.linear([[lq, 1]]);
-    const list = stepList(from, options.steps, options.spacing, true);
-    return sampler(sde, model, lq, null as C, list, { ...options, rng });
-  }
-  if (start !== undefined) throw new TypeError('restore: start is for a DenoisingSDE; a MeanRevertingSDE always starts from its prior at T');
-  const mr = sde as MeanRevertingSDE<X>;
-  const sampler = resolveSampler(options.sampler ?? 'sde');
-  const list = stepList(sde.T, options.steps, options.spacing);
+  const sampler = resolveSampler(options.sampler ?? defaultSamplerFor(sde));
   const rng = generator(seed, givenRng);
   throwIfAborted(signal, 'restore');
-  const xT = mr.prior(lq, rng);
+  // The SDE says where its reverse process starts: a prior around lq, or lq itself at `start`.
+  const { x, t, cond, clampSteps } = sde.restorationStart(lq, start, rng, 'restore');
+  // t = 0: no noise to remove (the reference's loop over range(1, 0 + 1) is empty).
+  if (t === 0) return x;
   try {
-    return await sampler(sde, model, xT, lq as C, list, { ...options, rng });
+    const list = stepList(t, options.steps, options.spacing, clampSteps);
+    return await sampler(sde, model, x, cond as C, list, { ...options, rng });
   } finally {
-    sde.backend.dispose(xT);
+    sde.backend.dispose(x);
   }
 }
 

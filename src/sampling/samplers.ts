@@ -1,6 +1,9 @@
 import { needRng, runSteps, type Sampler, type SamplerOptions } from './loop.js';
 import { heunCorrect, odeJump, posteriorJump, sdeJump } from './steps.js';
 import { odeAdaptiveSampler } from './adaptive.js';
+import { SAMPLER_NAMES, isSamplerName, type SamplerName } from './names.js';
+
+export type { SamplerName } from './names.js';
 
 /*
  * The samplers, k-diffusion style: each is a short function over (sde, model, x, mu, steps), for
@@ -81,7 +84,17 @@ export const posteriorSampler: Sampler = async (sde, model, x, mu, steps, option
 export const ddimSampler: Sampler = async (sde, model, x, mu, steps, options = {}) =>
   posteriorSampler(sde, model, x, mu, steps, { ...options, eta: options.eta ?? 0 });
 
-/** The built-in samplers by name. */
+/**
+ * The built-in samplers by name (each a {@link Sampler}: `(sde, model, x, mu, steps, options)`;
+ * `restore({ sampler: name })` runs them from the prior).
+ *
+ * @example
+ * ```ts
+ * import { Rng, samplers, timesteps } from 'irsde';
+ * // x: the start state (e.g. mu + lambda z), mu: the degraded image, model: a NoiseModel
+ * const x0 = await samplers.posterior(sde, model, x, mu, timesteps(sde.T, 10), { rng: new Rng(0) });
+ * ```
+ */
 export const samplers: {
   /** {@link sdeSampler}: Euler–Maruyama on the reverse SDE (the paper's default). */
   readonly sde: Sampler;
@@ -102,16 +115,13 @@ export const samplers: {
   posterior: posteriorSampler,
   ddim: ddimSampler,
   'ode-adaptive': odeAdaptiveSampler,
-});
-
-/** A built-in sampler's name. */
-export type SamplerName = keyof typeof samplers;
+} satisfies Record<SamplerName, Sampler>);
 
 /** The sampler for a name or function (functions are returned as they are). */
 export function resolveSampler(sampler: SamplerName | Sampler): Sampler {
   if (typeof sampler === 'function') return sampler;
-  if (typeof sampler === 'string' && Object.prototype.hasOwnProperty.call(samplers, sampler)) return samplers[sampler as SamplerName];
-  throw new RangeError(`unknown sampler ${JSON.stringify(sampler)}; expected one of ${Object.keys(samplers).map((k) => `'${k}'`).join(', ')} or a sampler function`);
+  if (isSamplerName(sampler)) return samplers[sampler];
+  throw new RangeError(`unknown sampler ${JSON.stringify(sampler)}; expected one of ${SAMPLER_NAMES.map((k) => `'${k}'`).join(', ')} or a sampler function`);
 }
 
 

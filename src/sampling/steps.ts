@@ -1,4 +1,5 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Term } from '../backend/types.js';
 import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { drawNoise, type NoiseSource } from '../sde/noise-source.js';
 import { checkCondition, processOf, type Process } from './process.js';
@@ -73,14 +74,12 @@ export function sdeJump<X>(sde: DiffusionSDE<X>, x: X, mu: X | null, eps: X, t: 
  */
 export function odeDirection<X>(sde: DiffusionSDE<X>, x: X, mu: X | null, eps: X, t: number): X {
   const p = processOf(sde, 'odeDirection');
-  checkCondition(sde, mu, sde.backend.shape(x), 'odeDirection');
+  const c = checkCondition(sde, mu, sde.backend.shape(x), 'odeDirection');
   const k = (p.lambda * p.lambda * p.w(p.u[t])) / p.sigmaBar[t];
-  if (p.pull === 0) return sde.backend.linear([[eps, k]]);
-  return sde.backend.linear([
-    [mu as X, 1],
-    [x, -1],
-    [eps, k],
-  ]);
+  const terms: Array<Term<X>> = [[eps, k]];
+  // The pull towards the condition, when there is one (`a = pull`; none without a condition).
+  if (c !== null) terms.unshift([c, p.pull], [x, -p.pull]);
+  return sde.backend.linear(terms);
 }
 
 /**

@@ -6,8 +6,59 @@ import type { NoiseModel } from './model.js';
 export interface TileOptions {
   /** Tile height and width in pixels (integer >= 8). */
   readonly tile: number;
-  /** Overlap between neighbouring tiles in pixels (default `tile / 4`, rounded; < tile). */
+  /** Overlap between neighbouring tiles in pixels (< tile; default {@link defaultTileOverlap}: 32, or `tile / 4` for small tiles). */
   readonly overlap?: number;
+  /**
+   * Called after each tile's network evaluation (awaited when it returns a promise) with the
+   * part of the image whose blended prediction that tile completed (see {@link TileDone}). The
+   * regions of one call of the model (one pass over the image) partition the image. It only
+   * reads: the model's result is the same with or without it.
+   */
+  readonly onTile?: (tile: TileDone) => void | Promise<void>;
+}
+
+/**
+ * What {@link TileOptions.onTile} receives after tile `index` of a pass: the region
+ * `[y, y + height) x [x, x + width)` of the image, whose blended noise prediction is final for
+ * this pass (every tile that overlaps it is done), so a preview of it can be drawn at once. Tiles
+ * run in rows (top to bottom, left to right in a row); a region is the part of its tile that no
+ * later tile covers. The tensors are new `[B, height, width, C]` crops owned by the callee (host
+ * memory, nothing to dispose).
+ */
+export interface TileDone {
+  /** Tile number in this pass, `0..count-1`. */
+  readonly index: number;
+  /** Tiles per pass over the image. */
+  readonly count: number;
+  /** Top row of the region, pixels. */
+  readonly y: number;
+  /** Left column of the region, pixels. */
+  readonly x: number;
+  /** Region height, pixels. */
+  readonly height: number;
+  /** Region width, pixels. */
+  readonly width: number;
+  /** The time the model was evaluated at (as passed to the model). */
+  readonly t: number;
+  /** The state `x_t` in the region. */
+  readonly xt: HostTensor;
+  /** The condition in the region (`null` when the model got `null`). */
+  readonly mu: HostTensor | null;
+  /** The blended noise prediction in the region: exactly the values the model returns there. */
+  readonly eps: HostTensor;
+}
+
+/**
+ * The tile overlap used when none is given: 32 px (a quarter of the tile for tiles under 128 px).
+ * The seam a tile edge leaves is a property of the network's border handling, not of the tile
+ * size, and the raised-cosine blend over 32 px hides it: on a 4000x3000 photo restored by the
+ * shipped denoiser the PSNR differs by 0.02 dB from an overlap of 128 px, with 63 tiles of 512 px
+ * instead of 88. Tiles are spread evenly, so the actual overlaps are usually larger.
+ * @param tile - the tile size in pixels.
+ * @returns the overlap in pixels.
+ */
+export function defaultTileOverlap(tile: number): number {
+  return Math.min(32, Math.round(tile / 4));
 }
 
 /**
@@ -58,10 +109,11 @@ export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<
 export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null> {
   const tile = options.tile;
   if (!Number.isInteger(tile) || tile < 8) throw new RangeError(`tiledNoiseModel: tile must be an integer >= 8, got ${String(tile)}`);
-  const overlap = options.overlap ?? Math.round(tile / 4);
+  const overlap = options.overlap ?? defaultTileOverlap(tile);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= tile) {
     throw new RangeError(`tiledNoiseModel: overlap must be an integer in 0..${tile - 1}, got ${String(overlap)}`);
   }
+  const onTile = options.onTile;
   return async (xt: HostTensor, mu: HostTensor | null, t: number): Promise<HostTensor> => {
     if (xt.shape.length !== 4) throw new RangeError(`tiledNoiseModel: expects NHWC [B, H, W, C] images, got shape [${xt.shape}]`);
     const [B, H, W, C] = xt.shape;
@@ -81,20 +133,58 @@ export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: Tens
     };
     const ys = tileStarts(H, tile, overlap);
     const xs = tileStarts(W, tile, overlap);
-    if (ys.length === 1 && xs.length === 1) return new HostTensor(await run(xt, mu), [B, H, W, C]);
+    if (ys.length === 1 && xs.length === 1) {
+      const whole = new HostTensor(await run(xt, mu), [B, H, W, C]);
+      if (onTile) {
+        const copy = (a: HostTensor): HostTensor => new HostTensor(Float32Array.from(a.data), [B, H, W, C]);
+        await onTile({ index: 0, count: 1, y: 0, x: 0, height: H, width: W, t, xt: copy(xt), mu: mu === null ? null : copy(mu), eps: copy(whole) });
+      }
+      return whole;
+    }
     const th = Math.min(tile, H);
     const tw = Math.min(tile, W);
     const acc = new Float32Array(B * H * W * C);
     const norm = new Float32Array(H * W);
-    const crop = (src: Float32Array, y0: number, x0: number): Float32Array => {
-      const out = new Float32Array(B * th * tw * C);
+    const crop = (src: Float32Array, y0: number, x0: number, h = th, w = tw): Float32Array => {
+      const out = new Float32Array(B * h * w * C);
       for (let b = 0; b < B; b++) {
-        for (let y = 0; y < th; y++) {
+        for (let y = 0; y < h; y++) {
           const from = ((b * H + y0 + y) * W + x0) * C;
-          out.set(src.subarray(from, from + tw * C), (b * th + y) * tw * C);
+          out.set(src.subarray(from, from + w * C), (b * h + y) * w * C);
         }
       }
       return out;
+    };
+    // The region tile (iy, ix) completes: up to where the next tile in its row / column starts.
+    const report = async (iy: number, ix: number): Promise<void> => {
+      if (!onTile) return;
+      const y0 = ys[iy];
+      const x0 = xs[ix];
+      const h = (iy + 1 < ys.length ? ys[iy + 1] : H) - y0;
+      const w = (ix + 1 < xs.length ? xs[ix + 1] : W) - x0;
+      const eps = crop(acc, y0, x0, h, w);
+      // Normalised as the final pass below does (the same float32 operations: the same values).
+      for (let b = 0; b < B; b++) {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const inv = 1 / norm[(y0 + y) * W + x0 + x];
+            for (let c = 0; c < C; c++) eps[((b * h + y) * w + x) * C + c] *= inv;
+          }
+        }
+      }
+      const shape = [B, h, w, C];
+      await onTile({
+        index: iy * xs.length + ix,
+        count: ys.length * xs.length,
+        y: y0,
+        x: x0,
+        height: h,
+        width: w,
+        t,
+        xt: new HostTensor(crop(xt.data, y0, x0, h, w), shape),
+        mu: mu === null ? null : new HostTensor(crop(mu.data, y0, x0, h, w), shape),
+        eps: new HostTensor(eps, shape),
+      });
     };
     for (let iy = 0; iy < ys.length; iy++) {
       const wy = axisWeights(th, overlap, iy > 0, iy < ys.length - 1);
@@ -114,6 +204,7 @@ export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: Tens
             }
           }
         }
+        await report(iy, ix);
       }
     }
     for (let b = 0; b < B; b++) {

@@ -34,3 +34,19 @@ export function combineAroundMu<X>(
     return res;
   });
 }
+
+/**
+ * {@link combineAroundMu} around a centre that may be absent: `centre = null` stands for 0 (an
+ * SDE without a condition), giving `sum_i c_i x_i + sum_j k_j y_j` with zero-coefficient terms
+ * left out. Same ownership as {@link combineAroundMu}. @internal
+ */
+export function combineAround<X>(
+  backend: TensorBackend<X>,
+  centre: X | null,
+  deviations: ReadonlyArray<Term<X>>,
+  others: ReadonlyArray<Term<X>> = [],
+  addCentre = true,
+): X {
+  if (centre !== null) return combineAroundMu(backend, centre, deviations, others, addCentre);
+  return backend.linear([...deviations, ...others].filter(([, c]) => c !== 0));
+}

@@ -3,6 +3,7 @@ import { tfjsBackend } from '../backend/tfjs.js';
 import { hostBackend, type HostTensor } from '../backend/host.js';
 import { drawNoise, type NoiseSource } from './noise-source.js';
 import { checkTimesteps, isBatched, type Timestep } from './timesteps.js';
+import type { ScheduleSpec } from './schedules.js';
 
 /*
  * What both SDE classes share: the float64 Ornstein–Uhlenbeck tables, argument checks with
@@ -22,6 +23,8 @@ export interface OuTables {
   readonly cumsum: Float64Array;
   /** `sigmaBar_i = lambda sqrt(1 - exp(-2 Theta_i dt))`. */
   readonly sigmaBars: Float64Array;
+  /** `u_i = Theta_i dt`, the OU time in which both SDEs have closed forms. */
+  readonly u: Float64Array;
   /** `dt = -ln(eps) / Theta_T`. */
   readonly dt: number;
 }
@@ -62,7 +65,45 @@ export function ouTables(thetas: Float64Array, maxSigma: number, eps: number, wh
   }
   const sigmas = thetas.map((th) => Math.sqrt(2 * maxSigma * maxSigma * th));
   const sigmaBars = cumsum.map((c) => maxSigma * Math.sqrt(-Math.expm1(-2 * c * dt)));
-  return { thetas, sigmas, cumsum, sigmaBars, dt };
+  const u = cumsum.map((c) => c * dt);
+  return { thetas, sigmas, cumsum, sigmaBars, u, dt };
+}
+
+const MUTATORS = new Set<PropertyKey>(['fill', 'set', 'copyWithin', 'reverse', 'sort']);
+
+/**
+ * A read-only view of a float64 table, made once per table: reads, iteration and the
+ * non-mutating `Float64Array` methods work as on the array (`slice()` gives a writable copy);
+ * writes through an index are ignored and the mutating methods (`fill`, `set`, `sort`, ...)
+ * throw. The view wraps its own copy, so nothing done to it reaches the SDE's maths. @internal
+ */
+export function readonlyTable(values: Float64Array): Float64Array {
+  const own = values.slice();
+  return new Proxy(own, {
+    get(target, key) {
+      if (MUTATORS.has(key)) {
+        return () => {
+          throw new TypeError(`this SDE table is read-only; take a copy with .slice() to change it (${String(key)})`);
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+    set: () => true,
+    defineProperty: () => true,
+    deleteProperty: () => true,
+  });
+}
+
+/**
+ * A schedule as plain, storable data: names and `{ type, ... }` objects copied, tables as plain
+ * number arrays; `undefined` is the default `'cosine'`. @internal
+ */
+export function plainSchedule(spec: ScheduleSpec | undefined): ScheduleSpec {
+  if (spec === undefined) return 'cosine';
+  if (typeof spec === 'string') return spec;
+  if ('type' in spec && typeof (spec as { type: unknown }).type === 'string') return { ...(spec as object) } as ScheduleSpec;
+  return Array.from(spec as ArrayLike<number>);
 }
 
 /**

@@ -1,15 +1,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Coef, TensorBackend } from '../backend/types.js';
+import type { TensorBackend } from '../backend/types.js';
 import type { Rng } from '../backend/rng.js';
 import type { NoiseSource } from './noise-source.js';
-import { combineAroundMu } from './around-mu.js';
-import { thetaSchedule, type ScheduleSpec } from './schedules.js';
+import type { ScheduleSpec } from './schedules.js';
 import type { Timestep } from './timesteps.js';
-import { SdeArgs, checkMaxSigma, negate, ouPosterior, ouPosteriorStd, ouTables, resolveBackend, type BackendName, type OuTables } from './core.js';
-import type { DiffusionSDE } from './diffusion-sde.js';
+import type { BackendName } from './core.js';
+import type { RestorationStart } from './diffusion-sde.js';
+import { OrnsteinUhlenbeckSDE, type OUSDEConfig } from './ou-sde.js';
 
 /** Configuration of a {@link DenoisingSDE}. Plain data: JSON-serialisable when the schedule is. */
-export interface DenoisingSDEConfig {
+export interface DenoisingSDEConfig extends OUSDEConfig {
   /** Number of diffusion steps `T` (integer >= 1). Time indices run `1..T`. */
   readonly T: number;
   /**
@@ -31,15 +31,23 @@ export interface DenoisingSDEConfig {
   readonly eps?: number;
 }
 
+/** The reference's short argument lists, or the uniform ones with `null` in the condition's place. */
+type Uniform<A extends unknown[]> = A | [null, ...A];
+
+/** Drops the condition slot of a uniform call: `null` there selects the uniform form. */
+function short<A extends unknown[]>(a: Uniform<A>): A {
+  return (a.length > 0 && a[0] === null ? a.slice(1) : a) as A;
+}
+
 /**
  * The reference's `DenoisingSDE` (its `sde_utils` module, https://github.com/Algolzw/image-restoration-sde, used by
  * `codes/config/denoising-sde`): the forward process `dx = theta_t (x0 - x) dt + sigma_t dw`
  * started at `x0`, so the marginal is `x_t | x0 ~ N(x0, sigmaBar_t^2)` with
  * `sigmaBar_t = lambda sqrt(1 - exp(-2 Theta_t dt))`: the mean stays at the clean image while
- * the noise grows to `lambda` (`maxSigma`). A photo with Gaussian noise of std `sigma` is the
- * state at the time whose `sigmaBar` matches (see {@link DenoisingSDE.optimalTimestep}); an
- * unconditional noise network walks it back. One trained model denoises every level up to
- * `maxSigma`.
+ * the noise grows to `lambda` (`maxSigma`). It is the {@link OrnsteinUhlenbeckSDE} skeleton with
+ * mean pull 0: there is no condition. A photo with Gaussian noise of std `sigma` is the state at
+ * the time whose `sigmaBar` matches (see {@link DenoisingSDE.optimalTimestep}); an unconditional
+ * noise network walks it back. One trained model denoises every level up to `maxSigma`.
  *
  * Reverse processes (as the reference; `score = grad log p_t`, `A_t = exp(-2 Theta_t dt)`):
  * - SDE: drift `-0.5 sigma_t^2 (1 + A_t) score dt`, dispersion `sigma_t sqrt(dt) z`. It has the
@@ -47,32 +55,27 @@ export interface DenoisingSDEConfig {
  *   and the reverse SDE with diffusion `sigma_t` needs drift `-(g^2 + sigma^2) / 2 score`.
  * - probability-flow ODE: drift `-0.5 sigma_t^2 A_t score dt`.
  *
- * Tensors, timesteps, ownership and backends exactly as {@link MeanRevertingSDE}: float32
- * tensors with the batch on axis 0 (any layout), `t` an integer in `1..T` or one per item,
- * every tensor method returns a new tensor owned by the caller and disposes none of its
- * arguments; scalar quantities are numbers (scalar `t`) or `Float64Array`s (batched `t`).
- * Tables are float64, computed once; the object is immutable.
+ * Arguments: each tensor method takes the reference's argument list (e.g. `muBar(x0, t)`,
+ * `x0FromNoise(xt, noise, t)`) or the skeleton's uniform one with `null` as the condition
+ * (`muBar(x0, null, t)`, `x0FromNoise(xt, null, noise, t)`), which is what code written for
+ * both families passes. `drift` and `forwardStep` take `x0`, the mean the process pulls towards.
+ * Tensors, timesteps, ownership and backends as the skeleton's; the object is immutable.
+ *
+ * @example
+ * ```ts
+ * import { DenoisingSDE, from255 } from 'irsde';
+ * const sde = new DenoisingSDE({ T: 100, maxSigma: from255(50) });
+ * const start = sde.optimalTimestep(from255(25)); // a photo with sigma-25 noise is the state at this t
+ * // restore({ sde, model, lq: noisy, start, sampler: 'ode', steps: 5 }) walks it back to t = 0
+ * ```
  *
  * @typeParam X - the backend's tensor type (`tf.Tensor` unless another backend is passed).
  */
-export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
+export class DenoisingSDE<X = tf.Tensor> extends OrnsteinUhlenbeckSDE<X> {
   /** The SDE family: `'denoising'` (unconditional: no `mu`). */
   readonly kind = 'denoising' as const;
-  /** Number of steps `T`. */
-  readonly T: number;
-  /** The largest noise std `lambda` (data units). */
-  readonly maxSigma: number;
-  /** The internal constant `eps` (0.04 in the reference). */
-  readonly eps: number;
-  /** Time step `dt = -ln(eps) / Theta_T`. */
-  readonly dt: number;
-  /** The tensor backend all methods compute with. */
-  readonly backend: TensorBackend<X>;
-  /** The validated configuration (schedule arrays copied). */
-  readonly config: Readonly<Required<DenoisingSDEConfig>>;
-
-  readonly #tab: OuTables;
-  readonly #args: SdeArgs<X>;
+  /** The mean pull: 0 (the mean stays at `x0`; no condition). */
+  readonly pull = 0 as const;
 
   /**
    * @param config - see {@link DenoisingSDEConfig}.
@@ -80,65 +83,7 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
    * @throws RangeError / TypeError naming the bad field for an invalid config.
    */
   constructor(config: DenoisingSDEConfig, backend?: TensorBackend<X> | BackendName) {
-    if (config === null || typeof config !== 'object') {
-      throw new TypeError('DenoisingSDE: config must be an object { T, maxSigma, schedule? }');
-    }
-    const { T, maxSigma } = config;
-    const schedule = config.schedule ?? 'cosine';
-    const eps = config.eps ?? 0.04;
-    if (typeof T !== 'number' || !Number.isInteger(T) || T < 1) {
-      throw new RangeError(`DenoisingSDE: T must be an integer >= 1, got ${String(T)}`);
-    }
-    checkMaxSigma(maxSigma, 'DenoisingSDE', 'the largest noise std', 'from255(75)');
-    if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
-      throw new RangeError(`DenoisingSDE: eps must be a number in (0, 1), got ${String(eps)}`);
-    }
-    const tab = ouTables(thetaSchedule(schedule, T), maxSigma, eps, 'DenoisingSDE');
-    this.T = T;
-    this.maxSigma = maxSigma;
-    this.eps = eps;
-    this.dt = tab.dt;
-    this.backend = resolveBackend(backend, 'DenoisingSDE') as TensorBackend<X>;
-    this.config = Object.freeze({
-      T,
-      maxSigma,
-      eps,
-      schedule: typeof schedule === 'string' || 'type' in schedule ? schedule : Array.from(schedule as ArrayLike<number>),
-    });
-    this.#tab = tab;
-    this.#args = new SdeArgs<X>('DenoisingSDE', T, this.backend);
-  }
-
-  /** `theta_0 .. theta_T` (the reference's betas; a copy, float64, length `T + 1`). */
-  get thetas(): Float64Array {
-    return this.#tab.thetas.slice();
-  }
-  /** `sigma_i = sqrt(2 lambda^2 theta_i)` (a copy, float64, length `T + 1`). */
-  get sigmas(): Float64Array {
-    return this.#tab.sigmas.slice();
-  }
-  /** `Theta_i = sum_{j=1..i} theta_j`, `Theta_0 = 0` (a copy, float64, length `T + 1`). */
-  get thetasCumsum(): Float64Array {
-    return this.#tab.cumsum.slice();
-  }
-  /** `sigmaBar_i = lambda sqrt(1 - exp(-2 Theta_i dt))` (a copy, float64, length `T + 1`). */
-  get sigmaBars(): Float64Array {
-    return this.#tab.sigmaBars.slice();
-  }
-
-  // ------------------------------------------------------------------------ scalar quantities
-
-  /**
-   * Marginal standard deviation `sigmaBar_t = lambda sqrt(1 - exp(-2 Theta_t dt))` (data units):
-   * the noise level of `x_t`.
-   * @returns a number for scalar `t`; a `Float64Array` (one per item) for batched `t`.
-   */
-  sigmaBar(t: number): number;
-  sigmaBar(t: ArrayLike<number>): Float64Array;
-  sigmaBar(t: Timestep): number | Float64Array;
-  sigmaBar(t: Timestep): number | Float64Array {
-    const ts = this.#args.t(t, 'sigmaBar');
-    return this.#args.coef(t, ts, (ti) => this.#tab.sigmaBars[ti]);
+    super(config, backend, { cls: 'DenoisingSDE', eps: 0.04, maxSigma: ['the largest noise std', 'from255(75)'], fields: '{ T, maxSigma, schedule? }' });
   }
 
   /**
@@ -149,23 +94,8 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
   weights(t: ArrayLike<number>): Float64Array;
   weights(t: Timestep): number | Float64Array;
   weights(t: Timestep): number | Float64Array {
-    const ts = this.#args.t(t, 'weights');
-    return this.#args.coef(t, ts, (ti) => this.#tab.sigmas[ti] ** 2);
-  }
-
-  /**
-   * Std of the exact posterior `q(x_s | x_t, x0)` of the forward OU process (data units):
-   * `lambda sqrt((1 - A^2)(1 - C^2) / (1 - B^2))` with `A = exp(-(Theta_t - Theta_s) dt)`,
-   * `B = exp(-Theta_t dt)`, `C = exp(-Theta_s dt)`, floored like the mean-reverting SDE's
-   * (`exp(0.5 log(max(var, 1e-20 dt)))`). `s` defaults to `t - 1`; any `0 <= s < t` is exact.
-   * (The reference has no such method for this class; the posterior sampler needs it.)
-   */
-  optimalReverseStd(t: number, s?: number): number;
-  optimalReverseStd(t: Timestep, s?: Timestep): number | Float64Array;
-  optimalReverseStd(t: Timestep, s?: Timestep): number | Float64Array {
-    const { ts, ss, batched } = this.#args.pairs(t, s, 'optimalReverseStd');
-    const v = ts.map((ti, i) => ouPosteriorStd(this.#tab, this.maxSigma, ti, ss[i]));
-    return batched ? Float64Array.from(v) : v[0];
+    const ts = this.args.t(t, 'weights');
+    return this.args.coef(t, ts, (ti) => this.tables.sigmas[ti] ** 2);
   }
 
   /**
@@ -187,7 +117,7 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
       throw new RangeError(`DenoisingSDE.optimalTimestep: the noise level sigma = ${sigma} is above the SDE's maxSigma = ${lam} (data units)${hint}`);
     }
     const target = (-1 / (2 * this.dt)) * Math.log(1 - (sigma * sigma) / (lam * lam) + 1e-6);
-    const cs = this.#tab.cumsum;
+    const cs = this.tables.cumsum;
     let best = 0;
     let bestErr = Infinity;
     for (let t = 0; t <= this.T; t++) {
@@ -200,110 +130,76 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
     return best;
   }
 
-  // ------------------------------------------------------------------------- tensor methods
-
-  /** Marginal mean `muBar_t = x0` (a new tensor, a copy of `x0`; `t` is validated). */
-  muBar(x0: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('muBar', [['x0', x0]]);
-    this.#args.t(t, 'muBar', shape[0]);
-    return this.backend.linear([[x0, 1]]);
+  /**
+   * Restoration starts from the noisy image itself (a copy) at `start` (default `T`; e.g.
+   * `optimalTimestep(sigma)`), unconditionally; a step count above `start` is reduced to it.
+   * @throws RangeError for a `start` outside `0..T`.
+   */
+  restorationStart(lq: X, start: number | undefined, _noise: NoiseSource<X>, where: string): RestorationStart<X> {
+    const t = start ?? this.T;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > this.T) {
+      throw new RangeError(`${where}: start must be an integer time index in 0..${this.T} (e.g. sde.optimalTimestep(sigma)), got ${String(t)}`);
+    }
+    return { x: this.backend.linear([[lq, 1]]), t, cond: null, clampSteps: true };
   }
 
-  /** Forward drift `theta_t (x0 - x) dt` (towards the clean image). */
-  drift(x: X, x0: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('drift', [
-      ['x', x],
-      ['x0', x0],
-    ]);
-    const ts = this.#args.t(t, 'drift', shape[0]);
-    const c = this.#args.coef(t, ts, (ti) => this.#tab.thetas[ti] * this.dt);
-    return this.backend.linear([
-      [x0, c],
-      [x, negate(c)],
-    ]);
+  // The reference's argument lists beside the uniform ones (see the class documentation);
+  // `NoInfer` keeps `X` inferred from the backend and the tensors of one form, not across both.
+
+  /** Marginal mean `muBar_t = x0` (a new tensor, a copy of `x0`; `t` is validated). */
+  override muBar(x0: NoInfer<X>, t: Timestep): X;
+  override muBar(x0: NoInfer<X>, cond: null, t: Timestep): X;
+  override muBar(x0: X, ...a: Uniform<[Timestep]>): X {
+    return super.muBar(x0, null, ...short(a));
   }
 
   /**
-   * Forward dispersion `sigma_t sqrt(dt) z` with `z ~ N(0, I)` shaped like `x`.
-   * @param noise - an {@link Rng} to draw `z` from, a seed, or a given `z` tensor (not disposed).
+   * A draw from the marginal `x_t | x0 ~ N(x0, sigmaBar_t^2 I)`: `x0 + sigmaBar_t z` (the
+   * reference's `generate_random_states` for given timesteps).
+   * @param noise - an {@link Rng}, a seed, or a given `z` tensor (not disposed).
    */
-  dispersion(x: X, t: Timestep, noise: NoiseSource<X>): X {
-    const shape = this.#args.shapeOf('dispersion', [['x', x]]);
-    const ts = this.#args.t(t, 'dispersion', shape[0]);
-    const { z, owned } = this.#args.noise(noise, shape, 'dispersion');
-    const res = this.backend.linear([[z, this.#args.coef(t, ts, (ti) => this.#tab.sigmas[ti] * Math.sqrt(this.dt))]]);
-    if (owned) this.backend.dispose(z);
-    return res;
-  }
-
-  /** One Euler–Maruyama forward step `x + drift(x, x0, t) + dispersion(x, t)` (from t-1 to t). */
-  forwardStep(x: X, x0: X, t: Timestep, noise: NoiseSource<X>): X {
-    const shape = this.#args.shapeOf('forwardStep', [
-      ['x', x],
-      ['x0', x0],
-    ]);
-    const ts = this.#args.t(t, 'forwardStep', shape[0]);
-    const c = this.#args.coef(t, ts, (ti) => this.#tab.thetas[ti] * this.dt);
-    const mean = this.backend.linear([
-      [x, 1],
-      [x0, c],
-      [x, negate(c)],
-    ]);
-    return this.#args.plusNoise(mean, this.#args.coef(t, ts, (ti) => this.#tab.sigmas[ti] * Math.sqrt(this.dt)), noise, 'forwardStep');
-  }
-
-  /** `k_t sigma_t^2 dt` with `k = -0.5 (1 + A_t)` (SDE) or `-0.5 A_t` (ODE), `A_t = exp(-2 Theta_t dt)`. */
-  #driftCoef(t: Timestep, ts: number[], sde: boolean): Coef {
-    const { sigmas, cumsum } = this.#tab;
-    return this.#args.coef(t, ts, (ti) => {
-      const A = Math.exp(-2 * cumsum[ti] * this.dt);
-      return -0.5 * sigmas[ti] ** 2 * (sde ? 1 + A : A) * this.dt;
-    });
-  }
-
-  #reverse(x: X, score: X, t: Timestep, sde: boolean, step: boolean, where: string): X {
-    const shape = this.#args.shapeOf(where, [
-      ['x', x],
-      ['score', score],
-    ]);
-    const ts = this.#args.t(t, where, shape[0]);
-    const c = this.#driftCoef(t, ts, sde);
-    return step
-      ? this.backend.linear([
-          [x, 1],
-          [score, negate(c)],
-        ])
-      : this.backend.linear([[score, c]]);
+  override sampleMarginal(x0: NoInfer<X>, t: Timestep, noise: NoiseSource<NoInfer<X>>): X;
+  override sampleMarginal(x0: NoInfer<X>, cond: null, t: Timestep, noise: NoiseSource<NoInfer<X>>): X;
+  override sampleMarginal(x0: X, ...a: Uniform<[Timestep, NoiseSource<X>]>): X {
+    return super.sampleMarginal(x0, null, ...short(a));
   }
 
   /** Reverse-SDE drift `-0.5 sigma_t^2 (1 + exp(-2 Theta_t dt)) score dt` (`x` only fixes the shape). */
-  reverseSdeDrift(x: X, score: X, t: Timestep): X {
-    return this.#reverse(x, score, t, true, false, 'reverseSdeDrift');
+  override reverseSdeDrift(x: NoInfer<X>, score: NoInfer<X>, t: Timestep): X;
+  override reverseSdeDrift(x: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep): X;
+  override reverseSdeDrift(x: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.reverseSdeDrift(x, null, ...short(a));
   }
 
   /** Probability-flow (reverse-ODE) drift `-0.5 sigma_t^2 exp(-2 Theta_t dt) score dt`. */
-  reverseOdeDrift(x: X, score: X, t: Timestep): X {
-    return this.#reverse(x, score, t, false, false, 'reverseOdeDrift');
+  override reverseOdeDrift(x: NoInfer<X>, score: NoInfer<X>, t: Timestep): X;
+  override reverseOdeDrift(x: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep): X;
+  override reverseOdeDrift(x: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.reverseOdeDrift(x, null, ...short(a));
   }
 
   /** Mean of one reverse-SDE step, `x - reverseSdeDrift(x, score, t)` (from t to t-1). */
-  reverseSdeStepMean(x: X, score: X, t: Timestep): X {
-    return this.#reverse(x, score, t, true, true, 'reverseSdeStepMean');
+  override reverseSdeStepMean(x: NoInfer<X>, score: NoInfer<X>, t: Timestep): X;
+  override reverseSdeStepMean(x: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep): X;
+  override reverseSdeStepMean(x: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.reverseSdeStepMean(x, null, ...short(a));
   }
 
   /**
    * One Euler–Maruyama reverse-SDE step `x - reverseSdeDrift(x, score, t) - sigma_t sqrt(dt) z`.
    * @param noise - an {@link Rng}, a seed, or a given `z` tensor (not disposed).
    */
-  reverseSdeStep(x: X, score: X, t: Timestep, noise: NoiseSource<X>): X {
-    const mean = this.reverseSdeStepMean(x, score, t);
-    const ts = this.#args.t(t, 'reverseSdeStep', this.backend.shape(x)[0]);
-    return this.#args.plusNoise(mean, this.#args.coef(t, ts, (ti) => -this.#tab.sigmas[ti] * Math.sqrt(this.dt)), noise, 'reverseSdeStep');
+  override reverseSdeStep(x: NoInfer<X>, score: NoInfer<X>, t: Timestep, noise: NoiseSource<NoInfer<X>>): X;
+  override reverseSdeStep(x: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep, noise: NoiseSource<NoInfer<X>>): X;
+  override reverseSdeStep(x: X, ...a: Uniform<[X, Timestep, NoiseSource<X>]>): X {
+    return super.reverseSdeStep(x, null, ...short(a));
   }
 
   /** One Euler step of the probability-flow ODE, `x - reverseOdeDrift(x, score, t)` (the reference's `reverse_ode` step). */
-  reverseOdeStep(x: X, score: X, t: Timestep): X {
-    return this.#reverse(x, score, t, false, true, 'reverseOdeStep');
+  override reverseOdeStep(x: NoInfer<X>, score: NoInfer<X>, t: Timestep): X;
+  override reverseOdeStep(x: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep): X;
+  override reverseOdeStep(x: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.reverseOdeStep(x, null, ...short(a));
   }
 
   /**
@@ -316,84 +212,37 @@ export class DenoisingSDE<X = tf.Tensor> implements DiffusionSDE<X> {
    * `A lambda^2 (1 - C^2) / (lambda^2 (1 - B^2))` since `1 - B^2 = (1 - A^2) + A^2 (1 - C^2)`;
    * for `s = 0` it returns `x0`.
    */
-  optimalReverseMean(xt: X, x0: X, t: Timestep, s?: Timestep): X {
-    const shape = this.#args.shapeOf('optimalReverseMean', [
-      ['xt', xt],
-      ['x0', x0],
-    ]);
-    const { ts, ss, batched } = this.#args.pairs(t, s, 'optimalReverseMean', shape[0]);
-    const co = ts.map((ti, i) => ouPosterior(this.#tab, ti, ss[i]).cXt);
-    return combineAroundMu(this.backend, x0, [[xt, batched ? Float64Array.from(co) : co[0]]]);
-  }
-
-  /** Score from predicted noise: `-noise / sigmaBar_t` (the reference's `get_score_from_noise`). */
-  scoreFromNoise(noise: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('scoreFromNoise', [['noise', noise]]);
-    const ts = this.#args.t(t, 'scoreFromNoise', shape[0]);
-    return this.backend.linear([[noise, this.#args.coef(t, ts, (ti) => -1 / this.#tab.sigmaBars[ti])]]);
-  }
-
-  /** Noise from a score: `-score sigmaBar_t` (inverse of {@link DenoisingSDE.scoreFromNoise}). */
-  noiseFromScore(score: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('noiseFromScore', [['score', score]]);
-    const ts = this.#args.t(t, 'noiseFromScore', shape[0]);
-    return this.backend.linear([[score, this.#args.coef(t, ts, (ti) => -this.#tab.sigmaBars[ti])]]);
+  override optimalReverseMean(xt: NoInfer<X>, x0: NoInfer<X>, t: Timestep, s?: Timestep): X;
+  override optimalReverseMean(xt: NoInfer<X>, x0: NoInfer<X>, cond: null, t: Timestep, s?: Timestep): X;
+  override optimalReverseMean(xt: X, x0: X, ...a: Uniform<[Timestep, Timestep?]>): X {
+    return super.optimalReverseMean(xt, x0, null, ...short(a));
   }
 
   /** `x0 = x_t - sigmaBar_t noise` (the reference's `get_init_state_from_noise`). */
-  x0FromNoise(xt: X, noise: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('x0FromNoise', [
-      ['xt', xt],
-      ['noise', noise],
-    ]);
-    const ts = this.#args.t(t, 'x0FromNoise', shape[0]);
-    return this.backend.linear([
-      [xt, 1],
-      [noise, this.#args.coef(t, ts, (ti) => -this.#tab.sigmaBars[ti])],
-    ]);
+  override x0FromNoise(xt: NoInfer<X>, noise: NoInfer<X>, t: Timestep): X;
+  override x0FromNoise(xt: NoInfer<X>, cond: null, noise: NoInfer<X>, t: Timestep): X;
+  override x0FromNoise(xt: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.x0FromNoise(xt, null, ...short(a));
   }
 
   /** `x0 = x_t + sigmaBar_t^2 score` (the reference's `get_init_state_from_score`, Tweedie's formula). */
-  x0FromScore(xt: X, score: X, t: Timestep): X {
-    const shape = this.#args.shapeOf('x0FromScore', [
-      ['xt', xt],
-      ['score', score],
-    ]);
-    const ts = this.#args.t(t, 'x0FromScore', shape[0]);
-    return this.backend.linear([
-      [xt, 1],
-      [score, this.#args.coef(t, ts, (ti) => this.#tab.sigmaBars[ti] ** 2)],
-    ]);
+  override x0FromScore(xt: NoInfer<X>, score: NoInfer<X>, t: Timestep): X;
+  override x0FromScore(xt: NoInfer<X>, cond: null, score: NoInfer<X>, t: Timestep): X;
+  override x0FromScore(xt: X, ...a: Uniform<[X, Timestep]>): X {
+    return super.x0FromScore(xt, null, ...short(a));
   }
 
   /** True noise `(x_t - x0) / sigmaBar_t` given the clean `x0` (the reference's `get_real_noise`). */
-  noiseFromX0(xt: X, x0: X, t: Timestep): X {
-    return this.#residual(xt, x0, t, 'noiseFromX0', (ti) => 1 / this.#tab.sigmaBars[ti]);
+  override noiseFromX0(xt: NoInfer<X>, x0: NoInfer<X>, t: Timestep): X;
+  override noiseFromX0(xt: NoInfer<X>, x0: NoInfer<X>, cond: null, t: Timestep): X;
+  override noiseFromX0(xt: X, x0: X, ...a: Uniform<[Timestep]>): X {
+    return super.noiseFromX0(xt, x0, null, ...short(a));
   }
 
   /** True score `-(x_t - x0) / sigmaBar_t^2` given the clean `x0` (the reference's `get_real_score`). */
-  scoreFromX0(xt: X, x0: X, t: Timestep): X {
-    return this.#residual(xt, x0, t, 'scoreFromX0', (ti) => -1 / this.#tab.sigmaBars[ti] ** 2);
-  }
-
-  /** `k_t (x_t - x0)`, the difference formed first. */
-  #residual(xt: X, x0: X, t: Timestep, where: string, k: (ti: number) => number): X {
-    const shape = this.#args.shapeOf(where, [
-      ['xt', xt],
-      ['x0', x0],
-    ]);
-    const ts = this.#args.t(t, where, shape[0]);
-    return combineAroundMu(this.backend, x0, [[xt, this.#args.coef(t, ts, k)]], [], false);
-  }
-
-  /**
-   * A draw from the marginal `x_t | x0 ~ N(x0, sigmaBar_t^2 I)`: `x0 + sigmaBar_t z` (the
-   * reference's `generate_random_states` for given timesteps).
-   * @param noise - an {@link Rng}, a seed, or a given `z` tensor (not disposed).
-   */
-  sampleMarginal(x0: X, t: Timestep, noise: NoiseSource<X>): X {
-    const mean = this.muBar(x0, t);
-    const ts = this.#args.t(t, 'sampleMarginal', this.backend.shape(x0)[0]);
-    return this.#args.plusNoise(mean, this.#args.coef(t, ts, (ti) => this.#tab.sigmaBars[ti]), noise, 'sampleMarginal');
+  override scoreFromX0(xt: NoInfer<X>, x0: NoInfer<X>, t: Timestep): X;
+  override scoreFromX0(xt: NoInfer<X>, x0: NoInfer<X>, cond: null, t: Timestep): X;
+  override scoreFromX0(xt: X, x0: X, ...a: Uniform<[Timestep]>): X {
+    return super.scoreFromX0(xt, x0, null, ...short(a));
   }
 }

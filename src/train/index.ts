@@ -1,5 +1,5 @@
-// Training: the Trainer (ML objective, Adam, EMA, LR schedules, clipping, exact resume), and
-// the data / metric pieces it uses.
+// Training: the Trainer (ML objective, Adam, EMA, LR schedules, clipping, exact resume),
+// gradient engines and checkpoints. Images are src/image, data sets and degradations src/data.
 export { Trainer, type TrainableNoiseModel, type Batch, type BatchSource, type TrainerConfig, type StepRecord, type TrainerState, type FitResult } from './trainer.js';
 export { inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type Gradient, type GradientComputer, type GradientTask, type GradientResult } from './gradients.js';
 export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from './ort-gradients.js';
@@ -9,5 +9,3 @@ export { EMA, type EMAConfig, type EMAState } from './ema.js';
 export { makeLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';
 export { clipGradNorm, clipFactor, gradNorm, type ClippedGradients } from './clip.js';
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT, type DecodedCheckpoint } from './checkpoint.js';
-// Images, metrics and data (browser-safe; file I/O is the Node-only src/io).
-export * from './image-exports.js';

@@ -51,14 +51,25 @@ function nchw(x: tf.Tensor): Float32Array {
 
 /**
  * Creates a {@link GradientComputer} for `Trainer` that computes each step's loss and gradients
- * in ONNX Runtime. The model must be a `ConditionalUNet` or `ConditionalNAFNet` (it needs
- * `model.config`); crops must be multiples of the network's padding multiple. Same loss and gradients as the in-process tfjs computation up to float
+ * in ONNX Runtime. The model must be a `ConditionalUNet`, `ConditionalNAFNet` or `CustomNetwork`
+ * (it needs `model.config`; a custom network's `forward` is differentiated op by op like the built-ins); crops must be multiples of the network's padding multiple. Same loss and gradients as the in-process tfjs computation up to float
  * rounding. The first batch of each shape builds and compiles a graph (about a second).
  *
  * Per step: `x_t` and the loss's affine form `diff = a * output + b` (from `objectiveDiff`
  * at outputs 0 and 1) are computed with tfjs; the weights go to ORT as the model holds them (tfjs
  * layout) and the gradients come back in that layout, as host arrays (see `Gradient`).
  * @throws RangeError / TypeError (from `compute`) for a model without a U-Net config or a bad shape.
+ *
+ * @example
+ * ```ts
+ * import { Trainer, createOrtGradients } from 'irsde';
+ * import { loadNodeOrt } from 'irsde/node';
+ * const gradients = createOrtGradients({ ort: loadNodeOrt(), threads: 2 }); // onnxruntime-node
+ * const trainer = new Trainer({ sde, model: net, data, gradients });          // crops: multiples of the network's multiple
+ * await trainer.fit({ steps: 100 });
+ * trainer.dispose();
+ * await gradients.dispose();
+ * ```
  */
 export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   if (options === null || typeof options !== 'object' || typeof options.ort?.InferenceSession?.create !== 'function') {
@@ -88,7 +99,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     async compute(task: GradientTask): Promise<GradientResult> {
       if (released) throw new Error('createOrtGradients: compute after dispose()');
       const { sde, model, batch, t, noise, objective, norm } = task;
-      const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a ConditionalUNet or ConditionalNAFNet)');
+      const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a network irsde builds: ConditionalUNet, ConditionalNAFNet or CustomNetwork)');
       const [B, H, W, C] = batch.gt.shape;
       const outC = imageChannels(config).output;
       const session = await sessionFor(config, B, H, W, norm);

@@ -148,6 +148,18 @@ function dumpVars(vars: Record<string, tf.Tensor>): Record<string, NamedTensor> 
  *
  * Randomness comes from one {@link Rng} seeded by `config.seed` and shared with the batch source,
  * so {@link Trainer.getState} / {@link Trainer.setState} resume bit-for-bit.
+ *
+ * @example
+ * ```ts
+ * import { ConditionalUNet, ImageDataset, MeanRevertingSDE, Trainer, from255, memorySource, saveModel } from 'irsde';
+ * const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(25) });
+ * const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
+ * const data = ImageDataset.synthetic({ gt: memorySource({ photo }), degradation: { kind: 'noise', sigma: 25 }, cropSize: 32, batchSize: 4 });
+ * const trainer = new Trainer({ sde, model: net, data, config: { lr: 1e-4, seed: 0 } });
+ * await trainer.fit({ steps: 200, onStep: (r) => console.log(r.step, r.loss) });
+ * const file = saveModel(net, sde); // the live weights (trainer.evalWeights() holds the EMA)
+ * trainer.dispose();
+ * ```
  */
 export class Trainer {
   /** The SDE the network learns to reverse. */
@@ -187,6 +199,7 @@ export class Trainer {
   }) {
     const { sde, model, data } = options;
     const config = options.config ?? {};
+    // SDE-family check kept: clipState is an option of DenoisingSDE training only.
     if (config.clipState && !isDenoisingSDE(sde)) {
       throw new RangeError('Trainer: clipState applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data)');
     }
@@ -245,7 +258,7 @@ export class Trainer {
     const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
     const t = Array.from(this.#rng.integers(B, tLo, tHi));
     const z = this.#rng.normal(batch.gt.shape);
-    // A DenoisingSDE learns the photo's own noise: grey items get grey noise.
+    // SDE-family branch kept: a DenoisingSDE learns the photo's own noise, so grey items get grey noise.
     if (batch.grey && isDenoisingSDE(this.sde)) {
       try {
         greyNoise(z, batch.gt.shape, batch.grey);

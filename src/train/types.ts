@@ -6,7 +6,9 @@ import type { PredictingModel } from '../loss/objective.js';
 /**
  * What the trainer needs from a network: the loss's {@link PredictingModel} (a differentiable
  * prediction; the condition is `null` under a DenoisingSDE) plus its variables by (stable,
- * PyTorch-style) name. `ConditionalUNet` and `ConditionalNAFNet` satisfy it.
+ * PyTorch-style) name. `ConditionalUNet`, `ConditionalNAFNet`, a `CustomNetwork` (your own module
+ * tree, see `registerNetwork`) and a `LayersNetwork` (a tfjs-layers model, see `fromLayersModel`)
+ * satisfy it; so does any object with these two members.
  */
 export interface TrainableNoiseModel extends PredictingModel<tf.Tensor> {
   /** The trainable variables by (PyTorch-style) name (borrowed; the model owns them). */

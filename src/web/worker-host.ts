@@ -5,11 +5,10 @@
  * Worker (`serveRestorer(self)`) and, in tests, on one end of a `MessageChannel`.
  */
 import { throwIfAborted } from '../sampling/abort.js';
-import { tileStarts } from '../sampling/tiled.js';
+import { defaultTileOverlap, tileStarts } from '../sampling/tiled.js';
 import { defaultTile } from '../nn/nets/network.js';
-import { encodeImage } from '../train/codec.js';
-import { isDenoisingSDE } from '../sde/kinds.js';
-import { loadRestorer, type EngineFactory, type Restorer } from '../pipeline/restorer.js';
+import { encodeImage } from '../image/codec.js';
+import { loadRestorer, type EngineFactory, type RestoredTile, type Restorer } from '../pipeline/restorer.js';
 import { browserEngine } from './restorer-engine.js';
 import { spanning, toWireError, type FromWorker, type RestorerPort, type ToWorker, type WorkerModelSummary, type WorkerRestoredImage } from './worker-protocol.js';
 
@@ -80,7 +79,7 @@ export function serveRestorer(port: RestorerPort, options: ServeRestorerOptions 
       engine: r.engine,
       sampling: r.sampling,
       task: r.task,
-      sde: { kind: isDenoisingSDE(r.sde) ? 'denoising' : 'mean-reverting', T: r.sde.T, maxSigma: r.sde.maxSigma },
+      sde: { kind: r.sde.kind, T: r.sde.T, maxSigma: r.sde.maxSigma },
       tile: defaultTile(r.network.config),
     };
     post({ type: 'loaded', summary });
@@ -89,19 +88,26 @@ export function serveRestorer(port: RestorerPort, options: ServeRestorerOptions 
 
   const run = async (msg: Extract<ToWorker, { type: 'restore' }>, controller: AbortController): Promise<void> => {
     const { id, image } = msg;
-    const { png, ...restoreOptions } = msg.options;
+    const { png, tiles: wantTiles, ...restoreOptions } = msg.options;
     try {
       throwIfAborted(controller.signal, 'WorkerRestorer.restore');
       if (restorer === undefined) throw new Error('WorkerRestorer: no model was loaded');
       const r = await restorer;
-      // Tiles per pass over the image, as the pipeline tiles it (tiledNoiseModel's default overlap: a quarter tile).
+      // Tiles per pass over the image, as the pipeline tiles it (tiledNoiseModel's default overlap, defaultTileOverlap).
       const scale = r.task?.scale ?? 1;
       const tile = restoreOptions.tile ?? defaultTile(r.network.config);
-      const overlap = restoreOptions.overlap ?? Math.round(tile / 4);
+      const overlap = restoreOptions.overlap ?? defaultTileOverlap(tile);
       const tiles = tileStarts(image.height * scale, tile, overlap).length * tileStarts(image.width * scale, tile, overlap).length;
       let done = 0;
       running = { signal: controller.signal, evaluated: (ms) => post({ type: 'evaluation', id, done: ++done, tiles, ms }) };
-      const result = await r.restore(image, { ...restoreOptions, signal: controller.signal, onProgress: (d, total) => post({ type: 'progress', id, done: d, total }) });
+      // Each finished tile goes to the page at once, its pixels moved, not copied.
+      const onTile = wantTiles
+        ? (tile: RestoredTile): void => {
+            const data = spanning(tile.image.data);
+            post({ type: 'tile', id, tile: { ...tile, image: { ...tile.image, data } } }, [data.buffer as ArrayBuffer]);
+          }
+        : undefined;
+      const result = await r.restore(image, { ...restoreOptions, signal: controller.signal, onProgress: (d, total) => post({ type: 'progress', id, done: d, total }), ...(onTile ? { onTile } : {}) });
       const file = png ? spanning(encodeImage(result.image, 'png')) : undefined;
       const data = spanning(result.image.data);
       const out: WorkerRestoredImage = { ...result, image: { ...result.image, data }, ...(file ? { png: file } : {}) };

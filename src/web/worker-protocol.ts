@@ -2,9 +2,9 @@
  * The messages between a page's {@link WorkerRestorer} and the worker's {@link serveRestorer}
  * (internal: both ends live in this folder), and the ports they travel over.
  */
-import type { RestoredImage, RestoreImageOptions } from '../pipeline/restorer.js';
+import type { RestoredImage, RestoredTile, RestoreImageOptions } from '../pipeline/restorer.js';
 import type { SamplerName } from '../sampling/samplers.js';
-import type { FloatImage } from '../train/image.js';
+import type { FloatImage } from '../image/image.js';
 import type { ModelTask, RecommendedSampling } from '../nn/model/model-format.js';
 import type { Conv3x3 } from '../nn/onnx/winograd.js';
 import type { BrowserEngineName } from './engine.js';
@@ -108,7 +108,10 @@ export interface WireError {
 }
 
 /** Options of a restore as they cross the channel (no functions, no signal). */
-export type WireRestoreOptions = Omit<WorkerRestoreOptions, 'onProgress' | 'onEvaluation' | 'signal' | 'transfer'>;
+export type WireRestoreOptions = Omit<WorkerRestoreOptions, 'onProgress' | 'onEvaluation' | 'onTile' | 'signal' | 'transfer'> & {
+  /** Whether the page wants each finished tile (`onTile`): the worker then posts a `'tile'` message per tile. */
+  readonly tiles?: boolean;
+};
 
 /** Page -> worker. */
 export type ToWorker =
@@ -123,6 +126,7 @@ export type FromWorker =
   | { readonly type: 'note'; readonly message: string }
   | { readonly type: 'progress'; readonly id: number; readonly done: number; readonly total: number }
   | { readonly type: 'evaluation'; readonly id: number; readonly done: number; readonly tiles: number; readonly ms: number }
+  | { readonly type: 'tile'; readonly id: number; readonly tile: RestoredTile }
   | { readonly type: 'result'; readonly id: number; readonly result: WorkerRestoredImage }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError };
 

@@ -4,7 +4,7 @@
  * scrolling or painting. The worker is `irsde/worker` (`dist/restore-worker.js`), or any worker
  * that calls {@link serveRestorer}.
  */
-import type { FloatImage } from '../train/image.js';
+import type { FloatImage } from '../image/image.js';
 import type { ModelTask, RecommendedSampling } from '../nn/model/model-format.js';
 import {
   fromWireError,
@@ -140,7 +140,8 @@ export class WorkerRestorer {
   /**
    * Restores one image in the worker.
    * @param image - the degraded image (grey or RGB); copied to the worker unless `options.transfer`.
-   * @param options - as `Restorer.restore` (sampler by name), plus `transfer`, `png`, `onEvaluation`.
+   * @param options - as `Restorer.restore` (sampler by name; `onTile` gets each finished tile's
+   *   preview, its pixels transferred from the worker), plus `transfer`, `png`, `onEvaluation`.
    * @returns the restored image and what was used (its buffers now belong to the page).
    * @throws (rejects with) the worker's error, with its original name and message; the signal's
    *   reason when `signal` aborts it (the worker stops before its next network evaluation); an
@@ -151,10 +152,10 @@ export class WorkerRestorer {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason ?? Object.assign(new Error('WorkerRestorer.restore: aborted'), { name: 'AbortError' }));
     const id = this.#next++;
-    const { onProgress: _p, onEvaluation: _e, signal: _s, transfer, ...wire } = options;
+    const { onProgress: _p, onEvaluation: _e, onTile, signal: _s, transfer, ...wire } = options;
     const data = transfer ? spanning(image.data) : image.data.slice();
     const mask = wire.mask ? { ...wire.mask, data: wire.mask.data.slice() } : undefined;
-    const sent: WireRestoreOptions = { ...wire, ...(mask ? { mask } : {}) };
+    const sent: WireRestoreOptions = { ...wire, ...(mask ? { mask } : {}), ...(onTile ? { tiles: true } : {}) };
     return new Promise<WorkerRestoredImage>((resolve, reject) => {
       const onAbort = (): void => this.#worker.postMessage({ type: 'cancel', id } satisfies ToWorker, []);
       const done = (): void => {
@@ -185,6 +186,15 @@ export class WorkerRestorer {
     if (call === undefined) return;
     if (m.type === 'progress') call.options.onProgress?.(m.done, m.total);
     else if (m.type === 'evaluation') call.options.onEvaluation?.(m.done, m.tiles, m.ms);
+    else if (m.type === 'tile') {
+      try {
+        call.options.onTile?.(m.tile);
+      } catch (e) {
+        // As in Restorer.restore: the callback's error ends the restore (the worker is told to stop).
+        this.#worker.postMessage({ type: 'cancel', id: m.id } satisfies ToWorker, []);
+        call.reject(e);
+      }
+    }
     else if (m.type === 'result') call.resolve(m.result);
     else if (m.type === 'error') {
       const signal = call.options.signal;

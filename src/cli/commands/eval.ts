@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listImageFiles } from '../../io/folder.js';
 import { readImage } from '../../io/images.js';
-import { psnr, psnrY, ssim, ssimY } from '../../train/metrics.js';
+import { psnr, psnrY, ssim, ssimY } from '../../image/metrics.js';
 import { CliError, intOption } from '../errors.js';
 import { writeOutputFile } from '../shared.js';
 

@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { samplers, type SamplerName } from '../../sampling/samplers.js';
+import { SAMPLER_NAMES, defaultSamplerFor, isSamplerName, type SamplerName } from '../../sampling/names.js';
 import { listImageFiles } from '../../io/folder.js';
 import { assertWritableFolder } from '../../io/atomic.js';
 import { DEFAULT_MAX_PIXELS, imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.js';
 import { DEFAULT_RESTORE_STEPS, type Restorer } from '../../pipeline/restorer.js';
-import type { FloatImage } from '../../train/image.js';
+import type { FloatImage } from '../../image/image.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
 import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
@@ -54,11 +54,11 @@ export function registerRestore(program: Command): void {
     .argument('[output]', 'output image file, or a folder (created; file names kept) when <input> is a folder')
     .option('-w, --weights <file>', 'irsde model file (.safetensors from `irsde train`); default: the shipped model of --task')
     .option('-t, --task [name]', `which model of irsde's models/ folder restores the input: ${SHIPPED_TASKS.join(' or ')} (default denoise, the one in the npm package; instead of --weights); --task alone lists them`, choiceOption('--task', SHIPPED_TASKS))
-    .option('-s, --sampler <name>', `sampler: ${Object.keys(samplers).join(', ')} (default: the model's recommended one, else posterior)`)
+    .option('-s, --sampler <name>', `sampler: ${SAMPLER_NAMES.join(', ')} (default: the model's recommended one, else ${defaultSamplerFor('mean-reverting')}; ${defaultSamplerFor('denoising')} for a DenoisingSDE model)`)
     .option('-n, --steps <n>', "number of sampling steps (default: the model's recommended count, else 10)", intOption('--steps', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed', 0), 0)
     .option('--tile <px>', 'restore in overlapping tiles of this size (bounds memory on big images; default 512, 256 for a depth-3 network with full attention)', intOption('--tile', 8))
-    .option('--overlap <px>', 'tile overlap in pixels (default tile/4)', intOption('--overlap', 0))
+    .option('--overlap <px>', 'tile overlap in pixels (default 32, tile/4 for tiles under 128)', intOption('--overlap', 0))
     .option('--eta <x>', 'posterior sampler noise in [0, 1] (1 = exact posterior, 0 = deterministic)', numberOption('--eta', 0, 1))
     .option('-e, --engine <name>', 'network engine: auto (default: ONNX Runtime on every core when installed, else tfjs-wasm, else tfjs-cpu), ort, wasm or cpu', choiceOption('--engine', ['auto', 'ort', 'wasm', 'cpu'] as const), 'auto')
     .option('--conv3x3 <algo>', 'with --engine ort: winograd (default; faster at 128+ channels, 4x those kernels\' memory) or direct 3x3 convolutions', choiceOption('--conv3x3', ['direct', 'winograd'] as const), 'winograd')
@@ -78,8 +78,8 @@ export function registerRestore(program: Command): void {
         return;
       }
       if (input === undefined || output === undefined) throw new CliError(`missing ${input === undefined ? 'the input image or folder' : 'the output image or folder'} (irsde restore <input> <output>)`);
-      if (flags.sampler !== undefined && !Object.prototype.hasOwnProperty.call(samplers, flags.sampler)) {
-        throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${Object.keys(samplers).join(', ')}`);
+      if (flags.sampler !== undefined && !isSamplerName(flags.sampler)) {
+        throw new CliError(`unknown sampler '${flags.sampler}'; expected one of ${SAMPLER_NAMES.join(', ')}`);
       }
       if (flags.weights !== undefined && flags.task !== undefined) throw new CliError('give --task or --weights, not both (--task picks a shipped model file)');
       const jobs: Array<{ from: string; to: string }> = [];
@@ -151,6 +151,7 @@ export function registerRestore(program: Command): void {
       } catch (e) {
         throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${(e as Error).message}`);
       }
+      // SDE-family branch kept: --noise-level (the start time of the reverse process) is a DenoisingSDE option.
       const denoising = isDenoisingSDE(restorer.sde);
       if (flags.noiseLevel !== undefined && !denoising) {
         await restorer.dispose();

@@ -4,6 +4,10 @@ import { WeightFileError } from './errors.js';
 // inert JS values. Globals resolve only to the few names below, which map to data constructors
 // written here (an OrderedDict, a tensor reference, a storage reference); nothing named by the
 // file is ever looked up or called. Any other global, callable or opcode stops the read.
+//
+// Over 400 lines on purpose: the allow-list (the globals, the opcodes and their stack effects) is
+// the security boundary of reading a PyTorch file, and it is audited best as one file read top to
+// bottom; split, a reader would have to check that no part accepts what another refuses.
 
 /** A storage reference from PyTorch's persistent id `('storage', type, key, location, numel)`. */
 export class PickleStorage {

@@ -10,14 +10,13 @@
  */
 import { readSafetensors, readSafetensorsHeader, readSafetensorsMetadata, writeSafetensors, type SafetensorsHeader } from '../io/safetensors.js';
 import { WeightFileError } from '../io/errors.js';
-import { MeanRevertingSDE } from '../../sde/mean-reverting-sde.js';
-import { createSDE, sdeConfigOf, type AnySDEConfig } from '../../sde/factory.js';
+import { createSDE, sdeConfigOf, sdeKindOf, type AnySDEConfig } from '../../sde/factory.js';
 import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
 import { checkNetworkConfig, networkParamSpecs, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
 import { StateDictMismatchError, type ShapeMismatch } from '../tfjs/state-dict.js';
-import { samplers } from '../../sampling/samplers.js';
+import { SAMPLER_NAMES, isSamplerName } from '../../sampling/names.js';
 
 /** Value of {@link SavedModelInfo.format}. */
 export const IRSDE_MODEL_FORMAT = 'irsde';
@@ -121,11 +120,9 @@ export interface SaveModelOptions {
   readonly task?: ModelTask;
 }
 
-const SAMPLER_NAMES = Object.keys(samplers);
-
 function checkSampling(s: RecommendedSampling, T: number, where: string): RecommendedSampling {
   if (s === null || typeof s !== 'object') throw new RangeError(`${where}: sampling must be an object { sampler, steps, eta? }`);
-  if (!SAMPLER_NAMES.includes(s.sampler)) throw new RangeError(`${where}: sampling.sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(s.sampler)}`);
+  if (!isSamplerName(s.sampler)) throw new RangeError(`${where}: sampling.sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(s.sampler)}`);
   if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > T) throw new RangeError(`${where}: sampling.steps must be an integer in 1..${T}, got ${String(s.steps)}`);
   if (s.eta !== undefined && !(typeof s.eta === 'number' && s.eta >= 0 && s.eta <= 1)) throw new RangeError(`${where}: sampling.eta must be in [0, 1], got ${String(s.eta)}`);
   return { sampler: s.sampler, steps: s.steps, ...(s.eta !== undefined ? { eta: s.eta } : {}) };
@@ -160,21 +157,12 @@ export class ModelCompatibilityError extends Error {
   }
 }
 
-function plainSchedule(s: ScheduleSpec | undefined): ScheduleSpec {
-  if (s === undefined) return 'cosine';
-  if (typeof s === 'string') return s;
-  if ('type' in s && typeof (s as { type: unknown }).type === 'string') return { ...(s as object) } as ScheduleSpec;
-  return Array.from(s as ArrayLike<number>);
-}
-
 /** The SDE config as plain JSON data with defaults filled in; validated by building the SDE. */
 function plainSdeConfig(sde: AnySDEConfig | DiffusionSDE<unknown>, where: string): AnySDEConfig {
-  const config = sdeConfigOf(sde);
   try {
-    // The float32 backend keeps this free of tfjs; construction validates every field.
-    const checked = createSDE(config, 'float32');
-    const plain = { T: checked.T, maxSigma: checked.maxSigma, eps: checked.eps, schedule: plainSchedule(config.schedule) };
-    return checked instanceof MeanRevertingSDE ? plain : { kind: 'denoising', ...plain };
+    // The float32 backend keeps this free of tfjs; construction validates every field, and the
+    // SDE's own config is the plain data with defaults filled in.
+    return sdeConfigOf(createSDE(sdeConfigOf(sde), 'float32'));
   } catch (e) {
     throw new RangeError(`${where}: invalid SDE config (${(e as Error).message})`);
   }
@@ -187,6 +175,13 @@ function plainSdeConfig(sde: AnySDEConfig | DiffusionSDE<unknown>, where: string
  * @param options - weight dtype and recommended sampling (see {@link SaveModelOptions}).
  * @returns the file's bytes (a `.safetensors` file), owned by the caller.
  * @throws RangeError for an invalid SDE config or sampling.
+ *
+ * @example
+ * ```ts
+ * import { saveModel } from 'irsde';
+ * const bytes = saveModel(net, sde, { dtype: 'float16', sampling: { sampler: 'posterior', steps: 3 } });
+ * // Node: writeFileSync('model.safetensors', bytes); browsers: modelBlob(net, sde) of 'irsde/advanced'
+ * ```
  */
 export function saveModel(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
   const sdeConfig = plainSdeConfig(sde, 'saveModel');
@@ -313,6 +308,14 @@ export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): Verif
  * @throws WeightFileError for a non-irsde, truncated or corrupt file; StateDictMismatchError when its
  *   tensors do not fit its network description (checked before the network is built: see
  *   {@link verifyModel}); ModelCompatibilityError for a mismatch with `expect`.
+ *
+ * @example
+ * ```ts
+ * import { createSDE, loadModel } from 'irsde';
+ * const { network, sdeConfig, info } = loadModel(bytes); // info.sampling: the recommended sampling, if any
+ * const sde = createSDE(sdeConfig);
+ * // network.noiseModelFor(sde) for the samplers; network.dispose() when done
+ * ```
  */
 export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): LoadedModel {
   // The description is checked against the tensors (and the file's length) before anything is
@@ -353,8 +356,9 @@ export function assertCompatible(
   const want = plainSdeConfig(sde, 'assertCompatible');
   const have = plainSdeConfig(model.sde, 'assertCompatible (model)');
   const problems: string[] = [];
-  const kindOf = (c: AnySDEConfig): string => (c.kind === 'denoising' ? 'a DenoisingSDE' : 'a MeanRevertingSDE');
-  if (kindOf(want) !== kindOf(have)) problems.push(`SDE: the model was trained with ${kindOf(have)}, the SDE is ${kindOf(want)}`);
+  const className = { 'mean-reverting': 'a MeanRevertingSDE', denoising: 'a DenoisingSDE' } as const;
+  const [kw, kh] = [sdeKindOf(want), sdeKindOf(have)];
+  if (kw !== kh) problems.push(`SDE: the model was trained with ${className[kh]}, the SDE is ${className[kw]}`);
   if (want.T !== have.T) problems.push(`T: the model was trained with T = ${have.T}, the SDE has T = ${want.T}`);
   if (!close(want.maxSigma, have.maxSigma)) problems.push(`maxSigma: the model was trained with ${have.maxSigma}, the SDE has ${want.maxSigma}`);
   if (!close(want.eps as number, have.eps as number)) problems.push(`eps: the model was trained with ${have.eps}, the SDE has ${want.eps}`);

@@ -1,5 +1,5 @@
 /** What every network description shares: the prediction types and config checks. */
-import type { Prediction } from '../../loss/objective.js';
+import type { Prediction } from '../../sde/prediction.js';
 
 /**
  * What a network's output means.

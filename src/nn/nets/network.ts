@@ -6,38 +6,30 @@
 import type { StateDict } from '../io/types.js';
 import type { ParamSpec } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
+import type { NetworkModules } from './modules.js';
 import { FlopCounter } from '../arch/flops.js';
 import { isPosInt } from './common.js';
 import { NAFNetModules, checkNAFNetConfig, type NAFNetConfig } from './nafnet.js';
 import { UNetModules, checkUNetConfig, type UNetConfig } from './unet.js';
+import { buildCustomModules, checkCustomNetworkConfig, type CustomNetworkConfig } from './custom.js';
 
-/** A network's config: a U-Net's (`arch` absent or `'unet'`) or a NAFNet's (`arch: 'nafnet'`). */
-export type NetworkConfig = UNetConfig | NAFNetConfig;
+/**
+ * A network's config: a U-Net's (`arch` absent or `'unet'`), a NAFNet's (`arch: 'nafnet'`), or a
+ * network registered with `registerNetwork` (`arch: 'custom'`, see {@link CustomNetworkConfig}).
+ */
+export type NetworkConfig = UNetConfig | NAFNetConfig | CustomNetworkConfig;
 
 /** The architectures (see {@link NetworkConfig}). */
-export type Arch = 'unet' | 'nafnet';
+export type Arch = 'unet' | 'nafnet' | 'custom';
 
-/** The architectures irsde implements. */
-export const ARCHS: readonly Arch[] = ['unet', 'nafnet'];
+/** The architectures irsde knows (`'custom'`: a network registered with `registerNetwork`). */
+export const ARCHS: readonly Arch[] = ['unet', 'nafnet', 'custom'];
 
-/** The module tree of a network: its parameters (PyTorch order) and its forward pass over any {@link Ops}. */
-export interface NetworkModules {
-  /** The padding multiple of the input's height and width. */
-  readonly multiple: number;
-  /**
-   * The downsampling factor of the positions a full (quadratic) attention layer attends over, or
-   * `null` when the network has none (see {@link fullAttentionScale}).
-   */
-  readonly fullAttentionScale: number | null;
-  /** Every parameter in `state_dict` order. */
-  paramSpecs(): ParamSpec[];
-  /** The forward pass: `x_t` (and `cond` for conditional networks, else `null`) to the output, images `[B, C, H, W]`. */
-  forward<V>(ops: Ops<V>, xt: V, cond: V | null): V;
-}
+export type { NetworkModules } from './modules.js';
 
 /** The architecture of a config (a config without `arch` is a U-Net). */
 export function archOf(config: NetworkConfig): Arch {
-  return config.arch === 'nafnet' ? 'nafnet' : 'unet';
+  return config.arch === 'nafnet' || config.arch === 'custom' ? config.arch : 'unet';
 }
 
 /**
@@ -48,7 +40,9 @@ export function checkNetworkConfig(config: NetworkConfig, where = 'network'): Ne
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: the network config must be an object`);
   const arch = (config as { arch?: unknown }).arch;
   if (arch !== undefined && !ARCHS.includes(arch as Arch)) throw new RangeError(`${where}: unknown arch ${JSON.stringify(arch)} (known: ${ARCHS.join(', ')})`);
-  return archOf(config) === 'nafnet' ? checkNAFNetConfig(config as NAFNetConfig, where) : checkUNetConfig(config as UNetConfig, where);
+  const a = archOf(config);
+  if (a === 'custom') return checkCustomNetworkConfig(config as CustomNetworkConfig, where);
+  return a === 'nafnet' ? checkNAFNetConfig(config as NAFNetConfig, where) : checkUNetConfig(config as UNetConfig, where);
 }
 
 /** Whether the network takes a condition (`forward(x_t, cond, t)`), i.e. `conditional` is not `false`. */
@@ -66,11 +60,13 @@ export interface ImageChannels {
 
 /** Image channels of the network's input `x_t` (and condition) and of its output. */
 export function imageChannels(config: NetworkConfig): ImageChannels {
+  if (config.arch === 'custom') return { input: config.channels, output: config.channels };
   return config.arch === 'nafnet' ? { input: config.imgChannels, output: config.imgChannels } : { input: config.inChannels, output: config.outChannels };
 }
 
 /** Builds the module tree of a (checked) config. */
 export function buildModules(config: NetworkConfig): NetworkModules {
+  if (config.arch === 'custom') return buildCustomModules(config);
   return config.arch === 'nafnet' ? new NAFNetModules(config) : new UNetModules(config);
 }
 
@@ -89,7 +85,7 @@ export function countParameters(config: NetworkConfig): number {
 
 /** What {@link paddedSize} returns. */
 export interface PaddedSize {
-  /** The padding multiple (`2^depth` for a U-Net, `2^levels` for a NAFNet). */
+  /** The padding multiple (`2^depth` for a U-Net, `2^levels` for a NAFNet, the module tree's `multiple` for a custom network). */
   readonly multiple: number;
   /** Height rounded up to the multiple. */
   readonly H: number;
@@ -99,7 +95,7 @@ export interface PaddedSize {
 
 /** The padding multiple and `H`, `W` rounded up to it (what the convolutions see). */
 export function paddedSize(config: NetworkConfig, H: number, W: number): PaddedSize {
-  const s = config.arch === 'nafnet' ? 2 ** config.encBlocks.length : 2 ** config.depth;
+  const s = config.arch === 'custom' ? buildCustomModules(config).multiple : config.arch === 'nafnet' ? 2 ** config.encBlocks.length : 2 ** config.depth;
   return { multiple: s, H: Math.ceil(H / s) * s, W: Math.ceil(W / s) * s };
 }
 

@@ -112,6 +112,14 @@ function checkWeights(config: NetworkConfig, specs: readonly ParamSpec[], weight
  *   `.onnx` file). About 4 bytes per parameter.
  * @throws TypeError / RangeError for a bad config; {@link OnnxExportError} listing every missing,
  *   mis-shaped or (when strict) unexpected weight.
+ *
+ * @example
+ * ```ts
+ * import { exportOnnx } from 'irsde';
+ * import { createNodeOrtNoiseModel } from 'irsde/node';
+ * const onnx = exportOnnx(net.config, net.stateDict());          // bytes of a .onnx file
+ * const ortModel = await createNodeOrtNoiseModel(onnx, { threads: 2 }); // ortModel.predict(xt, mu, t), as net.predict
+ * ```
  */
 export function exportOnnx(config: NetworkConfig, weights: StateDict, options: ExportOnnxOptions = {}): Uint8Array {
   const cfg = checkNetworkConfig(config, 'exportOnnx');

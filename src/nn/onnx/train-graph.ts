@@ -82,7 +82,7 @@ export function exportOnnxTrainingGraph(config: NetworkConfig, shape: TrainingGr
   }
   const m = paddedSize(cfg, H, W).multiple;
   if (H % m !== 0 || W % m !== 0) {
-    const what = cfg.arch === 'nafnet' ? `2^levels = ${m} (levels = encBlocks.length)` : `2^depth = ${m}`;
+    const what = cfg.arch === 'nafnet' ? `2^levels = ${m} (levels = encBlocks.length)` : cfg.arch === 'custom' ? `the network's multiple ${m}` : `2^depth = ${m}`;
     throw new RangeError(`exportOnnxTrainingGraph: height and width must be multiples of ${what}, got ${H}x${W}`);
   }
   const modules = buildModules(cfg);

@@ -8,6 +8,7 @@ import { predictionOf, type NetworkPrediction } from '../nets/common.js';
 import { buildModules, checkNetworkConfig, imageChannels, isConditional, paddedSize, type NetworkConfig, type NetworkModules } from '../nets/network.js';
 import type { NAFNetConfig } from '../nets/nafnet.js';
 import type { UNetConfig } from '../nets/unet.js';
+import type { CustomNetworkConfig } from '../nets/custom.js';
 import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { asNoiseModel, type NoiseModel } from '../../sampling/model.js';
 import { tfjsShape, tfjsToTorch, torchToTfjs } from './layout.js';
@@ -264,7 +265,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
     const [B, H, W] = xt.shape;
     const pad = paddedSize(this.config, H, W);
     // Reflect padding mirrors without repeating the edge, so it needs more rows/columns than it adds.
-    if (this.config.arch !== 'nafnet' && (pad.H - H >= H || pad.W - W >= W)) {
+    if ((this.config.arch === undefined || this.config.arch === 'unet') && (pad.H - H >= H || pad.W - W >= W)) {
       throw new RangeError(`${w}: a ${H}x${W} input is too small to reflect-pad to a multiple of ${pad.multiple}; use at least ${pad.multiple / 2 + 1} pixels per side`);
     }
     let times: number[];
@@ -293,6 +294,17 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
  * deraining config (`forward(x_t, cond, t)`, the paper's `{ 3, 3, 64, 4 }` has 137,147,523
  * parameters); with `conditional: false` it is the unconditional network of the denoising-sde
  * config (`forward(x_t, t)`, full attention in the middle block). See {@link TfjsNetwork}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { ConditionalUNet } from 'irsde';
+ * const unet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3 }, { seed: 0 });
+ * const xt = tf.zeros([2, 32, 32, 3]), mu = tf.zeros([2, 32, 32, 3]);
+ * const eps = unet.predict(xt, mu, [10, 90]); // [2, 32, 32, 3], owned by the caller
+ * tf.dispose([xt, mu, eps]);
+ * unet.dispose();
+ * ```
  */
 export class ConditionalUNet extends TfjsNetwork<UNetConfig> {
   /**
@@ -304,6 +316,9 @@ export class ConditionalUNet extends TfjsNetwork<UNetConfig> {
     if (config !== null && typeof config === 'object' && (config as { arch?: unknown }).arch === 'nafnet') {
       throw new TypeError('ConditionalUNet: this config is a NAFNet\'s (arch: nafnet); use new ConditionalNAFNet(config)');
     }
+    if (config !== null && typeof config === 'object' && (config as { arch?: unknown }).arch === 'custom') {
+      throw new TypeError('ConditionalUNet: this config is a custom network\'s (arch: custom); use new CustomNetwork(config) or createNetwork(config)');
+    }
     super(config, options, 'ConditionalUNet');
   }
 }
@@ -314,6 +329,14 @@ export class ConditionalUNet extends TfjsNetwork<UNetConfig> {
  * conditional })`; conditional (default) as in the deraining config (`forward(x, cond, t)` on
  * `concat(x - cond, cond)`), or unconditional as in the denoising-sde config (`forward(x, t)`).
  * Inputs are zero-padded to a multiple of `2^encBlocks.length`. See {@link TfjsNetwork}.
+ *
+ * @example
+ * ```ts
+ * import { ConditionalNAFNet } from 'irsde';
+ * const naf = new ConditionalNAFNet({ imgChannels: 3, width: 16, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], prediction: 'residual' });
+ * // naf.predict(xt, mu, t), naf.noiseModelFor(sde), new Trainer({ sde, model: naf, data }), saveModel(naf, sde)
+ * naf.dispose();
+ * ```
  */
 export class ConditionalNAFNet extends TfjsNetwork<NAFNetConfig> {
   /**
@@ -330,7 +353,47 @@ export class ConditionalNAFNet extends TfjsNetwork<NAFNetConfig> {
   }
 }
 
-/** Builds the tfjs network of a config of either architecture (a `ConditionalUNet` or a `ConditionalNAFNet`). */
-export function createNetwork(config: NetworkConfig, options: NetworkOptions = {}): ConditionalUNet | ConditionalNAFNet {
+/**
+ * A network defined outside irsde (see `registerNetwork` and `NetworkModule` of `irsde/advanced`)
+ * on tfjs: the registered module tree's `forward` run on the tfjs primitives over one `tf.Variable`
+ * per declared parameter, initialised as the built-in networks are (seeded). Everything a
+ * {@link TfjsNetwork} does works: `predict` (NHWC in, NHWC out), `trace`, `stateDict` /
+ * `loadStateDict`, the `Trainer` (tfjs gradients, and ONNX Runtime gradients through
+ * `createOrtGradients`), `saveModel` / `loadModel` (register the definition before loading),
+ * `exportOnnx` and `Restorer`.
+ *
+ * @example
+ * ```ts
+ * registerNetwork({ name: 'tiny-convnet', build: (config) => new TinyConvNet(config) }); // see NetworkModule
+ * const net = new CustomNetwork({ arch: 'custom', name: 'tiny-convnet', channels: 3, prediction: 'residual' }, { seed: 0 });
+ * const out = net.predict(xt, mu, [10, 20]); // [2, H, W, 3], owned by the caller
+ * ```
+ */
+export class CustomNetwork extends TfjsNetwork<CustomNetworkConfig> {
+  /**
+   * @param config - `{ arch: 'custom', name, channels, conditional?, prediction?, options? }`; `name` must be registered.
+   * @param options - seed and trainability of the freshly initialised weights.
+   * @throws RangeError / TypeError for an invalid config or an unregistered name.
+   */
+  constructor(config: CustomNetworkConfig, options: NetworkOptions = {}) {
+    if (config === null || typeof config !== 'object' || config.arch !== 'custom') {
+      throw new TypeError(`CustomNetwork: config must be { arch: 'custom', name, channels, ... }, got arch ${JSON.stringify((config as { arch?: unknown } | null)?.arch)}`);
+    }
+    super(config, options, 'CustomNetwork');
+  }
+}
+
+/**
+ * Builds the tfjs network of a config of any architecture: a `ConditionalUNet`, a
+ * `ConditionalNAFNet`, or a {@link CustomNetwork} for `arch: 'custom'`.
+ *
+ * @example
+ * ```ts
+ * const net = createNetwork({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' }, { seed: 0 });
+ * net.dispose();
+ * ```
+ */
+export function createNetwork(config: NetworkConfig, options: NetworkOptions = {}): ConditionalUNet | ConditionalNAFNet | CustomNetwork {
+  if (config !== null && typeof config === 'object' && config.arch === 'custom') return new CustomNetwork(config, options);
   return config !== null && typeof config === 'object' && config.arch === 'nafnet' ? new ConditionalNAFNet(config, options) : new ConditionalUNet(config as UNetConfig, options);
 }

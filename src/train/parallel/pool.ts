@@ -223,6 +223,9 @@ export class WorkerGradientPool implements GradientComputer {
       throw new TypeError('WorkerGradientPool: the model must be a ConditionalUNet or ConditionalNAFNet (workers rebuild it from its `config`)');
     }
     const unet = checkNetworkConfig(model.config, 'WorkerGradientPool');
+    if (unet.arch === 'custom') {
+      throw new TypeError(`WorkerGradientPool: custom networks ('${unet.name}') are not supported (its workers cannot register your network definition); use the in-process gradients or createOrtGradients`);
+    }
     const layout = flatLayout([...task.model.variables].map(([n, v]) => [n, v.shape]));
     const key = JSON.stringify({ unet, sde: sdeConfigOf(task.sde), names: layout.names, shapes: layout.shapes });
     if (this.#starting) await this.#starting.catch(() => undefined);

@@ -1,5 +1,5 @@
-// The image, metric, codec and data API of src/train (kept in one file so src/train/index.ts
-// needs a single line for it).
+// Images (browser-safe): the FloatImage type and its tensor conversions, the PNG/JPEG codec,
+// separable filters, PSNR/SSIM and the noise-level estimate. File I/O is the Node-only src/io.
 export {
   type FloatImage,
   type ImageLike,
@@ -28,4 +28,3 @@ export {
   type PngOptions,
   type JpegOptions,
 } from './codec.js';
-export * from './data/index.js';
