@@ -243,14 +243,7 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
    * `k_t = 0.5 (1 + w_t)` (SDE) or `0.5 w_t` (ODE), `w_t = exp(-2 (1 - pull) u_t)`.
    */
   #reverse(x: X, cond: X | null, score: X, t: Timestep, sde: boolean, step: boolean, where: string): X {
-    const { shape, c } = this.#shape(
-      where,
-      [
-        ['x', x],
-        ['score', score],
-      ],
-      cond,
-    );
+    const { shape, c } = this.#shape(where, [['x', x], ['score', score]], cond);
     const ts = this.args.t(t, where, shape[0]);
     const sign = step ? -1 : 1;
     const { thetas, sigmas, u } = this.tables;
@@ -305,15 +298,7 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
    * target; any `0 <= s < t` is exact (for `s = 0` it returns `x0`).
    */
   optimalReverseMean(xt: X, x0: X, cond: NoInfer<X> | null, t: Timestep, s?: Timestep): X {
-    const { shape, c } = this.#shape(
-      'optimalReverseMean',
-      [
-        ['xt', xt],
-        ['x0', x0],
-      ],
-      cond,
-      2,
-    );
+    const { shape, c } = this.#shape('optimalReverseMean', [['xt', xt], ['x0', x0]], cond, 2);
     const { ts, ss, batched } = this.args.pairs(t, s, 'optimalReverseMean', shape[0]);
     const co = ts.map((ti, i) => ouPosterior(this.tables, ti, ss[i]));
     const pick = (f: (p: { cXt: number; cX0: number }) => number): Coef => (batched ? Float64Array.from(co, f) : f(co[0]));
@@ -324,28 +309,14 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
 
   /** `x0 = c + (x_t - c - sigmaBar_t noise) exp(pull u_t)` (the reference's `get_init_state_from_noise`). */
   x0FromNoise(xt: X, cond: NoInfer<X> | null, noise: X, t: Timestep): X {
-    const { shape, c } = this.#shape(
-      'x0FromNoise',
-      [
-        ['xt', xt],
-        ['noise', noise],
-      ],
-      cond,
-    );
+    const { shape, c } = this.#shape('x0FromNoise', [['xt', xt], ['noise', noise]], cond);
     const ts = this.args.t(t, 'x0FromNoise', shape[0]);
     return combineAround(this.backend, c, [[xt, this.#pullExp(t, ts, 1)]], [[noise, this.#pullExp(t, ts, 1, (ti) => -this.tables.sigmaBars[ti])]]);
   }
 
   /** `x0 = c + (x_t - c + sigmaBar_t^2 score) exp(pull u_t)` (Tweedie's formula; the reference's `get_init_state_from_score`). */
   x0FromScore(xt: X, cond: NoInfer<X> | null, score: X, t: Timestep): X {
-    const { shape, c } = this.#shape(
-      'x0FromScore',
-      [
-        ['xt', xt],
-        ['score', score],
-      ],
-      cond,
-    );
+    const { shape, c } = this.#shape('x0FromScore', [['xt', xt], ['score', score]], cond);
     const ts = this.args.t(t, 'x0FromScore', shape[0]);
     return combineAround(this.backend, c, [[xt, this.#pullExp(t, ts, 1)]], [[score, this.#pullExp(t, ts, 1, (ti) => this.tables.sigmaBars[ti] ** 2)]]);
   }
@@ -362,15 +333,7 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
 
   /** `k_t (x_t - muBar_t)`, the deviations from `mu` (or `x_t - x0` itself) formed first. */
   #residual(xt: X, x0: X, cond: X | null, t: Timestep, where: string, k: (ti: number) => number): X {
-    const { shape, c } = this.#shape(
-      where,
-      [
-        ['xt', xt],
-        ['x0', x0],
-      ],
-      cond,
-      2,
-    );
+    const { shape, c } = this.#shape(where, [['xt', xt], ['x0', x0]], cond, 2);
     const ts = this.args.t(t, where, shape[0]);
     const devs: Array<Term<X>> = [[xt, this.args.coef(t, ts, k)]];
     if (c !== null) devs.push([x0, this.args.coef(t, ts, (ti) => -k(ti) * Math.exp(-this.tables.u[ti]))]);

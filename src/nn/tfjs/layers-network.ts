@@ -67,9 +67,15 @@ export interface LayerVariableLike {
  */
 export interface LayersModelLike {
   /** The symbolic inputs: the image input first, then optionally the time-embedding input. */
-  readonly inputs: readonly { readonly shape: readonly (number | null)[] }[];
+  readonly inputs: readonly {
+    /** The input's shape, `null` for free dimensions (the batch, and `H`, `W` of a fully convolutional model). */
+    readonly shape: readonly (number | null)[];
+  }[];
   /** The layers, in the model's order (their weights are named after their position here). */
-  readonly layers: readonly { readonly weights: readonly LayerVariableLike[] }[];
+  readonly layers: readonly {
+    /** The layer's weights, in its own order (kernel, then bias, ...). */
+    readonly weights: readonly LayerVariableLike[];
+  }[];
   /** Runs the model on concrete tensors (differentiable; tfjs-layers' `apply`). */
   apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: { training?: boolean }): unknown;
 }
