@@ -45,7 +45,6 @@ if (values.torch) {
   torchMs = (JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { median_ms: number }).median_ms;
   console.log(`PyTorch (original code, ${values.threads} threads) ${S}x${S}: median ${torchMs.toFixed(0)} ms`);
 }
-if (process.env.LNV) (globalThis as { __LNV?: string }).__LNV = process.env.LNV;
 const onnx = exportOnnx(config, readSafetensors(bytes), { conv3x3: 'winograd' });
 const profile = values['ort-profile'];
 const session = await nodeOrt.InferenceSession.create(onnx, {

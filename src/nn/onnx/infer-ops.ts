@@ -99,30 +99,12 @@ export class InferOps implements Ops<IV> {
   }
   layerNorm(x: IV, l: LayerNorm): IV {
     const s = l.g.name;
-    if ((globalThis as { __LNV?: string }).__LNV === 'nhwc') {
-      const g = this.g;
-      const y = g.op('LayerNormalization', s, [g.op('Transpose', s, [x.n], { perm: [0, 2, 3, 1] }), this.#flatGain(l)], { axis: -1, epsilon: { float: 1e-5 } });
-      return this.#v(g.op('Transpose', s, [y], { perm: [0, 3, 1, 2] }), x.m);
-    }
     return this.#v(this.g.op('Mul', s, [this.#normalize(x, s, l.c), this.#p(l.g.name)]), x.m);
-  }
-  /** The gain `[1, C, 1, 1]` as the `[C]` scale of ONNX LayerNormalization. */
-  #flatGain(l: LayerNorm): string {
-    const name = `${l.g.name}[C]`;
-    if (this.#added.has(name)) return name;
-    this.#added.add(name);
-    return this.g.weight(name, [l.c], this.weights[l.g.name].data);
   }
   modulatedLayerNorm(x: IV, l: LayerNorm, scale: IV, shift: IV): IV {
     // xhat * (gain * (1 + scale)) + shift: the gain and the scale make one [B, C, 1, 1] factor.
     const g = this.g;
     const s = l.g.name;
-    if ((globalThis as { __LNV?: string }).__LNV === 'nhwc') {
-      const nhwc = (v: string) => g.op('Transpose', s, [v], { perm: [0, 2, 3, 1] });
-      const y = g.op('LayerNormalization', s, [nhwc(x.n), this.#flatGain(l)], { axis: -1, epsilon: { float: 1e-5 } });
-      const k = g.op('Add', s, [nhwc(scale.n), g.constFloat([1], [])]);
-      return this.#v(g.op('Transpose', s, [g.op('Add', s, [g.op('Mul', s, [y, k]), nhwc(shift.n)])], { perm: [0, 3, 1, 2] }), x.m);
-    }
     const k = g.op('Mul', s, [this.#p(l.g.name), g.op('Add', s, [scale.n, g.constFloat([1], [])])]);
     return this.#v(g.op('Add', s, [g.op('Mul', s, [this.#normalize(x, s, l.c), k]), shift.n]), x.m);
   }
