@@ -21,7 +21,11 @@ export default defineConfig([
   // ESM without shims: tsup's ESM shims import Node's `path` and `url` into a chunk that the
   // browser-safe main entry shares. The Node-only code that needs its own location
   // (train/parallel/pool.ts, nn/onnx/node.ts) reads import.meta.url itself.
-  { ...library, format: ['esm'], shims: false },
+  // The CLI is an entry of this build too, so it shares the chunks of 'irsde/advanced' and
+  // 'irsde/node': a module the user imports with `irsde --import` (e.g. one calling
+  // registerNetwork) registers into the same registry and builds the same classes the CLI uses.
+  // Its own type declarations are not needed (`dts.entry` lists the package's entries).
+  { ...library, entry: { ...(library.entry as Record<string, string>), cli: 'src/cli/bin.ts' }, dts: { entry: library.entry as Record<string, string> }, format: ['esm'], shims: false },
   // CommonJS with shims: import.meta.url becomes a shim built from __filename (CommonJS is Node's
   // format; browser bundles take the ESM build).
   { ...library, format: ['cjs'], shims: true },
@@ -35,14 +39,6 @@ export default defineConfig([
     target: 'es2022',
     platform: 'browser',
     splitting: false,
-    external,
-  },
-  {
-    entry: { cli: 'src/cli/bin.ts' },
-    format: ['esm'],
-    sourcemap: false,
-    target: 'node18',
-    platform: 'node',
     external,
   },
 ]);

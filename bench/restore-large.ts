@@ -15,7 +15,8 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gaussianNoise, makeImage, Rng, type FloatImage } from '../src/index.js';
+import { createImage, Rng, type FloatImage } from '../src/index.js';
+import { gaussianNoise } from '../src/advanced.js';
 import { readImage, writeImage } from '../src/node.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,7 +33,7 @@ const { values } = parseArgs({
 
 /** `img` mirrored and tiled to `height` x `width` (reflection keeps the seams smooth). */
 function tileTo(img: FloatImage, height: number, width: number): FloatImage {
-  const out = makeImage(height, width, img.channels);
+  const out = createImage(height, width, img.channels);
   const mirror = (i: number, n: number) => {
     const p = i % (2 * n);
     return p < n ? p : 2 * n - 1 - p;

@@ -1,7 +1,7 @@
 /**
  * The benchmark against the PyTorch reference (`../shared/reference/torch_timings.json`, or PyTorch
- * timed in the same run with `--torch`): for the ConditionalUNet at nf=16/depth=3 and
- * nf=64/depth=4 and the ConditionalNAFNet of the deraining config at width 32 (enc 1,1,1,4,
+ * timed in the same run with `--torch`): for the UNet at nf=16/depth=3 and
+ * nf=64/depth=4 and the NAFNet of the deraining config at width 32 (enc 1,1,1,4,
  * middle 1, dec 1,1,1,1; forward and training rows only), on every engine available here —
  * tfjs-wasm (one thread), tfjs-wasm training on 2 worker threads, and ONNX Runtime (2 threads;
  * inference through `exportOnnx(..., { conv3x3: 'winograd' })`, or with ONNX Conv as engine

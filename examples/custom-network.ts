@@ -20,18 +20,17 @@ import {
   Rng,
   Trainer,
   createNetwork,
-  createOrtGradients,
   exportOnnx,
   from255,
   loadModel,
-  makeImage,
+  createImage,
   memorySource,
   psnr,
   saveModel,
   selectBackend,
   type FloatImage,
 } from 'irsde';
-import { Conv2d, LayerNorm, Linear, NetworkModule, registerNetwork, type CustomNetworkConfig, type Ops } from 'irsde/advanced';
+import { createOrtGradients, Conv2d, LayerNorm, Linear, NetworkModule, registerNetwork, type CustomNetworkConfig, type Ops } from 'irsde/advanced';
 import { createNodeOrtNoiseModel, loadNodeOrt, ortNodeEngine, type OrtModuleLike } from 'irsde/node';
 
 function check(ok: boolean, what: string): void {
@@ -96,12 +95,12 @@ function picture(seed: number, size = 24): FloatImage {
       data[i + 2] = 0.2 + 0.4 * c;
     }
   }
-  return makeImage(size, size, 3, data);
+  return createImage(size, size, 3, data);
 }
 /** The degradation: half the contrast, plus noise of std 0.02 (drawn from the dataset's generator). */
 function degrade(gt: FloatImage, r: Rng): FloatImage {
   const z = r.normal([gt.data.length]);
-  return makeImage(gt.height, gt.width, gt.channels as 1 | 3, Float32Array.from(gt.data, (v, i) => 0.5 * v + 0.25 + 0.02 * z[i]));
+  return createImage(gt.height, gt.width, gt.channels as 1 | 3, Float32Array.from(gt.data, (v, i) => 0.5 * v + 0.25 + 0.02 * z[i]));
 }
 const images = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`img${i}`, picture(100 + i)]));
 const data = ImageDataset.synthetic({ gt: memorySource(images), degradation: degrade, cropSize: 16, batchSize: 4 });

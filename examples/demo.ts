@@ -14,7 +14,8 @@
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, from255, gaussianNoise, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { Rng, from255, psnr, ssim, type FloatImage, type SamplerName } from '../src/index.js';
+import { gaussianNoise } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { shippedModelPath } from '../src/io/shipped-model.js';
 

@@ -6,7 +6,8 @@
  *   npx tsx examples/forward-and-back.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, mlLoss, psnr, selectBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, psnr, selectBackend } from '../src/index.js';
+import { mlLoss } from '../src/advanced.js';
 
 await selectBackend('cpu');
 
@@ -34,7 +35,7 @@ console.log(`degraded vs clean: PSNR ${psnr(degraded, clean).toFixed(2)} dB`);
 const t = Array.from(rng.integers(1, 1, sde.T));
 const xt = sde.sampleMarginal(clean, degraded, t, rng);
 const zero = tf.zerosLike(xt);
-const loss = mlLoss(sde, { xt, x0: clean, mu: degraded, noisePred: zero, t });
+const loss = mlLoss(sde, { xt, x0: clean, cond: degraded, noisePred: zero, t });
 console.log(`ML loss of a zero-noise predictor at t=${t[0]}: ${loss.dataSync()[0].toExponential(3)}`);
 tf.dispose([xt, zero, loss]);
 

@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ImageDataset, MeanRevertingSDE, Rng, Trainer, from255, imageToTensor, makeImage, memorySource, psnr, readSafetensors, restore, selectBackend, tensorToImage, writeSafetensors, type FloatImage } from 'irsde';
+import { ImageDataset, MeanRevertingSDE, Rng, Trainer, from255, imageToTensor, createImage, memorySource, psnr, readSafetensors, restore, selectBackend, tensorToImage, type FloatImage } from 'irsde';
+import { writeSafetensors } from 'irsde/advanced';
 import { fromLayersModel } from 'irsde/advanced';
 
 function check(ok: boolean, what: string): void {
@@ -49,11 +50,11 @@ function picture(seed: number, size = 24): FloatImage {
       data[i + 2] = 0.2 + 0.4 * c;
     }
   }
-  return makeImage(size, size, 3, data);
+  return createImage(size, size, 3, data);
 }
 function degrade(gt: FloatImage, r: Rng): FloatImage {
   const z = r.normal([gt.data.length]);
-  return makeImage(gt.height, gt.width, gt.channels as 1 | 3, Float32Array.from(gt.data, (v, i) => 0.5 * v + 0.25 + 0.02 * z[i]));
+  return createImage(gt.height, gt.width, gt.channels as 1 | 3, Float32Array.from(gt.data, (v, i) => 0.5 * v + 0.25 + 0.02 * z[i]));
 }
 const images = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`img${i}`, picture(100 + i)]));
 const data = ImageDataset.synthetic({ gt: memorySource(images), degradation: degrade, cropSize: 16, batchSize: 4 });

@@ -11,7 +11,8 @@
  *   spread; `posterior` with few steps shrinks the spread, so its RMSE there looks better.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MeanRevertingSDE, Rng, from255, psnr, gaussianNoiseModel, oracleNoiseModel, restore, restoreWithUncertainty, type NoiseModel, type SamplerName, selectBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, from255, psnr, restore, restoreWithUncertainty, type NoiseModel, type SamplerName, selectBackend } from '../src/index.js';
+import { gaussianNoiseModel, oracleNoiseModel } from '../src/advanced.js';
 
 await selectBackend('cpu');
 

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, cropImage, decodeImage, exportOnnx, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/advanced.js';
+import { UNet, cropImage, decodeImage, exportOnnx, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/advanced.js';
 import { BROWSER_ENGINES, detectBrowserEngines, loadBrowserNetwork, type BrowserEngineName, type BrowserNetwork } from '../src/web.js';
 import { restorePhoto } from '../examples/browser/restore-photo.js';
 import { postLog, postReport } from './browser-page.js';
@@ -58,7 +58,7 @@ function maxAbs(a: FloatImage, b: FloatImage): number {
 }
 
 async function goldens(engine: BrowserEngineName, input: BrowserCheckInput, weights: ReturnType<typeof readSafetensors>): Promise<number[]> {
-  let unet: ConditionalUNet | null = null;
+  let unet: UNet | null = null;
   let net: BrowserNetwork | null = null;
   try {
     await selectBackend('cpu');
@@ -67,7 +67,7 @@ async function goldens(engine: BrowserEngineName, input: BrowserCheckInput, weig
         onnx: () => exportOnnx(input.config, weights),
         tfjs: (xt, mu, t) => {
           if (unet === null) {
-            unet = new ConditionalUNet(input.config);
+            unet = new UNet(input.config);
             unet.loadStateDict(weights, { strict: true });
           }
           return unet.predict(xt, mu, t);
@@ -85,7 +85,7 @@ async function goldens(engine: BrowserEngineName, input: BrowserCheckInput, weig
     }
     return errs;
   } finally {
-    (unet as ConditionalUNet | null)?.dispose();
+    (unet as UNet | null)?.dispose();
     await net?.dispose();
   }
 }

@@ -64,9 +64,9 @@ step(`installed ${packed.filename} with ${installs.slice(1).join(', ')}; Vite ${
 run(process.execPath, ['--input-type=module', '-e', `
 import { writeFileSync } from 'node:fs';
 import '@tensorflow/tfjs-backend-cpu';
-import { ConditionalUNet, MeanRevertingSDE, Rng, from255, loadRestorer, saveModel, selectBackend } from 'irsde';
+import { UNet, MeanRevertingSDE, Rng, from255, loadRestorer, saveModel, selectBackend } from 'irsde';
 await selectBackend('cpu');
-const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
 const bytes = saveModel(net, new MeanRevertingSDE({ T: 20, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 2, eta: 0 } });
 net.dispose();
 const image = { data: Float32Array.from(new Rng(1).uniform([24 * 20 * 3])), height: 24, width: 20, channels: 3 };

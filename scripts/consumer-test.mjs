@@ -189,8 +189,9 @@ step(`irsde restore --weights <repo>/models/derain.safetensors (tfjs-backend-cpu
 
 // --- 4. TypeScript ---------------------------------------------------------------------------
 const TS_CORE = `
-import { MeanRevertingSDE, from255, hostBackend, type HostTensor, type SDEConfig } from 'irsde';
-const config: SDEConfig = { T: 100, maxSigma: from255(10), schedule: 'cosine', eps: 0.005 };
+import { MeanRevertingSDE, from255, type MeanRevertingSDEConfig } from 'irsde';
+import { hostBackend, type HostTensor } from 'irsde/advanced';
+const config: MeanRevertingSDEConfig = { T: 100, maxSigma: from255(10), schedule: 'cosine', eps: 0.005 };
 const sde = new MeanRevertingSDE<HostTensor>(config, hostBackend);
 const s: number = sde.sigmaBar(50);
 const many: Float64Array = sde.sigmaBar([1, 2]);
@@ -228,7 +229,8 @@ const esbuild = join(ROOT, 'node_modules/.bin/esbuild');
 const web = join(app, 'web');
 mkdirSync(web);
 writeFileSync(join(web, 'main.js'), `
-import { MeanRevertingSDE, from255, hostBackend } from 'irsde';
+import { MeanRevertingSDE, from255 } from 'irsde';
+import { hostBackend } from 'irsde/advanced';
 let result;
 try {
   const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(10), schedule: 'cosine', eps: 0.005 }, hostBackend);

@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, degradationFromSpec, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { convertChannels, createDegradation, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { composeRows } from './compose.js';
@@ -41,7 +41,7 @@ if (!Number.isInteger(crop) || crop < 0) throw new Error(`--crop: expected an in
 const figureCrop = Number(values['figure-crop']);
 if (!Number.isInteger(figureCrop) || figureCrop < 0) throw new Error(`--figure-crop: expected an integer >= 0, got '${values['figure-crop']}'`);
 const spec = parseDegradation(values.degradation!);
-const degrade = degradationFromSpec(spec);
+const degrade = createDegradation(spec);
 
 /** One score: a method on one photo. */
 interface Row {

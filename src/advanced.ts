@@ -15,6 +15,11 @@ export {
   type Term,
   HostBackend,
   TfjsBackend,
+  // Moved out of the curated `irsde` in 0.2.0.
+  type RngState,
+  HostTensor,
+  hostBackend,
+  tfjsBackend,
 } from './backend/index.js';
 
 export {
@@ -36,6 +41,10 @@ export {
   type TrainingPair,
   objectiveDiff,
   sampleTrainingState,
+  // Moved out of the curated `irsde` in 0.2.0.
+  mlLoss,
+  noiseMatchingLoss,
+  defaultObjective,
 } from './loss/index.js';
 
 export {
@@ -131,6 +140,14 @@ export {
   type LayersNetworkOptions,
   type LayersModelLike,
   type LayerVariableLike,
+  // Moved out of the curated `irsde` in 0.2.0.
+  TfjsNetwork,
+  inferNetworkConfig,
+  writeSafetensors,
+  loadModelFromUrl,
+  WeightFileError,
+  StateDictMismatchError,
+  ModelCompatibilityError,
 } from './nn/index.js';
 
 export {
@@ -166,12 +183,20 @@ export {
   posteriorJump,
   sdeJump,
   tileStarts,
+  defaultTileOverlap,
   type Spacing,
   checkSteps,
   SAMPLER_NAMES,
   DEFAULT_SAMPLERS,
   isSamplerName,
   defaultSamplerFor,
+  // Moved out of the curated `irsde` in 0.2.0.
+  solveProbabilityFlow,
+  fromScoreModel,
+  fromResidualModel,
+  tiledNoiseModel,
+  oracleNoiseModel,
+  gaussianNoiseModel,
 } from './sampling/index.js';
 
 export {
@@ -197,6 +222,10 @@ export {
   linearThetas,
   type Timestep,
   checkTimesteps,
+  // Moved out of the curated `irsde` in 0.2.0.
+  isMeanRevertingSDE,
+  isDenoisingSDE,
+  thetaSchedule,
 } from './sde/index.js';
 
 export {
@@ -221,6 +250,10 @@ export {
   type SsimOptions,
   rgbToY,
   type NoiseSigmaOptions,
+  // Moved out of the curated `irsde` in 0.2.0.
+  asFloatImage,
+  psnrY,
+  ssimY,
 } from './image/index.js';
 
 export {
@@ -266,6 +299,9 @@ export {
   type ResizeOptions,
   type ResizeToSize,
   imresize,
+  // Moved out of the curated `irsde` in 0.2.0.
+  gaussianNoise,
+  rainStreaks,
 } from './data/index.js';
 
 export {
@@ -296,12 +332,14 @@ export {
   type LRSchedule,
   type LRScheduleConfig,
   type MultiStepLR,
-  makeLRSchedule,
+  createLRSchedule,
   type OrtGradients,
   type OrtGradientsOptions,
   type BatchSource,
   type TrainerState,
   type Batch,
   type TrainableNoiseModel,
+  // Moved out of the curated `irsde` in 0.2.0.
+  createOrtGradients,
 } from './train/index.js';
 

@@ -1,29 +1,34 @@
 /**
  * irsde: mean-reverting SDE (IR-SDE) diffusion primitives for image restoration.
  *
- * The curated public API (browser-safe): the two SDEs, the samplers and `restore`, the networks
- * with their weight and model files, ONNX export, training, images, metrics and the restoration
- * pipeline. The lower-level building blocks (single sampler steps, the network module tree, ONNX
- * training graphs, Adam/EMA/LR schedules, data augmentation and degradation pieces, ...) are in
- * `irsde/advanced`; Node's file I/O and ONNX Runtime binding in `irsde/node`; onnxruntime-web in
+ * The curated public API (browser-safe), 44 runtime names for five acts: build an SDE, sample,
+ * train a network, restore an image, measure it. Everything else (host tensors and backends,
+ * single sampler steps, other noise-model wrappers, the loss pieces, the network module tree and
+ * your own networks, weight-file details and errors, ONNX training graphs, Adam/EMA/LR schedules,
+ * the data augmentation and degradation pieces, ...) is in `irsde/advanced`, which also re-exports
+ * all of this; Node's file I/O and ONNX Runtime binding are in `irsde/node`; onnxruntime-web in
  * `irsde/web`. Every object that holds memory is released with `dispose()`.
+ *
+ * Names: the condition an SDE pulls towards (the paper's `mu`, the degraded image for a
+ * MeanRevertingSDE; `null` for a DenoisingSDE) is the `cond` argument of every SDE, sampler and
+ * network method; `lq` / `gt` name the degraded and clean images of a data pair, of a batch and of
+ * `restore`'s input. Verbs: `create*` builds a new object from a config, `read*` / `write*`
+ * turn bytes (or files, in `irsde/node`) into plain data and back, `decode*` / `encode*` do it for
+ * image formats, `load*` / `save*` turn bytes, URLs or files into a ready-to-run object and back.
  * @packageDocumentation
  */
 
-// Tensors, random numbers, backends.
-export { Rng, type RngState, type TensorBackend, HostTensor, hostBackend, tfjsBackend } from './backend/index.js';
+// Backends and random numbers.
+export { Rng, type TensorBackend } from './backend/index.js';
 export { selectBackend, type SelectBackendOptions } from './engine/index.js';
 
-// The SDEs.
+// Build an SDE.
 export {
   MeanRevertingSDE,
   DenoisingSDE,
   createSDE,
-  isMeanRevertingSDE,
-  isDenoisingSDE,
   from255,
-  thetaSchedule,
-  type SDEConfig,
+  type MeanRevertingSDEConfig,
   type DenoisingSDEConfig,
   type AnySDEConfig,
   type DiffusionSDE,
@@ -31,28 +36,19 @@ export {
   type ScheduleSpec,
 } from './sde/index.js';
 
-// Losses.
-export { mlLoss, noiseMatchingLoss, trainingLoss, defaultObjective, type Objective } from './loss/index.js';
-
-// Sampling and restoration.
+// Sample: restore, the samplers, wrapping a model as a noise model.
 export {
   restore,
   restoreWithUncertainty,
-  timesteps,
   samplers,
+  timesteps,
   sdeSampler,
   odeSampler,
   heunSampler,
   posteriorSampler,
   odeAdaptiveSampler,
-  solveProbabilityFlow,
   asNoiseModel,
-  fromScoreModel,
   fromX0Model,
-  fromResidualModel,
-  tiledNoiseModel,
-  oracleNoiseModel,
-  gaussianNoiseModel,
   type RestoreOptions,
   type Uncertainty,
   type NoiseModel,
@@ -66,24 +62,17 @@ export {
 
 // Networks, weight files, model files, ONNX.
 export {
-  ConditionalUNet,
-  ConditionalNAFNet,
-  TfjsNetwork,
+  UNet,
+  NAFNet,
   createNetwork,
   countParameters,
-  inferNetworkConfig,
-  readTorchStateDict,
-  readSafetensors,
-  writeSafetensors,
   saveModel,
   loadModel,
   readModelInfo,
-  loadModelFromUrl,
+  readSafetensors,
+  readTorchStateDict,
   exportOnnx,
   createOrtNoiseModel,
-  WeightFileError,
-  StateDictMismatchError,
-  ModelCompatibilityError,
   type NetworkConfig,
   type UNetConfig,
   type NAFNetConfig,
@@ -93,42 +82,30 @@ export {
   type ExportOnnxOptions,
 } from './nn/index.js';
 
-// Images: the FloatImage type, codec, metrics, noise-level estimate.
-export {
-  makeImage,
-  asFloatImage,
-  imageToTensor,
-  tensorToImage,
-  decodeImage,
-  encodeImage,
-  psnr,
-  ssim,
-  psnrY,
-  ssimY,
-  estimateNoiseSigma,
-  type FloatImage,
-} from './image/index.js';
-
-// Data sets and synthetic degradations.
+// Train a network.
+export { Trainer, type TrainerConfig, type FitResult, type StepRecord } from './train/index.js';
+export { trainingLoss, type Objective } from './loss/index.js';
 export {
   ImageDataset,
   memorySource,
-  degradationFromSpec,
-  gaussianNoise,
-  rainStreaks,
+  createDegradation,
   type DatasetOptions,
   type ImageSource,
   type DegradationSpec,
 } from './data/index.js';
 
-// Training.
+// Images and metrics: the FloatImage type, codec, PSNR / SSIM, noise-level estimate.
 export {
-  Trainer,
-  createOrtGradients,
-  type TrainerConfig,
-  type FitResult,
-  type StepRecord,
-} from './train/index.js';
+  createImage,
+  decodeImage,
+  encodeImage,
+  imageToTensor,
+  tensorToImage,
+  psnr,
+  ssim,
+  estimateNoiseSigma,
+  type FloatImage,
+} from './image/index.js';
 
-// The restoration pipeline.
+// Restore an image: the pipeline.
 export { Restorer, loadRestorer, tfjsEngine, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './pipeline/index.js';

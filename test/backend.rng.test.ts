@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MeanRevertingSDE, Rng, hostBackend, tfjsBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng } from '../src/index.js';
+import { hostBackend, tfjsBackend } from '../src/advanced.js';
 import { philox4x32 } from '../src/backend/rng.js';
 import { useCpu } from './helpers/backends.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDegradation } from '../src/data/index.js';
-import { degradationFromSpec } from '../src/data/degradation.js';
-import { makeImage } from '../src/image/image.js';
+import { createDegradation } from '../src/data/degradation.js';
+import { createImage } from '../src/image/image.js';
 import { Rng } from '../src/backend/rng.js';
 
 describe('--degradation shorthands', () => {
@@ -13,8 +13,8 @@ describe('--degradation shorthands', () => {
     expect(parseDegradation('noise:15:clip')).toEqual({ kind: 'noise', sigma: 15, clip: true });
     expect(parseDegradation(' noise:5:5 ')).toEqual({ kind: 'noise', sigma: [5, 5] });
     // The spec builds a working degradation; a clipped one stays in [0, 1].
-    const img = makeImage(8, 8, 3, new Float32Array(192).fill(0.9));
-    const out = degradationFromSpec(parseDegradation('noise:0:50:clip'))(img, new Rng(1));
+    const img = createImage(8, 8, 3, new Float32Array(192).fill(0.9));
+    const out = createDegradation(parseDegradation('noise:0:50:clip'))(img, new Rng(1));
     expect(out.data.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 

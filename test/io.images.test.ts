@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { encode as pngEncode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { folderSource, listImageFiles, readImage, writeImage } from '../src/io/index.js';
-import { convertChannels, decodeImage, encodeJpeg, encodePng, makeImage, psnr, type FloatImage } from '../src/image/index.js';
+import { convertChannels, decodeImage, encodeJpeg, encodePng, createImage, psnr, type FloatImage } from '../src/image/index.js';
 import { SHARED } from './helpers/goldens.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/images');
@@ -16,7 +16,7 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 function levels(h: number, w: number, c: 1 | 3, max = 255): FloatImage {
   const d = new Float32Array(h * w * c);
   for (let i = 0; i < d.length; i++) d[i] = ((i * 37 + Math.floor(i / 7)) % (max + 1)) / max;
-  return makeImage(h, w, c, d);
+  return createImage(h, w, c, d);
 }
 
 function maxAbs(a: Float32Array, b: ArrayLike<number>): number {
@@ -126,7 +126,7 @@ describe('PNG and JPEG files', () => {
     expect(Object.getPrototypeOf(jpg)).toBe(Uint8Array.prototype);
     expect(decodeImage(jpg).channels).toBe(3);
     // Out-of-range values are clamped, not wrapped.
-    const wild = makeImage(1, 3, 1, Float32Array.from([-0.5, 1.5, NaN]));
+    const wild = createImage(1, 3, 1, Float32Array.from([-0.5, 1.5, NaN]));
     expect(Array.from(decodeImage(encodePng(wild)).data)).toEqual([0, 1, 0]);
   });
 });

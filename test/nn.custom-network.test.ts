@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Conv2d,
-  ConditionalUNet,
+  UNet,
   CustomNetwork,
   LayerNorm,
   Linear,
@@ -111,7 +111,7 @@ describe('a network written in the ops language (NetworkModule + registerNetwork
   it('refuses an unregistered name, a clashing registration and the wrong class', () => {
     expect(() => new CustomNetwork({ ...config, name: 'nobody' })).toThrow(/registerNetwork/);
     expect(() => registerNetwork({ name: NAME, build: (c) => new TinyNet(c) })).toThrow(/already registered/);
-    expect(() => new ConditionalUNet(config as never)).toThrow(/CustomNetwork/);
+    expect(() => new UNet(config as never)).toThrow(/CustomNetwork/);
     expect(() => new CustomNetwork({ ...config, options: { width: Number.NaN } })).toThrow(/finite/);
   });
 

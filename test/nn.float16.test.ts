@@ -1,6 +1,7 @@
 // float16 weight files and recommended sampling in model files.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, loadModel, readModelInfo, readSafetensors, saveModel, writeSafetensors } from '../src/index.js';
+import { UNet, loadModel, readModelInfo, readSafetensors, saveModel } from '../src/index.js';
+import { writeSafetensors } from '../src/advanced.js';
 import { floatToHalfBits, halfBitsToFloatBits } from '../src/nn/io/dtypes.js';
 import { useCpu } from './helpers/backends.js';
 
@@ -60,7 +61,7 @@ describe('float16 safetensors and model files', () => {
 
   it('saveModel stores float16 weights and a validated recommended sampling', () => {
     const sde = { T: 50, maxSigma: 0.1, schedule: 'cosine', eps: 0.005 } as const;
-    const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 2, prediction: 'residual' }, { seed: 2 });
+    const net = new UNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 2, prediction: 'residual' }, { seed: 2 });
     const sampling = { sampler: 'posterior', steps: 5, eta: 0 };
     const bytes = saveModel(net, sde, { dtype: 'float16', sampling });
     expect(bytes.length).toBeLessThan(saveModel(net, sde).length * 0.6);
@@ -68,13 +69,13 @@ describe('float16 safetensors and model files', () => {
     const back = loadModel(bytes);
     expect(back.info.network.prediction).toBe('residual');
     const want = net.stateDict();
-    for (const [k, t] of Object.entries(back.unet.stateDict())) {
+    for (const [k, t] of Object.entries(back.network.stateDict())) {
       expect(Array.from(t.data)).toEqual(Array.from(want[k].data, (v) => halfValue(floatToHalfBits(v))));
     }
     expect(() => saveModel(net, sde, { sampling: { sampler: 'posterior', steps: 51 } })).toThrow(/steps must be an integer in 1..50/);
     expect(() => saveModel(net, sde, { sampling: { sampler: 'magic', steps: 5 } })).toThrow(/sampler must be one of/);
     expect(() => saveModel(net, sde, { sampling: { sampler: 'ddim', steps: 5, eta: 2 } })).toThrow(/eta must be in \[0, 1\]/);
-    back.unet.dispose();
+    back.network.dispose();
     net.dispose();
   });
 });

@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  ConditionalNAFNet,
-  ConditionalUNet,
+  NAFNet,
+  UNet,
   MeanRevertingSDE,
   ModelCompatibilityError,
   Rng,
@@ -61,9 +61,9 @@ function configOf(g: Golden): NetworkConfig {
 function build(config: NetworkConfig, seed = 0): TfjsNetwork {
   if (config.arch === 'nafnet') {
     const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction } = config;
-    return new ConditionalNAFNet({ imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional: conditional ?? true, ...(prediction ? { prediction } : {}) }, { seed });
+    return new NAFNet({ imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional: conditional ?? true, ...(prediction ? { prediction } : {}) }, { seed });
   }
-  return new ConditionalUNet(config as UNetConfig, { seed });
+  return new UNet(config as UNetConfig, { seed });
 }
 
 const nhwc = (v: Nested, s: readonly number[]): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.tensor4d(flat(v), s as [number, number, number, number]), [0, 2, 3, 1]));
@@ -260,7 +260,7 @@ describe('bad input', () => {
   it('a state dict of another architecture or size names the missing, unexpected and mis-shaped keys, with a hint', async () => {
     await useCpu();
     const nafDict = readSafetensors(bytes('nafnet_cond_public', 'weights.safetensors'));
-    const unet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 8, depth: 2 });
+    const unet = new UNet({ inChannels: 3, outChannels: 3, nf: 8, depth: 2 });
     const err = (() => {
       try {
         unet.loadStateDict(nafDict);
@@ -272,9 +272,9 @@ describe('bad input', () => {
     expect(err).toBeInstanceOf(StateDictMismatchError);
     expect(err.message).toMatch(/missing keys \(\d+\): init_conv.weight/);
     expect(err.message).toMatch(/unexpected keys \(\d+\): time_mlp.1.weight|unexpected keys \(\d+\):.*intro.weight/);
-    expect(err.message).toMatch(/build the ConditionalNAFNet with that config/);
+    expect(err.message).toMatch(/build the NAFNet with that config/);
     unet.dispose();
-    const naf = new ConditionalNAFNet({ imgChannels: 3, width: 16, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], conditional: true });
+    const naf = new NAFNet({ imgChannels: 3, width: 16, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], conditional: true });
     expect(() => naf.loadStateDict(nafDict)).toThrow(/mis-shaped keys \(\d+\): time_mlp.1.weight is \[64, 8\] in the weights but the network needs \[128, 16\]/);
     naf.dispose();
   });
@@ -282,15 +282,15 @@ describe('bad input', () => {
   it('bad NAFNet configs, and unconditional / conditional inputs, fail in one line naming the problem', async () => {
     await useCpu();
     const ok = { imgChannels: 3, width: 8, encBlocks: [1], middleBlocks: 1, decBlocks: [1], conditional: true };
-    expect(() => new ConditionalNAFNet({ ...ok, width: 7 })).toThrow(/width must be an even integer/);
-    expect(() => new ConditionalNAFNet({ ...ok, decBlocks: [1, 1] })).toThrow(/one entry per level/);
-    expect(() => new ConditionalNAFNet({ ...ok, nf: 8 } as never)).toThrow(/unknown NAFNet option nf/);
-    expect(() => new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 8, depth: 2, width: 8 } as never)).toThrow(/unknown U-Net option width/);
-    const cond = new ConditionalNAFNet(ok);
+    expect(() => new NAFNet({ ...ok, width: 7 })).toThrow(/width must be an even integer/);
+    expect(() => new NAFNet({ ...ok, decBlocks: [1, 1] })).toThrow(/one entry per level/);
+    expect(() => new NAFNet({ ...ok, nf: 8 } as never)).toThrow(/unknown NAFNet option nf/);
+    expect(() => new UNet({ inChannels: 3, outChannels: 3, nf: 8, depth: 2, width: 8 } as never)).toThrow(/unknown U-Net option width/);
+    const cond = new NAFNet(ok);
     const x = tf.zeros([1, 8, 8, 3]);
     expect(() => cond.predict(x, null, 1)).toThrow(/cond must be a tf.Tensor \[B, H, W, 3\] \(this network is conditional\)/);
     cond.dispose();
-    const uncond = new ConditionalNAFNet({ ...ok, conditional: false });
+    const uncond = new NAFNet({ ...ok, conditional: false });
     const y = uncond.predict(x, null, 1);
     expect(y.shape).toEqual([1, 8, 8, 3]);
     tf.dispose([x, y]);
@@ -302,10 +302,10 @@ describe('model files record the architecture', () => {
   it('save -> load round-trips a NAFNet bit-exactly; a mismatch of architecture is refused', async () => {
     await useCpu();
     const sde = { T: 50, maxSigma: 10 / 255 };
-    const naf = new ConditionalNAFNet({ imgChannels: 1, width: 4, encBlocks: [1], middleBlocks: 1, decBlocks: [1], conditional: false }, { seed: 3 });
+    const naf = new NAFNet({ imgChannels: 1, width: 4, encBlocks: [1], middleBlocks: 1, decBlocks: [1], conditional: false }, { seed: 3 });
     const file = saveModel(naf, sde);
     const { network, info } = loadModel(file, { sde });
-    expect(network).toBeInstanceOf(ConditionalNAFNet);
+    expect(network).toBeInstanceOf(NAFNet);
     expect(info.network).toEqual(naf.config);
     for (const [k, v] of Object.entries(naf.stateDict())) expect(network.stateDict()[k].data).toEqual(v.data);
     expect(() => assertCompatible(sde, info, { arch: 'unet' })).toThrow(ModelCompatibilityError);

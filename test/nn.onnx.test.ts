@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConditionalUNet,
+  UNet,
   OnnxExportError,
   OrtModelError,
   createOrtNoiseModel,
@@ -141,10 +141,10 @@ describe('exportOnnx + onnxruntime-node on the golden U-Net (nf=8, depth=2)', ()
   });
 });
 
-describe('ONNX vs the tfjs ConditionalUNet (nf=16, depth=3, random weights)', () => {
+describe('ONNX vs the tfjs UNet (nf=16, depth=3, random weights)', () => {
   it('unet.stateDict() -> exportOnnx -> ORT matches unet.predict to 1e-4 (padding, batch of 2, two times)', async () => {
     const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 16, depth: 3 };
-    const unet = new ConditionalUNet(config, { seed: 5 });
+    const unet = new UNet(config, { seed: 5 });
     try {
       const { shape, err } = await ortVsTfjs(unet, exportOnnx(config, unet.stateDict()), [2, 12, 20, 3], [3, 71]);
       expect(shape).toEqual([2, 12, 20, 3]);

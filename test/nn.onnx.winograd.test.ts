@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, exportOnnx, type UNetConfig } from '../src/index.js';
+import { UNet, exportOnnx, type UNetConfig } from '../src/index.js';
 
 import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
@@ -101,9 +101,9 @@ describe('Winograd F(4x4, 3x3) as ONNX ops', () => {
 });
 
 describe("exportOnnx(..., { conv3x3: 'winograd' })", () => {
-  it(`matches the tfjs ConditionalUNet to 1e-4 where convolutions have >= ${WINOGRAD_MIN_CHANNELS} channels (nf=32, depth=3, batch 2, part tiles)`, async () => {
+  it(`matches the tfjs UNet to 1e-4 where convolutions have >= ${WINOGRAD_MIN_CHANNELS} channels (nf=32, depth=3, batch 2, part tiles)`, async () => {
     const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 32, depth: 3 };
-    const unet = new ConditionalUNet(config, { seed: 8 });
+    const unet = new UNet(config, { seed: 8 });
     const direct = exportOnnx(config, unet.stateDict());
     const fast = exportOnnx(config, unet.stateDict(), { conv3x3: 'winograd' });
     // The Winograd ops are there (and the file keeps the 3x3 kernels: about the same size).
@@ -122,7 +122,7 @@ describe("exportOnnx(..., { conv3x3: 'winograd' })", () => {
 
   it('rejects an unknown conv3x3 choice', () => {
     const config: UNetConfig = { inChannels: 3, outChannels: 3, nf: 8, depth: 2 };
-    const unet = new ConditionalUNet(config, { seed: 1 });
+    const unet = new UNet(config, { seed: 1 });
     try {
       expect(() => exportOnnx(config, unet.stateDict(), { conv3x3: 'fft' as 'direct' })).toThrow(/conv3x3 must be 'direct' or 'winograd'/);
     } finally {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConditionalUNet,
+  UNet,
   MeanRevertingSDE,
   ModelCompatibilityError,
   Rng,
@@ -120,15 +120,15 @@ describe('parameter table and sizes', () => {
 
   it('rejects invalid configs', () => {
     expect(() => countParameters({ ...PUBLIC, nf: 7 })).toThrow(/nf must be an even integer/);
-    expect(() => new ConditionalUNet({ ...PUBLIC, depth: 0 })).toThrow(/depth must be an integer >= 1/);
+    expect(() => new UNet({ ...PUBLIC, depth: 0 })).toThrow(/depth must be an integer >= 1/);
     expect(() => countParameters({ ...PUBLIC, inChannels: 1.5 })).toThrow(/inChannels/);
   });
 });
 
 describe('public golden weights (nf=8, depth=2)', () => {
-  let net: ConditionalUNet;
+  let net: UNet;
   beforeAll(() => {
-    net = new ConditionalUNet(PUBLIC);
+    net = new UNet(PUBLIC);
     net.loadStateDict(readSafetensors(bytesOf('weights.safetensors')));
   });
   afterAll(() => net.dispose());
@@ -146,7 +146,7 @@ describe('public golden weights (nf=8, depth=2)', () => {
   });
 
   it('weights.pth loads to the same parameters and outputs', () => {
-    const other = new ConditionalUNet(PUBLIC, { seed: 5 });
+    const other = new UNet(PUBLIC, { seed: 5 });
     try {
       other.loadStateDict(readTorchStateDict(bytesOf('weights.pth')));
       expectSameStateDict(other.stateDict(), net.stateDict());
@@ -207,7 +207,7 @@ describe('public golden weights (nf=8, depth=2)', () => {
 
 describe('loadStateDict strictness', () => {
   it('lists every missing, unexpected and mis-shaped key in one error, and assigns nothing', () => {
-    const net = new ConditionalUNet(PUBLIC);
+    const net = new UNet(PUBLIC);
     try {
       const good = readSafetensors(bytesOf('weights.safetensors'));
       const bad: StateDict = { ...good };
@@ -248,7 +248,7 @@ describe('loadStateDict strictness', () => {
   });
 
   it('hints at DataParallel prefixes and at the size the weights were saved from', () => {
-    const net = new ConditionalUNet({ ...PUBLIC, nf: 16 });
+    const net = new UNet({ ...PUBLIC, nf: 16 });
     try {
       const good = readSafetensors(bytesOf('weights.safetensors'));
       expect(() => net.loadStateDict(good)).toThrow(/look like a network of \{"inChannels":3,"outChannels":3,"nf":8,"depth":2\}/);
@@ -265,8 +265,8 @@ describe('another size (nothing depends on nf=8 / depth=2)', () => {
   const CFG: UNetConfig = { inChannels: 1, outChannels: 2, nf: 16, depth: 3 };
 
   it('stateDict -> loadStateDict round-trips exactly, shapes follow the config, odd sizes are padded and cropped', () => {
-    const a = new ConditionalUNet(CFG, { seed: 1 });
-    const b = new ConditionalUNet(CFG, { seed: 2 });
+    const a = new UNet(CFG, { seed: 1 });
+    const b = new UNet(CFG, { seed: 2 });
     try {
       const sd = a.stateDict();
       const specs = networkParamSpecs(CFG);
@@ -300,7 +300,7 @@ describe('another size (nothing depends on nf=8 / depth=2)', () => {
 
 describe('training', () => {
   it('the ML loss gives every variable a non-zero gradient, and Adam steps reduce it', () => {
-    const net = new ConditionalUNet(PUBLIC, { seed: 3 });
+    const net = new UNet(PUBLIC, { seed: 3 });
     const sde = new MeanRevertingSDE({ T: 100, maxSigma: 10 / 255 });
     const rng = new Rng(11);
     const shape = [2, 4, 4, 3];
@@ -308,7 +308,7 @@ describe('training', () => {
     const mu = tf.tidy(() => tf.clipByValue(tf.add(x0, tf.mul(tf.tensor(rng.normal(shape), shape, 'float32'), 0.1)), 0, 1));
     const t = [20, 60];
     const xt = sde.sampleMarginal(x0, mu, t, rng);
-    const loss = (): tf.Scalar => mlLoss(sde, { xt, x0, mu, t, noisePred: net.predict(xt, mu, t) }) as tf.Scalar;
+    const loss = (): tf.Scalar => mlLoss(sde, { xt, x0, cond: mu, t, noisePred: net.predict(xt, mu, t) }) as tf.Scalar;
     try {
       const vars = net.trainableVariables;
       expect(vars.length).toBe(io.params.length);
@@ -339,9 +339,9 @@ describe('model file (weights + configs)', () => {
   const SDE = { T: 100, maxSigma: 10 / 255, schedule: 'cosine' as const, eps: 0.005 };
 
   it('save -> load round-trips bit-exactly with the SDE config', () => {
-    const net = new ConditionalUNet({ inChannels: 2, outChannels: 2, nf: 8, depth: 3 }, { seed: 9 });
+    const net = new UNet({ inChannels: 2, outChannels: 2, nf: 8, depth: 3 }, { seed: 9 });
     const bytes = saveModel(net, new MeanRevertingSDE(SDE));
-    const { unet, sdeConfig, info } = loadModel(bytes);
+    const { network: unet, sdeConfig, info } = loadModel(bytes);
     try {
       expect(info.network).toEqual(net.config);
       expect(unet.config).toEqual(net.config);
@@ -360,7 +360,7 @@ describe('model file (weights + configs)', () => {
   });
 
   it('refuses a mismatched SDE or network size, and files that are not irsde models', () => {
-    const net = new ConditionalUNet(PUBLIC);
+    const net = new UNet(PUBLIC);
     const bytes = saveModel(net, SDE);
     net.dispose();
     const info = readModelInfo(bytes);
@@ -385,12 +385,12 @@ describe('model file (weights + configs)', () => {
 
   it('Node file helpers: save/load a model file, read .pth or .safetensors weights by content', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'irsde-unet-'));
-    const net = new ConditionalUNet(PUBLIC, { seed: 4 });
+    const net = new UNet(PUBLIC, { seed: 4 });
     try {
       const path = join(dir, 'model.safetensors');
       const n = await saveModelFile(path, net, SDE);
       expect(n).toBe(readFileSync(path).length);
-      const { unet, sdeConfig } = await loadModelFile(path, { sde: SDE, network: { inChannels: 3 } });
+      const { network: unet, sdeConfig } = await loadModelFile(path, { sde: SDE, network: { inChannels: 3 } });
       expectSameStateDict(unet.stateDict(), net.stateDict());
       expect(sdeConfig.T).toBe(SDE.T);
       unet.dispose();
@@ -407,7 +407,7 @@ describe('model file (weights + configs)', () => {
 describe('model files over URLs (the browser path)', () => {
   it('modelBlob -> served over HTTP -> loadModelFromUrl round-trips bit exactly; HTTP errors are clear', async () => {
     const { createServer } = await import('node:http');
-    const { modelBlob, loadModelFromUrl, ConditionalUNet: Net, saveModel: save } = await import('../src/advanced.js');
+    const { modelBlob, loadModelFromUrl, UNet: Net, saveModel: save } = await import('../src/advanced.js');
     const net = new Net({ inChannels: 1, outChannels: 1, nf: 4, depth: 2 }, { seed: 5 });
     const sdeCfg = { T: 20, maxSigma: 0.1, schedule: 'cosine' as const, eps: 0.01 };
     const bytes = new Uint8Array(await modelBlob(net, sdeCfg).arrayBuffer());
@@ -419,8 +419,8 @@ describe('model files over URLs (the browser path)', () => {
     const port = (server.address() as { port: number }).port;
     try {
       const loaded = await loadModelFromUrl(`http://127.0.0.1:${port}/model.safetensors`, { sde: sdeCfg });
-      expect(Buffer.compare(Buffer.from(save(loaded.unet, loaded.sdeConfig)), Buffer.from(bytes))).toBe(0);
-      loaded.unet.dispose();
+      expect(Buffer.compare(Buffer.from(save(loaded.network, loaded.sdeConfig)), Buffer.from(bytes))).toBe(0);
+      loaded.network.dispose();
       await expect(loadModelFromUrl(`http://127.0.0.1:${port}/missing`)).rejects.toThrow(/answered 404/);
     } finally {
       server.close();

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, gaussianNoise, psnr, saveModel, loadRestorer, selectBackend, type FloatImage, type RestoredTile } from '../src/index.js';
+import { UNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, psnr, saveModel, loadRestorer, selectBackend, type FloatImage, type RestoredTile } from '../src/index.js';
+import { gaussianNoise } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
@@ -34,7 +35,7 @@ describe('Restorer', () => {
 
   it('keeps grey images grey, is deterministic under a seed, and refuses a noise level for an IR-SDE model', async () => {
     await selectBackend('wasm');
-    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
     const restorer = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 10, maxSigma: from255(10) })));
     net.dispose();
     const grey: FloatImage = { data: Float32Array.from(new Rng(1).uniform([16 * 16]), (v) => v), height: 16, width: 16, channels: 1 };
@@ -52,7 +53,7 @@ describe('Restorer', () => {
 
   it('a model that recommends no sampling restores with a few steps by default, not all T', async () => {
     await selectBackend('wasm');
-    const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, prediction: 'residual' });
+    const net = new UNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, prediction: 'residual' });
     const restorer = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 40, maxSigma: from255(10) })));
     net.dispose();
     expect(restorer.sampling).toBeUndefined();
@@ -69,7 +70,7 @@ describe('Restorer', () => {
 
   it('a super-resolution model (task.scale) upscales its input first; an inpainting model (task.inpaint) needs a mask and keeps every known pixel', async () => {
     await selectBackend('wasm');
-    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
     const sde = new MeanRevertingSDE({ T: 10, maxSigma: from255(10) });
     const sampling = { sampler: 'posterior', steps: 1, eta: 0 } as const;
     const sr = await loadRestorer(saveModel(net, sde, { sampling, task: { name: 'sr4', scale: 4 } }));
@@ -104,7 +105,7 @@ describe('Restorer', () => {
   it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {
     await selectBackend('wasm');
     const sde = new DenoisingSDE({ T: 20, maxSigma: from255(50) });
-    const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
+    const net = new UNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
     const restorer = await loadRestorer(saveModel(net, sde));
     net.dispose();
     const img: FloatImage = { data: new Float32Array(24 * 24).fill(0.5), height: 24, width: 24, channels: 1 };
@@ -143,7 +144,7 @@ describe('Restorer', () => {
       }
     };
     // An IR-SDE model, 3 posterior steps, a grey photo through an RGB network: tiles come back grey.
-    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
     const mr = await loadRestorer(saveModel(net, new MeanRevertingSDE({ T: 10, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 3 } }));
     net.dispose();
     const grey: FloatImage = { data: Float32Array.from(new Rng(4).uniform([40 * 36])), height: 40, width: 36, channels: 1 };
@@ -159,7 +160,7 @@ describe('Restorer', () => {
     await mr.dispose();
 
     // A DenoisingSDE model sampled as the shipped one (posterior, 1 step, eta 0): the one pass's tiles are the result.
-    const dnNet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
+    const dnNet = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, conditional: false, prediction: 'residual' });
     const dn = await loadRestorer(saveModel(dnNet, new DenoisingSDE({ T: 100, maxSigma: from255(50) }), { sampling: { sampler: 'posterior', steps: 1, eta: 0 } }));
     dnNet.dispose();
     const rgb: FloatImage = { data: Float32Array.from(new Rng(6).uniform([30 * 44 * 3])), height: 30, width: 44, channels: 3 };
@@ -180,7 +181,7 @@ describe('Restorer', () => {
     await selectBackend('cpu');
     const img: FloatImage = { data: new Float32Array(300 * 300).fill(0.5), height: 300, width: 300, channels: 1 };
     const shapesSeen = async (conditional: boolean): Promise<string[]> => {
-      const net = new ConditionalUNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, conditional, prediction: 'residual' });
+      const net = new UNet({ inChannels: 1, outChannels: 1, nf: 4, depth: 3, conditional, prediction: 'residual' });
       const shapes: string[] = [];
       const engine: EngineFactory = async () => ({
         name: 'spy',

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConditionalUNet,
+  UNet,
   MeanRevertingSDE,
   Rng,
   Trainer,
@@ -109,7 +109,7 @@ describe('trainingLoss with residual predictions and the x0 objective', () => {
   });
 
   it('the Trainer accepts the x0 objective, refuses unknown ones, and lowers the x0 loss of a residual U-Net', async () => {
-    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2, prediction: 'residual' }, { seed: 3 });
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2, prediction: 'residual' }, { seed: 3 });
     const data = {
       next(rng: Rng) {
         const gt = tf.tensor(Float32Array.from(rng.uniform([2, 8, 8, 3])), [2, 8, 8, 3]);
@@ -131,12 +131,12 @@ describe('trainingLoss with residual predictions and the x0 objective', () => {
   });
 });
 
-describe('residual ConditionalUNet', () => {
+describe('residual UNet', () => {
   const config = { inChannels: 3, outChannels: 3, nf: 4, depth: 2, prediction: 'residual' } as const;
 
   it('validates the prediction and keeps noise configs as they were', () => {
-    expect(() => new ConditionalUNet({ ...config, prediction: 'x0' as 'noise' })).toThrow(/prediction must be one of 'noise', 'residual', got "x0"/);
-    const noise = new ConditionalUNet({ ...config, prediction: 'noise' });
+    expect(() => new UNet({ ...config, prediction: 'x0' as 'noise' })).toThrow(/prediction must be one of 'noise', 'residual', got "x0"/);
+    const noise = new UNet({ ...config, prediction: 'noise' });
     expect(noise.config).toEqual({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 });
     expect(noise.prediction).toBe('noise');
     noise.dispose();
@@ -144,7 +144,7 @@ describe('residual ConditionalUNet', () => {
 
   it('noiseModel refuses; noiseModelFor converts the output with the SDE; model files keep the prediction', () => {
     const sde = new MeanRevertingSDE(CFG);
-    const net = new ConditionalUNet(config, { seed: 1 });
+    const net = new UNet(config, { seed: 1 });
     const a = arrays();
     const xt = tf.tensor(a.x0, SHAPE);
     const mu = tf.tensor(a.mu, SHAPE);
@@ -160,11 +160,11 @@ describe('residual ConditionalUNet', () => {
     const bytes = saveModel(net, sde);
     expect(readModelInfo(bytes).network.prediction).toBe('residual');
     const back = loadModel(bytes);
-    expect(back.unet.prediction).toBe('residual');
-    const r2 = back.unet.predict(xt, mu, 5);
+    expect(back.network.prediction).toBe('residual');
+    const r2 = back.network.predict(xt, mu, 5);
     expect(maxAbs(r2.dataSync(), r.dataSync())).toBe(0);
     tf.dispose([xt, mu, eps, r, want, r2]);
-    back.unet.dispose();
+    back.network.dispose();
     net.dispose();
   });
 });

@@ -2,21 +2,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
   DenoisingSDE,
-  HostTensor,
   MeanRevertingSDE,
   Rng,
   from255,
-  gaussianNoiseModel,
-  hostBackend,
-  oracleNoiseModel,
   restore,
   samplers,
-  solveProbabilityFlow,
-  tfjsBackend,
   timesteps,
   type DiffusionSDE,
   type NoiseModel,
 } from '../src/index.js';
+import {
+  HostTensor,
+  gaussianNoiseModel,
+  hostBackend,
+  oracleNoiseModel,
+  solveProbabilityFlow,
+  tfjsBackend,
+} from '../src/advanced.js';
 
 /*
  * The adaptive probability-flow ODE solver (Dormand–Prince 5(4)) on Gaussian data

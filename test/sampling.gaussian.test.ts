@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, Rng, gaussianNoiseModel, hostBackend, restore, tfjsBackend, type TensorBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, restore, type TensorBackend } from '../src/index.js';
+import { HostTensor, gaussianNoiseModel, hostBackend, tfjsBackend } from '../src/advanced.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 /*

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, Rng, hostBackend, oracleNoiseModel, restore, samplers, timesteps, type TensorBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng, restore, samplers, timesteps, type TensorBackend } from '../src/index.js';
+import { HostTensor, hostBackend, oracleNoiseModel } from '../src/advanced.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

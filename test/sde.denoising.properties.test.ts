@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DenoisingSDE, HostTensor, MeanRevertingSDE, Rng, from255, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/index.js';
+import { DenoisingSDE, MeanRevertingSDE, Rng, from255 } from '../src/index.js';
+import { HostTensor, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/advanced.js';
 import { useCpu } from './helpers/backends.js';
 import { flat, flat64, loadJson } from './helpers/goldens.js';
 
@@ -163,7 +164,7 @@ describe('DenoisingSDE: the ML training objective (denoising_model.optimize_para
     const dn = new DenoisingSDE(CFG, hostBackend);
     const mr = new MeanRevertingSDE({ T: 100, maxSigma: 0.1 }, hostBackend);
     const x = hostBackend.randomNormal([2, 3], new Rng(1));
-    expect(() => mlLoss(dn, { xt: x, x0: x, noisePred: x, t: 3, mu: x } as never)).toThrow(/mlLoss: a DenoisingSDE is unconditional and takes no mu/);
+    expect(() => mlLoss(dn, { xt: x, x0: x, noisePred: x, t: 3, cond: x } as never)).toThrow(/mlLoss: a DenoisingSDE is unconditional and takes no mu/);
     expect(() => noiseMatchingLoss(mr, { xt: x, x0: x, noisePred: x, t: 3 } as never)).toThrow(/noiseMatchingLoss: a MeanRevertingSDE needs mu/);
     expect(() => mlLoss({} as never, { xt: x, x0: x, noisePred: x, t: 3 } as never)).toThrow(/mlLoss: sde must be a MeanRevertingSDE or a DenoisingSDE/);
   });

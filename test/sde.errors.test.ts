@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DenoisingSDE, MeanRevertingSDE, Rng, hostBackend, thetaSchedule } from '../src/index.js';
+import { DenoisingSDE, MeanRevertingSDE, Rng } from '../src/index.js';
+import { hostBackend, thetaSchedule } from '../src/advanced.js';
 import { useCpu } from './helpers/backends.js';
 
 beforeAll(useCpu);

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MeanRevertingSDE, mlLoss, type TensorBackend } from '../src/index.js';
+import { MeanRevertingSDE, type TensorBackend } from '../src/index.js';
+import { mlLoss } from '../src/advanced.js';
 import { BACKENDS, WASM_CASE } from './helpers/backends.js';
 import { flat, flat64, loadJson, normErr } from './helpers/goldens.js';
 
@@ -68,8 +69,8 @@ for (const { file, f64 } of FILES) {
             check('scoreFromX0', sde.scoreFromX0(xt, x0, mu, t), st.get_real_score);
             check('scoreFromNoise', sde.scoreFromNoise(noise, t), st.get_score_from_noise);
             check('meanDecay', sde.meanDecay(t), st.weights);
-            check('mlLoss', mlLoss(sde, { xt, x0, mu, noisePred: noise, t }), st.loss_l1);
-            check('mlLoss (matching)', mlLoss(sde, { xt, x0, mu, noisePred: noise, t }, { norm: 'l1' }), st.loss_matching_l1);
+            check('mlLoss', mlLoss(sde, { xt, x0, cond: mu, noisePred: noise, t }), st.loss_l1);
+            check('mlLoss (matching)', mlLoss(sde, { xt, x0, cond: mu, noisePred: noise, t }, { norm: 'l1' }), st.loss_matching_l1);
             backend.dispose([x0, mu, xt, noise, score]);
           });
         }
@@ -90,7 +91,7 @@ for (const { file, f64 } of FILES) {
             const s = sde.scoreFromNoise(noise, t);
             check('reverseSdeStepMean', sde.reverseSdeStepMean(xt, mu, s, t), bt.reverse_sde_step_mean);
             check('optimalReverseMean', sde.optimalReverseMean(xt, x0, mu, t), bt.reverse_optimum_step);
-            check('mlLoss', mlLoss(sde, { xt, x0, mu, noisePred: noise, t }), bt.loss_l1);
+            check('mlLoss', mlLoss(sde, { xt, x0, cond: mu, noisePred: noise, t }), bt.loss_l1);
             backend.dispose([x0, mu, xt, noise, s]);
           });
         }

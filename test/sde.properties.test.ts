@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostTensor, MeanRevertingSDE, Rng, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/index.js';
+import { MeanRevertingSDE, Rng } from '../src/index.js';
+import { HostTensor, hostBackend, mlLoss, noiseMatchingLoss, tfjsBackend } from '../src/advanced.js';
 import { HostBackend } from '../src/backend/host.js';
 import { BACKENDS, useCpu } from './helpers/backends.js';
 
@@ -198,7 +199,7 @@ describe('losses', () => {
       const [xt, x0, mu, eps] = [mk(), mk(), mk(), mk()];
       const t = [5, 50, 100];
       const weights = [0.5, 1, 2];
-      const f = (p: tf.Tensor) => mlLoss(sde, { xt, x0, mu, noisePred: p, t }, { norm, weights }) as tf.Scalar;
+      const f = (p: tf.Tensor) => mlLoss(sde, { xt, x0, cond: mu, noisePred: p, t }, { norm, weights }) as tf.Scalar;
       const g = tf.grad(f)(eps);
       const gv = g.dataSync();
       // Finite differences in float64 on the host backend (same maths, float64 accumulation).
@@ -214,7 +215,7 @@ describe('losses', () => {
         const minus = base.slice();
         minus[idx] -= h;
         const lossAt = (p: Float32Array) =>
-          (mlLoss(host, { xt: hv(xt), x0: hv(x0), mu: hv(mu), noisePred: new HostTensor(p, shape), t }, { norm, weights }) as HostTensor).data[0];
+          (mlLoss(host, { xt: hv(xt), x0: hv(x0), cond: hv(mu), noisePred: new HostTensor(p, shape), t }, { norm, weights }) as HostTensor).data[0];
         const fd = (lossAt(plus) - lossAt(minus)) / (2 * h);
         maxErr = Math.max(maxErr, Math.abs(fd - gv[idx]));
         maxG = Math.max(maxG, Math.abs(gv[idx]));
@@ -228,7 +229,7 @@ describe('losses', () => {
   it('gradients reach variables through mlLoss (tf.variableGrads)', () => {
     const [xt, x0, mu] = [mk(), mk(), mk()];
     const w = tf.variable(tf.fill(shape, 0.3));
-    const { value, grads } = tf.variableGrads(() => mlLoss(sde, { xt, x0, mu, noisePred: tf.mul(w, xt), t: 10 }) as tf.Scalar, [w]);
+    const { value, grads } = tf.variableGrads(() => mlLoss(sde, { xt, x0, cond: mu, noisePred: tf.mul(w, xt), t: 10 }) as tf.Scalar, [w]);
     const gsum = tf.sum(tf.abs(grads[w.name]));
     expect(gsum.dataSync()[0]).toBeGreaterThan(0);
     expect(Number.isFinite(value.dataSync()[0])).toBe(true);
@@ -242,20 +243,20 @@ describe('losses', () => {
     const t = [3, 30, 90];
     const z = hostBackend.randomNormal(shape, rng);
     const xt = h.sampleMarginal(x0, mu, t, z);
-    const zero = (noiseMatchingLoss(h, { xt, x0, mu, noisePred: z, t }) as HostTensor).data[0];
+    const zero = (noiseMatchingLoss(h, { xt, x0, cond: mu, noisePred: z, t }) as HostTensor).data[0];
     expect(zero).toBeLessThan(1e-3);
     const off = hostBackend.linear([[z, 1]], Float64Array.of(1, 2, 3));
-    const l1 = (noiseMatchingLoss(h, { xt, x0, mu, noisePred: off, t }) as HostTensor).data[0];
+    const l1 = (noiseMatchingLoss(h, { xt, x0, cond: mu, noisePred: off, t }) as HostTensor).data[0];
     expect(l1).toBeCloseTo((1 + 2 + 3) / 3, 3);
-    const l2w = (noiseMatchingLoss(h, { xt, x0, mu, noisePred: off, t }, { norm: 'l2', weights: [1, 0, 0.5] }) as HostTensor).data[0];
+    const l2w = (noiseMatchingLoss(h, { xt, x0, cond: mu, noisePred: off, t }, { norm: 'l2', weights: [1, 0, 0.5] }) as HostTensor).data[0];
     expect(l2w).toBeCloseTo((1 + 0 + 0.5 * 9) / 3, 3);
   });
 
   it('bad loss options are refused clearly', () => {
     const h = new MeanRevertingSDE(sde.config, new HostBackend());
     const x = hostBackend.randomNormal([2, 3], rng);
-    expect(() => mlLoss(h, { xt: x, x0: x, mu: x, noisePred: x, t: 3 }, { norm: 'l3' as 'l1' })).toThrow(/norm must be 'l1' or 'l2'/);
-    expect(() => mlLoss(h, { xt: x, x0: x, mu: x, noisePred: x, t: 3 }, { weights: [1] })).toThrow(/weights has 1 entries but the batch axis has size 2/);
+    expect(() => mlLoss(h, { xt: x, x0: x, cond: x, noisePred: x, t: 3 }, { norm: 'l3' as 'l1' })).toThrow(/norm must be 'l1' or 'l2'/);
+    expect(() => mlLoss(h, { xt: x, x0: x, cond: x, noisePred: x, t: 3 }, { weights: [1] })).toThrow(/weights has 1 entries but the batch axis has size 2/);
   });
 });
 
@@ -285,8 +286,8 @@ describe('memory: tfjs methods leak nothing', () => {
       () => sde.sampleMarginal(x0, mu, [1, 50], rng),
       () => sde.exactTransition(x, mu, 9, 4, rng),
       () => sde.prior(mu, rng),
-      () => mlLoss(sde, { xt: x, x0, mu, noisePred: s, t: [1, 2] }, { weights: [1, 2] }),
-      () => noiseMatchingLoss(sde, { xt: x, x0, mu, noisePred: s, t: 5 }, { norm: 'l2' }),
+      () => mlLoss(sde, { xt: x, x0, cond: mu, noisePred: s, t: [1, 2] }, { weights: [1, 2] }),
+      () => noiseMatchingLoss(sde, { xt: x, x0, cond: mu, noisePred: s, t: 5 }, { norm: 'l2' }),
     ];
     for (const call of calls) {
       const before = tf.memory().numTensors;

@@ -10,7 +10,7 @@ import {
   applyMask,
   augmentPair,
   bicubicDownUp,
-  degradationFromSpec,
+  createDegradation,
   degradeBatch,
   dihedral,
   gaussianBlur,
@@ -23,7 +23,7 @@ import {
   rainStreaks,
   randomCropPair,
 } from '../src/data/index.js';
-import { convertChannels, cropImage, imagesToTensor, makeImage, type FloatImage } from '../src/image/index.js';
+import { convertChannels, cropImage, imagesToTensor, createImage, type FloatImage } from '../src/image/index.js';
 import { useCpu } from './helpers/backends.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -38,7 +38,7 @@ beforeAll(async () => {
   grey = await readImage(join(FIXTURES, 'metrics/camera_gt.png'));
 });
 
-const constant = (h: number, w: number, c: 1 | 3, v: number) => makeImage(h, w, c, new Float32Array(h * w * c).fill(v));
+const constant = (h: number, w: number, c: 1 | 3, v: number) => createImage(h, w, c, new Float32Array(h * w * c).fill(v));
 function mean(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i];
@@ -86,7 +86,7 @@ describe('degradations', () => {
       { kind: 'chain', steps: [{ kind: 'one-of', options: [{ kind: 'gaussian-blur', sigma: [0.8, 3] }, { kind: 'motion-blur' }] }, { kind: 'noise', sigma: 2, clip: true }, { kind: 'quantize' }] },
     ] as const;
     for (const spec of specs) {
-      const deg = degradationFromSpec(spec);
+      const deg = createDegradation(spec);
       const a = deg(rgb, new Rng(42));
       const b = deg(rgb, new Rng(42));
       const c = deg(rgb, new Rng(43));
@@ -96,14 +96,14 @@ describe('degradations', () => {
     }
     // The input is never modified.
     const copy = Float32Array.from(grey.data);
-    degradationFromSpec({ kind: 'rain' })(grey, new Rng(1));
+    createDegradation({ kind: 'rain' })(grey, new Rng(1));
     expect(maxAbsDiff(copy, grey.data)).toBe(0);
   });
 
   it("'one-of' picks each option about equally often and runs exactly the picked one; 'quantize' stores 8-bit values", () => {
-    const small = makeImage(8, 8, 3, Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => ((i * 37) % 101) / 100));
+    const small = createImage(8, 8, 3, Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => ((i * 37) % 101) / 100));
     const marks = [0.1, 0.5, 0.9];
-    const deg = degradationFromSpec({ kind: 'one-of', options: marks.map((m) => ({ kind: 'chain', steps: [{ kind: 'inpaint', fraction: 1, fill: m }] }) as const) });
+    const deg = createDegradation({ kind: 'one-of', options: marks.map((m) => ({ kind: 'chain', steps: [{ kind: 'inpaint', fraction: 1, fill: m }] }) as const) });
     const counts = [0, 0, 0];
     for (let s = 0; s < 300; s++) {
       const out = deg(small, new Rng(s));
@@ -112,10 +112,10 @@ describe('degradations', () => {
       counts[i]++;
     }
     for (const c of counts) expect(c).toBeGreaterThan(70); // 100 expected of each
-    const q = degradationFromSpec({ kind: 'quantize' })(makeImage(1, 4, 1, Float32Array.from([-0.2, 0.5, 0.1234, 1.7])), new Rng(0));
+    const q = createDegradation({ kind: 'quantize' })(createImage(1, 4, 1, Float32Array.from([-0.2, 0.5, 0.1234, 1.7])), new Rng(0));
     expect(Array.from(q.data)).toEqual(Array.from(Float32Array.from([0, 128 / 255, 31 / 255, 1])));
-    expect(() => degradationFromSpec({ kind: 'one-of', options: [] })).toThrow(/non-empty options/);
-    expect(() => degradationFromSpec({ kind: 'quantize', levels: 0 })).toThrow(/levels/);
+    expect(() => createDegradation({ kind: 'one-of', options: [] })).toThrow(/non-empty options/);
+    expect(() => createDegradation({ kind: 'quantize', levels: 0 })).toThrow(/levels/);
   });
 
   it('Gaussian and motion blur keep constants constant and the mean (up to borders), and smooth', () => {
@@ -158,7 +158,7 @@ describe('degradations', () => {
       return m;
     };
     expect(interior(down, ref.down, 2)).toBeLessThan(1e-5);
-    const up = imresize(makeImage(16, 16, 1, Float32Array.from(ref.down)), { height: 64, width: 64 });
+    const up = imresize(createImage(16, 16, 1, Float32Array.from(ref.down)), { height: 64, width: 64 });
     expect(interior(up, ref.up, 8)).toBeLessThan(1e-5);
   });
 
@@ -192,7 +192,7 @@ describe('degradations', () => {
   });
 
   it('degradeBatch: item b does not depend on the batch size; tensors are not leaked', () => {
-    const deg = degradationFromSpec({ kind: 'noise', sigma: 10 });
+    const deg = createDegradation({ kind: 'noise', sigma: 10 });
     const before = tf.memory().numTensors;
     const two = imagesToTensor([rgb, rgb]);
     const one = imagesToTensor([rgb]);
@@ -207,15 +207,15 @@ describe('degradations', () => {
   });
 
   it('specs are checked when built', () => {
-    expect(() => degradationFromSpec({ kind: 'blur' } as never)).toThrow(/unknown kind "blur"; expected one of noise, rain/);
-    expect(() => degradationFromSpec({ kind: 'noise', sigma: -1 })).toThrow(/sigma/);
-    expect(() => degradationFromSpec({ kind: 'inpaint', fraction: 1.5 })).toThrow(/fraction/);
-    expect(() => degradationFromSpec({ kind: 'gaussian-blur', sigma: [3, 1] })).toThrow(/min <= max/);
+    expect(() => createDegradation({ kind: 'blur' } as never)).toThrow(/unknown kind "blur"; expected one of noise, rain/);
+    expect(() => createDegradation({ kind: 'noise', sigma: -1 })).toThrow(/sigma/);
+    expect(() => createDegradation({ kind: 'inpaint', fraction: 1.5 })).toThrow(/fraction/);
+    expect(() => createDegradation({ kind: 'gaussian-blur', sigma: [3, 1] })).toThrow(/min <= max/);
   });
 });
 
 describe('augmentations', () => {
-  const tiny = makeImage(2, 3, 1, Float32Array.from([1, 2, 3, 4, 5, 6]));
+  const tiny = createImage(2, 3, 1, Float32Array.from([1, 2, 3, 4, 5, 6]));
 
   it('dihedral: quarter turns counter-clockwise (numpy rot90), flips, 4 turns = identity', () => {
     expect(Array.from(dihedral(tiny, 1).data)).toEqual([3, 6, 2, 5, 1, 4]); // np.rot90
@@ -232,7 +232,7 @@ describe('augmentations', () => {
   });
 
   it('crops and transforms LQ and GT together', () => {
-    const lq = makeImage(rgb.height, rgb.width, 3, rgb.data.map((v) => 1 - v));
+    const lq = createImage(rgb.height, rgb.width, 3, rgb.data.map((v) => 1 - v));
     for (let s = 0; s < 5; s++) {
       const rng = new Rng(s);
       const c = randomCropPair({ lq, gt: rgb }, 24, rng);
@@ -261,8 +261,8 @@ describe('data sets', () => {
   });
 
   it('paired batches: shapes, pairing kept through crops and flips, deterministic, no leaks', async () => {
-    const gtImgs = { a: rgb, b: makeImage(64, 80, 3, rgb.data.map((v) => v * 0.5)) };
-    const lqImgs = { a: makeImage(64, 80, 3, rgb.data.map((v) => 1 - v)), b: makeImage(64, 80, 3, rgb.data.map((v) => 1 - v * 0.5)) };
+    const gtImgs = { a: rgb, b: createImage(64, 80, 3, rgb.data.map((v) => v * 0.5)) };
+    const lqImgs = { a: createImage(64, 80, 3, rgb.data.map((v) => 1 - v)), b: createImage(64, 80, 3, rgb.data.map((v) => 1 - v * 0.5)) };
     const ds = ImageDataset.paired({ lq: memorySource(lqImgs), gt: memorySource(gtImgs), cropSize: 32, batchSize: 3 });
     const before = tf.memory().numTensors;
     const b1 = await ds.next(new Rng(11));
@@ -318,7 +318,7 @@ describe('data sets', () => {
   });
 
   it('grey photos in an RGB set get grey noise (all channels equal); colour photos in a grey set are converted first', async () => {
-    const grey = makeImage(40, 40, 1, Float32Array.from({ length: 1600 }, (_, i) => 0.3 + 0.4 * Math.sin(i / 7)));
+    const grey = createImage(40, 40, 1, Float32Array.from({ length: 1600 }, (_, i) => 0.3 + 0.4 * Math.sin(i / 7)));
     const ds = ImageDataset.synthetic({ gt: memorySource({ g: grey }), degradation: { kind: 'noise', sigma: 25 }, channels: 3, cropSize: 32, batchSize: 2 });
     const b = await ds.next(new Rng(4));
     for (const [l, g] of tensorToImages(b.lq).map((img, k) => [img, tensorToImages(b.gt)[k]] as const)) {
@@ -429,5 +429,5 @@ describe('data sets', () => {
 function tensorToImages(t: tf.Tensor): FloatImage[] {
   const [B, H, W, C] = t.shape as number[];
   const d = t.dataSync() as Float32Array;
-  return Array.from({ length: B }, (_, i) => makeImage(H, W, C as 1 | 3, d.slice(i * H * W * C, (i + 1) * H * W * C)));
+  return Array.from({ length: B }, (_, i) => createImage(H, W, C as 1 | 3, d.slice(i * H * W * C, (i + 1) * H * W * C)));
 }

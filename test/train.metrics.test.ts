@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readImage } from '../src/io/index.js';
-import { imageToTensor, makeImage, psnr, psnrY, rgbToY, ssim, ssimY, type FloatImage } from '../src/image/index.js';
+import { imageToTensor, createImage, psnr, psnrY, rgbToY, ssim, ssimY, type FloatImage } from '../src/image/index.js';
 import { useCpu } from './helpers/backends.js';
 import { SHARED } from './helpers/goldens.js';
 
@@ -69,10 +69,10 @@ describe('metric facts', () => {
   });
 
   it('PSNR of a constant offset d is -20 log10(d); dataRange scales it', () => {
-    const shifted = makeImage(photo.height, photo.width, 3, photo.data.map((v) => v + 0.1));
+    const shifted = createImage(photo.height, photo.width, 3, photo.data.map((v) => v + 0.1));
     expect(psnr(photo, shifted)).toBeCloseTo(20, 4);
-    const x255 = makeImage(photo.height, photo.width, 3, photo.data.map((v) => v * 255));
-    const s255 = makeImage(photo.height, photo.width, 3, shifted.data.map((v) => v * 255));
+    const x255 = createImage(photo.height, photo.width, 3, photo.data.map((v) => v * 255));
+    const s255 = createImage(photo.height, photo.width, 3, shifted.data.map((v) => v * 255));
     expect(psnr(x255, s255, { dataRange: 255 })).toBeCloseTo(20, 3);
   });
 
@@ -89,7 +89,7 @@ describe('metric facts', () => {
   });
 
   it('rgbToY is the studio-swing BT.601 luma (16..235)/255', () => {
-    const img = makeImage(1, 3, 3, Float32Array.from([0, 0, 0, 1, 1, 1, 1, 0, 0]));
+    const img = createImage(1, 3, 3, Float32Array.from([0, 0, 0, 1, 1, 1, 1, 0, 0]));
     const y = rgbToY(img);
     expect(y.channels).toBe(1);
     expect(y.data[0]).toBeCloseTo(16 / 255, 6);
@@ -98,7 +98,7 @@ describe('metric facts', () => {
   });
 
   it('clear errors for mismatched sizes, small images and bad options', () => {
-    const small = makeImage(8, 8, 3);
+    const small = createImage(8, 8, 3);
     expect(() => psnr(photo, small)).toThrow(/differ in size: 64x80x3 vs 8x8x3/);
     expect(() => ssim(small, small)).toThrow(/11x11 window does not fit in a 8x8/);
     expect(() => ssim(photo, photo, { winSize: 8 })).toThrow(/odd/);
@@ -108,7 +108,7 @@ describe('metric facts', () => {
 
   it('SSIM of a 512x512 RGB photo takes well under 2 s', async () => {
     const big = await readImage(resolve(SHARED, 'data/images/astronaut.png'));
-    const noisy = makeImage(512, 512, 3, big.data.map((v, i) => v + 0.05 * Math.sin(i)));
+    const noisy = createImage(512, 512, 3, big.data.map((v, i) => v + 0.05 * Math.sin(i)));
     const t0 = performance.now();
     const s = ssim(big, noisy);
     expect(performance.now() - t0).toBeLessThan(2000);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readImage } from '../src/io/index.js';
-import { DenoisingSDE, Rng, estimateNoiseSigma, from255, imageToTensor, makeImage, type FloatImage } from '../src/index.js';
+import { DenoisingSDE, Rng, estimateNoiseSigma, from255, imageToTensor, createImage, type FloatImage } from '../src/index.js';
 import { useCpu } from './helpers/backends.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -43,7 +43,7 @@ describe('estimateNoiseSigma: facts and bad input', () => {
     for (const s255 of [2, 10, 30]) {
       const z = rng.normal([1, H * W]);
       const data = Float32Array.from(z, (v, p) => 0.3 + 0.2 * Math.sin((p % W) / 40) + 0.1 * Math.cos(Math.floor(p / W) / 30) + from255(s255) * v);
-      const est = estimateNoiseSigma(makeImage(H, W, 1, data));
+      const est = estimateNoiseSigma(createImage(H, W, 1, data));
       // The median of ~10000 |d| has a relative standard error of about 1.1 / sqrt(n) ~ 1.1%.
       expect(Math.abs(est - from255(s255)) / from255(s255)).toBeLessThan(0.05);
     }
@@ -51,20 +51,20 @@ describe('estimateNoiseSigma: facts and bad input', () => {
   it('a constant image gives ~0; tensors [H,W,C] and [1,H,W,C] give the image result; scale equivariant', async () => {
     // All coefficients exactly zero: 0 (scikit-image: NaN). A constant 0.5: the same rounding
     // residue as scikit-image, 5.71e-34.
-    expect(estimateNoiseSigma(makeImage(8, 9, 3, new Float32Array(8 * 9 * 3)))).toBe(0);
-    expect(estimateNoiseSigma(makeImage(8, 9, 3, new Float32Array(8 * 9 * 3).fill(0.5)))).toBeLessThan(1e-30);
+    expect(estimateNoiseSigma(createImage(8, 9, 3, new Float32Array(8 * 9 * 3)))).toBe(0);
+    expect(estimateNoiseSigma(createImage(8, 9, 3, new Float32Array(8 * 9 * 3).fill(0.5)))).toBeLessThan(1e-30);
     const img = await readImage(resolve(FIXTURES, REF.cases[2].file));
     const t4 = imageToTensor(img);
     const t3 = tf.squeeze(t4, [0]);
     expect(estimateNoiseSigma(t4)).toBe(estimateNoiseSigma(img));
     expect(estimateNoiseSigma(t3)).toBe(estimateNoiseSigma(img));
     tf.dispose([t4, t3]);
-    const x255 = makeImage(img.height, img.width, img.channels, img.data.map((v) => v * 255));
+    const x255 = createImage(img.height, img.width, img.channels, img.data.map((v) => v * 255));
     expect(estimateNoiseSigma(x255) / 255).toBeCloseTo(estimateNoiseSigma(img), 6);
   });
   it('bad input: one-line errors', () => {
-    expect(() => estimateNoiseSigma(makeImage(1, 5, 1))).toThrow(/estimateNoiseSigma: the image must be at least 2x2 pixels, got 1x5/);
-    const nan = makeImage(4, 4, 1);
+    expect(() => estimateNoiseSigma(createImage(1, 5, 1))).toThrow(/estimateNoiseSigma: the image must be at least 2x2 pixels, got 1x5/);
+    const nan = createImage(4, 4, 1);
     nan.data[5] = NaN;
     expect(() => estimateNoiseSigma(nan)).toThrow(/estimateNoiseSigma: pixel 5 of channel 0 is not finite \(NaN\)/);
     expect(() => estimateNoiseSigma({} as never)).toThrow(/estimateNoiseSigma: expected a FloatImage/);
@@ -76,7 +76,7 @@ describe('estimateNoiseSigma: facts and bad input', () => {
     const clean = Float32Array.from({ length: H * H }, (_, p) => (p % H < H / 2 ? 0.45 + 0.05 * Math.sin(p / 300) : 0.93));
     const noisy = (sigma: number, img: Float32Array): FloatImage => {
       const z = rng.normal([1, H * H]);
-      return makeImage(H, H, 1, Float32Array.from(img, (v, p) => Math.round(Math.min(1, Math.max(0, v + from255(sigma) * z[p])) * 255) / 255));
+      return createImage(H, H, 1, Float32Array.from(img, (v, p) => Math.round(Math.min(1, Math.max(0, v + from255(sigma) * z[p])) * 255) / 255));
     };
     const n50 = noisy(50, clean);
     const plain = estimateNoiseSigma(n50) * 255;
@@ -96,7 +96,7 @@ describe('estimateNoiseSigma: facts and bad input', () => {
     const rng = new Rng(9);
     const z = rng.normal([1, H * H]);
     const data = Float32Array.from(z, (v, p) => 0.5 + 0.1 * Math.sin(p / 500) + from255(25) * v);
-    const t = sde.optimalTimestep(Math.min(estimateNoiseSigma(makeImage(H, H, 1, data)), sde.maxSigma));
+    const t = sde.optimalTimestep(Math.min(estimateNoiseSigma(createImage(H, H, 1, data)), sde.maxSigma));
     expect(Math.abs(t - sde.optimalTimestep(from255(25)))).toBeLessThanOrEqual(1);
   });
 });

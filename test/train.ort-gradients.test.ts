@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConditionalUNet,
+  UNet,
   MeanRevertingSDE,
   Rng,
   Trainer,
@@ -30,8 +30,8 @@ const ortGrads = createOrtGradients({ ort: nodeOrt, threads: 1 });
 afterAll(() => ortGrads.dispose());
 
 /** A network with random (not initial) weights, so every layer's gradient is non-trivial. */
-function randomNet(config: UNetConfig, seed: number): ConditionalUNet {
-  const net = new ConditionalUNet(config, { seed });
+function randomNet(config: UNetConfig, seed: number): UNet {
+  const net = new UNet(config, { seed });
   const rng = new Rng(seed);
   const dict = Object.fromEntries(
     networkParamSpecs(config).map((s) => {
@@ -138,7 +138,7 @@ describe('createOrtGradients', () => {
     // Winograd where the channels allow (levels 2 and the middle), direct per-tap products elsewhere.
     expect(graph('winograd').includes('SpaceToDepth')).toBe(true);
     expect(graph('direct').includes('SpaceToDepth')).toBe(false);
-    const model = new ConditionalUNet(config, { seed: 6 });
+    const model = new UNet(config, { seed: 6 });
     const sde = new MeanRevertingSDE(sdeConfig);
     const rng = new Rng(9);
     const batch = batchOf(rng, 2, 16, 16);
@@ -166,8 +166,8 @@ describe('createOrtGradients', () => {
     const sde = new MeanRevertingSDE(sdeConfig);
     const data: BatchSource = { next: (rng) => batchOf(rng, 2, 8, 8) };
     const config = { lr: 1e-3, seed: 7, clipGradNorm: 1, ema: { updateAfterStep: 0, updateEvery: 1 } } as const;
-    const m1 = new ConditionalUNet(unet, { seed: 2 });
-    const m2 = new ConditionalUNet(unet, { seed: 2 });
+    const m1 = new UNet(unet, { seed: 2 });
+    const m2 = new UNet(unet, { seed: 2 });
     const a = new Trainer({ sde, model: m1, data, config });
     const b = new Trainer({ sde, model: m2, data, config, gradients: ortGrads });
     const la: number[] = [];
@@ -180,7 +180,7 @@ describe('createOrtGradients', () => {
     lb.forEach((l, i) => expect(Math.abs(l - la[i + 1])).toBeLessThan(1e-4 * la[i + 1]));
     let worst = 0;
     let moved = 0;
-    const w0 = new ConditionalUNet(unet, { seed: 2 });
+    const w0 = new UNet(unet, { seed: 2 });
     for (const [name, v] of m1.variables) {
       worst = Math.max(worst, normErr(m2.variables.get(name)!.dataSync(), v.dataSync()));
       moved = Math.max(moved, normErr(w0.variables.get(name)!.dataSync(), v.dataSync()));
@@ -196,7 +196,7 @@ describe('createOrtGradients', () => {
     const model = { predict: (x: tf.Tensor) => tf.mul(x, w), variables: new Map([['w', w]]) };
     const sde = new MeanRevertingSDE(sdeConfig);
     const x = tf.zeros([1, 8, 8, 3]);
-    await expect(ortGrads.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/ConditionalUNet/);
+    await expect(ortGrads.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/UNet/);
     expect(() => createOrtGradients({} as never)).toThrow(/ONNX Runtime module/);
     tf.dispose([w, x]);
   });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type BatchSource } from '../src/advanced.js';
+import { UNet, MeanRevertingSDE, Rng, Trainer, inProcessGradients, microBatchGradients, disposeGradients, gradientValues, type BatchSource } from '../src/advanced.js';
 import { WorkerGradientPool } from '../src/train/parallel/index.js';
 import { normErr } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
@@ -28,7 +28,7 @@ afterAll(() => pool.dispose());
 describe('WorkerGradientPool', () => {
   it('gives the full-batch gradient: 2 workers on shards of 2 + 1, and micro-batches of 1, equal one thread to 1e-5', async () => {
     const sde = new MeanRevertingSDE(sdeConfig);
-    const model = new ConditionalUNet(unetConfig, { seed: 4 });
+    const model = new UNet(unetConfig, { seed: 4 });
     const batch = data().next(new Rng(3)) as { gt: tf.Tensor; lq: tf.Tensor };
     const noise = tf.tensor(new Rng(4).normal(batch.gt.shape), batch.gt.shape);
     const task = { sde, model, batch, t: [3, 17, 9], noise, objective: 'ml', norm: 'l1' } as const;
@@ -56,8 +56,8 @@ describe('WorkerGradientPool', () => {
   it('trains like one thread: same seed, 3 steps, weights and EMA equal to 1e-5 relative, no tensor leak', async () => {
     const sde = new MeanRevertingSDE(sdeConfig);
     const config = { lr: 1e-4, seed: 7, clipGradNorm: 1, ema: { updateAfterStep: 0, updateEvery: 1 } } as const;
-    const m1 = new ConditionalUNet(unetConfig, { seed: 2 });
-    const m2 = new ConditionalUNet(unetConfig, { seed: 2 });
+    const m1 = new UNet(unetConfig, { seed: 2 });
+    const m2 = new UNet(unetConfig, { seed: 2 });
     const single = new Trainer({ sde, model: m1, data: data(), config });
     const parallel = new Trainer({ sde, model: m2, data: data(), config, gradients: pool });
     const l1: number[] = [];
@@ -71,7 +71,7 @@ describe('WorkerGradientPool', () => {
     l2.forEach((l, i) => expect(Math.abs(l - l1[i + 1])).toBeLessThan(1e-5 * l1[i + 1]));
     let worst = 0;
     let moved = 0;
-    const w0 = new ConditionalUNet(unetConfig, { seed: 2 });
+    const w0 = new UNet(unetConfig, { seed: 2 });
     for (const [name, v] of m1.variables) {
       worst = Math.max(worst, normErr(m2.variables.get(name)!.dataSync(), v.dataSync()));
       moved = Math.max(moved, normErr(w0.variables.get(name)!.dataSync(), v.dataSync()));
@@ -87,7 +87,7 @@ describe('WorkerGradientPool', () => {
 
   it('residual networks with the x0 objective: the workers build the same network and match one thread', async () => {
     const sde = new MeanRevertingSDE(sdeConfig);
-    const model = new ConditionalUNet({ ...unetConfig, prediction: 'residual' }, { seed: 5 });
+    const model = new UNet({ ...unetConfig, prediction: 'residual' }, { seed: 5 });
     const batch = data().next(new Rng(6)) as { gt: tf.Tensor; lq: tf.Tensor };
     const noise = tf.tensor(new Rng(7).normal(batch.gt.shape), batch.gt.shape);
     const task = { sde, model, batch, t: [2, 19, 11], noise, objective: 'x0', norm: 'l1' } as const;
@@ -102,12 +102,12 @@ describe('WorkerGradientPool', () => {
     model.dispose();
   });
 
-  it('refuses a model that is not a ConditionalUNet, and bad worker counts', async () => {
+  it('refuses a model that is not a UNet, and bad worker counts', async () => {
     const w = tf.variable(tf.zeros([1]));
     const model = { predict: (x: tf.Tensor) => tf.mul(x, w), variables: new Map([['w', w]]) };
     const sde = new MeanRevertingSDE(sdeConfig);
     const x = tf.zeros([1, 8, 8, 3]);
-    await expect(pool.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/ConditionalUNet/);
+    await expect(pool.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/UNet/);
     expect(() => new WorkerGradientPool({ workers: 0 })).toThrow(/workers must be/);
     expect(() => microBatchGradients(0)).toThrow(/size must be/);
     tf.dispose([w, x]);

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, DenoisingSDE, MeanRevertingSDE, Rng, selectBackend } from '../src/index.js';
+import { UNet, DenoisingSDE, MeanRevertingSDE, Rng, selectBackend } from '../src/index.js';
 import type { GradientComputer, GradientTask } from '../src/train/gradients.js';
 import { Adam } from '../src/train/adam.js';
 import { EMA } from '../src/train/ema.js';
-import { makeLRSchedule } from '../src/train/lr-schedule.js';
+import { createLRSchedule } from '../src/train/lr-schedule.js';
 import { clipGradNorm } from '../src/train/clip.js';
 import { Trainer, type BatchSource, type TrainableNoiseModel } from '../src/train/trainer.js';
 import { decodeTrainerState, encodeTrainerState } from '../src/train/checkpoint.js';
@@ -171,7 +171,7 @@ describe('Trainer', () => {
       const runs = [];
       for (const storage of ['host', 'backend'] as const) {
         // A real U-Net: the tiny model's gather has no gradient kernel on wasm.
-        const model = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 }, { seed: 2 });
+        const model = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 2 }, { seed: 2 });
         const trainer = new Trainer({ sde, model, data: syntheticData(), config, stateStorage: storage });
         await trainer.fit({ steps: 5 });
         runs.push({ model, trainer });
@@ -259,13 +259,13 @@ describe('optimiser pieces', () => {
   });
 
   it('LR schedules: multistep halves at milestones; cosine anneals to minLr', () => {
-    const ms = makeLRSchedule({ type: 'multistep', milestones: [10, 20], gamma: 0.5 }, 1e-4);
+    const ms = createLRSchedule({ type: 'multistep', milestones: [10, 20], gamma: 0.5 }, 1e-4);
     expect([ms(0), ms(9), ms(10), ms(25)]).toEqual([1e-4, 1e-4, 5e-5, 2.5e-5]);
-    const cos = makeLRSchedule({ type: 'cosine', period: 100, minLr: 1e-6 }, 1e-4);
+    const cos = createLRSchedule({ type: 'cosine', period: 100, minLr: 1e-6 }, 1e-4);
     expect(cos(0)).toBeCloseTo(1e-4, 12);
     expect(cos(50)).toBeCloseTo((1e-4 + 1e-6) / 2, 12);
     expect(cos(99)).toBeLessThan(1.1e-6);
-    expect(() => makeLRSchedule({ type: 'step' } as never, 1)).toThrow(/unknown schedule type 'step'/);
+    expect(() => createLRSchedule({ type: 'step' } as never, 1)).toThrow(/unknown schedule type 'step'/);
   });
 
   it('clipGradNorm scales to the max norm and reports the norm', () => {

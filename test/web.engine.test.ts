@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConditionalUNet, Rng, exportOnnx, gaussianNoise, loadRestorer, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/index.js';
+import { UNet, Rng, exportOnnx, loadRestorer, psnr, readSafetensors, selectBackend, type FloatImage, type UNetConfig } from '../src/index.js';
+import { gaussianNoise } from '../src/advanced.js';
 import { createNodeOrtNoiseModel } from '../src/nn/onnx/node.js';
 import { BROWSER_ENGINES, browserEngine, detectBrowserEngines, loadBrowserNetwork, loadOrtWeb, selectBrowserEngine, type BrowserNetwork, type OrtWebModuleLike } from '../src/web.js';
 import { SHARED, flat, loadJson, normErr } from './helpers/goldens.js';
@@ -100,7 +101,7 @@ describe('loadBrowserNetwork', () => {
   });
 
   it('falls back to tfjs when onnxruntime-web is missing, recording why, with the same output', async () => {
-    const unet = new ConditionalUNet(CONFIG);
+    const unet = new UNet(CONFIG);
     unet.loadStateDict(weights, { strict: true });
     const net = await loadBrowserNetwork({ onnx: () => exportOnnx(CONFIG, weights), tfjs: (x, m, t) => unet.predict(x, m, t) }, { engine: ['ort-web-wasm', 'tfjs-cpu'], ort: missing });
     try {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConditionalUNet, MeanRevertingSDE, Rng, from255, loadRestorer, makeImage, saveModel, selectBackend, tfjsEngine, type FloatImage, type RestoredTile } from '../src/index.js';
+import { UNet, MeanRevertingSDE, Rng, from255, loadRestorer, createImage, saveModel, selectBackend, tfjsEngine, type FloatImage, type RestoredTile } from '../src/index.js';
 import { loadWorkerRestorer, serveRestorer, type RestorerPort, type WorkerLike } from '../src/web.js';
 
 let model: Uint8Array;
@@ -14,7 +14,7 @@ const channels: MessageChannel[] = [];
 
 beforeAll(async () => {
   await selectBackend('cpu');
-  const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+  const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
   model = saveModel(net, new MeanRevertingSDE({ T: 40, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 3 } });
   net.dispose();
 });
@@ -43,7 +43,7 @@ function fakeWorker(): WorkerLike & { terminate: ReturnType<typeof vi.fn> } {
 /** A seeded random RGB image. */
 function image(h = 16, w = 16, seed = 1): FloatImage {
   const rng = new Rng(seed);
-  return makeImage(h, w, 3, Float32Array.from(rng.uniform([h * w * 3])));
+  return createImage(h, w, 3, Float32Array.from(rng.uniform([h * w * 3])));
 }
 
 describe('WorkerRestorer over a MessageChannel', () => {
@@ -195,7 +195,7 @@ describe('WorkerRestorer: tiles as they finish, and inpainting', () => {
   });
 
   it('an inpainting model (a tiny untrained one made here): the mask goes to the worker, pixels outside it come back unchanged, tiles too', async () => {
-    const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
     const bytes = saveModel(net, new MeanRevertingSDE({ T: 20, maxSigma: from255(10) }), { sampling: { sampler: 'posterior', steps: 2, eta: 0 }, task: { name: 'inpaint', inpaint: { fill: 0 } } });
     net.dispose();
     const r = await loadWorkerRestorer(bytes, { worker: fakeWorker() });
@@ -204,7 +204,7 @@ describe('WorkerRestorer: tiles as they finish, and inpainting', () => {
     const W = 24;
     const photo = image(H, W, 9);
     // A brush stroke: a disc of radius 5 at (10, 12), white = missing.
-    const mask = makeImage(H, W, 1, Float32Array.from({ length: H * W }, (_, p) => (Math.hypot(Math.floor(p / W) - 10, (p % W) - 12) <= 5 ? 1 : 0)));
+    const mask = createImage(H, W, 1, Float32Array.from({ length: H * W }, (_, p) => (Math.hypot(Math.floor(p / W) - 10, (p % W) - 12) <= 5 ? 1 : 0)));
     await expect(r.restore(photo)).rejects.toThrow(/needs a mask \(white = missing\) of the image's size, 24x20/);
     const tiles: RestoredTile[] = [];
     const out = await r.restore(photo, { mask, tile: 16, onTile: (t) => tiles.push(t) });

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, Rng, exportOnnx, selectBackend, type UNetConfig } from '../../src/index.js';
+import { UNet, Rng, exportOnnx, selectBackend, type UNetConfig } from '../../src/index.js';
 import { detectBrowserEngines, loadBrowserNetwork, type BrowserEngineName, type BrowserNetwork, type LoadBrowserNetworkOptions } from '../../src/web.js';
 import { postLog, postReport } from '../../scripts/browser-page.js';
 
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
           let best: number[] | null = null;
           for (const conv3x3 of plan.conv3x3) {
             await selectBackend('cpu');
-            const unet = new ConditionalUNet(config, { seed: 1 });
+            const unet = new UNet(config, { seed: 1 });
             const onnx = exportOnnx(config, unet.stateDict(), { conv3x3 });
             unet.dispose();
             const fixed = plan.fixedShape ? { freeDimensionOverrides: { batch: 1, height: S, width: S, time_batch: 1 } } : {};
@@ -135,9 +135,9 @@ async function main(): Promise<void> {
           } else row.note = 'failed (see the log)';
         } else {
           // tfjs: switch the backend first, then build the network on it.
-          let unet: ConditionalUNet | null = null;
+          let unet: UNet | null = null;
           const net = await loadBrowserNetwork({ tfjs: (x, m, t) => unet!.predict(x, m, t) }, { ...common, engine });
-          unet = new ConditionalUNet(config, { seed: 1 });
+          unet = new UNet(config, { seed: 1 });
           try {
             const { all, first } = await time(net, S, plan);
             row.ms = median(all);

@@ -24,7 +24,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConditionalUNet, Rng, exportOnnx, selectBackend, type UNetConfig } from '../../src/index.js';
+import { UNet, Rng, exportOnnx, selectBackend, type UNetConfig } from '../../src/index.js';
 import { BROWSER_ENGINES, type BrowserEngineName } from '../../src/web.js';
 import { createNodeOrtNoiseModel } from '../../src/nn/onnx/node.js';
 import { chromiumVersion, copyOrtWebFiles, copyTfjsWasmFiles, findChromium, runInChromium, serveFolder } from '../../scripts/headless-chromium.mjs';
@@ -120,7 +120,7 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 
 /** onnxruntime-node on the same input, every core: median ms per export form. */
 async function nodeOrt(config: UNetConfig, S: number, forms: ('direct' | 'winograd')[], threads: number, reps: number): Promise<Record<string, number>> {
-  const unet = new ConditionalUNet(config, { seed: 1 });
+  const unet = new UNet(config, { seed: 1 });
   const shape = [1, S, S, 3];
   const xt = tf.tensor(Float32Array.from(new Rng(1).uniform(shape)), shape, 'float32');
   const mu = tf.tensor(Float32Array.from(new Rng(2).uniform(shape)), shape, 'float32');

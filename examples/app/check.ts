@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConditionalUNet, MeanRevertingSDE, decodeImage, encodeImage, from255, psnr, saveModel, selectBackend } from '../../src/index.js';
+import { UNet, MeanRevertingSDE, decodeImage, encodeImage, from255, psnr, saveModel, selectBackend } from '../../src/index.js';
 import { loadRestorerFile } from '../../src/node.js';
 import { shippedModelPath } from '../../src/io/shipped-model.js';
 import { chromiumVersion, findChromium, runInChromium, serveFolder, type DevToolsPage } from '../../scripts/headless-chromium.mjs';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   if (!chromium) throw new Error('app check: no Chromium found (apt-get install -y chromium, or set CHROMIUM=/path/to/chromium)');
   // A tiny untrained inpainting model: what the mask brush's wiring is checked with (no inpainting model ships yet).
   await selectBackend('cpu'); // for its weights (Node's restore below runs on ONNX Runtime, or on this backend)
-  const inpaintNet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+  const inpaintNet = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
   const inpaintModel = saveModel(inpaintNet, new MeanRevertingSDE({ T: 20, maxSigma: from255(10) }), {
     sampling: { sampler: 'posterior', steps: 1, eta: 0 },
     task: { name: 'inpaint', inpaint: { fill: 0 } },

@@ -5,7 +5,8 @@
  * the model's recommended sampling — the same steps, seed and tiling as `npm run demo` in Node,
  * so the PSNR must match it.
  */
-import { Rng, gaussianNoise, loadRestorer, type FloatImage, type RestoredImage } from '../../src/index.js';
+import { Rng, loadRestorer, type FloatImage, type RestoredImage } from '../../src/index.js';
+import { gaussianNoise } from '../../src/advanced.js';
 import { browserEngine, type BrowserEngineName, type BrowserNetwork, type LoadBrowserNetworkOptions } from '../../src/web.js';
 
 /** Options of {@link restorePhoto}. */

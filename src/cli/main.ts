@@ -8,6 +8,7 @@ import { registerPlot } from './commands/plot.js';
 import { registerRestore } from './commands/restore.js';
 import { registerTrain } from './commands/train.js';
 import { CliError } from './errors.js';
+import { importUserModules } from './imports.js';
 
 /** Builds the `irsde` program (exported for tests). */
 export function buildProgram(): Command {
@@ -17,7 +18,11 @@ export function buildProgram(): Command {
     .description('Image restoration with mean-reverting SDEs (IR-SDE): train, restore, evaluate, export, plot')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    .option('--import <module>', "a module to import before the command runs (repeatable), e.g. one that registers a custom network with registerNetwork from 'irsde/advanced' (a path relative to the working directory, or a package name)", (v: string, all: string[]) => [...all, v], [] as string[])
     .exitOverride();
+  program.hook('preAction', async () => {
+    await importUserModules(program.opts<{ import: string[] }>().import);
+  });
   registerTrain(program);
   registerRestore(program);
   registerEval(program);
@@ -36,7 +41,9 @@ export async function runCli(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : e.exitCode || 1;
     const err = e as Error;
     // User-facing errors (bad flags, missing files, mismatched configs) print as one line.
-    console.error(`irsde: ${err instanceof CliError ? err.message : `${err.name}: ${err.message}`}`);
+    // A model file of a custom network needs the module that registers it (see --import).
+    const hint = /registerNetwork\(/.test(String(err.message)) ? ' (on the command line: irsde --import ./your-network.js ...)' : '';
+    console.error(`irsde: ${err instanceof CliError ? err.message : `${err.name}: ${err.message}`}${hint}`);
     if (process.env.IRSDE_DEBUG && err.stack) console.error(err.stack);
     return 1;
   }

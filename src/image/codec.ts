@@ -2,7 +2,7 @@
 // safe for browsers, so it belongs to the core.
 import { convertIndexedToRgb, decode as pngDecode, encode as pngEncode, type DecodedPng } from 'fast-png';
 import * as jpeg from 'jpeg-js';
-import { checkChannels, convertChannels, makeImage, type FloatImage } from './image.js';
+import { checkChannels, convertChannels, createImage, type FloatImage } from './image.js';
 
 /** The image formats the codec reads and writes. */
 export type ImageFormat = 'png' | 'jpeg';
@@ -93,7 +93,7 @@ function fromPng(png: DecodedPng): FloatImage {
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < colour; c++) out[i * colour + c] = samples[i * channels + c] * inv;
   }
-  return makeImage(height, width, colour, out);
+  return createImage(height, width, colour, out);
 }
 
 /** The number of colour components in a JPEG's frame header (1 grey, 3 colour, 4 CMYK), or 0. */
@@ -142,7 +142,7 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer, options: DecodeOpti
       const n = raw.width * raw.height;
       const out = new Float32Array(n * 3);
       for (let i = 0; i < 3 * n; i++) out[i] = raw.data[i] / 255;
-      img = makeImage(raw.height, raw.width, 3, out);
+      img = createImage(raw.height, raw.width, 3, out);
       // jpeg-js hands grey JPEGs back as RGB with equal channels: keep them grey.
       if (comps === 1) img = convertChannels(img, 1);
     }

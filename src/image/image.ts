@@ -31,14 +31,14 @@ export function checkChannels(c: unknown, where: string): asserts c is 1 | 3 {
  * Makes a {@link FloatImage}, checking that `data` has `height * width * channels` values.
  * `data` defaults to zeros; it is used as is (not copied).
  */
-export function makeImage(height: number, width: number, channels: 1 | 3, data?: Float32Array): FloatImage {
+export function createImage(height: number, width: number, channels: 1 | 3, data?: Float32Array): FloatImage {
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
-    throw new RangeError(`makeImage: height and width must be positive integers, got ${height}x${width}`);
+    throw new RangeError(`createImage: height and width must be positive integers, got ${height}x${width}`);
   }
-  checkChannels(channels, 'makeImage');
+  checkChannels(channels, 'createImage');
   const n = height * width * channels;
   if (data !== undefined && data.length !== n) {
-    throw new RangeError(`makeImage: data has ${data.length} values but ${height}x${width}x${channels} needs ${n}`);
+    throw new RangeError(`createImage: data has ${data.length} values but ${height}x${width}x${channels} needs ${n}`);
   }
   return { data: data ?? new Float32Array(n), height, width, channels };
 }
@@ -77,7 +77,7 @@ export function asFloatImage(x: ImageLike, where = 'asFloatImage'): FloatImage {
     const hwc = s.length === 4 && s[0] === 1 ? s.slice(1) : s.length === 3 ? s : null;
     if (hwc === null) throw new RangeError(`${where}: expected a tensor [H, W, C] or [1, H, W, C], got shape [${s}]`);
     checkChannels(hwc[2], where);
-    return makeImage(hwc[0], hwc[1], hwc[2] as 1 | 3, Float32Array.from(x.dataSync() as ArrayLike<number>));
+    return createImage(hwc[0], hwc[1], hwc[2] as 1 | 3, Float32Array.from(x.dataSync() as ArrayLike<number>));
   }
   if (x === null || typeof x !== 'object' || !(x.data instanceof Float32Array)) {
     throw new TypeError(`${where}: expected a FloatImage {data: Float32Array, height, width, channels} or a tf.Tensor`);
@@ -122,7 +122,7 @@ export function tensorToImage(x: tf.Tensor, index = 0): FloatImage {
   checkChannels(c, 'tensorToImage');
   const all = x.dataSync() as Float32Array;
   const per = h * w * c;
-  return makeImage(h, w, c as 1 | 3, Float32Array.from(all.subarray(index * per, (index + 1) * per)));
+  return createImage(h, w, c as 1 | 3, Float32Array.from(all.subarray(index * per, (index + 1) * per)));
 }
 
 /** The `height x width` window of `img` whose top-left corner is (`top`, `left`), as a new image. */

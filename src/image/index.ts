@@ -3,7 +3,7 @@
 export {
   type FloatImage,
   type ImageLike,
-  makeImage,
+  createImage,
   convertChannels,
   asFloatImage,
   imageToTensor,

@@ -1,4 +1,4 @@
-import { asFloatImage, cropBorder, makeImage, type FloatImage, type ImageLike } from './image.js';
+import { asFloatImage, cropBorder, createImage, type FloatImage, type ImageLike } from './image.js';
 import { channelPlane, gaussianWeights, separableFilter } from './filter.js';
 
 /** Options shared by the metrics. */
@@ -153,7 +153,7 @@ export function rgbToY(img: ImageLike): FloatImage {
   for (let i = 0; i < n; i++) {
     out[i] = (16 + 65.481 * x.data[3 * i] + 128.553 * x.data[3 * i + 1] + 24.966 * x.data[3 * i + 2]) / 255;
   }
-  return makeImage(x.height, x.width, 1, out);
+  return createImage(x.height, x.width, 1, out);
 }
 
 /** {@link psnr} on the Y channel ({@link rgbToY}) of both images: the paper's PSNR-Y. */

@@ -44,12 +44,12 @@ async function readBytes(path: string): Promise<Uint8Array> {
 }
 
 /**
- * Writes `saveModel(unet, sde, options)` to `path` (conventionally `*.safetensors`), atomically:
+ * Writes `saveModel(network, sde, options)` to `path` (conventionally `*.safetensors`), atomically:
  * a kill at any moment leaves the old file or the whole new one.
  * @returns the number of bytes written.
  */
-export async function saveModelFile(path: string, unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
-  const bytes = saveModel(unet, sde, options);
+export async function saveModelFile(path: string, network: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Promise<number> {
+  const bytes = saveModel(network, sde, options);
   await writeFileAtomic(path, bytes);
   return bytes.length;
 }
@@ -104,7 +104,7 @@ export async function verifyModelFile(path: string): Promise<VerifiedModelFile> 
 /**
  * Reads plain PyTorch weights: a `.safetensors` file, or a `torch.save`d zip `.pth` (told apart
  * by their first bytes, not the file name).
- * @returns the state dict in PyTorch naming and layout, for `ConditionalUNet.loadStateDict`.
+ * @returns the state dict in PyTorch naming and layout, for `UNet.loadStateDict`.
  */
 export async function readWeightsFile(path: string): Promise<StateDict> {
   const bytes = await readBytes(path);

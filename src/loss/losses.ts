@@ -12,16 +12,16 @@ export interface LossInputs<X = tf.Tensor> {
   readonly xt: X;
   /** The clean target `x0`. */
   readonly x0: X;
-  /** The degraded image `mu` (the SDE's mean). */
-  readonly mu: X;
-  /** The network's noise prediction `eps_hat(x_t, mu, t)`. Gradients flow back through it. */
+  /** The condition: the degraded image, the paper's `mu` (the mean-reverting SDE's end mean). */
+  readonly cond: X;
+  /** The network's noise prediction `eps_hat(x_t, cond, t)`. Gradients flow back through it. */
   readonly noisePred: X;
   /** Timestep(s): one integer in `1..T`, or one per batch element. */
   readonly t: Timestep;
 }
 
 /**
- * Inputs of the training losses for a {@link DenoisingSDE} (unconditional: no `mu`); all tensors
+ * Inputs of the training losses for a {@link DenoisingSDE} (unconditional: no `cond`); all tensors
  * share one shape `[B, ...]`.
  */
 export interface DenoisingLossInputs<X = tf.Tensor> {
@@ -69,12 +69,12 @@ export function reduceMatching<X>(sde: DiffusionSDE<X>, diff: X, options: LossOp
   return res;
 }
 
-/** The condition of the inputs (`mu`, or `null`), checked against the SDE (see `DiffusionSDE.checkCondition`). */
+/** The condition of the inputs (`cond`, or `null`), checked against the SDE (see `DiffusionSDE.checkCondition`). */
 function condition<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLossInputs<X>, where: string): X | null {
   checkSDE<X>(sde, where);
-  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${where}: inputs must be an object { xt, x0, noisePred, t${sde.pull === 1 ? ', mu' : ''} }`);
-  const mu = (inputs as { mu?: X | null }).mu ?? null;
-  return sde.checkCondition(mu, sde.backend.shape(inputs.xt), where, 'takes no mu; leave it out');
+  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${where}: inputs must be an object { xt, x0, noisePred, t${sde.pull === 1 ? ', cond' : ''} }`);
+  const cond = (inputs as { cond?: X | null }).cond ?? null;
+  return sde.checkCondition(cond, sde.backend.shape(inputs.xt), where, 'takes no mu; leave it out');
 }
 
 /**
@@ -82,16 +82,16 @@ function condition<X>(sde: DiffusionSDE<X>, inputs: LossInputs<X> | DenoisingLos
  * by the predicted noise, `reverseSdeStepMean(x_t, [mu,] -eps_hat / sigmaBar_t, t)`, and the
  * optimal (posterior-mean) `x_{t-1}` given the true `x0`. L1 by default.
  *
- * - {@link MeanRevertingSDE}: IR-SDE's objective (inputs with `mu`).
+ * - {@link MeanRevertingSDE}: IR-SDE's objective (inputs with `cond`, the paper's `mu`).
  * - {@link DenoisingSDE}: the reference's `denoising_model.optimize_parameters` (inputs without
- *   `mu`; `x_t = x0 + sigmaBar_t z` with one random `t` per item, as its
+ *   `cond`; `x_t = x0 + sigmaBar_t z` with one random `t` per item, as its
  *   `generate_random_states`). Its `MatchingLoss` can weight by `sde.weights(t)` (`sigma_t^2`):
  *   pass `{ weights: sde.weights(t) }` for per-sample weights. (The reference's own broadcast of
  *   `[B,1,1,1]` weights against `[B, N]` losses multiplies the batch means instead.)
  *
  * Differentiable on tfjs: use inside `tf.variableGrads` / `optimizer.minimize`.
  * @returns a rank-0 tensor, owned by the caller.
- * @throws TypeError when `mu` is missing for a mean-reverting SDE or given for a denoising one.
+ * @throws TypeError when `cond` is missing for a mean-reverting SDE or given for a denoising one.
  */
 export function mlLoss<X>(sde: MeanRevertingSDE<X>, inputs: LossInputs<X>, options?: LossOptions): X;
 export function mlLoss<X>(sde: DenoisingSDE<X>, inputs: DenoisingLossInputs<X>, options?: LossOptions): X;

@@ -29,8 +29,8 @@ export {
 } from './nets/network.js';
 export {
   TfjsNetwork,
-  ConditionalUNet,
-  ConditionalNAFNet,
+  UNet,
+  NAFNet,
   createNetwork,
   CustomNetwork,
   type NetworkOptions,

@@ -81,8 +81,8 @@ export function fromX0Model<X, C extends X | null = X>(sde: DiffusionSDE<X>, mod
 
 /**
  * A model that predicts the clean image as a correction: `x0_hat = mu + r` for a
- * MeanRevertingSDE (a U-Net with `prediction: 'residual'`), `x0_hat = x_t + r` for a
- * DenoisingSDE (a correction of the noisy state itself; it has no `mu`); same contract as
+ * MeanRevertingSDE (a network with `prediction: 'residual'`), `x0_hat = x_t + r` for a
+ * DenoisingSDE (a correction of the noisy state itself; it has no condition); same contract as
  * {@link NoiseModel} otherwise.
  */
 export type ResidualModel<X = Tensor, C = X> = (xt: X, cond: C, t: number) => X | Promise<X>;
@@ -112,7 +112,7 @@ export function fromResidualModel<X, C extends X | null = X>(sde: DiffusionSDE<X
 /**
  * The sampler's {@link NoiseModel} for a network whose raw output means `prediction`
  * (`'noise'`: returned as is; `'residual'`: {@link fromResidualModel}). Use it for any network
- * output, e.g. an ONNX Runtime session of an exported residual U-Net.
+ * output, e.g. an ONNX Runtime session of an exported residual network.
  */
 export function asNoiseModel<X, C extends X | null = X>(sde: DiffusionSDE<X>, prediction: 'noise' | 'residual', model: (xt: X, cond: C, t: number) => X | Promise<X>): NoiseModel<X, C> {
   if (prediction === 'noise') return model;

@@ -115,9 +115,9 @@ function generator(seed: number | undefined, rng: Rng | undefined): Rng {
  * their per-pixel `{ mean, std }` instead (exactly {@link restoreWithUncertainty}).
  * @example
  * ```ts
- * import { restore, ConditionalUNet, MeanRevertingSDE, from255 } from 'irsde';
+ * import { restore, UNet, MeanRevertingSDE, from255 } from 'irsde';
  * const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(10) });
- * const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
+ * const net = new UNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
  * // lq: the degraded images, NHWC [B, H, W, 3] in [0, 1] (borrowed); the result is the caller's
  * const x0 = await restore({ sde, model: net.noiseModelFor(sde), lq, sampler: 'posterior', steps: 10, seed: 0 });
  * ```
@@ -137,13 +137,15 @@ export async function restore<X, C extends X | null = X>(options: RestoreOptions
   throwIfAborted(signal, 'restore');
   // The SDE says where its reverse process starts: a prior around lq, or lq itself at `start`.
   const { x, t, cond, clampSteps } = sde.restorationStart(lq, start, rng, 'restore');
+  // A DenoisingSDE starts from lq itself (no copy of a large image), which stays the caller's.
+  const owned = x !== lq;
   // t = 0: no noise to remove (the reference's loop over range(1, 0 + 1) is empty).
-  if (t === 0) return x;
+  if (t === 0) return owned ? x : sde.backend.linear([[lq, 1]]);
   try {
     const list = stepList(t, options.steps, options.spacing, clampSteps);
     return await sampler(sde, model, x, cond as C, list, { ...options, rng });
   } finally {
-    sde.backend.dispose(x);
+    if (owned) sde.backend.dispose(x);
   }
 }
 

@@ -98,7 +98,7 @@ function axisWeights(len: number, overlap: number, rampStart: boolean, rampEnd: 
  * Either SDE: the condition `mu` is cropped like the state for a MeanRevertingSDE; under a
  * DenoisingSDE it is `null` and passed on as `null`.
  *
- * @param model - a noise model on `backend` taking `[B, h, w, C]` tiles (e.g. a ConditionalUNet's
+ * @param model - a noise model on `backend` taking `[B, h, w, C]` tiles (e.g. a UNet's
  *   `predict`); its outputs are disposed here.
  * @param backend - the model's tensor backend (tiles are uploaded to it and read back).
  * @returns a noise model over `HostTensor` `[B, H, W, C]` inputs.

@@ -140,7 +140,7 @@ export class DenoisingSDE<X = tf.Tensor> extends OrnsteinUhlenbeckSDE<X> {
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > this.T) {
       throw new RangeError(`${where}: start must be an integer time index in 0..${this.T} (e.g. sde.optimalTimestep(sigma)), got ${String(t)}`);
     }
-    return { x: this.backend.linear([[lq, 1]]), t, cond: null, clampSteps: true };
+    return { x: lq, t, cond: null, clampSteps: true };
   }
 
   // The reference's argument lists beside the uniform ones (see the class documentation);

@@ -15,7 +15,11 @@ export type SDEKind = 'mean-reverting' | 'denoising';
  * and owned by the caller; `cond` is borrowed (the observed image itself, or `null`).
  */
 export interface RestorationStart<X> {
-  /** The state the sampler starts from: a MeanRevertingSDE's prior `lq + lambda z`, a copy of `lq` for a DenoisingSDE. */
+  /**
+   * The state the sampler starts from: a MeanRevertingSDE's prior `lq + lambda z` (a new tensor),
+   * `lq` itself for a DenoisingSDE (not a copy: a 12-megapixel image is 144 MB); dispose it only
+   * when it is not `lq`.
+   */
   readonly x: X;
   /** Its time index: `T`, or a DenoisingSDE's `start` (`0` means there is nothing to remove). */
   readonly t: number;

@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TensorBackend } from '../backend/types.js';
-import { MeanRevertingSDE, type BackendName, type SDEConfig } from './mean-reverting-sde.js';
+import { MeanRevertingSDE, type BackendName, type MeanRevertingSDEConfig } from './mean-reverting-sde.js';
 import { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
 import type { DiffusionSDE, SDEKind } from './diffusion-sde.js';
 import { OrnsteinUhlenbeckSDE } from './ou-sde.js';
@@ -14,7 +14,7 @@ import { OrnsteinUhlenbeckSDE } from './ou-sde.js';
 export type AnySDEConfig = MeanRevertingSDEConfigRecord | DenoisingSDEConfigRecord;
 
 /** A stored mean-reverting SDE config (`kind` absent, or `'mean-reverting'`). */
-export interface MeanRevertingSDEConfigRecord extends SDEConfig {
+export interface MeanRevertingSDEConfigRecord extends MeanRevertingSDEConfig {
   /** The family; absent in files written before DenoisingSDE existed. */
   readonly kind?: 'mean-reverting';
 }
@@ -56,5 +56,5 @@ export function createSDE<X = tf.Tensor>(config: AnySDEConfig, backend?: TensorB
   const { kind, ...rest } = config as AnySDEConfig & { kind?: unknown };
   if (kind === 'denoising') return new DenoisingSDE<X>(rest as DenoisingSDEConfig, backend as TensorBackend<X>);
   if (kind !== undefined && kind !== 'mean-reverting') throw new RangeError(`createSDE: unknown SDE kind ${JSON.stringify(kind)} (known: 'mean-reverting', 'denoising')`);
-  return new MeanRevertingSDE<X>(rest as SDEConfig, backend as TensorBackend<X>);
+  return new MeanRevertingSDE<X>(rest as MeanRevertingSDEConfig, backend as TensorBackend<X>);
 }

@@ -2,7 +2,7 @@
 // DenoisingSDE): closed-form marginals, Euler–Maruyama steps, exact posterior (jump) formulas and
 // noise / score / x0 conversions, behind one interface the samplers use.
 export { thetaSchedule, cosineThetas, linearThetas, constantThetas, type ScheduleName, type ScheduleSpec, type CosineSchedule, type LinearSchedule, type ConstantSchedule } from './schedules.js';
-export { MeanRevertingSDE, from255, type SDEConfig, type BackendName } from './mean-reverting-sde.js';
+export { MeanRevertingSDE, from255, type MeanRevertingSDEConfig, type BackendName } from './mean-reverting-sde.js';
 export { DenoisingSDE, type DenoisingSDEConfig } from './denoising-sde.js';
 export { type DiffusionSDE, type SDEKind } from './diffusion-sde.js';
 export { isMeanRevertingSDE, isDenoisingSDE, checkSDE } from './kinds.js';

@@ -12,7 +12,7 @@ import { OrnsteinUhlenbeckSDE, type OUSDEConfig } from './ou-sde.js';
 export type { BackendName } from './core.js';
 
 /** Configuration of a {@link MeanRevertingSDE}. Plain data: JSON-serialisable when the schedule is. */
-export interface SDEConfig extends OUSDEConfig {
+export interface MeanRevertingSDEConfig extends OUSDEConfig {
   /** Number of diffusion steps `T` (integer >= 1). Time indices run `1..T`. */
   readonly T: number;
   /**
@@ -72,12 +72,12 @@ export class MeanRevertingSDE<X = tf.Tensor> extends OrnsteinUhlenbeckSDE<X> {
   readonly pull = 1 as const;
 
   /**
-   * @param config - see {@link SDEConfig}.
+   * @param config - see {@link MeanRevertingSDEConfig}.
    * @param backend - tensor backend, or its name: `'tfjs'` (default; whichever tfjs backend is
    *   active) or `'float32'` (the dependency-free `Float32Array` backend, tensors are `HostTensor`).
    * @throws RangeError / TypeError naming the bad field for an invalid config.
    */
-  constructor(config: SDEConfig, backend?: TensorBackend<X> | BackendName) {
+  constructor(config: MeanRevertingSDEConfig, backend?: TensorBackend<X> | BackendName) {
     super(config, backend, { cls: 'MeanRevertingSDE', eps: 0.01, maxSigma: ['lambda', '10/255'], fields: '{ T, maxSigma, schedule?, eps? }' });
   }
 

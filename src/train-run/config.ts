@@ -3,7 +3,7 @@
  * and what a run's `config.json` and checkpoint record), its defaults, and how it resolves into
  * the SDE, the network and the Trainer's settings.
  */
-import type { SDEConfig } from '../sde/mean-reverting-sde.js';
+import type { MeanRevertingSDEConfig } from '../sde/mean-reverting-sde.js';
 import { createSDE, type AnySDEConfig } from '../sde/factory.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import type { SDEKind } from '../sde/diffusion-sde.js';
@@ -214,7 +214,7 @@ export function sdeConfigOfRun(cfg: TrainRunConfig): AnySDEConfig {
     return { kind: 'denoising', T: cfg.T, maxSigma, schedule: cfg.schedule as ScheduleSpec, ...(cfg.eps !== undefined ? { eps: cfg.eps } : {}) };
   }
   if (cfg.noiseLevels !== undefined) throw new TrainingRunError('--noise-levels is a DenoisingSDE option: add --sde denoising (IR-SDE learns the degradation of its --degradation / --lq data)');
-  return { T: cfg.T, maxSigma: (cfg.maxSigma255 ?? 10) / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps ?? 0.005 } satisfies SDEConfig;
+  return { T: cfg.T, maxSigma: (cfg.maxSigma255 ?? 10) / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps ?? 0.005 } satisfies MeanRevertingSDEConfig;
 }
 
 /** The Trainer's settings of a new run (`timesteps`: the range its timesteps are drawn from). */

@@ -6,6 +6,6 @@ export { createOrtGradients, type OrtGradients, type OrtGradientsOptions } from 
 export { Adam, type AdamConfig, type AdamState } from './adam.js';
 export type { StateStorage } from './host-state.js';
 export { EMA, type EMAConfig, type EMAState } from './ema.js';
-export { makeLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';
+export { createLRSchedule, type LRSchedule, type LRScheduleConfig, type ConstantLR, type MultiStepLR, type CosineLR } from './lr-schedule.js';
 export { clipGradNorm, clipFactor, gradNorm, type ClippedGradients } from './clip.js';
 export { encodeTrainerState, decodeTrainerState, CHECKPOINT_FORMAT, type DecodedCheckpoint } from './checkpoint.js';

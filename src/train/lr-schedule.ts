@@ -37,14 +37,14 @@ export type LRScheduleConfig = ConstantLR | MultiStepLR | CosineLR;
  * milestone passed; `cosine` anneals from `baseLr` to `minLr` over `period` steps (then restarts,
  * as PyTorch's CosineAnnealingWarmRestarts with a single period length does).
  */
-export function makeLRSchedule(config: LRScheduleConfig, baseLr: number): LRSchedule {
-  if (!(Number.isFinite(baseLr) && baseLr >= 0)) throw new RangeError(`makeLRSchedule: baseLr must be finite and >= 0, got ${baseLr}`);
+export function createLRSchedule(config: LRScheduleConfig, baseLr: number): LRSchedule {
+  if (!(Number.isFinite(baseLr) && baseLr >= 0)) throw new RangeError(`createLRSchedule: baseLr must be finite and >= 0, got ${baseLr}`);
   switch (config.type) {
     case 'constant':
       return () => baseLr;
     case 'multistep': {
       const ms = [...config.milestones].sort((a, b) => a - b);
-      if (ms.some((m) => !Number.isInteger(m) || m < 0)) throw new RangeError(`makeLRSchedule: milestones must be non-negative integers, got ${JSON.stringify(config.milestones)}`);
+      if (ms.some((m) => !Number.isInteger(m) || m < 0)) throw new RangeError(`createLRSchedule: milestones must be non-negative integers, got ${JSON.stringify(config.milestones)}`);
       const gamma = config.gamma ?? 0.5;
       return (step) => baseLr * gamma ** ms.filter((m) => step >= m).length;
     }
@@ -52,7 +52,7 @@ export function makeLRSchedule(config: LRScheduleConfig, baseLr: number): LRSche
       const { period } = config;
       const minLr = config.minLr ?? 1e-7;
       const warmup = config.warmup ?? 0;
-      if (!Number.isInteger(period) || period < 1) throw new RangeError(`makeLRSchedule: cosine period must be an integer >= 1, got ${period}`);
+      if (!Number.isInteger(period) || period < 1) throw new RangeError(`createLRSchedule: cosine period must be an integer >= 1, got ${period}`);
       return (step) => {
         if (step < warmup) return (baseLr * (step + 1)) / warmup;
         const k = (step - warmup) % period;
@@ -60,6 +60,6 @@ export function makeLRSchedule(config: LRScheduleConfig, baseLr: number): LRSche
       };
     }
     default:
-      throw new RangeError(`makeLRSchedule: unknown schedule type '${String((config as { type: unknown }).type)}'; expected 'constant', 'multistep' or 'cosine'`);
+      throw new RangeError(`createLRSchedule: unknown schedule type '${String((config as { type: unknown }).type)}'; expected 'constant', 'multistep' or 'cosine'`);
   }
 }

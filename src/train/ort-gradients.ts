@@ -1,5 +1,6 @@
 /**
- * A {@link GradientComputer} that runs the U-Net's forward and backward pass in ONNX Runtime, on
+ * A {@link GradientComputer} that runs the network's forward and backward pass (U-Net, NAFNet or a
+ * registered custom network) in ONNX Runtime, on
  * a graph with the backward pass built in (`exportOnnxTrainingGraph`). ORT's CPU kernels use every
  * core and are several times faster than tfjs-wasm's single thread; the loss set-up, the optimiser
  * and the EMA stay in tfjs. The ORT module is injected (`onnxruntime-node` in Node), so this file
@@ -51,7 +52,7 @@ function nchw(x: tf.Tensor): Float32Array {
 
 /**
  * Creates a {@link GradientComputer} for `Trainer` that computes each step's loss and gradients
- * in ONNX Runtime. The model must be a `ConditionalUNet`, `ConditionalNAFNet` or `CustomNetwork`
+ * in ONNX Runtime. The model must be a `UNet`, `NAFNet` or `CustomNetwork`
  * (it needs `model.config`; a custom network's `forward` is differentiated op by op like the built-ins); crops must be multiples of the network's padding multiple. Same loss and gradients as the in-process tfjs computation up to float
  * rounding. The first batch of each shape builds and compiles a graph (about a second).
  *
@@ -62,7 +63,8 @@ function nchw(x: tf.Tensor): Float32Array {
  *
  * @example
  * ```ts
- * import { Trainer, createOrtGradients } from 'irsde';
+ * import { Trainer } from 'irsde';
+ * import { createOrtGradients } from 'irsde/advanced';
  * import { loadNodeOrt } from 'irsde/node';
  * const gradients = createOrtGradients({ ort: loadNodeOrt(), threads: 2 }); // onnxruntime-node
  * const trainer = new Trainer({ sde, model: net, data, gradients });          // crops: multiples of the network's multiple
@@ -99,7 +101,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     async compute(task: GradientTask): Promise<GradientResult> {
       if (released) throw new Error('createOrtGradients: compute after dispose()');
       const { sde, model, batch, t, noise, objective, norm } = task;
-      const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a network irsde builds: ConditionalUNet, ConditionalNAFNet or CustomNetwork)');
+      const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a network irsde builds: UNet, NAFNet or CustomNetwork)');
       const [B, H, W, C] = batch.gt.shape;
       const outC = imageChannels(config).output;
       const session = await sessionFor(config, B, H, W, norm);

@@ -11,7 +11,7 @@ import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
 import { EMA, type EMAConfig, type EMAState } from './ema.js';
 import type { NamedTensor } from '../nn/io/types.js';
-import { makeLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
+import { createLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 import { clipFactor, gradNorm as gradNormOf } from './clip.js';
 
 // Defined in types.ts (shared with gradients.ts and objective.ts without a cycle); part of the trainer's API.
@@ -151,9 +151,9 @@ function dumpVars(vars: Record<string, tf.Tensor>): Record<string, NamedTensor> 
  *
  * @example
  * ```ts
- * import { ConditionalUNet, ImageDataset, MeanRevertingSDE, Trainer, from255, memorySource, saveModel } from 'irsde';
+ * import { UNet, ImageDataset, MeanRevertingSDE, Trainer, from255, memorySource, saveModel } from 'irsde';
  * const sde = new MeanRevertingSDE({ T: 100, maxSigma: from255(25) });
- * const net = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
+ * const net = new UNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3, prediction: 'residual' });
  * const data = ImageDataset.synthetic({ gt: memorySource({ photo }), degradation: { kind: 'noise', sigma: 25 }, cropSize: 32, batchSize: 4 });
  * const trainer = new Trainer({ sde, model: net, data, config: { lr: 1e-4, seed: 0 } });
  * await trainer.fit({ steps: 200, onStep: (r) => console.log(r.step, r.loss) });
@@ -225,7 +225,7 @@ export class Trainer {
     const lr = config.lr ?? 1e-4;
     this.optimizer = new Adam({ lr, beta1: config.betas?.[0] ?? 0.9, beta2: config.betas?.[1] ?? 0.99, weightDecay: config.weightDecay ?? 0, storage });
     this.ema = config.ema === false ? null : new EMA({ ...(config.ema ?? {}), storage });
-    this.#schedule = makeLRSchedule(config.lrSchedule ?? { type: 'constant' }, lr);
+    this.#schedule = createLRSchedule(config.lrSchedule ?? { type: 'constant' }, lr);
     this.#rng = new Rng(config.seed ?? 0);
   }
 

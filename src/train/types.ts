@@ -6,7 +6,7 @@ import type { PredictingModel } from '../loss/objective.js';
 /**
  * What the trainer needs from a network: the loss's {@link PredictingModel} (a differentiable
  * prediction; the condition is `null` under a DenoisingSDE) plus its variables by (stable,
- * PyTorch-style) name. `ConditionalUNet`, `ConditionalNAFNet`, a `CustomNetwork` (your own module
+ * PyTorch-style) name. `UNet`, `NAFNet`, a `CustomNetwork` (your own module
  * tree, see `registerNetwork`) and a `LayersNetwork` (a tfjs-layers model, see `fromLayersModel`)
  * satisfy it; so does any object with these two members.
  */

@@ -189,7 +189,7 @@ function reasons(report: BrowserEngineReport, names: readonly BrowserEngineName[
   return names.map((n) => `${n}: ${report.engines.find((e) => e.name === n)?.reason ?? 'failed'}`).join('; ');
 }
 
-/** A network's raw forward pass in tfjs: NHWC tensors in, a new NHWC tensor out (e.g. `ConditionalUNet.predict`). */
+/** A network's raw forward pass in tfjs: NHWC tensors in, a new NHWC tensor out (e.g. `UNet.predict`). */
 export type TfjsForward = (xt: tf.Tensor, mu: tf.Tensor, t: number | number[]) => tf.Tensor | Promise<tf.Tensor>;
 
 /** What a network can run from: its ONNX graph (ONNX Runtime engines) and/or its tfjs forward (tfjs engines). */

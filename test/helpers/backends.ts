@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hostBackend, selectBackend, tfjsBackend, type TensorBackend } from '../../src/index.js';
+import { selectBackend, type TensorBackend } from '../../src/index.js';
+import { hostBackend, tfjsBackend } from '../../src/advanced.js';
 
 export interface BackendCase {
   name: string;

@@ -47,16 +47,16 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new CliError(`--task: ${(e as Error).message.replace(/^modelTaskFromName: /, '')}`);
       }
-      const { unet, path, sdeConfig, info } = await loadModelOrDefault(modelPath);
+      const { network, path, sdeConfig, info } = await loadModelOrDefault(modelPath);
       try {
-        const dict = unet.stateDict();
+        const dict = network.stateDict();
         if (flags.model) {
           const sampling: RecommendedSampling | undefined =
             flags.sampler !== undefined ? { sampler: flags.sampler, steps: flags.steps!, ...(flags.eta !== undefined ? { eta: flags.eta } : {}) } : info.sampling;
           let bytes: Uint8Array;
           try {
             const keptTask = task ?? info.task;
-            bytes = saveModel(unet, sdeConfig, { dtype: flags.dtype ?? 'float32', ...(sampling ? { sampling } : {}), ...(keptTask ? { task: keptTask } : {}) });
+            bytes = saveModel(network, sdeConfig, { dtype: flags.dtype ?? 'float32', ...(sampling ? { sampling } : {}), ...(keptTask ? { task: keptTask } : {}) });
           } catch (e) {
             throw new CliError((e as Error).message);
           }
@@ -69,11 +69,11 @@ export function registerExport(program: Command): void {
           console.error(`wrote ${flags.safetensors} (PyTorch state_dict of ${path})`);
         }
         if (flags.onnx) {
-          await writeOutputFile(flags.onnx, exportOnnx(unet.config, dict, { conv3x3: flags.conv3x3 ?? 'direct' }));
+          await writeOutputFile(flags.onnx, exportOnnx(network.config, dict, { conv3x3: flags.conv3x3 ?? 'direct' }));
           console.error(`wrote ${flags.onnx} (ONNX graph of ${path}${flags.conv3x3 === 'winograd' ? ', Winograd 3x3 convolutions' : ''})`);
         }
       } finally {
-        unet.dispose();
+        network.dispose();
       }
     });
 }

@@ -118,11 +118,11 @@ function def(v: unknown): string {
   return ` (default: ${Array.isArray(v) ? v.join(',') : String(v)})`;
 }
 
-/** `irsde train`: trains a ConditionalUNet or ConditionalNAFNet on a folder of images. */
+/** `irsde train`: trains a UNet or NAFNet on a folder of images. */
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description(`train a restoration network, ConditionalUNet or ConditionalNAFNet (by default a ${TRAIN_RUN_DEFAULTS.prediction} U-Net with the ${defaultObjective(TRAIN_RUN_DEFAULTS.prediction)} objective)`)
+    .description(`train a restoration network, UNet or NAFNet (by default a ${TRAIN_RUN_DEFAULTS.prediction} U-Net with the ${defaultObjective(TRAIN_RUN_DEFAULTS.prediction)} objective)`)
     .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it (default: none)")
     .option('--gt <dir>', 'folder of clean (ground-truth) images (required unless --resume)')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data; default: none, give --degradation)')

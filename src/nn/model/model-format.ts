@@ -130,10 +130,8 @@ function checkSampling(s: RecommendedSampling, T: number, where: string): Recomm
 
 /** A model read back by {@link loadModel}. */
 export interface LoadedModel {
-  /** The network with the file's weights (a `ConditionalUNet` or a `ConditionalNAFNet`); the caller owns it (call `dispose()`). */
+  /** The network with the file's weights (a `UNet`, a `NAFNet` or a registered custom network); the caller owns it (call `dispose()`). */
   readonly network: TfjsNetwork;
-  /** The same network as {@link LoadedModel.network} (the name from when irsde had only the U-Net). */
-  readonly unet: TfjsNetwork;
   /** The SDE config stored with it (build the sampler's SDE from this). */
   readonly sdeConfig: AnySDEConfig;
   /** The whole metadata record. */
@@ -170,7 +168,7 @@ function plainSdeConfig(sde: AnySDEConfig | DiffusionSDE<unknown>, where: string
 
 /**
  * Serialises a network and the SDE it was trained with into one file.
- * @param unet - the network (not modified).
+ * @param network - the network (not modified).
  * @param sde - the SDE (or its config) that sampling with this network must use.
  * @param options - weight dtype and recommended sampling (see {@link SaveModelOptions}).
  * @returns the file's bytes (a `.safetensors` file), owned by the caller.
@@ -183,17 +181,17 @@ function plainSdeConfig(sde: AnySDEConfig | DiffusionSDE<unknown>, where: string
  * // Node: writeFileSync('model.safetensors', bytes); browsers: modelBlob(net, sde) of 'irsde/advanced'
  * ```
  */
-export function saveModel(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
+export function saveModel(network: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>, options: SaveModelOptions = {}): Uint8Array {
   const sdeConfig = plainSdeConfig(sde, 'saveModel');
   const info: SavedModelInfo = {
     format: IRSDE_MODEL_FORMAT,
     version: IRSDE_MODEL_VERSION,
-    network: { ...unet.config },
+    network: { ...network.config },
     sde: sdeConfig,
     ...(options.sampling !== undefined ? { sampling: checkSampling(options.sampling, sdeConfig.T, 'saveModel') } : {}),
     ...(options.task !== undefined ? { task: checkModelTask(options.task, 'saveModel') } : {}),
   };
-  return writeSafetensors(unet.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) }, { dtype: options.dtype ?? 'float32' });
+  return writeSafetensors(network.stateDict(), { format: 'pt', [IRSDE_METADATA_KEY]: JSON.stringify(info) }, { dtype: options.dtype ?? 'float32' });
 }
 
 /**
@@ -232,7 +230,9 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
       ...(info.task !== undefined ? { task: checkModelTask(info.task, 'irsde model') } : {}),
     };
   } catch (e) {
-    throw new WeightFileError(`irsde model: ${(e as Error).message}`);
+    // The checks above already name 'irsde model'; prefix only messages that do not.
+    const message = (e as Error).message;
+    throw new WeightFileError(message.startsWith('irsde model') ? message : `irsde model: ${message}`);
   }
 }
 
@@ -330,7 +330,7 @@ export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): Loa
     network.dispose();
     throw e;
   }
-  return { network, unet: network, sdeConfig: info.sde, info };
+  return { network, sdeConfig: info.sde, info };
 }
 
 function close(a: number, b: number): boolean {

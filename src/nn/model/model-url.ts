@@ -20,8 +20,8 @@ export async function loadModelFromUrl(url: string | URL, expect?: ModelExpectat
 
 /**
  * The model file as a `Blob` (`application/octet-stream`), e.g. for a download link in a page:
- * `URL.createObjectURL(modelBlob(unet, sde))`.
+ * `URL.createObjectURL(modelBlob(network, sde))`.
  */
-export function modelBlob(unet: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>): Blob {
-  return new Blob([saveModel(unet, sde) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+export function modelBlob(network: TfjsNetwork, sde: AnySDEConfig | DiffusionSDE<unknown>): Blob {
+  return new Blob([saveModel(network, sde) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
 }

@@ -13,7 +13,7 @@ import { checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
  * enc_blk_nums, dec_blk_nums)`.
  */
 export interface NAFNetConfig {
-  /** Always `'nafnet'` (the constructor of `ConditionalNAFNet` adds it). */
+  /** Always `'nafnet'` (the constructor of `NAFNet` adds it). */
   readonly arch: 'nafnet';
   /** Image channels `img_channel` (input and output). */
   readonly imgChannels: number;
@@ -36,7 +36,7 @@ export interface NAFNetConfig {
  * and `prediction: 'noise'` left out).
  * @throws TypeError / RangeError naming the bad field.
  */
-export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonly arch?: 'nafnet' }, where = 'ConditionalNAFNet'): NAFNetConfig {
+export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonly arch?: 'nafnet' }, where = 'NAFNet'): NAFNetConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional }`);
   const known = new Set(['arch', 'imgChannels', 'width', 'encBlocks', 'middleBlocks', 'decBlocks', 'conditional', 'prediction']);
   const extra = Object.keys(config).filter((k) => !known.has(k));

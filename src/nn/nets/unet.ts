@@ -38,7 +38,7 @@ export interface UNetConfig {
  * keep their original form).
  * @throws TypeError / RangeError naming the bad field.
  */
-export function checkUNetConfig(config: UNetConfig, where = 'ConditionalUNet'): UNetConfig {
+export function checkUNetConfig(config: UNetConfig, where = 'UNet'): UNetConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { inChannels, outChannels, nf, depth }`);
   const { inChannels, outChannels, nf, depth, prediction, conditional } = config;
   const known = new Set(['arch', 'inChannels', 'outChannels', 'nf', 'depth', 'conditional', 'prediction']);

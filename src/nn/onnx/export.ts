@@ -95,7 +95,7 @@ function checkWeights(config: NetworkConfig, specs: readonly ParamSpec[], weight
 }
 
 /**
- * Exports a network (a U-Net or a NAFNet, conditional or not) with the given weights as an ONNX
+ * Exports a network (a U-Net or a NAFNet, conditional or not, or a registered custom network) with the given weights as an ONNX
  * model (opset 17), built from the network's description and a PyTorch-layout state dict, without
  * Python or a tfjs model.
  *
@@ -103,7 +103,8 @@ function checkWeights(config: NetworkConfig, specs: readonly ParamSpec[], weight
  * float32 NCHW `[B, C, H, W]`, `time` float32 `[B]` (one diffusion time per batch element; `[1]`
  * broadcasts), output `noise` float32 `[B, outC, H, W]` (see {@link ONNX_IO}). `B`, `H` and `W`
  * are dynamic: the graph pads bottom/right to the network's multiple from the runtime shape
- * (reflect for the U-Net, zeros for the NAFNet, as the original) and crops the result back.
+ * (reflect for the U-Net, zeros for the NAFNet, as the original; a custom network's module tree
+ * says which) and crops the result back.
  *
  * @param config - the network's config (e.g. `net.config`).
  * @param weights - PyTorch `state_dict` (e.g. from `readSafetensors`, `readTorchStateDict` or

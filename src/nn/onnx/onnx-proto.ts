@@ -10,7 +10,7 @@ export const ONNX_DTYPE = { float32: 1, int64: 7 } as const;
 /** Element types an exported tensor can have. */
 export type OnnxDtype = keyof typeof ONNX_DTYPE;
 
-/** A node attribute value: int, float, string or int list (the kinds the U-Net graph uses). */
+/** A node attribute value: int, float, string or int list (the kinds irsde's graphs use). */
 export type OnnxAttribute =
   | { readonly kind: 'int'; readonly value: number }
   | { readonly kind: 'float'; readonly value: number }

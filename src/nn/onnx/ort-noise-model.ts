@@ -148,7 +148,7 @@ export class OrtNoiseModel {
       results = await this.session.run(feeds);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      // The U-Net reflect-pads to a multiple of 2^depth, which needs more pixels per side than it adds.
+      // Reflect padding (the U-Net's, to a multiple of 2^depth) needs more pixels per side than it adds.
       const hint = /pad/i.test(msg) && /reflect/i.test(msg) ? ' (the image is too small for the reflect padding to a multiple of 2^depth)' : '';
       throw new OrtModelError(`${where}: ONNX Runtime failed on xt ${shapeStr(dims)} (NCHW)${hint}: ${msg}`);
     }

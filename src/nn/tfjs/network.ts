@@ -33,7 +33,7 @@ export type NetworkTime = number | ArrayLike<number>;
  */
 export type NetworkNoiseModel = (xt: tf.Tensor, mu: tf.Tensor, t: NetworkTime) => tf.Tensor;
 
-/** Options of the network constructors ({@link ConditionalUNet}, {@link ConditionalNAFNet}). */
+/** Options of the network constructors ({@link UNet}, {@link NAFNet}). */
 export interface NetworkOptions {
   /**
    * Seed of the initial weights (default 0). Initialisation follows PyTorch's defaults
@@ -107,7 +107,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
     }
     this.noiseModel = (xt, mu, t) => {
       if (this.prediction !== 'noise') {
-        throw new TypeError(`${this.#name}.noiseModel: this network predicts '${this.prediction}', not noise; use ${this.#name === 'ConditionalUNet' ? 'unet' : 'net'}.noiseModelFor(sde)`);
+        throw new TypeError(`${this.#name}.noiseModel: this network predicts '${this.prediction}', not noise; use ${this.#name === 'UNet' ? 'unet' : 'net'}.noiseModelFor(sde)`);
       }
       return this.predict(xt, mu, t);
     };
@@ -289,8 +289,8 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
 }
 
 /**
- * The U-Net of IR-SDE (`ConditionalUNet` of the original code), weight-compatible with it:
- * `new ConditionalUNet({ inChannels, outChannels, nf, depth })` is the conditional network of the
+ * The U-Net of IR-SDE, weight-compatible with the original code's `ConditionalUNet`:
+ * `new UNet({ inChannels, outChannels, nf, depth })` is the conditional network of the
  * deraining config (`forward(x_t, cond, t)`, the paper's `{ 3, 3, 64, 4 }` has 137,147,523
  * parameters); with `conditional: false` it is the unconditional network of the denoising-sde
  * config (`forward(x_t, t)`, full attention in the middle block). See {@link TfjsNetwork}.
@@ -298,15 +298,15 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
- * import { ConditionalUNet } from 'irsde';
- * const unet = new ConditionalUNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3 }, { seed: 0 });
+ * import { UNet } from 'irsde';
+ * const unet = new UNet({ inChannels: 3, outChannels: 3, nf: 16, depth: 3 }, { seed: 0 });
  * const xt = tf.zeros([2, 32, 32, 3]), mu = tf.zeros([2, 32, 32, 3]);
  * const eps = unet.predict(xt, mu, [10, 90]); // [2, 32, 32, 3], owned by the caller
  * tf.dispose([xt, mu, eps]);
  * unet.dispose();
  * ```
  */
-export class ConditionalUNet extends TfjsNetwork<UNetConfig> {
+export class UNet extends TfjsNetwork<UNetConfig> {
   /**
    * @param config - `{ inChannels, outChannels, nf, depth, conditional?, prediction? }`.
    * @param options - seed and trainability of the freshly initialised weights.
@@ -314,42 +314,41 @@ export class ConditionalUNet extends TfjsNetwork<UNetConfig> {
    */
   constructor(config: UNetConfig, options: NetworkOptions = {}) {
     if (config !== null && typeof config === 'object' && (config as { arch?: unknown }).arch === 'nafnet') {
-      throw new TypeError('ConditionalUNet: this config is a NAFNet\'s (arch: nafnet); use new ConditionalNAFNet(config)');
+      throw new TypeError('UNet: this config is a NAFNet\'s (arch: nafnet); use new NAFNet(config)');
     }
     if (config !== null && typeof config === 'object' && (config as { arch?: unknown }).arch === 'custom') {
-      throw new TypeError('ConditionalUNet: this config is a custom network\'s (arch: custom); use new CustomNetwork(config) or createNetwork(config)');
+      throw new TypeError('UNet: this config is a custom network\'s (arch: custom); use new CustomNetwork(config) or createNetwork(config)');
     }
-    super(config, options, 'ConditionalUNet');
+    super(config, options, 'UNet');
   }
 }
 
 /**
- * Refusion's `ConditionalNAFNet` (the NAFNet backbone of the original code), weight-compatible
- * with it: `new ConditionalNAFNet({ imgChannels, width, encBlocks, middleBlocks, decBlocks,
- * conditional })`; conditional (default) as in the deraining config (`forward(x, cond, t)` on
+ * The NAFNet of Refusion, weight-compatible with the original code's `ConditionalNAFNet`:
+ * `new NAFNet({ imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional })`; conditional (default) as in the deraining config (`forward(x, cond, t)` on
  * `concat(x - cond, cond)`), or unconditional as in the denoising-sde config (`forward(x, t)`).
  * Inputs are zero-padded to a multiple of `2^encBlocks.length`. See {@link TfjsNetwork}.
  *
  * @example
  * ```ts
- * import { ConditionalNAFNet } from 'irsde';
- * const naf = new ConditionalNAFNet({ imgChannels: 3, width: 16, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], prediction: 'residual' });
+ * import { NAFNet } from 'irsde';
+ * const naf = new NAFNet({ imgChannels: 3, width: 16, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], prediction: 'residual' });
  * // naf.predict(xt, mu, t), naf.noiseModelFor(sde), new Trainer({ sde, model: naf, data }), saveModel(naf, sde)
  * naf.dispose();
  * ```
  */
-export class ConditionalNAFNet extends TfjsNetwork<NAFNetConfig> {
+export class NAFNet extends TfjsNetwork<NAFNetConfig> {
   /**
    * @param config - `{ imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional?, prediction? }`.
    * @param options - seed and trainability of the freshly initialised weights.
    * @throws RangeError / TypeError for an invalid config.
    */
   constructor(config: Omit<NAFNetConfig, 'arch'> & { readonly arch?: 'nafnet' }, options: NetworkOptions = {}) {
-    if (config === null || typeof config !== 'object') throw new TypeError('ConditionalNAFNet: config must be an object { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional }');
+    if (config === null || typeof config !== 'object') throw new TypeError('NAFNet: config must be an object { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional }');
     if ((config as { arch?: unknown }).arch !== undefined && (config as { arch?: unknown }).arch !== 'nafnet') {
-      throw new TypeError(`ConditionalNAFNet: this config is not a NAFNet's (arch: ${JSON.stringify((config as { arch?: unknown }).arch)})`);
+      throw new TypeError(`NAFNet: this config is not a NAFNet's (arch: ${JSON.stringify((config as { arch?: unknown }).arch)})`);
     }
-    super({ ...config, arch: 'nafnet' }, options, 'ConditionalNAFNet');
+    super({ ...config, arch: 'nafnet' }, options, 'NAFNet');
   }
 }
 
@@ -384,8 +383,8 @@ export class CustomNetwork extends TfjsNetwork<CustomNetworkConfig> {
 }
 
 /**
- * Builds the tfjs network of a config of any architecture: a `ConditionalUNet`, a
- * `ConditionalNAFNet`, or a {@link CustomNetwork} for `arch: 'custom'`.
+ * Builds the tfjs network of a config of any architecture: a `UNet`, a
+ * `NAFNet`, or a {@link CustomNetwork} for `arch: 'custom'`.
  *
  * @example
  * ```ts
@@ -393,7 +392,7 @@ export class CustomNetwork extends TfjsNetwork<CustomNetworkConfig> {
  * net.dispose();
  * ```
  */
-export function createNetwork(config: NetworkConfig, options: NetworkOptions = {}): ConditionalUNet | ConditionalNAFNet | CustomNetwork {
+export function createNetwork(config: NetworkConfig, options: NetworkOptions = {}): UNet | NAFNet | CustomNetwork {
   if (config !== null && typeof config === 'object' && config.arch === 'custom') return new CustomNetwork(config, options);
-  return config !== null && typeof config === 'object' && config.arch === 'nafnet' ? new ConditionalNAFNet(config, options) : new ConditionalUNet(config as UNetConfig, options);
+  return config !== null && typeof config === 'object' && config.arch === 'nafnet' ? new NAFNet(config, options) : new UNet(config as UNetConfig, options);
 }

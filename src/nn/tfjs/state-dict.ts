@@ -118,7 +118,7 @@ export function mismatchHint(dict: StateDict, config: NetworkConfig, missing: re
   const guess = inferNetworkConfig(dict);
   const { prediction: _p, ...shapeOnly } = config;
   if (guess !== null && JSON.stringify(guess) !== JSON.stringify(shapeOnly)) {
-    const cls = archOf(guess) === 'nafnet' ? 'ConditionalNAFNet' : 'ConditionalUNet';
+    const cls = archOf(guess) === 'nafnet' ? 'NAFNet' : 'UNet';
     hints.push(`the weights look like a network of ${JSON.stringify(guess)}: build the ${cls} with that config`);
   }
   return hints.length > 0 ? `hint: ${hints.join('; ')}` : '';

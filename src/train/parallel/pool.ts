@@ -112,7 +112,7 @@ function shardSizes(n: number, k: number): number[] {
  * rounding (the loss is a mean of per-item means). The trainer then clips, applies Adam and the
  * EMA in the main thread, so checkpoints and resuming work as without workers.
  *
- * The model must be a `ConditionalUNet` (workers rebuild it from its `config`). Workers start on
+ * The model must be a `UNet` (workers rebuild it from its `config`). Workers start on
  * the first step (seconds) and restart if the network, SDE or backend changes.
  *
  * Memory: each worker holds a copy of the weights and its gradients; the returned gradient
@@ -121,7 +121,7 @@ function shardSizes(n: number, k: number): number[] {
  *
  * @example
  * const pool = new WorkerGradientPool({ workers: 2 });
- * const trainer = new Trainer({ sde, model: unet, data, config, gradients: pool });
+ * const trainer = new Trainer({ sde, model: net, data, config, gradients: pool });
  * await trainer.fit({ steps: 1000 });
  * await pool.dispose();
  */
@@ -220,21 +220,21 @@ export class WorkerGradientPool implements GradientComputer {
   async #ensure(task: GradientTask): Promise<Started> {
     const model = task.model as unknown as { config?: NetworkConfig };
     if (model.config === undefined || typeof model.config !== 'object') {
-      throw new TypeError('WorkerGradientPool: the model must be a ConditionalUNet or ConditionalNAFNet (workers rebuild it from its `config`)');
+      throw new TypeError('WorkerGradientPool: the model must be a UNet or NAFNet (workers rebuild it from its `config`)');
     }
-    const unet = checkNetworkConfig(model.config, 'WorkerGradientPool');
-    if (unet.arch === 'custom') {
-      throw new TypeError(`WorkerGradientPool: custom networks ('${unet.name}') are not supported (its workers cannot register your network definition); use the in-process gradients or createOrtGradients`);
+    const network = checkNetworkConfig(model.config, 'WorkerGradientPool');
+    if (network.arch === 'custom') {
+      throw new TypeError(`WorkerGradientPool: custom networks ('${network.name}') are not supported (its workers cannot register your network definition); use the in-process gradients or createOrtGradients`);
     }
     const layout = flatLayout([...task.model.variables].map(([n, v]) => [n, v.shape]));
-    const key = JSON.stringify({ unet, sde: sdeConfigOf(task.sde), names: layout.names, shapes: layout.shapes });
+    const key = JSON.stringify({ network, sde: sdeConfigOf(task.sde), names: layout.names, shapes: layout.shapes });
     if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#started?.key === key) return this.#started;
     if (this.#started) {
       await Promise.all(this.#started.slots.map((s) => s.worker.terminate()));
       this.#started = null;
     }
-    this.#starting = this.#start(key, unet, task, layout);
+    this.#starting = this.#start(key, network, task, layout);
     try {
       this.#started = await this.#starting;
     } finally {
@@ -243,7 +243,7 @@ export class WorkerGradientPool implements GradientComputer {
     return this.#started;
   }
 
-  async #start(key: string, unet: NetworkConfig, task: GradientTask, layout: FlatLayout): Promise<Started> {
+  async #start(key: string, network: NetworkConfig, task: GradientTask, layout: FlatLayout): Promise<Started> {
     const weightsBuf = new SharedArrayBuffer(4 * layout.total);
     const slots: Slot[] = [];
     const ready: Promise<WorkerReply>[] = [];
@@ -267,7 +267,7 @@ export class WorkerGradientPool implements GradientComputer {
       worker.on('error', (e) => fail(new Error(`WorkerGradientPool: worker ${k} crashed: ${e instanceof Error ? e.message : String(e)}`)));
       worker.on('exit', (code) => fail(new Error(`WorkerGradientPool: worker ${k} exited (code ${code})`)));
       slots.push(slot);
-      const init: InitMessage = { type: 'init', unet, sde: sdeConfigOf(task.sde), backend: this.backend, microBatch: this.microBatch, layout, weights: weightsBuf, grads: gradsBuf };
+      const init: InitMessage = { type: 'init', network, sde: sdeConfigOf(task.sde), backend: this.backend, microBatch: this.microBatch, layout, weights: weightsBuf, grads: gradsBuf };
       ready.push(this.#send(slot, init));
     }
     const started: Started = { key, layout, weights: new Float32Array(weightsBuf), slots };

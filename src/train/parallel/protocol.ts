@@ -36,7 +36,7 @@ export function flatLayout(entries: Iterable<[string, readonly number[]]>): Flat
 /** Main -> worker: build the network and the SDE, attach the shared buffers. */
 export interface InitMessage {
   readonly type: 'init';
-  readonly unet: NetworkConfig;
+  readonly network: NetworkConfig;
   readonly sde: AnySDEConfig;
   /** tfjs backend request for the worker ('wasm', 'cpu', 'auto'). */
   readonly backend: string;

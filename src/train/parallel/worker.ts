@@ -23,7 +23,7 @@ interface WorkerState {
 
 async function init(msg: InitMessage): Promise<{ state: WorkerState; backend: string }> {
   const backend = await selectBackend(msg.backend);
-  const model = createNetwork(msg.unet, { seed: 0 });
+  const model = createNetwork(msg.network, { seed: 0 });
   const { layout } = msg;
   const problems: string[] = [];
   layout.names.forEach((name, i) => {
