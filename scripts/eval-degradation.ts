@@ -10,8 +10,16 @@
  *     [--photos data/photos/test | a.png,b.png] [--crop 512] [--configs model,posterior:2:0]
  *     [--engine ort|wasm|cpu] [--per-photo] [--json report.json]
  *     [--figure docs/derain.png --figure-photos a,b --figure-crop 256]
+ *
+ * Inputs made outside irsde (e.g. by scripts/deblur_baselines.py): `--inputs DIR --references DIR`
+ * pairs the degraded and clean PNGs by file name instead of degrading here (no crop), and
+ * `--baselines FILE` (that script's baselines.json) adds its classical methods' rows.
+ *
+ * Besides PSNR / SSIM, each method gets a sharpness ratio: the restored image's gradient energy
+ * over the reference's (sum of squared forward differences; 1 = as much fine detail as the
+ * reference, below 1 = smoother, above 1 = detail or noise the reference lacks).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertChannels, createDegradation, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
@@ -33,6 +41,9 @@ const { values } = parseArgs({
     figure: { type: 'string' },
     'figure-photos': { type: 'string' },
     'figure-crop': { type: 'string', default: '256' },
+    inputs: { type: 'string' },
+    references: { type: 'string' },
+    baselines: { type: 'string' },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
@@ -40,8 +51,6 @@ const crop = Number(values.crop);
 if (!Number.isInteger(crop) || crop < 0) throw new Error(`--crop: expected an integer >= 0, got '${values.crop}'`);
 const figureCrop = Number(values['figure-crop']);
 if (!Number.isInteger(figureCrop) || figureCrop < 0) throw new Error(`--figure-crop: expected an integer >= 0, got '${values['figure-crop']}'`);
-const spec = parseDegradation(values.degradation!);
-const degrade = createDegradation(spec);
 
 /** One score: a method on one photo. */
 interface Row {
@@ -49,19 +58,57 @@ interface Row {
   method: string;
   psnr: number;
   ssim: number;
+  sharpness: number;
   seconds: number;
 }
 
+/** Sum of squared horizontal and vertical forward differences over all channels. */
+function gradientEnergy(img: FloatImage): number {
+  const { height: H, width: W, channels: C, data } = img;
+  let e = 0;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < C; c++) {
+        const v = data[(y * W + x) * C + c];
+        if (x + 1 < W) e += (data[(y * W + x + 1) * C + c] - v) ** 2;
+        if (y + 1 < H) e += (data[((y + 1) * W + x) * C + c] - v) ** 2;
+      }
+    }
+  }
+  return e;
+}
+const score = (img: FloatImage, clean: FloatImage) => ({ psnr: psnr(img, clean), ssim: ssim(img, clean), sharpness: gradientEnergy(img) / gradientEnergy(clean) });
+
 const photos: Array<{ name: string; clean: FloatImage; bad: FloatImage; restored: Map<string, FloatImage> }> = [];
-for (const file of photoFiles(values.photos!)) {
-  const name = basename(file, extname(file));
-  const clean = centreCrop(await readImage(file), crop);
-  photos.push({ name, clean, bad: degrade(clean, new Rng(seedOf(`${name}:${values.degradation}`))), restored: new Map() });
+if (values.inputs !== undefined || values.references !== undefined) {
+  if (!values.inputs || !values.references) throw new Error('--inputs and --references go together (degraded and clean PNGs, paired by file name)');
+  for (const file of photoFiles(values.inputs)) {
+    const name = basename(file, extname(file));
+    photos.push({ name, clean: await readImage(`${values.references}/${basename(file)}`), bad: await readImage(file), restored: new Map() });
+  }
+} else {
+  const degrade = createDegradation(parseDegradation(values.degradation!));
+  for (const file of photoFiles(values.photos!)) {
+    const name = basename(file, extname(file));
+    const clean = centreCrop(await readImage(file), crop);
+    photos.push({ name, clean, bad: degrade(clean, new Rng(seedOf(`${name}:${values.degradation}`))), restored: new Map() });
+  }
 }
 const figureNames = values['figure-photos']?.split(',') ?? photos.slice(0, 2).map((p) => p.name);
 for (const n of figureNames) if (!photos.some((p) => p.name === n)) throw new Error(`--figure-photos: '${n}' is not among the evaluated photos`);
 
-const rows: Row[] = photos.map((p) => ({ name: p.name, method: 'degraded input', psnr: psnr(p.bad, p.clean), ssim: ssim(p.bad, p.clean), seconds: 0 }));
+const rows: Row[] = photos.map((p) => ({ name: p.name, method: 'degraded input', ...score(p.bad, p.clean), seconds: 0 }));
+// Classical methods scored outside irsde (their PSNR per photo; SSIM and sharpness not given).
+const baselineLabels: string[] = [];
+if (values.baselines) {
+  const b = JSON.parse(readFileSync(values.baselines, 'utf8')) as { photos: Array<Record<string, unknown> & { name: string }> };
+  for (const [key, label] of [['wiener', 'Wiener (true kernel, tuned per image)'], ['richardsonLucy', 'Richardson-Lucy (true kernel, tuned per image)']] as const) {
+    const per = photos.map((p) => b.photos.find((q) => q.name === p.name)?.[key]);
+    if (per.some((v) => typeof v !== 'number')) continue;
+    baselineLabels.push(label);
+    photos.forEach((p, i) => rows.push({ name: p.name, method: label, psnr: per[i] as number, ssim: NaN, sharpness: NaN, seconds: NaN }));
+  }
+}
 const restorer = await loadRestorerFile(values.weights, { engine: values.engine as NodeEngineName });
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
@@ -72,7 +119,7 @@ for (const cfg of values.configs!.split(',')) {
   for (const p of photos) {
     const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), seed: 0 });
     p.restored.set(label, out.image);
-    const row: Row = { name: p.name, method: label, psnr: psnr(out.image, p.clean), ssim: ssim(out.image, p.clean), seconds: out.ms / 1000 };
+    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean), seconds: out.ms / 1000 };
     rows.push(row);
     console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${row.seconds.toFixed(2)} s`);
   }
@@ -81,22 +128,25 @@ const engine = restorer.engine;
 await restorer.dispose();
 
 const names = photos.map((p) => p.name);
-const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
+const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'sharpness' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
+const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const of = (m: string) => rows.filter((r) => r.method === m);
 const input = meanOf(of('degraded input'), 'psnr');
-console.log(`${values.photos === TEST_PHOTOS ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; degradation ${values.degradation} seeded by photo name; model on ${engine}; mean over photos.\n`);
-console.log('| method | PSNR / SSIM | PSNR gain over the input | s / image |');
-console.log('| --- | --- | --- | --- |');
-for (const m of ['degraded input', ...labels]) {
+const source = values.inputs ? `inputs ${values.inputs} against ${values.references} (made outside irsde)` : `${values.photos === TEST_PHOTOS ? 'held-out test photos' : `photos (${values.photos})`}, ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; degradation ${values.degradation} seeded by photo name`;
+console.log(`${names.length} images (${names.join(', ')}): ${source}; model on ${engine}; mean over images.\n`);
+console.log('| method | PSNR / SSIM | PSNR gain over the input | sharpness (gradient energy / reference) | s / image |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const m of ['degraded input', ...baselineLabels, ...labels]) {
   const gain = meanOf(of(m), 'psnr') - input;
-  console.log(`| ${m} | ${meanOf(of(m), 'psnr').toFixed(2)} / ${meanOf(of(m), 'ssim').toFixed(3)} | ${m === 'degraded input' ? '' : `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`} | ${m === 'degraded input' ? '' : meanOf(of(m), 'seconds').toFixed(2)} |`);
+  const first = m === 'degraded input';
+  console.log(`| ${m} | ${fmt(meanOf(of(m), 'psnr'), 2)} / ${fmt(meanOf(of(m), 'ssim'), 3)} | ${first ? '' : `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`} | ${fmt(meanOf(of(m), 'sharpness'), 2)} | ${first ? '' : fmt(meanOf(of(m), 'seconds'), 2)} |`);
 }
 if (values['per-photo']) {
   console.log(`\nPSNR / SSIM per photo:\n`);
   console.log(`| method | ${names.join(' | ')} |`);
   console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
-  for (const m of ['degraded input', ...labels]) {
-    console.log(`| ${m} | ${names.map((n) => { const r = rows.find((x) => x.method === m && x.name === n)!; return `${r.psnr.toFixed(2)} / ${r.ssim.toFixed(3)}`; }).join(' | ')} |`);
+  for (const m of ['degraded input', ...baselineLabels, ...labels]) {
+    console.log(`| ${m} | ${names.map((n) => { const r = rows.find((x) => x.method === m && x.name === n)!; return `${r.psnr.toFixed(2)} / ${fmt(r.ssim, 3)}`; }).join(' | ')} |`);
   }
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 1) + '\n');

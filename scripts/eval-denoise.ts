@@ -10,7 +10,21 @@
  *     [--photos data/photos/test | a.png,b.png] [--sigmas 15,25,50] [--crop 512]
  *     [--configs model,posterior:2:0,sde:20:1] [--engine ort|wasm|cpu] [--blind]
  *     [--baselines training/eval/classical-test.json | --baselines run] [--write-baselines FILE]
- *     [--out .bench/eval] [--json report.json] [--per-photo]
+ *     [--out .bench/eval] [--json report.json] [--per-photo] [--tile 512] [--classical all|nlm]
+ *     [--camera data/heldout/camera]
+ *
+ * --photos also takes a comma-separated list of folders and files, e.g. the extended held-out set
+ * of issue 32: data/photos/test,data/heldout/skimage,data/heldout/defocused (written by
+ * scripts/fetch-photos.sh and scripts/heldout_images.py).
+ *
+ * --camera DIR: camera-noise evaluation on inputs made outside irsde by
+ * scripts/camera_noise_fixtures.py (DIR/clean/<name>.png, DIR/noisy/<name>.jpg): the model is
+ * blind (the pipeline estimates the level), non-local means gets scikit-image's estimate_sigma of
+ * each noisy image (`classical_baselines.py ... estimate`); --sigmas and --crop do not apply.
+ *
+ * Every margin table gives the mean margin over non-local means and the worst image's (and which
+ * image), and lists the images where the model is below non-local means. --tile N restores in
+ * N x N tiles (default the pipeline's 512). --classical nlm runs non-local means alone (faster).
  *
  * Noisy images: each photo is centre-cropped to at most --crop x --crop (0: whole image), gets
  * clipped Gaussian noise of each sigma (0-255 scale; seeded by photo name and sigma, so a photo's
@@ -50,11 +64,20 @@ const { values } = parseArgs({
     out: { type: 'string', default: '.bench/eval' },
     json: { type: 'string' },
     'per-photo': { type: 'boolean', default: false },
+    tile: { type: 'string' },
+    classical: { type: 'string', default: 'all' },
+    camera: { type: 'string' },
   },
 });
 
 const COMMITTED_BASELINES = 'training/eval/classical-test.json';
-const sigmas = (values.sigma ?? values.sigmas!).split(',').map(Number);
+const camera = values.camera;
+/** Camera mode has one noise "level", 0 internally, named `camera noise` in the tables. */
+const sigmas = camera !== undefined ? [0] : (values.sigma ?? values.sigmas!).split(',').map(Number);
+const levelName = (sigma: number): string => (camera !== undefined ? 'camera noise' : `sigma ${sigma}`);
+const tile = values.tile === undefined ? undefined : Number(values.tile);
+if (tile !== undefined && !(Number.isInteger(tile) && tile >= 16)) throw new Error(`--tile: expected an integer >= 16, got '${values.tile}'`);
+if (values.classical !== 'all' && values.classical !== 'nlm') throw new Error(`--classical: expected all or nlm, got '${values.classical}'`);
 if (!sigmas.every((s) => Number.isFinite(s) && s >= 0)) throw new Error(`--sigmas: expected comma-separated numbers >= 0, got '${values.sigmas}'`);
 const crop = Number(values.crop);
 if (!Number.isInteger(crop) || crop < 0) throw new Error(`--crop: expected an integer >= 0, got '${values.crop}'`);
@@ -80,8 +103,19 @@ function slug(method: string): string {
 
 // 1. The noisy images (written once per photo and sigma, read back as the baselines read them).
 const photos: Array<{ name: string; clean: FloatImage; noisy: Map<number, FloatImage> }> = [];
-const dirs = (sigma: number) => ({ clean: join(values.out!, `sigma${sigma}`, 'clean'), noisy: join(values.out!, `sigma${sigma}`, 'noisy') });
-for (const file of photoFiles(values.photos!)) {
+const levelDir = (sigma: number): string => join(values.out!, camera !== undefined ? 'camera' : `sigma${sigma}`);
+const dirs = (sigma: number) => (camera !== undefined ? { clean: join(camera, 'clean'), noisy: join(camera, 'noisy') } : { clean: join(levelDir(sigma), 'clean'), noisy: join(levelDir(sigma), 'noisy') });
+if (camera !== undefined) {
+  // Inputs made outside irsde (scripts/camera_noise_fixtures.py): read as they are.
+  for (const file of photoFiles(join(camera, 'clean'))) {
+    const name = basename(file, extname(file));
+    const clean = await readImage(file);
+    const noisyFile = [join(camera, 'noisy', `${name}.jpg`), join(camera, 'noisy', `${name}.png`)].find((f) => existsSync(f));
+    if (noisyFile === undefined) throw new Error(`--camera: no noisy input for '${name}' in ${join(camera, 'noisy')}`);
+    photos.push({ name, clean, noisy: new Map([[0, await readImage(noisyFile, { channels: clean.channels })]]) });
+  }
+}
+for (const file of camera !== undefined ? [] : photoFiles(values.photos!)) {
   const name = basename(file, extname(file));
   const clean = centreCrop(await readImage(file), crop);
   const noisy = new Map<number, FloatImage>();
@@ -106,7 +140,8 @@ if (configs.length > 0) {
   const rec = restorer.sampling ?? { sampler: denoising ? 'ode' : 'posterior', steps: denoising ? 10 : 1, eta: 0 };
   for (const cfg of configs) {
     const [sampler, steps, eta] = cfg === 'model' ? [rec.sampler, String(rec.steps), String(rec.eta ?? 0)] : cfg.split(':');
-    const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}${values.blind ? ', blind' : ''}`;
+    const blind = values.blind || camera !== undefined;
+    const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}${blind ? ', blind' : ''}${tile !== undefined ? `, tile ${tile}` : ''}`;
     for (const p of photos) {
       for (const sigma of sigmas) {
         const noisyQ = p.noisy.get(sigma)!;
@@ -118,15 +153,16 @@ if (configs.length > 0) {
           steps: Number(steps),
           eta: Number(eta),
           seed: 0,
-          ...(denoising && !values.blind ? { noiseLevel: Math.min(from255(sigma), restorer.sde.maxSigma) } : {}),
+          ...(denoising && !blind ? { noiseLevel: Math.min(from255(sigma), restorer.sde.maxSigma) } : {}),
+          ...(tile !== undefined ? { tile } : {}),
         });
         const seconds = out.ms / 1000;
         const img = out.image;
         const row: Row = { name: p.name, sigma, method: label, psnr: psnr(img, p.clean), ssim: ssim(img, p.clean), seconds };
-        if (values.blind && out.noise) row.sigmaGiven = out.noise.sigma * 255;
+        if (blind && out.noise) row.sigmaGiven = out.noise.sigma * 255;
         rows.push(row);
-        await writeImage(join(values.out!, `sigma${sigma}`, 'restored', slug(label), `${p.name}.png`), img);
-        console.error(`${label} | ${p.name} sigma ${sigma}: ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${seconds.toFixed(2)} s`);
+        await writeImage(join(levelDir(sigma), 'restored', slug(label), `${p.name}.png`), img);
+        console.error(`${label} | ${p.name} ${levelName(sigma)}: ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${seconds.toFixed(2)} s${row.sigmaGiven !== undefined ? `, level ${row.sigmaGiven.toFixed(2)}` : ''}`);
       }
     }
   }
@@ -161,14 +197,19 @@ function runPython(): Row[] {
   const out: Row[] = [];
   for (const sigma of sigmas) {
     const d = dirs(sigma);
-    const py = execFileSync('/usr/bin/python3', ['scripts/classical_baselines.py', d.clean, d.noisy, String(sigma), join(values.out!, `sigma${sigma}`, 'restored')], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    for (const r of JSON.parse(py) as Omit<Row, 'sigma'>[]) if (names.includes(r.name) && r.method !== 'noisy input') out.push({ ...r, sigma });
+    const args = ['scripts/classical_baselines.py', d.clean, d.noisy, camera !== undefined ? 'estimate' : String(sigma), join(levelDir(sigma), 'restored'), ...(values.classical === 'nlm' ? ['--only', 'nlm'] : [])];
+    const py = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+    for (const r of JSON.parse(py) as Array<Omit<Row, 'sigma'> & { sigma_estimated?: number }>) {
+      if (!names.includes(r.name) || r.method === 'noisy input') continue;
+      const { sigma_estimated: est, ...rest } = r;
+      out.push({ ...rest, sigma, ...(est !== undefined ? { sigmaGiven: est } : {}) });
+    }
   }
   return out;
 }
 let classical: Row[] = [];
 let classicalFrom = '';
-const wanted = values.baselines ?? (values['write-baselines'] ? 'run' : COMMITTED_BASELINES);
+const wanted = values.baselines ?? (values['write-baselines'] || camera !== undefined ? 'run' : COMMITTED_BASELINES);
 const committed = wanted === 'run' ? 'asked to run scikit-image' : usable(wanted);
 if (typeof committed !== 'string') {
   classical = committed.rows.filter((r) => r.method !== 'noisy input' && names.includes(r.name) && sigmas.includes(r.sigma));
@@ -204,9 +245,14 @@ rows.push(...classical);
 const methods = [...new Set(rows.map((r) => r.method))];
 const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
 const cell = (m: string, sigma: number) => rows.filter((r) => r.method === m && r.sigma === sigma);
-console.log(`${values.photos === TEST_PHOTOS ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
-console.log(`Model on ${values.engine}${values.blind ? ', blind' : ''}; baselines given the true sigma: ${classicalFrom || 'none'}.\n`);
-console.log(`| method | ${sigmas.map((s) => `sigma ${s}: PSNR / SSIM`).join(' | ')} | s / image |`);
+if (camera !== undefined) {
+  console.log(`Camera noise (${camera}, made by scripts/camera_noise_fixtures.py): ${names.length} images (${names.join(', ')}); mean over images.`);
+  console.log(`Model on ${values.engine}, blind${tile !== undefined ? `, tile ${tile}` : ''}; baselines given scikit-image's estimate_sigma of each noisy image: ${classicalFrom || 'none'}.\n`);
+} else {
+  console.log(`${values.photos === TEST_PHOTOS ? 'Held-out test photos' : `Photos (${values.photos})`}: ${names.length} (${names.join(', ')}), ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; clipped Gaussian noise; mean over photos.`);
+  console.log(`Model on ${values.engine}${values.blind ? ', blind' : ''}${tile !== undefined ? `, tile ${tile}` : ''}; baselines given the true sigma: ${classicalFrom || 'none'}.\n`);
+}
+console.log(`| method | ${sigmas.map((s) => `${levelName(s)}: PSNR / SSIM`).join(' | ')} | s / image |`);
 console.log(`| --- | ${sigmas.map(() => '---').join(' | ')} | --- |`);
 for (const m of methods) {
   const all = rows.filter((r) => r.method === m);
@@ -215,16 +261,37 @@ for (const m of methods) {
 }
 const nlm = 'non-local means';
 if (methods.includes(nlm)) {
-  console.log(`\nMargin over non-local means (mean PSNR, dB; the issue asks >= 1.0 at every sigma):\n`);
-  console.log(`| method | ${sigmas.map((s) => `sigma ${s}`).join(' | ')} |`);
+  const signed = (d: number) => `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+  /** Per image: the model's PSNR minus non-local means' (images both scored). */
+  const margins = (m: string, s: number) =>
+    cell(m, s).flatMap((r) => {
+      const b = cell(nlm, s).find((x) => x.name === r.name);
+      return b ? [{ name: r.name, d: r.psnr - b.psnr, est: r.sigmaGiven, nlmEst: b.sigmaGiven }] : [];
+    });
+  console.log(`\nMargin over non-local means (PSNR, dB): mean over images / worst image (which):\n`);
+  console.log(`| method | ${sigmas.map((s) => levelName(s)).join(' | ')} |`);
   console.log(`| --- | ${sigmas.map(() => '---').join(' | ')} |`);
-  for (const m of methods.filter((x) => x.startsWith('irsde'))) {
-    console.log(`| ${m} | ${sigmas.map((s) => { const d = meanOf(cell(m, s), 'psnr') - meanOf(cell(nlm, s), 'psnr'); return `${d >= 0 ? '+' : ''}${d.toFixed(2)}`; }).join(' | ')} |`);
+  const irsdeMethods = methods.filter((x) => x.startsWith('irsde'));
+  for (const m of irsdeMethods) {
+    console.log(`| ${m} | ${sigmas.map((s) => {
+      const ds = margins(m, s);
+      if (ds.length === 0) return '';
+      const worst = ds.reduce((a, b) => (b.d < a.d ? b : a));
+      return `${signed(ds.reduce((t, x) => t + x.d, 0) / ds.length)} / ${signed(worst.d)} (${worst.name})`;
+    }).join(' | ')} |`);
+  }
+  for (const m of irsdeMethods) {
+    for (const s of sigmas) {
+      const lose = margins(m, s).filter((x) => x.d < 0).sort((a, b) => a.d - b.d);
+      if (lose.length === 0) continue;
+      const est = (x: { est?: number; nlmEst?: number }) => (x.est !== undefined ? `, level ${x.est.toFixed(1)}${x.nlmEst !== undefined ? ` (NLM's ${x.nlmEst.toFixed(1)})` : ''}` : '');
+      console.log(`\n${m}, ${levelName(s)}: below non-local means on ${lose.length} of ${margins(m, s).length}: ${lose.map((x) => `${x.name} ${signed(x.d)}${est(x)}`).join('; ')}`);
+    }
   }
 }
 if (values['per-photo']) {
   for (const sigma of sigmas) {
-    console.log(`\nsigma ${sigma}, PSNR / SSIM per photo:\n`);
+    console.log(`\n${levelName(sigma)}, PSNR / SSIM per photo:\n`);
     console.log(`| method | ${names.join(' | ')} |`);
     console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
     for (const m of methods) {

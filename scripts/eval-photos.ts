@@ -9,7 +9,7 @@ import { cropImage, type FloatImage } from '../src/advanced.js';
 /** The held-out photos written by scripts/fetch-photos.sh (training/photos.json's test split). */
 export const TEST_PHOTOS = 'data/photos/test';
 
-/** The photo files: a folder (every PNG / JPEG in it, by name) or a comma-separated list. */
+/** The photo files: a folder (every PNG / JPEG in it, by name) or a comma-separated list of files and folders. */
 export function photoFiles(spec: string): string[] {
   if (existsSync(spec) && statSync(spec).isDirectory()) {
     const files = readdirSync(spec).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => join(spec, f));
@@ -17,7 +17,8 @@ export function photoFiles(spec: string): string[] {
     return files;
   }
   if (spec === TEST_PHOTOS) throw new Error(`no held-out photos in ${TEST_PHOTOS}: run 'bash scripts/fetch-photos.sh' first, or pass --photos`);
-  return spec.split(',');
+  const parts = spec.split(',');
+  return parts.length > 1 ? parts.flatMap((p) => photoFiles(p)) : parts;
 }
 
 /** FNV-1a of a string: the seed of a photo's degradation (so it does not depend on the other photos). */

@@ -302,6 +302,15 @@ export {
   // Moved out of the curated `irsde` in 0.2.0.
   gaussianNoise,
   rainStreaks,
+  cameraNoise,
+  cameraNoiseWith,
+  srgbToLinear,
+  linearToSrgb,
+  POISSON_EXACT_MAX_MEAN,
+  type CameraNoiseOptions,
+  type CameraNoiseDraw,
+  type CameraNoiseSpec,
+  type DefocusOptions,
 } from './data/index.js';
 
 export {

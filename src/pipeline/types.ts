@@ -1,7 +1,7 @@
 /**
  * What the restoration pipeline takes and gives: the network engine contract (and the tfjs one),
- * the options of `Restorer.restore` and its results. Split from `restorer.ts`, which holds
- * the pipeline itself, to keep each file short; `restorer.ts` re-exports all of it.
+ * the options of `Restorer.restore` and its results; the pipeline itself, `Restorer`, sits beside
+ * this module and re-exports all of it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SamplerName } from '../sampling/names.js';

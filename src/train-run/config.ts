@@ -17,6 +17,7 @@ import { defaultObjective, type Objective } from '../loss/objective.js';
 import type { TrainerConfig } from '../train/trainer.js';
 import { parseDegradation } from '../data/degradation-shorthand.js';
 import type { DegradationSpec } from '../data/degradation.js';
+import type { DefocusOptions } from '../data/dataset.js';
 import { ortNodeAvailable } from '../io/restorer-files.js';
 
 /**
@@ -55,6 +56,26 @@ export interface TrainRunConfig {
   channels: 1 | 3;
   /** RGB training: the fraction of colour crops turned grey before the degradation (default 0). */
   greyFraction?: number;
+  /**
+   * Synthetic data: defocus a share of the training crops, the blurred crop becoming the clean
+   * target (smooth content; `ImageDataset`'s `defocus`): `'P:MIN:MAX'` (probability P, Gaussian
+   * blur sigma drawn from [MIN, MAX] px) or `{ probability, sigma }`. Default none.
+   */
+  defocus?: string | DefocusOptions;
+  /**
+   * DenoisingSDE: learn the noise of the `degradation` (e.g. camera noise, or a `one-of` mix)
+   * instead of the trainer's Gaussian draw: the Trainer's `dataNoise`, the timestep of each crop
+   * from its `'estimated'` noise level (as blind restoration starts) or its `'rms'` one. Default
+   * off (`noiseLevels` gives the timesteps and the noise is Gaussian).
+   */
+  dataNoise?: 'estimated' | 'rms';
+  /**
+   * A new run starts from this model file's weights (warm start; a `.safetensors` model as
+   * `train` or `export` writes it, e.g. `models/denoise-blind.safetensors`) instead of random
+   * ones: its network must be the run's (same architecture and sizes). The optimiser, EMA and
+   * schedule start afresh. Ignored on `--resume` (the checkpoint's weights win). Default none.
+   */
+  initWeights?: string;
   /** The network: 'unet' (default; `nf`, `depth`) or 'nafnet' (`width`, `encBlocks`, `middleBlocks`, `decBlocks`). */
   arch?: Arch;
   /** U-Net base width (default 16). */
@@ -183,6 +204,16 @@ export function degradationOfRun(d: string | DegradationSpec): DegradationSpec {
   }
 }
 
+/** The `defocus` option of a run as `ImageDataset` takes it (`'P:MIN:MAX'` or `'P:SIGMA'` parsed), or undefined. */
+export function defocusOf(cfg: TrainRunConfig): DefocusOptions | undefined {
+  const d = cfg.defocus;
+  if (d === undefined) return undefined;
+  if (typeof d === 'object' && d !== null) return d;
+  const nums = String(d).split(':').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (!(nums.length === 2 || nums.length === 3) || !nums.every(Number.isFinite)) throw new TrainingRunError(`--defocus must be P:SIGMA or P:MIN:MAX (probability, blur sigma in px), got '${String(d)}'`);
+  return { probability: nums[0], sigma: nums.length === 2 ? nums[1] : [nums[1], nums[2]] };
+}
+
 /** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run. */
 export function noiseLevelsOf(cfg: TrainRunConfig): [number, number] {
   return parseNoiseLevels(cfg).levels;
@@ -213,6 +244,7 @@ export function sdeConfigOfRun(cfg: TrainRunConfig): AnySDEConfig {
     const maxSigma = (cfg.maxSigma255 ?? noiseLevelsOf(cfg)[1]) / 255;
     return { kind: 'denoising', T: cfg.T, maxSigma, schedule: cfg.schedule as ScheduleSpec, ...(cfg.eps !== undefined ? { eps: cfg.eps } : {}) };
   }
+  if (cfg.dataNoise !== undefined) throw new TrainingRunError('--data-noise is a DenoisingSDE option: add --sde denoising (IR-SDE learns the degradation of its data anyway)');
   if (cfg.noiseLevels !== undefined) throw new TrainingRunError('--noise-levels is a DenoisingSDE option: add --sde denoising (IR-SDE learns the degradation of its --degradation / --lq data)');
   return { T: cfg.T, maxSigma: (cfg.maxSigma255 ?? 10) / 255, schedule: cfg.schedule as ScheduleSpec, eps: cfg.eps ?? 0.005 } satisfies MeanRevertingSDEConfig;
 }
@@ -234,6 +266,7 @@ export function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [numbe
     ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
     ...(cfg.ema ? {} : { ema: false }),
     ...(cfg.sde === 'denoising' && parseNoiseLevels(cfg).clip ? { clipState: true } : {}),
+    ...(cfg.dataNoise !== undefined ? { dataNoise: cfg.dataNoise } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { decodeTrainerState, encodeTrainerState } from '../train/checkpoint.js';
 import { WorkerGradientPool } from '../train/parallel/pool.js';
 import { createOrtGradients } from '../train/ort-gradients.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { loadModelFile } from '../io/model-files.js';
 import { isFile } from '../io/paths.js';
 import {
   DENOISING_DEGRADATION,
@@ -106,6 +107,25 @@ async function startEngine(engine: string | undefined): Promise<string> {
   }
 }
 
+/** Copies the weights of the model file `path` into `net` (the same network; `--init-weights`). */
+async function warmStart(net: ReturnType<typeof createNetwork>, path: string, network: object): Promise<void> {
+  if (!(await isFile(path))) throw new TrainingRunError(`--init-weights: model file not found: '${path}'`);
+  let loaded;
+  try {
+    loaded = await loadModelFile(path, { network: network as Record<string, unknown> });
+  } catch (e) {
+    throw new TrainingRunError(`--init-weights '${path}': ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const weights = Object.fromEntries(loaded.network.variables);
+    const missing = [...net.variables.keys()].filter((k) => !(k in weights) || weights[k].shape.join('x') !== net.variables.get(k)!.shape.join('x'));
+    if (missing.length > 0) throw new TrainingRunError(`--init-weights '${path}': its network differs from the run's (${missing.length} weights missing or of another shape, e.g. '${missing[0]}')`);
+    loadInto(net, weights);
+  } finally {
+    loaded.network.dispose();
+  }
+}
+
 /**
  * Runs a training job in the folder `config.out`: writes `config.json` (the resolved
  * configuration, see {@link resolveTrainConfig}), appends every step, validation and checkpoint
@@ -158,6 +178,8 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
   }
   const network = networkOf(cfg);
   const net = createNetwork(network, { seed: cfg.seed });
+  // Warm start: a new run takes a model file's weights (a resumed one has its checkpoint's).
+  if (cfg.initWeights !== undefined && state === undefined) await warmStart(net, cfg.initWeights, network);
   const evalNet = createNetwork(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
   // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).

@@ -13,6 +13,7 @@ import { EMA, type EMAConfig, type EMAState } from './ema.js';
 import type { NamedTensor } from '../nn/io/types.js';
 import { createLRSchedule, type LRSchedule, type LRScheduleConfig } from './lr-schedule.js';
 import { clipFactor, gradNorm as gradNormOf } from './clip.js';
+import { estimateNoiseSigma } from '../image/noise-level.js';
 
 // Defined in types.ts (shared with gradients.ts and objective.ts without a cycle); part of the trainer's API.
 export type { Batch, TrainableNoiseModel } from './types.js';
@@ -69,6 +70,53 @@ export interface TrainerConfig {
    * sigmaBar_t`, so every objective and gradient computer sees the clipped state.
    */
   readonly clipState?: boolean;
+  /**
+   * DenoisingSDE only: take the noisy states from the data set instead of drawing Gaussian noise,
+   * so a denoiser learns the noise of its data's degradation (camera noise, a `one-of` mix of
+   * Gaussian and camera noise, ...): item `b`'s state is `batch.lq[b]`, its timestep
+   * `sde.optimalTimestep(level)` (at least 1) and its noise `(lq - gt) / sigmaBar_t`, where the
+   * level (capped at the SDE's maxSigma) is:
+   * - `'estimated'`: `estimateNoiseSigma(lq, { clipped: true })`, what `Restorer.restore` (and
+   *   `irsde restore`) start from on a photo of unknown noise, so training sees the timesteps that
+   *   blind restoration will use;
+   * - `'rms'`: the root mean square of `lq - gt` over the item (the noise's true size).
+   * Default: off (`timesteps`, `clipState` and the trainer's own Gaussian draw apply; with this
+   * option they do not, and the trainer's generator draws nothing for the states).
+   */
+  readonly dataNoise?: 'estimated' | 'rms';
+}
+
+/**
+ * The timesteps and noise of states taken from the data (`TrainerConfig.dataNoise`): per item,
+ * `t = max(1, optimalTimestep(level))` and `noise = (lq - gt) / sigmaBar_t` (a new tensor).
+ */
+export function dataNoiseOf(sde: DenoisingSDE<tf.Tensor>, batch: Batch, level: 'estimated' | 'rms'): { t: number[]; noise: tf.Tensor } {
+  const lq = batch.lq;
+  if (lq === undefined || lq === null) throw new TypeError('Trainer: dataNoise needs the degraded images (lq) of the batch');
+  const shape = batch.gt.shape;
+  const B = shape[0];
+  const per = batch.gt.size / B;
+  const [H, W, C] = shape.slice(1) as [number, number, number];
+  const x = lq.dataSync() as Float32Array;
+  const y = batch.gt.dataSync() as Float32Array;
+  const t: number[] = [];
+  const noise = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) {
+    const lo = b * per;
+    let sigma: number;
+    if (level === 'rms') {
+      let ss = 0;
+      for (let i = lo; i < lo + per; i++) ss += (x[i] - y[i]) ** 2;
+      sigma = Math.sqrt(ss / per);
+    } else {
+      sigma = estimateNoiseSigma({ data: x.slice(lo, lo + per), height: H, width: W, channels: C as 1 | 3 }, { clipped: true });
+    }
+    const tb = Math.max(1, sde.optimalTimestep(Math.min(sigma, sde.maxSigma)));
+    const s = Math.max(sde.sigmaBar(tb), 1e-12);
+    for (let i = lo; i < lo + per; i++) noise[i] = (x[i] - y[i]) / s;
+    t.push(tb);
+  }
+  return { t, noise: tf.tensor(noise, shape) };
 }
 
 /** The noise in `clip(x0 + sigmaBar_t z, 0, 1)`: `(clip(...) - x0) / sigmaBar_t` per item (a new tensor). */
@@ -203,6 +251,10 @@ export class Trainer {
     if (config.clipState && !isDenoisingSDE(sde)) {
       throw new RangeError('Trainer: clipState applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data)');
     }
+    if (config.dataNoise !== undefined) {
+      if (!isDenoisingSDE(sde)) throw new RangeError('Trainer: dataNoise applies to a DenoisingSDE only (a MeanRevertingSDE learns the degradation of its data anyway)');
+      if (config.dataNoise !== 'estimated' && config.dataNoise !== 'rms') throw new RangeError(`Trainer: dataNoise must be 'estimated' or 'rms', got ${String(config.dataNoise)}`);
+    }
     if (config.objective !== undefined && !OBJECTIVES.includes(config.objective)) {
       throw new RangeError(`Trainer: objective must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got ${String(config.objective)}`);
     }
@@ -253,8 +305,18 @@ export class Trainer {
   async trainStep(): Promise<StepRecord> {
     const started = performance.now();
     const batch = await this.data.next(this.#rng);
-    const vars = Object.fromEntries(this.model.variables);
     const B = batch.gt.shape[0];
+    if (this.config.dataNoise !== undefined) {
+      let fromData: { t: number[]; noise: tf.Tensor };
+      try {
+        // The constructor checked that dataNoise comes with a DenoisingSDE.
+        fromData = dataNoiseOf(this.sde as DenoisingSDE<tf.Tensor>, batch, this.config.dataNoise);
+      } catch (e) {
+        tf.dispose([batch.lq, batch.gt]);
+        throw e;
+      }
+      return this.#update(batch, fromData.t, fromData.noise, started);
+    }
     const [tLo, tHi] = this.config.timesteps ?? [1, this.sde.T];
     const t = Array.from(this.#rng.integers(B, tLo, tHi));
     const z = this.#rng.normal(batch.gt.shape);
@@ -271,6 +333,12 @@ export class Trainer {
     // The constructor checked that clipState comes with a DenoisingSDE.
     const noise = this.config.clipState ? clippedNoise(this.sde as DenoisingSDE<tf.Tensor>, batch.gt, drawn, t) : drawn;
     if (noise !== drawn) drawn.dispose();
+    return this.#update(batch, t, noise, started);
+  }
+
+  /** One update from a batch, its timesteps and its noise (disposes the batch tensors and `noise`). */
+  async #update(batch: Batch, t: number[], noise: tf.Tensor, started: number): Promise<StepRecord> {
+    const vars = Object.fromEntries(this.model.variables);
     const lr = this.#schedule(this.#step);
     this.optimizer.learningRate = lr;
     let gradNorm: number | undefined;

@@ -21,7 +21,7 @@ export const TRAIN_CONFIG_KEYS = [
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
   'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'quiet',
+  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'quiet', 'defocus', 'dataNoise', 'initWeights',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
@@ -126,7 +126,7 @@ export function registerTrain(program: Command): void {
     .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it (default: none)")
     .option('--gt <dir>', 'folder of clean (ground-truth) images (required unless --resume)')
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data; default: none, give --degradation)')
-    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON (default: none, give --lq; with --sde denoising validation uses noise:25)')
+    .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), camera[:QUALITY] (camera-like noise), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON (default: none, give --lq; with --sde denoising validation uses noise:25)')
     .option('--val-count <n>', `hold out the last N images (by name) for validation${def(TRAIN_RUN_DEFAULTS.valCount)}`, intOption('--val-count', 0))
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count; default: none)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names; default: none)')
@@ -134,6 +134,9 @@ export function registerTrain(program: Command): void {
     .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean; default: the training degradation)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--channels <n>', `3 (RGB) or 1 (grey)${def(TRAIN_RUN_DEFAULTS.channels)}`, intOption('--channels', 1, 3))
     .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too (default: 0)', numberOption('--grey-fraction', 0, 1))
+    .option('--defocus <p:min:max>', 'synthetic data: defocus this share P of training crops by a Gaussian blur of sigma MIN..MAX px, the blurred crop being the clean target, so smooth content stays smooth (P:SIGMA for one sigma) (default: none)')
+    .option('--data-noise <level>', 'with --sde denoising: learn the noise of --degradation (e.g. camera noise, a one-of mix) instead of Gaussian --noise-levels; each crop\'s timestep from its estimated level (as blind restore starts) or its rms one: estimated or rms (default: off)', choiceOption('--data-noise', ['estimated', 'rms'] as const))
+    .option('--init-weights <model>', 'warm start: a new run starts from this model file\'s weights (same network), e.g. models/denoise-blind.safetensors; optimiser and EMA start afresh; ignored with --resume (default: none, random weights)')
     .option('--arch <name>', 'network: unet (--nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks) (default: unet)', choiceOption('--arch', ['unet', 'nafnet'] as const))
     .option('--nf <n>', 'unet: base channel width (default: 16)', intOption('--nf', 2))
     .option('--depth <n>', 'unet: levels (default: 3)', intOption('--depth', 1, 8))
