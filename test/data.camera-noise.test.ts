@@ -19,7 +19,8 @@ import {
 import { createImage, type FloatImage } from '../src/image/index.js';
 import { DenoisingSDE } from '../src/sde/denoising-sde.js';
 import { MeanRevertingSDE } from '../src/sde/mean-reverting-sde.js';
-import { dataNoiseOf, Trainer } from '../src/train/trainer.js';
+import { Trainer } from '../src/train/trainer.js';
+import { dataNoiseOf } from '../src/train/training-noise.js';
 import { createNetwork } from '../src/nn/tfjs/network.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { readSafetensors } from '../src/nn/io/safetensors.js';
