@@ -110,9 +110,9 @@ if (cores.length !== 1) fail(`expected one @tensorflow/tfjs-core in the app, fou
 
 // --- 3. ESM import, CommonJS require ---------------------------------------------------------
 const PROBE = `
-  const sde = new irsde.MeanRevertingSDE({ T: 100, maxSigma: irsde.from255(10), schedule: 'cosine', eps: 0.005 }, irsde.hostBackend);
-  const x = irsde.hostBackend.fromArray([0.25, 0.5], [2, 1]);
-  const mu = irsde.hostBackend.fromArray([0.75, 0.5], [2, 1]);
+  const sde = new irsde.MeanRevertingSDE({ T: 100, maxSigma: irsde.from255(10), schedule: 'cosine', eps: 0.005 }, adv.hostBackend);
+  const x = adv.hostBackend.fromArray([0.25, 0.5], [2, 1]);
+  const mu = adv.hostBackend.fromArray([0.75, 0.5], [2, 1]);
   let ort;
   try { node.loadNodeOrt(); ort = 'loaded'; } catch (e) { ort = e.message; }
   console.log(JSON.stringify({ sigmaBar50: sde.sigmaBar(50), muBar: Array.from(sde.muBar(x, mu, [10, 90]).data), ort, sameApi: node.MeanRevertingSDE === irsde.MeanRevertingSDE && adv.MeanRevertingSDE === irsde.MeanRevertingSDE, advanced: typeof adv.sdeJump === 'function' && typeof adv.Adam === 'function' && !('sdeJump' in irsde) }));
