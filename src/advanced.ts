@@ -207,6 +207,7 @@ export {
   sdeKindOf,
   OrnsteinUhlenbeckSDE,
   type OUSDEConfig,
+  type OUFamilyInfo,
   type RestorationStart,
   checkSDE,
   type DrawnNoise,

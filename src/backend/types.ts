@@ -22,7 +22,7 @@ export type Term<T = Tensor> = readonly [x: T, coef: Coef];
  * On garbage-collected backends (the `Float32Array` one) `dispose` is a no-op, so code written
  * against the interface must still call it to stay correct on tfjs.
  *
- * @typeParam T - the backend's tensor type (`tf.Tensor` for tfjs, {@link HostTensor} for the
+ * @typeParam T - the backend's tensor type (`tf.Tensor` for tfjs, `HostTensor` (of `irsde/advanced`) for the
  *   `Float32Array` backend).
  */
 export interface TensorBackend<T = Tensor> {

@@ -9,6 +9,6 @@ export { isMeanRevertingSDE, isDenoisingSDE, checkSDE } from './kinds.js';
 export { drawNoise, isRng, type NoiseSource, type DrawnNoise } from './noise-source.js';
 export { checkTimesteps, type Timestep } from './timesteps.js';
 export { combineAroundMu } from './around-mu.js';
-export { OrnsteinUhlenbeckSDE, type OUSDEConfig } from './ou-sde.js';
+export { OrnsteinUhlenbeckSDE, type OUSDEConfig, type OUFamilyInfo } from './ou-sde.js';
 export { type RestorationStart } from './diffusion-sde.js';
 export { createSDE, sdeConfigOf, sdeKindOf, type AnySDEConfig, type MeanRevertingSDEConfigRecord, type DenoisingSDEConfigRecord } from './factory.js';

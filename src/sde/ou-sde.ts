@@ -19,7 +19,7 @@ export interface OUSDEConfig {
   readonly eps?: number;
 }
 
-/** What a family tells the skeleton at construction: its name and defaults for messages. @internal */
+/** What a family (a subclass) tells the skeleton at construction: its name and defaults for messages. */
 export interface OUFamilyInfo {
   /** The class name errors start with. */
   readonly cls: string;
@@ -75,7 +75,7 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
   readonly backend: TensorBackend<X>;
   /** The validated configuration with its defaults, as frozen plain data. */
   readonly config: Readonly<Required<OUSDEConfig>>;
-  /** `theta_0 .. theta_T` (float64, length `T + 1`; a read-only view, see {@link readonlyTable}). */
+  /** `theta_0 .. theta_T` (float64, length `T + 1`; a read-only view: writes are ignored, `.slice()` gives a writable copy). */
   readonly thetas: Float64Array;
   /** `sigma_i = sqrt(2 lambda^2 theta_i)` (float64, read-only view). */
   readonly sigmas: Float64Array;
@@ -347,7 +347,7 @@ export abstract class OrnsteinUhlenbeckSDE<X = tf.Tensor> implements DiffusionSD
     return this.backend.linear([[noise, this.args.coef(t, ts, (ti) => -1 / this.tables.sigmaBars[ti])]]);
   }
 
-  /** Noise from a score: `-score sigmaBar_t` (inverse of {@link OrnsteinUhlenbeckSDE.scoreFromNoise}). */
+  /** Noise from a score: `-score sigmaBar_t` (the inverse of `scoreFromNoise`). */
   noiseFromScore(score: X, t: Timestep): X {
     const shape = this.args.shapeOf('noiseFromScore', [['score', score]]);
     const ts = this.args.t(t, 'noiseFromScore', shape[0]);

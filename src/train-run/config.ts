@@ -26,6 +26,7 @@ import { ortNodeAvailable } from '../io/restorer-files.js';
  * settings and names them as `irsde train` spells its flags (`--gt`, `--noise-levels`, ...).
  */
 export class TrainingRunError extends Error {
+  /** `'TrainingRunError'`. */
   override readonly name = 'TrainingRunError';
 }
 
@@ -35,7 +36,7 @@ export interface TrainRunConfig {
   gt: string;
   /** Folder of degraded images with the same names (paired data); omit for synthetic data. */
   lq?: string;
-  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `noise:0:50:clip`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`; see {@link parseDegradation}). */
+  /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `noise:0:50:clip`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`; see `parseDegradation` of `irsde/advanced`). */
   degradation?: string | DegradationSpec;
   /** Number of images (from the end of the name-sorted list) held out for validation. */
   valCount: number;
@@ -164,6 +165,12 @@ export interface TrainRunConfig {
   quiet?: boolean;
 }
 
+/** The type of {@link TRAIN_RUN_DEFAULTS}: every key of a run's config but its folders, and the prediction. */
+export interface TrainRunDefaults extends Omit<TrainRunConfig, 'gt' | 'out'> {
+  /** The network's output: a residual (`x0 - mu`), trained with the x0 objective. */
+  readonly prediction: NetworkPrediction;
+}
+
 /**
  * The defaults of a training run (`irsde train`'s `--help` texts are made from them; a new run
  * starts from them, a resumed one from its checkpoint). A residual network with the x0 objective
@@ -171,7 +178,7 @@ export interface TrainRunConfig {
  * within a few hundred steps; the reference's noise network with the ML objective did not (a
  * flat 4.5 dB validation, input 20.1 dB, after 200 steps of the README's first example).
  */
-export const TRAIN_RUN_DEFAULTS: Readonly<Omit<TrainRunConfig, 'gt' | 'out'> & { prediction: NetworkPrediction }> = {
+export const TRAIN_RUN_DEFAULTS: Readonly<TrainRunDefaults> = {
   prediction: 'residual',
   valCount: 0,
   channels: 3,

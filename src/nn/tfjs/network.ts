@@ -57,7 +57,7 @@ let instances = 0;
  * the tfjs primitives (`TfjsOps`) over one `tf.Variable` per PyTorch parameter. Gradients flow through `predict`
  * to every variable with plain `tf.variableGrads` / `optimizer.minimize`.
  *
- * Memory: the variables live until {@link TfjsNetwork.dispose}. `predict` allocates nothing that
+ * Memory: the variables live until `dispose()`. `predict` allocates nothing that
  * outlives it except its result.
  */
 export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
@@ -66,7 +66,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
   /**
    * `this.predict` bound to this instance, for APIs taking a noise model
    * `(xt, mu, t) => tf.Tensor`. Only for `prediction: 'noise'` networks (a residual network's
-   * output is not noise: calling this throws; use {@link TfjsNetwork.noiseModelFor}).
+   * output is not noise: calling this throws; use `noiseModelFor(sde)`).
    */
   readonly noiseModel: NetworkNoiseModel;
 
@@ -238,7 +238,7 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
     this.#disposed = true;
   }
 
-  /** Whether {@link TfjsNetwork.dispose} was called. */
+  /** Whether `dispose()` was called. */
   get isDisposed(): boolean {
     return this.#disposed;
   }
