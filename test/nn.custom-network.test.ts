@@ -13,8 +13,10 @@ import {
   Linear,
   MeanRevertingSDE,
   NetworkModule,
+  Restorer,
   Rng,
   Trainer,
+  tfjsEngine,
   countParameters,
   createNetwork,
   createOrtGradients,
@@ -229,6 +231,27 @@ describe('a tfjs-layers model (fromLayersModel)', () => {
     expect(mean(losses.slice(-8))).toBeLessThan(0.7 * mean(losses.slice(0, 8)));
     trainer.dispose();
     tf.dispose([batch.gt, batch.lq]);
+    model.dispose();
+  });
+
+  it('restores through the Restorer on tfjs (the network borrowed); other engines and ownership are refused in one line', async () => {
+    const model = buildModel();
+    const net = fromLayersModel(model, { seed: 2, prediction: 'residual' });
+    const restorer = await Restorer.create(net, sde.config, { sampling: { sampler: 'posterior', steps: 2, eta: 0 } });
+    expect(restorer.network).toBe(net);
+    const image = { data: Float32Array.from(new Rng(4).uniform([10 * 12]), (v) => 0.2 + 0.5 * v), height: 10, width: 12, channels: 1 as const };
+    const before = tf.memory().numTensors;
+    const out = await restorer.restore(image, { seed: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect([out.image.height, out.image.width, out.image.channels]).toEqual([10, 12, 1]);
+    expect([out.sampler, out.steps]).toEqual(['posterior', 2]);
+    // Grey in, grey out (the network restores RGB inside), clipped to [0, 1].
+    expect(out.image.data.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+    await restorer.dispose();
+    expect(() => net.predict(tf.zeros([1, 4, 4, 3]), tf.zeros([1, 4, 4, 3]), 1).dispose()).not.toThrow();
+    const fakeEngine = async () => tfjsEngine(undefined as never);
+    await expect(Restorer.create(net, sde.config, { engine: fakeEngine })).rejects.toThrow(/tfjs engine only/);
+    await expect(Restorer.create(net, sde.config, { ownsNetwork: true })).rejects.toThrow(/always borrowed/);
     model.dispose();
   });
 });

@@ -21,6 +21,7 @@ import { tiledNoiseModel, type TileDone } from '../sampling/tiled.js';
 import { processOf } from '../sampling/process.js';
 import { defaultTile, imageChannels, isConditional } from '../nn/nets/network.js';
 import type { TfjsNetwork } from '../nn/tfjs/network.js';
+import { LayersNetwork } from '../nn/tfjs/layers-network.js';
 import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type RecommendedSampling } from '../nn/model/model-format.js';
 import { convertChannels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
@@ -29,6 +30,17 @@ import { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, ty
 
 // The options and results live in types.ts; importers of this file get them here too.
 export { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
+
+/** The tile side of a LayersNetwork's restores (the NAFNet's default). */
+const LAYERS_TILE = 512;
+
+/** A LayersNetwork's image channels: its image input's channels (halved when it also takes the condition), else 3. */
+function layersChannels(network: LayersNetwork): 1 | 3 {
+  const c = network.model.inputs[0].shape[3];
+  const n = typeof c === 'number' ? (network.conditional ? c / 2 : c) : 3;
+  if (n !== 1 && n !== 3) throw new RangeError(`Restorer.create: a LayersNetwork must restore 1 or 3 channels, its image input has ${String(c)}${network.conditional ? ' (x_t and the condition)' : ''}`);
+  return n;
+}
 
 /** `restored` where `missing`, `known` elsewhere (same size and channels): inpainting keeps what it was given. */
 function keepKnownPixels(restored: FloatImage, known: FloatImage, missing: Uint8Array): FloatImage {
@@ -50,7 +62,7 @@ function keepKnownPixels(restored: FloatImage, known: FloatImage, missing: Uint8
  * restorer.dispose();
  * ```
  */
-export class Restorer {
+export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
   /** The SDE the model was trained with, on the host backend (the samplers' maths). */
   readonly sde: DiffusionSDE<HostTensor>;
   /** The model's recommended sampling (from its file), if any. */
@@ -59,7 +71,9 @@ export class Restorer {
   readonly task: ModelTask | undefined;
   /** The engine's name (what runs the network). */
   readonly engine: string;
-  readonly #network: TfjsNetwork;
+  readonly #network: N;
+  /** The image channels the network restores (1 or 3). */
+  readonly #channels: 1 | 3;
   readonly #runner: NetworkEngine;
   readonly #model: NoiseModel<tf.Tensor, tf.Tensor | null>;
   readonly #ownsNetwork: boolean;
@@ -67,7 +81,7 @@ export class Restorer {
   readonly #tile: number;
   #disposed = false;
 
-  private constructor(network: TfjsNetwork, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, task: ModelTask | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
+  private constructor(network: N, sdeConfig: AnySDEConfig, sampling: RecommendedSampling | undefined, task: ModelTask | undefined, runner: NetworkEngine, ownsNetwork: boolean) {
     this.#network = network;
     this.sde = createSDE<HostTensor>(sdeConfig, 'float32');
     this.sampling = sampling;
@@ -75,31 +89,42 @@ export class Restorer {
     this.#runner = runner;
     this.engine = runner.name;
     this.#ownsNetwork = ownsNetwork;
-    this.#tile = defaultTile(network.config);
-    const cond = isConditional(network.config);
+    // A LayersNetwork has no irsde config: its channels come from its image input, its tile is the
+    // NAFNet's (512 px; `tile` in the restore options overrides it).
+    const layers = network instanceof LayersNetwork;
+    this.#tile = layers ? LAYERS_TILE : defaultTile(network.config);
+    this.#channels = layers ? layersChannels(network) : (imageChannels(network.config).input as 1 | 3);
+    const cond = layers ? network.conditional : isConditional(network.config);
     // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
     this.#model = asNoiseModel<tf.Tensor, tf.Tensor | null>(createSDE<tf.Tensor>(sdeConfig), network.prediction, (xt, c, t) => runner.predict(xt, cond ? c : null, t));
   }
 
   /**
    * A restorer for a network and its SDE.
-   * @param network - the network (borrowed unless `ownsNetwork`: disposed with the restorer).
+   * @param network - the network (borrowed unless `ownsNetwork`: disposed with the restorer): an
+   *   irsde network (any engine), or a `LayersNetwork` of `fromLayersModel` (tfjs engine only;
+   *   always borrowed: dispose the layers model yourself).
    * @param sde - the SDE config it was trained with (`loadModel(...).sdeConfig`).
    * @param options - the engine (default {@link tfjsEngine}), recommended sampling and task (see
    *   {@link ModelTask}; `loadModel(...).info` holds both for a model file).
    */
-  static async create(
-    network: TfjsNetwork,
+  static async create<N extends TfjsNetwork | LayersNetwork = TfjsNetwork>(
+    network: N,
     sde: AnySDEConfig,
     options: { readonly engine?: EngineFactory; readonly sampling?: RecommendedSampling; readonly task?: ModelTask; readonly ownsNetwork?: boolean } = {},
-  ): Promise<Restorer> {
+  ): Promise<Restorer<N>> {
     const task = options.task === undefined ? undefined : checkModelTask(options.task, 'Restorer.create');
-    const runner = await (options.engine ?? tfjsEngine)(network);
-    return new Restorer(network, sde, options.sampling, task, runner, options.ownsNetwork ?? false);
+    if (network instanceof LayersNetwork) {
+      // Other engines build their graph from an irsde network's description, which a LayersModel lacks.
+      if (options.engine !== undefined && options.engine !== tfjsEngine) throw new TypeError('Restorer.create: a LayersNetwork (fromLayersModel) runs on the tfjs engine only; leave engine out');
+      if (options.ownsNetwork) throw new TypeError('Restorer.create: a LayersNetwork is always borrowed (dispose its layers model yourself); leave ownsNetwork out');
+    }
+    const runner = await (options.engine ?? tfjsEngine)(network as TfjsNetwork);
+    return new Restorer<N>(network, sde, options.sampling, task, runner, options.ownsNetwork ?? false);
   }
 
   /** The network (owned by the restorer when it was loaded from a file). */
-  get network(): TfjsNetwork {
+  get network(): N {
     return this.#network;
   }
 
@@ -127,7 +152,7 @@ export class Restorer {
     let steps = options.steps ?? rec?.steps ?? (sampler === 'ode-adaptive' ? undefined : Math.min(DEFAULT_RESTORE_STEPS, sde.T));
     const eta = options.eta ?? rec?.eta;
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
-    const C = imageChannels(this.#network.config).input as 1 | 3;
+    const C = this.#channels;
     const missing = this.#missingPixels(image, options.mask);
     const known = convertChannels(image, C);
     const input = this.#prepare(known, missing);
@@ -247,7 +272,7 @@ export class Restorer {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#runner.dispose();
-    if (this.#ownsNetwork) this.#network.dispose();
+    if (this.#ownsNetwork && !(this.#network instanceof LayersNetwork)) this.#network.dispose();
   }
 }
 
