@@ -3,7 +3,8 @@
 // how to sample it, estimates the noise level of a noisy photo itself, and denoises real photo
 // crops it never saw in training (astronaut and camera are held-out test photos), RGB and grey.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +13,7 @@ import { cropImage, isDenoisingSDE, psnr, rainStreaks, Rng, selectBackend, ssim,
 import { loadRestorerFile, readImage } from '../src/node.js';
 import { DEFAULT_MODEL_FILE, shippedModelPath, SHIPPED_MODELS } from '../src/io/shipped-model.js';
 import { SHARED } from './helpers/goldens.js';
+import { irsde } from './helpers/cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = join(ROOT, 'test/fixtures/metrics');
@@ -36,7 +38,7 @@ describe('the shipped denoising model', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
     expect(pkg.files).toContain(`models/${DEFAULT_MODEL_FILE}`);
     expect(pkg.files).not.toContain(`models/${SHIPPED_MODELS.derain}`);
-    expect(() => shippedModelPath('nope' as never)).toThrow(/unknown task 'nope' \(known: denoise, derain\)/);
+    expect(() => shippedModelPath('nope' as never)).toThrow(/unknown task 'nope' \(known: denoise, derain, deblur\)/);
     // The bundle in dist/ looks next to itself: ../models from dist/node.js.
     const built = join(ROOT, 'dist/node.js');
     if (existsSync(built)) {
@@ -127,4 +129,24 @@ describe('the shipped deraining model', () => {
     expect(psnr(out.image, clean) - psnr(rainy, clean)).toBeGreaterThan(6);
     expect(ssim(out.image, clean)).toBeGreaterThan(ssim(rainy, clean));
   });
+});
+
+// The shipped deblurring model (`irsde restore --task deblur`), through the built command line, on
+// inputs blurred outside irsde by the task's recipe (test/fixtures/deblur/README.md).
+describe('the shipped deblurring model', () => {
+  it.each(['astronaut', 'camera'])('irsde restore --task deblur sharpens %s (blurred outside irsde): PSNR gain above 0.7 dB, SSIM up', async (name) => {
+    const fix = join(ROOT, 'test/fixtures/deblur');
+    const dir = mkdtempSync(join(tmpdir(), 'irsde-deblur-'));
+    try {
+      const out = join(dir, `${name}.png`);
+      const r = await irsde(['restore', join(fix, `${name}-blurred.png`), out, '--task', 'deblur', '--quiet']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [blurred, clean, restored] = await Promise.all(['blurred', 'clean'].map((k) => readImage(join(fix, `${name}-${k}.png`))).concat(readImage(out)));
+      expect(psnr(restored, clean) - psnr(blurred, clean)).toBeGreaterThan(0.7);
+      expect(ssim(restored, clean)).toBeGreaterThan(ssim(blurred, clean));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -17,6 +17,8 @@ export const SHIPPED_MODELS = {
   denoise: 'denoise-blind.safetensors',
   /** The deraining model (IR-SDE, the project's synthetic rain): in the repository only. */
   derain: 'derain.safetensors',
+  /** The blind deblurring model (IR-SDE; Gaussian and motion blur, a little noise): in the repository only. */
+  deblur: 'deblur.safetensors',
 } as const;
 
 /** A task with a shipped model (`irsde restore --task`). */
@@ -29,6 +31,7 @@ export const SHIPPED_TASKS = Object.keys(SHIPPED_MODELS) as ShippedTask[];
 export const SHIPPED_TASK_DESCRIPTIONS: Readonly<Record<ShippedTask, string>> = {
   denoise: 'Gaussian noise of any sigma 0-50, blind (noise level estimated); in the npm package',
   derain: 'rain streaks (the project\'s synthetic rain); in the repository\'s models/ folder only',
+  deblur: 'Gaussian or motion blur, blind (no kernel given); in the repository\'s models/ folder only',
 };
 
 /** File name of the default model (the `denoise` task's, under `models/`). */
