@@ -130,6 +130,7 @@ export {
   unregisterNetwork,
   registeredNetworks,
   checkCustomNetworkConfig,
+  UnregisteredNetworkError,
   CustomNetwork,
   type CustomNetworkConfig,
   type NetworkDefinition,

@@ -81,6 +81,7 @@ describe('irsde --import MODULE (a custom network)', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/registerNetwork|cli-tiny/);
+    expect(r.stderr).toContain('irsde --import'); // the hint, found through the error's cause chain
     expect(existsSync(out)).toBe(false);
     const missing = await irsde(['--import', './no-such-module.mjs', 'info', model]);
     expect(missing.code).not.toBe(0);

@@ -9,6 +9,14 @@ import { registerRestore } from './commands/restore.js';
 import { registerTrain } from './commands/train.js';
 import { CliError } from './errors.js';
 import { importUserModules } from './imports.js';
+import { UnregisteredNetworkError } from '../nn/nets/custom.js';
+
+/** An error and the errors behind it (`cause`, then its cause, ...). */
+function causes(e: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let c = e; c !== undefined && c !== null && !chain.includes(c); c = (c as { cause?: unknown }).cause) chain.push(c);
+  return chain;
+}
 
 /** Builds the `irsde` program (exported for tests). */
 export function buildProgram(): Command {
@@ -42,7 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const err = e as Error;
     // User-facing errors (bad flags, missing files, mismatched configs) print as one line.
     // A model file of a custom network needs the module that registers it (see --import).
-    const hint = /registerNetwork\(/.test(String(err.message)) ? ' (on the command line: irsde --import ./your-network.js ...)' : '';
+    const hint = causes(err).some((c) => c instanceof UnregisteredNetworkError) ? ' (on the command line: irsde --import ./your-network.js ...)' : '';
     console.error(`irsde: ${err instanceof CliError ? err.message : `${err.name}: ${err.message}`}${hint}`);
     if (process.env.IRSDE_DEBUG && err.stack) console.error(err.stack);
     return 1;

@@ -43,7 +43,7 @@ export async function loadModelOrDefault(weights: string | undefined): Promise<L
   try {
     return { ...(await loadModelFile(path)), path };
   } catch (e) {
-    throw new CliError(`cannot load model '${path}': ${(e as Error).message}`);
+    throw new CliError(`cannot load model '${path}': ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -20,7 +20,7 @@ async function openRegular(path: string): Promise<{ fh: Awaited<ReturnType<typeo
     s = await stat(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no such file '${path}'`);
-    throw new Error(`cannot read '${path}': ${(e as Error).message}`);
+    throw new Error(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
   }
   if (s.isDirectory()) throw new Error(`'${path}' is a folder, expected a model file`);
   if (!s.isFile()) throw new Error(`'${path}' is not a regular file (a device, FIFO or socket); refusing to read it`);

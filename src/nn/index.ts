@@ -43,6 +43,7 @@ export {
   unregisterNetwork,
   registeredNetworks,
   checkCustomNetworkConfig,
+  UnregisteredNetworkError,
   type CustomNetworkConfig,
   type NetworkDefinition,
   type JsonValue,

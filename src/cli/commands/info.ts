@@ -57,7 +57,7 @@ export function registerInfo(program: Command): void {
         try {
           info = verifyModel(bytes).info;
         } catch (e) {
-          throw new CliError(`'${file}': ${(e as Error).message}`);
+          throw new CliError(`'${file}': ${(e as Error).message}`, { cause: e });
         }
         report = {
           kind: 'model',

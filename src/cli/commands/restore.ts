@@ -149,7 +149,7 @@ export function registerRestore(program: Command): void {
       try {
         restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
       } catch (e) {
-        throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${(e as Error).message}`);
+        throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${(e as Error).message}`, { cause: e });
       }
       // SDE-family branch kept: --noise-level (the start time of the reverse process) is a DenoisingSDE option.
       const denoising = isDenoisingSDE(restorer.sde);

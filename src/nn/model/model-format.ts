@@ -232,7 +232,7 @@ export function readModelInfo(bytes: Uint8Array): SavedModelInfo {
   } catch (e) {
     // The checks above already name 'irsde model'; prefix only messages that do not.
     const message = (e as Error).message;
-    throw new WeightFileError(message.startsWith('irsde model') ? message : `irsde model: ${message}`);
+    throw new WeightFileError(message.startsWith('irsde model') ? message : `irsde model: ${message}`, { cause: e });
   }
 }
 

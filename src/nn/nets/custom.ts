@@ -103,12 +103,27 @@ export function registeredNetworks(): string[] {
   return [...registry.keys()];
 }
 
-/** The definition registered as `name`. @throws RangeError naming `where` when none is. */
+/**
+ * Thrown when a config or model file names a custom network that is not registered in this
+ * process (a `RangeError`; callers that wrap it keep it as their `cause`).
+ */
+export class UnregisteredNetworkError extends RangeError {
+  override readonly name = 'UnregisteredNetworkError';
+  /** @param message - the one-line message. @param networkName - the unregistered name. */
+  constructor(
+    message: string,
+    readonly networkName: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The definition registered as `name`. @throws UnregisteredNetworkError naming `where` when none is. */
 export function networkDefinition(name: string, where: string): NetworkDefinition {
   const def = registry.get(name);
   if (def === undefined) {
     const known = registry.size > 0 ? ` (registered: ${[...registry.keys()].join(', ')})` : ' (none is registered)';
-    throw new RangeError(`${where}: no custom network is registered as ${JSON.stringify(name)}${known}; call registerNetwork({ name: ${JSON.stringify(name)}, build }) first, in every process, worker or page that builds or loads it`);
+    throw new UnregisteredNetworkError(`${where}: no custom network is registered as ${JSON.stringify(name)}${known}; call registerNetwork({ name: ${JSON.stringify(name)}, build }) first, in every process, worker or page that builds or loads it`, name);
   }
   return def;
 }
