@@ -87,6 +87,19 @@ function toyBatch(seed: number, B = 2, H = 8, W = 8, C = 3): Batch {
   });
 }
 
+/** 40 Trainer steps (lr 3e-3, no EMA) on one fixed toy batch: the mean loss of the first and the last 8 steps. */
+async function fitOnFixedBatch(net: ConstructorParameters<typeof Trainer>[0]['model'], seed: number): Promise<{ first: number; last: number }> {
+  const batch = toyBatch(seed);
+  const data = { next: () => ({ gt: tf.clone(batch.gt), lq: tf.clone(batch.lq) }) };
+  const trainer = new Trainer({ sde, model: net, data, config: { lr: 3e-3, seed: 0, ema: false } });
+  const losses: number[] = [];
+  await trainer.fit({ steps: 40, onStep: (r) => void losses.push(r.loss) });
+  trainer.dispose();
+  tf.dispose([batch.gt, batch.lq]);
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  return { first: mean(losses.slice(0, 8)), last: mean(losses.slice(-8)) };
+}
+
 beforeAll(async () => {
   await useCpu();
   registerNetwork({ name: NAME, build: (c) => new TinyNet(c) });
@@ -119,15 +132,8 @@ describe('a network written in the ops language (NetworkModule + registerNetwork
 
   it('trains with the Trainer (tfjs gradients): the loss falls', async () => {
     const net = new CustomNetwork(config, { seed: 1 });
-    const batch = toyBatch(5);
-    const data = { next: () => ({ gt: tf.clone(batch.gt), lq: tf.clone(batch.lq) }) };
-    const trainer = new Trainer({ sde, model: net, data, config: { lr: 3e-3, seed: 0, ema: false } });
-    const losses: number[] = [];
-    await trainer.fit({ steps: 40, onStep: (r) => void losses.push(r.loss) });
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(losses.slice(-8))).toBeLessThan(0.7 * mean(losses.slice(0, 8)));
-    trainer.dispose();
-    tf.dispose([batch.gt, batch.lq]);
+    const { first, last } = await fitOnFixedBatch(net, 5);
+    expect(last).toBeLessThan(0.7 * first);
     net.dispose();
   });
 
@@ -222,15 +228,8 @@ describe('a tfjs-layers model (fromLayersModel)', () => {
   it('trains with the Trainer (tfjs gradients): the loss falls', async () => {
     const model = buildModel();
     const net = fromLayersModel(model, { seed: 0, prediction: 'residual' });
-    const batch = toyBatch(8);
-    const data = { next: () => ({ gt: tf.clone(batch.gt), lq: tf.clone(batch.lq) }) };
-    const trainer = new Trainer({ sde, model: net, data, config: { lr: 3e-3, seed: 0, ema: false } });
-    const losses: number[] = [];
-    await trainer.fit({ steps: 40, onStep: (r) => void losses.push(r.loss) });
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(losses.slice(-8))).toBeLessThan(0.7 * mean(losses.slice(0, 8)));
-    trainer.dispose();
-    tf.dispose([batch.gt, batch.lq]);
+    const { first, last } = await fitOnFixedBatch(net, 8);
+    expect(last).toBeLessThan(0.7 * first);
     model.dispose();
   });
 
