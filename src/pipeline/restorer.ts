@@ -42,12 +42,23 @@ function layersChannels(network: LayersNetwork): 1 | 3 {
   return n;
 }
 
-/** `restored` where `missing`, `known` elsewhere (same size and channels): inpainting keeps what it was given. */
-function keepKnownPixels(restored: FloatImage, known: FloatImage, missing: Uint8Array): FloatImage {
-  const C = restored.channels;
-  const data = Float32Array.from(known.data);
-  for (let i = 0; i < missing.length; i++) if (missing[i]) for (let c = 0; c < C; c++) data[i * C + c] = restored.data[i * C + c];
-  return { ...restored, data };
+/**
+ * How the result is made from the sampler's output, for the whole image or for one tile's region
+ * `[y0, y0 + h) x [x0, x0 + w)` of it (`data`: that region, `C` channels): values clipped to
+ * [0, 1], and with a mask (inpainting) the `known` pixels kept where nothing is `missing`.
+ * Returns a new array.
+ */
+function finishRegion(data: Float32Array, y0: number, x0: number, h: number, w: number, known: FloatImage, missing: Uint8Array | null): Float32Array {
+  const C = known.channels;
+  const out = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+  if (missing === null) return out;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const at = (y0 + y) * known.width + x0 + x;
+      if (!missing[at]) for (let c = 0; c < C; c++) out[(y * w + x) * C + c] = known.data[at * C + c];
+    }
+  }
+  return out;
 }
 
 /**
@@ -198,9 +209,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       };
       data = (await restore(request)).data;
     }
-    const clipped = data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
-    let restored: FloatImage = { data: clipped, height: input.height, width: input.width, channels: C };
-    if (missing !== null) restored = keepKnownPixels(restored, known, missing);
+    const restored: FloatImage = { data: finishRegion(data, 0, 0, input.height, input.width, known, missing), height: input.height, width: input.width, channels: C };
     return {
       image: image.channels < C ? convertChannels(restored, image.channels) : restored,
       sampler: typeof sampler === 'string' ? sampler : 'custom',
@@ -219,16 +228,8 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       if (tile.index === 0) pass++;
       const x0 = p.x0FromNoise(tile.xt, tile.mu, tile.eps, tile.t);
       const C = tile.eps.shape[3] as 1 | 3;
-      const data = x0.data.map((v) => (v < 0 ? 0 : v > 1 ? 1 : v));
+      const data = finishRegion(x0.data, tile.y, tile.x, tile.height, tile.width, known, missing);
       this.sde.backend.dispose(x0);
-      if (missing !== null) {
-        for (let y = 0; y < tile.height; y++) {
-          for (let x = 0; x < tile.width; x++) {
-            const at = (tile.y + y) * known.width + tile.x + x;
-            if (!missing[at]) for (let c = 0; c < C; c++) data[(y * tile.width + x) * C + c] = known.data[at * C + c];
-          }
-        }
-      }
       const region: FloatImage = { data, height: tile.height, width: tile.width, channels: C };
       onTile({ index: tile.index, count: tile.count, pass, t: tile.t, x: tile.x, y: tile.y, image: channels < C ? convertChannels(region, channels) : region });
     };
