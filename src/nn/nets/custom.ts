@@ -108,6 +108,7 @@ export function registeredNetworks(): string[] {
  * process (a `RangeError`; callers that wrap it keep it as their `cause`).
  */
 export class UnregisteredNetworkError extends RangeError {
+  /** `'UnregisteredNetworkError'`. */
   override readonly name = 'UnregisteredNetworkError';
   /** @param message - the one-line message. @param networkName - the unregistered name. */
   constructor(
