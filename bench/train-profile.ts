@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const spans = new Map<string, number[]>();
   const span = (name: string, ms: number) => (spans.get(name) ?? spans.set(name, []).get(name))!.push(ms);
   const inner = createOrtGradients({
-    ort, threads: 2, onTiming: (phase, ms) => span(`ort ${phase}`, ms),
+    ort, threads: Number(process.env.THREADS ?? 2), onTiming: (phase, ms) => span(`ort ${phase}`, ms),
     ...(process.env.ORTOPTS ? { sessionOptions: JSON.parse(process.env.ORTOPTS) } : {}),
     ...(ortProfile ? { sessionOptions: { enableProfiling: true, profileFilePrefix: PROFILE_PREFIX } } : {}),
   });

@@ -312,6 +312,7 @@ export {
   type CameraNoiseOptions,
   type CameraNoiseDraw,
   type CameraNoiseSpec,
+  type ContrastOptions,
   type DefocusOptions,
 } from './data/index.js';
 

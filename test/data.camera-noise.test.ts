@@ -26,6 +26,7 @@ import { selectBackend } from '../src/engine/backend.js';
 import { readSafetensors } from '../src/nn/io/safetensors.js';
 import { trainConfigOfFlags } from '../src/cli/commands/train.js';
 import { runTraining } from '../src/train-run/index.js';
+import { contrastOf, type TrainRunConfig } from '../src/train-run/config.js';
 import { useCpu } from './helpers/backends.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -205,6 +206,36 @@ describe('Trainer dataNoise: a DenoisingSDE learns the noise of its data', () =>
     expect(() => new Trainer({ sde: new MeanRevertingSDE({ T: 10, maxSigma: 0.1 }), model: net, data, config: { dataNoise: 'rms' } })).toThrow(/DenoisingSDE only/);
     expect(() => new Trainer({ sde, model: net, data, config: { dataNoise: 'true' as never } })).toThrow(/estimated' or 'rms/);
     net.dispose();
+  });
+});
+
+describe('ImageDataset contrast (faint clean targets)', () => {
+  const side = 48;
+  const noise = createImage(side, side, 1, Float32Array.from(new Rng(9).uniform([side * side])));
+  const source = memorySource({ a: noise });
+
+  it('with probability 1 every crop becomes offset + scale * x: its range shrinks to the factor and stays in [0, 1]', async () => {
+    const plain = ImageDataset.synthetic({ gt: source, degradation: { kind: 'noise', sigma: 0 }, cropSize: 32, batchSize: 3, channels: 1 });
+    const faint = ImageDataset.synthetic({ gt: source, degradation: { kind: 'noise', sigma: 0 }, cropSize: 32, batchSize: 3, channels: 1, contrast: { probability: 1, scale: 0.25 } });
+    const [a, b] = [await plain.next(new Rng(2)), await faint.next(new Rng(2))];
+    const [ga, gb, lb] = [a.gt.dataSync(), b.gt.dataSync(), b.lq.dataSync()];
+    tf.dispose([a.lq, a.gt, b.lq, b.gt]);
+    expect(Array.from(lb)).toEqual(Array.from(gb));
+    const n = 32 * 32;
+    for (let item = 0; item < 3; item++) {
+      // Same crop (the contrast draw comes after the crop's), so gb = offset + 0.25 * ga per item.
+      const offset = gb[item * n] - 0.25 * ga[item * n];
+      expect(offset).toBeGreaterThanOrEqual(-1e-6);
+      expect(offset).toBeLessThanOrEqual(0.75 + 1e-6);
+      for (let i = item * n; i < (item + 1) * n; i += 97) expect(gb[i]).toBeCloseTo(offset + 0.25 * ga[i], 5);
+    }
+  });
+
+  it('bad options are refused, and the run option parses P:MIN:MAX', async () => {
+    expect(() => ImageDataset.paired({ gt: source, lq: source, contrast: { probability: 0.5 } })).toThrow(/synthetic/);
+    expect(() => ImageDataset.synthetic({ gt: source, degradation: { kind: 'noise', sigma: 5 }, contrast: { probability: 0.5, scale: [0.5, 1.5] } })).toThrow(/contrast\.scale/);
+    expect(contrastOf({ contrast: '0.3:0.2:1' } as TrainRunConfig)).toEqual({ probability: 0.3, scale: [0.2, 1] });
+    expect(() => contrastOf({ contrast: '0.3' } as TrainRunConfig)).toThrow(/--contrast must be P:VALUE or P:MIN:MAX/);
   });
 });
 

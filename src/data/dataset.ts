@@ -46,6 +46,12 @@ export interface DatasetOptions {
    * defocused). Uses draws only when the probability is > 0.
    */
   readonly defocus?: DefocusOptions;
+  /**
+   * Synthetic sets: lower the contrast of this share of training crops before the degradation
+   * (see {@link ContrastOptions}; default none; validation items are never changed). Applied after
+   * `defocus`. Uses draws only when the probability is > 0.
+   */
+  readonly contrast?: ContrastOptions;
 }
 
 /**
@@ -59,6 +65,19 @@ export interface DefocusOptions {
   readonly probability: number;
   /** Blur std in pixels, fixed or `[min, max]` drawn per crop (default [1, 4]). */
   readonly sigma?: Range;
+}
+
+/**
+ * Low-contrast content for a synthetic training set: with `probability`, a training crop `x`
+ * becomes `offset + scale * x` (`scale` drawn from the range, `offset` uniform in
+ * `[0, 1 - scale]`, so values stay in [0, 1]), the new clean target, then degraded like any crop,
+ * so a denoiser also sees faint structure (a cell in saline, the moon) under full-strength noise.
+ */
+export interface ContrastOptions {
+  /** The fraction of training crops changed, in [0, 1]. */
+  readonly probability: number;
+  /** Contrast factor, fixed or `[min, max]` drawn per crop, in (0, 1] (default [0.2, 1]). */
+  readonly scale?: Range;
 }
 
 /** A paired data set: degraded and clean images matched by name. */
@@ -118,6 +137,7 @@ export class ImageDataset {
   readonly #cache: Map<string, Promise<FloatImage>> | null;
   readonly #greyFraction: number;
   readonly #defocus: { probability: number; sigma: Range } | null;
+  readonly #contrast: { probability: number; scale: Range } | null;
 
   private constructor(options: DatasetOptions, gt: ImageSource, lq: ImageSource | null, degradation: Degradation | null) {
     const channels = options.channels ?? 3;
@@ -141,14 +161,17 @@ export class ImageDataset {
     const grey = options.greyFraction ?? 0;
     if (!(grey >= 0 && grey <= 1)) throw new RangeError(`ImageDataset: greyFraction must be in [0, 1], got ${grey}`);
     this.#greyFraction = grey;
-    this.#defocus = null;
-    if (options.defocus !== undefined) {
-      const { probability, sigma = [1, 4] } = options.defocus;
-      if (!(probability >= 0 && probability <= 1)) throw new RangeError(`ImageDataset: defocus.probability must be in [0, 1], got ${String(probability)}`);
-      checkRange(sigma, 'ImageDataset: defocus.sigma (pixels)', 1e-3, 50);
-      if (lq !== null && probability > 0) throw new RangeError('ImageDataset: defocus applies to synthetic sets (a paired set has fixed degraded images)');
-      if (probability > 0) this.#defocus = { probability, sigma };
-    }
+    // A share of training crops changed before the degradation: synthetic sets only, null when never.
+    const share = (name: string, probability: number, rangeName: string, range: Range, lo: number, hi: number): { probability: number; range: Range } | null => {
+      if (!(probability >= 0 && probability <= 1)) throw new RangeError(`ImageDataset: ${name}.probability must be in [0, 1], got ${String(probability)}`);
+      checkRange(range, `ImageDataset: ${name}.${rangeName}`, lo, hi);
+      if (lq !== null && probability > 0) throw new RangeError(`ImageDataset: ${name} applies to synthetic sets (a paired set has fixed degraded images)`);
+      return probability > 0 ? { probability, range } : null;
+    };
+    const defocus = options.defocus === undefined ? null : share('defocus', options.defocus.probability, 'sigma (pixels)', options.defocus.sigma ?? [1, 4], 1e-3, 50);
+    this.#defocus = defocus && { probability: defocus.probability, sigma: defocus.range };
+    const contrast = options.contrast === undefined ? null : share('contrast', options.contrast.probability, 'scale', options.contrast.scale ?? [0.2, 1], 1e-3, 1);
+    this.#contrast = contrast && { probability: contrast.probability, scale: contrast.range };
   }
 
   /**
@@ -237,6 +260,10 @@ export class ImageDataset {
       const smooth = gaussianBlur(pair.gt, { sigma: this.#defocus.sigma }, rng);
       pair = { lq: smooth, gt: smooth };
     }
+    if (this.#contrast !== null && rng.uniform([1])[0] < this.#contrast.probability) {
+      const faint = lowerContrast(pair.gt, this.#contrast.scale, rng);
+      pair = { lq: faint, gt: faint };
+    }
     if (this.#greyFraction > 0 && rng.uniform([1])[0] < this.#greyFraction && pair.gt.channels === 3) {
       pair = { lq: convertChannels(pair.lq, 1), gt: convertChannels(pair.gt, 1) };
     }
@@ -312,4 +339,14 @@ export class ImageDataset {
       }
     }
   }
+}
+
+/** `offset + scale * x` with `scale` drawn from `range` and `offset` uniform in `[0, 1 - scale]` (a new image). */
+function lowerContrast(img: FloatImage, range: Range, rng: Rng): FloatImage {
+  const [u, v] = rng.uniform([2]);
+  const scale = typeof range === 'number' ? range : range[0] + (range[1] - range[0]) * u;
+  const offset = (1 - scale) * v;
+  const data = new Float32Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = offset + scale * img.data[i];
+  return { ...img, data };
 }

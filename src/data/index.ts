@@ -44,5 +44,6 @@ export {
   type PairedDatasetOptions,
   type SyntheticDatasetOptions,
   type ItemOptions,
+  type ContrastOptions,
   type DefocusOptions,
 } from './dataset.js';

@@ -17,7 +17,7 @@ import { defaultObjective, type Objective } from '../loss/objective.js';
 import type { TrainerConfig } from '../train/trainer.js';
 import { parseDegradation } from '../data/degradation-shorthand.js';
 import type { DegradationSpec } from '../data/degradation.js';
-import type { DefocusOptions } from '../data/dataset.js';
+import type { ContrastOptions, DefocusOptions } from '../data/dataset.js';
 import { ortNodeAvailable } from '../io/restorer-files.js';
 
 /**
@@ -63,6 +63,12 @@ export interface TrainRunConfig {
    * blur sigma drawn from [MIN, MAX] px) or `{ probability, sigma }`. Default none.
    */
   defocus?: string | DefocusOptions;
+  /**
+   * Synthetic data: lower the contrast of a share of the training crops (`offset + scale * x`, the
+   * result the clean target; `ImageDataset`'s `contrast`): `'P:MIN:MAX'` (probability P, contrast
+   * factor MIN..MAX in (0, 1]) or `'P:SCALE'`, or the object form.
+   */
+  contrast?: string | ContrastOptions;
   /**
    * DenoisingSDE: learn the noise of the `degradation` (e.g. camera noise, or a `one-of` mix)
    * instead of the trainer's Gaussian draw: the Trainer's `dataNoise`, the timestep of each crop
@@ -211,14 +217,29 @@ export function degradationOfRun(d: string | DegradationSpec): DegradationSpec {
   }
 }
 
+/** A `'P:MIN:MAX'` / `'P:VALUE'` share option as numbers, or a one-line error naming `flag` and `what`. */
+function shareOf(d: string, flag: string, what: string): { probability: number; range: number | [number, number] } {
+  const nums = String(d).split(':').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (!(nums.length === 2 || nums.length === 3) || !nums.every(Number.isFinite)) throw new TrainingRunError(`${flag} must be P:VALUE or P:MIN:MAX (probability, ${what}), got '${String(d)}'`);
+  return { probability: nums[0], range: nums.length === 2 ? nums[1] : [nums[1], nums[2]] };
+}
+
 /** The `defocus` option of a run as `ImageDataset` takes it (`'P:MIN:MAX'` or `'P:SIGMA'` parsed), or undefined. */
 export function defocusOf(cfg: TrainRunConfig): DefocusOptions | undefined {
   const d = cfg.defocus;
   if (d === undefined) return undefined;
   if (typeof d === 'object' && d !== null) return d;
-  const nums = String(d).split(':').map((v) => (v.trim() === '' ? NaN : Number(v)));
-  if (!(nums.length === 2 || nums.length === 3) || !nums.every(Number.isFinite)) throw new TrainingRunError(`--defocus must be P:SIGMA or P:MIN:MAX (probability, blur sigma in px), got '${String(d)}'`);
-  return { probability: nums[0], sigma: nums.length === 2 ? nums[1] : [nums[1], nums[2]] };
+  const { probability, range } = shareOf(d, '--defocus', 'blur sigma in px');
+  return { probability, sigma: range };
+}
+
+/** The `contrast` option of a run as `ImageDataset` takes it (`'P:MIN:MAX'` or `'P:SCALE'` parsed), or undefined. */
+export function contrastOf(cfg: TrainRunConfig): ContrastOptions | undefined {
+  const d = cfg.contrast;
+  if (d === undefined) return undefined;
+  if (typeof d === 'object' && d !== null) return d;
+  const { probability, range } = shareOf(d, '--contrast', 'contrast factor in (0, 1]');
+  return { probability, scale: range };
 }
 
 /** The noise levels `[min, max]` (0–255 scale) of a DenoisingSDE run. */

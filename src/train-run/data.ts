@@ -4,7 +4,7 @@ import type { DegradationSpec } from '../data/degradation.js';
 import type { ImageSource } from '../data/source.js';
 import { folderSource } from '../io/folder.js';
 import { isDir } from '../io/paths.js';
-import { defocusOf, degradationOfRun, TrainingRunError, type TrainRunConfig } from './config.js';
+import { contrastOf, defocusOf, degradationOfRun, TrainingRunError, type TrainRunConfig } from './config.js';
 
 /** A subset of a source (for the train / validation split). */
 function subset(src: ImageSource, names: readonly string[]): ImageSource {
@@ -32,7 +32,9 @@ export async function buildRunData(cfg: TrainRunConfig): Promise<{ train: ImageD
   const valOpts = { flip: false, rotate: false };
   const defocus = defocusOf(cfg);
   if (defocus !== undefined && lq !== null) throw new TrainingRunError('--defocus applies to synthetic data (--degradation), not to paired --lq data');
-  const trainOpts = { ...(cfg.greyFraction ? { greyFraction: cfg.greyFraction } : {}), ...(defocus !== undefined ? { defocus } : {}) };
+  const contrast = contrastOf(cfg);
+  if (contrast !== undefined && lq !== null) throw new TrainingRunError('--contrast applies to synthetic data (--degradation), not to paired --lq data');
+  const trainOpts = { ...(cfg.greyFraction ? { greyFraction: cfg.greyFraction } : {}), ...(defocus !== undefined ? { defocus } : {}), ...(contrast !== undefined ? { contrast } : {}) };
   if (cfg.valDegradations !== undefined && (!Array.isArray(cfg.valDegradations) || cfg.valDegradations.length === 0)) throw new TrainingRunError('valDegradations must be a non-empty list of degradations');
   if (cfg.valDegradations && lq !== null) throw new TrainingRunError('--val-degradation applies to synthetic data (--degradation), not to paired --lq data');
   const makeVal = (gtSrc: ImageSource, lqSrc: ImageSource | null, which: readonly string[]): ValidationSets =>

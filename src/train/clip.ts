@@ -14,12 +14,31 @@ export function gradNorm(grads: Record<string, Gradient>): number {
   let sq = 0;
   const tensors: tf.Tensor[] = [];
   for (const g of Object.values(grads)) {
-    if (g instanceof Float32Array) {
-      for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
-    } else tensors.push(g);
+    if (g instanceof Float32Array) sq += sumOfSquares(g);
+    else tensors.push(g);
   }
   if (tensors.length > 0) sq += tf.tidy(() => tf.addN(tensors.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
   return Math.sqrt(sq);
+}
+
+/**
+ * Sum of squares in float64 over four interleaved partial sums (one running sum waits on every
+ * addition's latency: 4x slower over the millions of values of a gradient).
+ */
+function sumOfSquares(g: Float32Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n4 = g.length - (g.length % 4);
+  for (let i = 0; i < n4; i += 4) {
+    s0 += g[i] * g[i];
+    s1 += g[i + 1] * g[i + 1];
+    s2 += g[i + 2] * g[i + 2];
+    s3 += g[i + 3] * g[i + 3];
+  }
+  for (let i = n4; i < g.length; i++) s0 += g[i] * g[i];
+  return s0 + s1 + s2 + s3;
 }
 
 /** The factor PyTorch's `clip_grad_norm_` scales by: `min(1, maxNorm / (norm + 1e-6))`. */

@@ -21,7 +21,7 @@ export const TRAIN_CONFIG_KEYS = [
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
   'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'dataNoise', 'initWeights', 'quiet',
+  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'contrast', 'dataNoise', 'initWeights', 'quiet',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
@@ -135,6 +135,7 @@ export function registerTrain(program: Command): void {
     .option('--channels <n>', `3 (RGB) or 1 (grey)${def(TRAIN_RUN_DEFAULTS.channels)}`, intOption('--channels', 1, 3))
     .option('--grey-fraction <x>', 'RGB training: fraction of colour crops turned grey (with grey noise) so the model learns grey photos too (default: 0)', numberOption('--grey-fraction', 0, 1))
     .option('--defocus <p:min:max>', 'synthetic data: defocus this share P of training crops by a Gaussian blur of sigma MIN..MAX px, the blurred crop being the clean target, so smooth content stays smooth (P:SIGMA for one sigma) (default: none)')
+    .option('--contrast <p:min:max>', 'synthetic data: lower the contrast of this share P of training crops to a factor MIN..MAX in (0, 1] (x -> offset + factor * x, kept in [0, 1]), the result being the clean target, so faint structure is learnt under full-strength noise (P:FACTOR for one factor) (default: none)')
     .option('--data-noise <level>', 'with --sde denoising: learn the noise of --degradation (e.g. camera noise, a one-of mix) instead of Gaussian --noise-levels; each crop\'s timestep from its estimated level (as blind restore starts) or its rms one: estimated or rms (default: off)', choiceOption('--data-noise', ['estimated', 'rms'] as const))
     .option('--init-weights <model>', 'warm start: a new run starts from this model file\'s weights (same network), e.g. models/denoise-blind.safetensors; optimiser and EMA start afresh; ignored with --resume (default: none, random weights)')
     .option('--arch <name>', 'network: unet (--nf, --depth) or nafnet (--width, --enc-blocks, --middle-blocks, --dec-blocks) (default: unet)', choiceOption('--arch', ['unet', 'nafnet'] as const))
