@@ -9,9 +9,9 @@
  *   npx tsx scripts/eval-denoise.ts --weights models/denoise-sigma25.safetensors
  *     [--photos data/photos/test | a.png,b.png] [--sigmas 15,25,50] [--crop 512]
  *     [--configs model,posterior:2:0,sde:20:1] [--engine ort|wasm|cpu] [--blind]
- *     [--baselines training/eval/classical-test.json | --baselines run] [--write-baselines FILE]
+ *     [--baselines training/eval/classical-test.json | --baselines run | --baselines none] [--write-baselines FILE]
  *     [--out .bench/eval] [--json report.json] [--per-photo] [--tile 512] [--classical all|nlm]
- *     [--camera data/heldout/camera]
+ *     [--camera data/heldout/camera] [--local-stats 96]
  *
  * --photos also takes a comma-separated list of folders and files, e.g. the extended held-out set
  * of issue 32: data/photos/test,data/heldout/skimage,data/heldout/defocused (written by
@@ -32,6 +32,10 @@
  * stored as a 16-bit PNG that both irsde and the Python baselines read back. Photos: by default
  * the held-out test split written by scripts/fetch-photos.sh (training/photos.json).
  *
+ * --local-stats N: a NAFNet model's channel attention averages over N x N input-pixel windows
+ * (test-time local statistics, `NAFNetConfig.localStatistics`) in place of the model file's
+ * setting; 0 or off: the global mean.
+ *
  * --blind: a DenoisingSDE model is not told the noise level: the pipeline estimates it from the
  * noisy image (`Restorer.restore` without `noiseLevel`). Baselines are always given the true sigma.
  *
@@ -39,7 +43,8 @@
  * `--write-baselines FILE` stores its rows with the settings they were made with, for later runs
  * to compare against without Python. A committed file is used only when its photos, sigmas and
  * crop match this run and its noisy-input PSNRs equal ours (same noisy images).
- * `--configs none` evaluates the baselines alone (no --weights needed).
+ * `--configs none` evaluates the baselines alone (no --weights needed); `--baselines none` the
+ * model alone.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -67,6 +72,7 @@ const { values } = parseArgs({
     tile: { type: 'string' },
     classical: { type: 'string', default: 'all' },
     camera: { type: 'string' },
+    'local-stats': { type: 'string' },
   },
 });
 
@@ -81,6 +87,8 @@ if (values.classical !== 'all' && values.classical !== 'nlm') throw new Error(`-
 if (!sigmas.every((s) => Number.isFinite(s) && s >= 0)) throw new Error(`--sigmas: expected comma-separated numbers >= 0, got '${values.sigmas}'`);
 const crop = Number(values.crop);
 if (!Number.isInteger(crop) || crop < 0) throw new Error(`--crop: expected an integer >= 0, got '${values.crop}'`);
+const localStats = values['local-stats'] === undefined ? undefined : values['local-stats'] === 'off' ? 0 : Number(values['local-stats']);
+if (localStats !== undefined && !(Number.isInteger(localStats) && localStats >= 0)) throw new Error(`--local-stats: expected a window side in pixels (an integer >= 1), or 0 / off, got '${values['local-stats']}'`);
 const configs = values.configs === 'none' ? [] : values.configs!.split(',');
 if (configs.length > 0 && !values.weights) throw new Error('--weights FILE is required (or --configs none for the baselines alone)');
 
@@ -135,13 +143,13 @@ for (const p of photos) for (const sigma of sigmas) rows.push({ name: p.name, si
 // 2. The model, once per sampling config.
 if (configs.length > 0) {
   // The one restoration pipeline (what `irsde restore` runs), on the requested engine.
-  const restorer = await loadRestorerFile(values.weights!, { engine: values.engine as NodeEngineName });
+  const restorer = await loadRestorerFile(values.weights!, { engine: values.engine as NodeEngineName, ...(localStats !== undefined ? { localStatistics: localStats } : {}) });
   const denoising = restorer.sde.kind === 'denoising';
   const rec = restorer.sampling ?? { sampler: denoising ? 'ode' : 'posterior', steps: denoising ? 10 : 1, eta: 0 };
   for (const cfg of configs) {
     const [sampler, steps, eta] = cfg === 'model' ? [rec.sampler, String(rec.steps), String(rec.eta ?? 0)] : cfg.split(':');
     const blind = values.blind || camera !== undefined;
-    const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}${blind ? ', blind' : ''}${tile !== undefined ? `, tile ${tile}` : ''}`;
+    const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}${blind ? ', blind' : ''}${tile !== undefined ? `, tile ${tile}` : ''}${localStats !== undefined ? `, local stats ${localStats || 'off'}` : ''}`;
     for (const p of photos) {
       for (const sigma of sigmas) {
         const noisyQ = p.noisy.get(sigma)!;
@@ -210,8 +218,10 @@ function runPython(): Row[] {
 let classical: Row[] = [];
 let classicalFrom = '';
 const wanted = values.baselines ?? (values['write-baselines'] || camera !== undefined ? 'run' : COMMITTED_BASELINES);
-const committed = wanted === 'run' ? 'asked to run scikit-image' : usable(wanted);
-if (typeof committed !== 'string') {
+const committed = wanted === 'run' ? 'asked to run scikit-image' : wanted === 'none' ? 'none' : usable(wanted);
+if (committed === 'none') {
+  // --baselines none: the model alone.
+} else if (typeof committed !== 'string') {
   classical = committed.rows.filter((r) => r.method !== 'noisy input' && names.includes(r.name) && sigmas.includes(r.sigma));
   classicalFrom = `${wanted} (scikit-image ${committed.skimage})`;
 } else {

@@ -30,3 +30,19 @@ export function choiceOption<C extends string>(name: string, choices: readonly C
     return v as C;
   };
 }
+
+/**
+ * Parses `--local-stats`: a window side in pixels (an integer >= 1), or `0` / `off` for the global
+ * mean (both `0`: commander turns a parser's `null` into `''`; `withLocalStatistics` reads 0 as off).
+ */
+export function localStatsOption(name: string): (v: string) => number {
+  const int = intOption(name, 0);
+  return (v: string) => {
+    if (v.trim() === 'off') return 0;
+    try {
+      return int(v);
+    } catch {
+      throw new CliError(`${name} must be a window side in pixels (an integer >= 1), or 0 / off for the global mean, got '${v}'`);
+    }
+  };
+}

@@ -35,15 +35,19 @@ async function ensureEngine(): Promise<void> {
 
 /**
  * Loads an irsde model file (or the shipped default), with a clear error for a missing file.
- * Starts a tfjs backend first when no command did.
+ * Starts a tfjs backend first when no command did. `local`: a NAFNet local-statistics setting
+ * replacing the file's (errors name `local.flag`).
  */
-export async function loadModelOrDefault(weights: string | undefined): Promise<LoadedModel & { path: string }> {
+export async function loadModelOrDefault(weights: string | undefined, local?: { readonly localStatistics: number | null; readonly flag: string }): Promise<LoadedModel & { path: string }> {
   await ensureEngine();
   const path = await modelPathOrFail(weights);
   try {
-    return { ...(await loadModelFile(path)), path };
+    return { ...(await loadModelFile(path, undefined, local ? { localStatistics: local.localStatistics } : {})), path };
   } catch (e) {
-    throw new CliError(`cannot load model '${path}': ${(e as Error).message}`, { cause: e });
+    const message = (e as Error).message;
+    // A local-statistics setting the model cannot take is the flag's fault, not the file's.
+    if (local && message.startsWith('loadModel: ')) throw new CliError(`${local.flag}: ${message.slice('loadModel: '.length)}`, { cause: e });
+    throw new CliError(`cannot load model '${path}': ${message}`, { cause: e });
   }
 }
 

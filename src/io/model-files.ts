@@ -9,7 +9,7 @@ import type { StateDict } from '../nn/io/types.js';
 import { readSafetensors } from '../nn/io/safetensors.js';
 import { readTorchStateDict } from '../nn/io/torch.js';
 import type { TfjsNetwork } from '../nn/tfjs/network.js';
-import { loadModel, saveModel, verifyModel, type LoadedModel, type ModelExpectation, type SaveModelOptions, type SavedModelInfo } from '../nn/model/model-format.js';
+import { loadModel, saveModel, verifyModel, type LoadedModel, type LoadModelOptions, type ModelExpectation, type SaveModelOptions, type SavedModelInfo } from '../nn/model/model-format.js';
 import type { SafetensorsHeader } from '../nn/io/safetensors.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -57,11 +57,12 @@ export async function saveModelFile(path: string, network: TfjsNetwork, sde: Any
 /**
  * Reads a model file written by {@link saveModelFile} / `saveModel`. The file is verified
  * (metadata, length, tensors against the network description) before any network is built.
+ * `options` override test-time network settings (e.g. `localStatistics`), as `loadModel`'s.
  * @returns as `loadModel`: the caller owns (and disposes) the network.
  * @throws Error for a missing or non-regular file; the errors of `loadModel` otherwise.
  */
-export async function loadModelFile(path: string, expect?: ModelExpectation): Promise<LoadedModel> {
-  return loadModel(await readBytes(path), expect);
+export async function loadModelFile(path: string, expect?: ModelExpectation, options?: LoadModelOptions): Promise<LoadedModel> {
+  return loadModel(await readBytes(path), expect, options);
 }
 
 /** What {@link verifyModelFile} found: the model's metadata and header, and the file's size. */

@@ -54,7 +54,9 @@ export function ortNodeAvailable(): boolean {
  * Loads a model file from disk into a {@link Restorer} on the named engine: `'auto'` (default) is
  * ONNX Runtime on every core when `onnxruntime-node` is installed, else tfjs-wasm, else tfjs-cpu
  * (whichever tfjs backend is installed); `'ort'`,
- * `'wasm'` and `'cpu'` pick one (an engine factory may be given instead).
+ * `'wasm'` and `'cpu'` pick one (an engine factory may be given instead). `localStatistics`
+ * (NAFNet models) replaces the file's channel-attention window for this restorer (`null` or `0`:
+ * the global mean), as `loadRestorer`'s.
  * @param path - the model file (`irsde train` / `saveModelFile`); omitted or `undefined`: the
  *   shipped blind denoiser, `models/denoise-blind.safetensors` inside the installed package
  *   ({@link shippedModelPath}).
@@ -69,7 +71,10 @@ export function ortNodeAvailable(): boolean {
  * await restorer.dispose();
  * ```
  */
-export async function loadRestorerFile(path?: string, options: { readonly engine?: NodeEngineName | EngineFactory; readonly conv3x3?: Conv3x3; readonly threads?: number } = {}): Promise<Restorer> {
+export async function loadRestorerFile(
+  path?: string,
+  options: { readonly engine?: NodeEngineName | EngineFactory; readonly conv3x3?: Conv3x3; readonly threads?: number; readonly localStatistics?: number | null } = {},
+): Promise<Restorer> {
   const file = path ?? shippedModelPath();
   if (file === null) throw new Error(`loadRestorerFile: no path given and this install has no shipped model (models/${DEFAULT_MODEL_FILE} next to irsde's dist/); pass a model file's path`);
   const requested = options.engine ?? 'auto';
@@ -84,5 +89,7 @@ export async function loadRestorerFile(path?: string, options: { readonly engine
     await selectBackend(requested);
     engine = tfjsEngine;
   } else throw new RangeError(`loadRestorerFile: unknown engine '${String(requested)}' (use auto, ort, wasm or cpu)`);
-  return restorerForModel(await loadModelFile(file), engine);
+  // A bad localStatistics fails here, in one line, before the engine builds its session.
+  const model = await loadModelFile(file, undefined, options.localStatistics !== undefined ? { localStatistics: options.localStatistics } : {});
+  return restorerForModel(model, engine);
 }

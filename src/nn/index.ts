@@ -21,6 +21,7 @@ export {
   isConditional,
   networkParamSpecs,
   paddedSize,
+  withLocalStatistics,
   type Arch,
   type NetworkConfig,
   type NetworkModules,
@@ -76,6 +77,7 @@ export {
   modelTaskFromName,
   type SaveModelOptions,
   type LoadedModel,
+  type LoadModelOptions,
   type ModelExpectation,
   type SavedModelInfo,
 } from './model/model-format.js';

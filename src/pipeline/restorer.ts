@@ -282,7 +282,9 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
  * bytes, or from a URL (fetched; browsers and Node 18+).
  * @param source - the file's bytes, or where it is served.
  * @param options - the engine (default {@link tfjsEngine} on the active tfjs backend; in Node,
- *   `loadRestorerFile` from `irsde/node` picks ONNX Runtime when installed).
+ *   `loadRestorerFile` from `irsde/node` picks ONNX Runtime when installed), and for NAFNet
+ *   models `localStatistics`, the channel attention's window in input pixels in place of the
+ *   file's (`null` or `0`: the global mean; see `NAFNetConfig.localStatistics`).
  * @example
  * ```ts
  * import { loadRestorer } from 'irsde';
@@ -292,7 +294,10 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
  * ```
  * @returns the restorer; call `dispose()` when done.
  */
-export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | URL, options: { readonly engine?: EngineFactory; readonly fetchInit?: RequestInit } = {}): Promise<Restorer> {
+export async function loadRestorer(
+  source: Uint8Array | ArrayBuffer | string | URL,
+  options: { readonly engine?: EngineFactory; readonly fetchInit?: RequestInit; readonly localStatistics?: number | null } = {},
+): Promise<Restorer> {
   let bytes: Uint8Array;
   if (source instanceof Uint8Array) bytes = source;
   else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
@@ -305,7 +310,7 @@ export async function loadRestorer(source: Uint8Array | ArrayBuffer | string | U
   // page, the highest-priority registered backend; an engine may switch to another, tfjs moves the
   // weights on first use).
   await tf.ready();
-  return restorerForModel(loadModel(bytes), options.engine);
+  return restorerForModel(loadModel(bytes, {}, options.localStatistics !== undefined ? { localStatistics: options.localStatistics } : {}), options.engine);
 }
 
 /**

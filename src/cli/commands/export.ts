@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { modelTaskFromName, saveModel, type ModelTask, type RecommendedSampling } from '../../nn/model/model-format.js';
-import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
+import { CliError, choiceOption, intOption, localStatsOption, numberOption } from '../errors.js';
 import { loadModelOrDefault, writeOutputFile } from '../shared.js';
 
 interface ExportFlags {
@@ -15,6 +15,8 @@ interface ExportFlags {
   eta?: number;
   conv3x3?: 'direct' | 'winograd';
   task?: string;
+  /** Window side in pixels; 0: off. */
+  localStats?: number;
 }
 
 /** `irsde export <model> --onnx F | --safetensors F | --model F`. */
@@ -32,9 +34,10 @@ export function registerExport(program: Command): void {
     .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
     .option('--task <name>', 'what the model in --model restores: srN (xN super-resolution: restore upscales the input first), inpaint (restore takes --mask), or a plain name such as deblur (default: the input model\'s)')
+    .option('--local-stats <px>', "NAFNet models: store test-time local statistics in --model (and use them in --onnx): the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off removes them", localStatsOption('--local-stats'))
     .addHelpText(
       'after',
-      '\nEvery file is written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one,\nso a model can be rewritten in place (--model m.safetensors from m.safetensors).\n\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0',
+      '\nEvery file is written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one,\nso a model can be rewritten in place (--model m.safetensors from m.safetensors).\n\nExamples:\n  irsde export model.safetensors --onnx model.onnx\n  irsde export model.safetensors --safetensors torch-weights.safetensors\n  irsde export runs/denoise/model.safetensors --model small.safetensors --dtype float16 --sampler posterior --steps 5 --eta 0\n  irsde export model.safetensors --model model-tlc.safetensors --local-stats 96',
     )
     .action(async (modelPath: string | undefined, flags: ExportFlags) => {
       if (!flags.onnx && !flags.safetensors && !flags.model) throw new CliError('nothing to do: give --onnx FILE, --safetensors FILE and/or --model FILE');
@@ -47,7 +50,8 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new CliError(`--task: ${(e as Error).message.replace(/^modelTaskFromName: /, '')}`);
       }
-      const { network, path, sdeConfig, info } = await loadModelOrDefault(modelPath);
+      if (flags.localStats !== undefined && !flags.model && !flags.onnx) throw new CliError('--local-stats is stored in a model file or used in an ONNX graph: give --model FILE and/or --onnx FILE');
+      const { network, path, sdeConfig, info } = await loadModelOrDefault(modelPath, flags.localStats !== undefined ? { localStatistics: flags.localStats, flag: '--local-stats' } : undefined);
       try {
         const dict = network.stateDict();
         if (flags.model) {
@@ -62,7 +66,8 @@ export function registerExport(program: Command): void {
           }
           await writeOutputFile(flags.model, bytes);
           const kept = task ?? info.task;
-          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}${kept ? `, task ${kept.name}` : ''}; from ${path})`);
+          const local = network.config.arch === 'nafnet' && network.config.localStatistics !== undefined ? `, local statistics ${network.config.localStatistics} px` : '';
+          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}${kept ? `, task ${kept.name}` : ''}${local}; from ${path})`);
         }
         if (flags.safetensors) {
           await writeOutputFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));

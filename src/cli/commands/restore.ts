@@ -9,7 +9,7 @@ import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.j
 import { DEFAULT_RESTORE_STEPS, type Restorer } from '../../pipeline/restorer.js';
 import type { FloatImage } from '../../image/image.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
-import { CliError, choiceOption, intOption, numberOption } from '../errors.js';
+import { CliError, choiceOption, intOption, localStatsOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { isDir, modelPathOrFail, readableFileOrFail } from '../shared.js';
 import { SHIPPED_TASKS, SHIPPED_TASK_DESCRIPTIONS, type ShippedTask } from '../../io/shipped-model.js';
@@ -33,6 +33,8 @@ interface RestoreFlags {
   maxPixels: number;
   bitDepth?: '8' | '16';
   mask?: string;
+  /** Window side in pixels; 0: off. */
+  localStats?: number;
 }
 
 /** The file's identity (device and inode, after symlinks), or null when it does not exist. */
@@ -69,6 +71,7 @@ export function registerRestore(program: Command): void {
     .option('--max-pixels <n>', `refuse images with more pixels than this, read from the file's header before decoding (default ${DEFAULT_MAX_PIXELS}, 100 MP)`, intOption('--max-pixels', 1), DEFAULT_MAX_PIXELS)
     .option('--bit-depth <bits>', 'PNG output: 8 (default) or 16 bits per sample', choiceOption('--bit-depth', ['8', '16'] as const))
     .option('--mask <file>', 'inpainting models: an image of the input\'s size, white where pixels are missing (they are filled; all others are kept as they are)')
+    .option('--local-stats <px>', "NAFNet models: test-time local statistics for this restore, in place of the model file's: the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off: the global mean", localStatsOption('--local-stats'))
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
     .action(async (input: string | undefined, output: string | undefined, flags: RestoreFlags) => {
@@ -147,9 +150,12 @@ export function registerRestore(program: Command): void {
       }
       let restorer: Restorer;
       try {
-        restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
+        restorer = await loadRestorerFile(path, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3, ...(flags.localStats !== undefined ? { localStatistics: flags.localStats } : {}) });
       } catch (e) {
-        throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${(e as Error).message}`, { cause: e });
+        const message = (e as Error).message;
+        // A local-statistics setting the model cannot take (not a NAFNet) is the flag's fault.
+        if (flags.localStats !== undefined && message.startsWith('loadModel: ')) throw new CliError(`--local-stats: ${message.slice('loadModel: '.length)}`, { cause: e });
+        throw new CliError(`cannot load model '${path}' on engine '${flags.engine ?? 'auto'}': ${message}`, { cause: e });
       }
       // SDE-family branch kept: --noise-level (the start time of the reverse process) is a DenoisingSDE option.
       const denoising = isDenoisingSDE(restorer.sde);

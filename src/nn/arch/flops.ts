@@ -97,6 +97,10 @@ export class FlopCounter implements Ops<Shape> {
   meanHW(x: Shape): Shape {
     return [x[0], x[1], 1, 1];
   }
+  localMeanHW(x: Shape, window: number): Shape {
+    // Element-wise work (cumulative sums), not counted; what follows runs on the full map unless the window covers it.
+    return window >= x[2] && window >= x[3] ? this.meanHW(x) : x;
+  }
   upsample2(x: Shape): Shape {
     return [x[0], x[1], 2 * x[2], 2 * x[3]];
   }

@@ -59,6 +59,16 @@ export interface Ops<V> {
   vectorToImage(v: V): V;
   /** `nn.AdaptiveAvgPool2d(1)`: the mean over `H, W`, `[B, C, 1, 1]`. */
   meanHW(x: V): V;
+  /**
+   * Local statistics (TLC, Chu et al. 2022): the mean over a `window x window` square around each
+   * position. When `window` is at least both `H` and `W` this is the global mean, exactly
+   * {@link Ops.meanHW} (`[B, C, 1, 1]`, broadcasting as it does); otherwise each position `(i, j)` gets the
+   * mean over rows `[i - a, i - a + window)` and columns `[j - a, j - a + window)`, `a = floor((window - 1) / 2)`
+   * (centred; an even window reaches one position further down and right), clipped to the image and divided by the number of
+   * positions actually inside (no padding counts), `[B, C, H, W]`. Engines compute it from cumulative sums, in
+   * `O(H W)` whatever the window.
+   */
+  localMeanHW(x: V, window: number): V;
   /** `nn.Upsample(scale_factor=2, mode='nearest')`. */
   upsample2(x: V): V;
   /** `nn.PixelShuffle(2)`: `[B, 4C, H, W] -> [B, C, 2H, 2W]`, channel `4c + 2i + j` to pixel `(2h + i, 2w + j)`. */
@@ -90,4 +100,28 @@ export interface Ops<V> {
   block(f: () => V): V;
   /** Marks a named stage of the forward pass (tfjs's `trace` records it); returns `x`. */
   stage(name: string, x: V): V;
+}
+
+/** Where a {@link Ops.localMeanHW} window reaches from its centre position `i`: rows (or columns) `[i - before, i + after]`. */
+export interface LocalWindowReach {
+  /** Positions before the centre, `floor((window - 1) / 2)`. */
+  readonly before: number;
+  /** Positions after the centre, `window - 1 - before`. */
+  readonly after: number;
+}
+
+/** The reach of a {@link Ops.localMeanHW} window of side `window` (an integer >= 1). */
+export function localWindowReach(window: number): LocalWindowReach {
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`localMeanHW: window must be an integer >= 1, got ${String(window)}`);
+  const before = Math.floor((window - 1) / 2);
+  return { before, after: window - 1 - before };
+}
+
+/**
+ * How many positions of an axis of length `n` the {@link Ops.localMeanHW} window of each position
+ * holds once clipped: `min(n - 1, i + after) - max(0, i - before) + 1` for `i = 0..n-1`.
+ */
+export function localWindowCounts(n: number, window: number): number[] {
+  const { before, after } = localWindowReach(window);
+  return Array.from({ length: n }, (_, i) => Math.min(n - 1, i + after) - Math.max(0, i - before) + 1);
 }

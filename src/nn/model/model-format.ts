@@ -13,7 +13,7 @@ import { WeightFileError } from '../io/errors.js';
 import { createSDE, sdeConfigOf, sdeKindOf, type AnySDEConfig } from '../../sde/factory.js';
 import type { DiffusionSDE } from '../../sde/diffusion-sde.js';
 import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
-import { checkNetworkConfig, networkParamSpecs, type NetworkConfig } from '../nets/network.js';
+import { checkNetworkConfig, networkParamSpecs, withLocalStatistics, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
 import { StateDictMismatchError, type ShapeMismatch } from '../tfjs/state-dict.js';
 import { SAMPLER_NAMES, isSamplerName } from '../../sampling/names.js';
@@ -144,6 +144,16 @@ export interface ModelExpectation {
   readonly sde?: AnySDEConfig | DiffusionSDE<unknown>;
   /** Network config fields that must match (e.g. `{ inChannels: 3 }` for RGB data, `{ arch: 'nafnet' }`). */
   readonly network?: Partial<Record<string, unknown>>;
+}
+
+/** Options of {@link loadModel}: test-time settings of the network that are not weights. */
+export interface LoadModelOptions {
+  /**
+   * NAFNet models: the channel attention's local-statistics window in input pixels for this load,
+   * in place of the file's `network.localStatistics` (`null` or `0`: the global mean; absent: the
+   * file's). See `NAFNetConfig.localStatistics`. The returned network's `config` carries it; `info` stays the file's.
+   */
+  readonly localStatistics?: number | null;
 }
 
 /** Thrown when a model and the SDE or network it is to be used with do not fit together. */
@@ -304,10 +314,12 @@ export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): Verif
  * loads the weights strictly (bit-exact round trip).
  * @param bytes - the file's bytes (not retained).
  * @param expect - optional SDE / network fields the caller will use; checked with {@link assertCompatible}.
+ * @param options - test-time network settings overriding the file's (see {@link LoadModelOptions}).
  * @returns the network (owned by the caller: `dispose()` it), the SDE config and the metadata.
  * @throws WeightFileError for a non-irsde, truncated or corrupt file; StateDictMismatchError when its
  *   tensors do not fit its network description (checked before the network is built: see
- *   {@link verifyModel}); ModelCompatibilityError for a mismatch with `expect`.
+ *   {@link verifyModel}); ModelCompatibilityError for a mismatch with `expect`; RangeError for a
+ *   bad `localStatistics` (or one for a network that is not a NAFNet).
  *
  * @example
  * ```ts
@@ -317,13 +329,14 @@ export function verifyModel(bytes: Uint8Array, fileLength = bytes.length): Verif
  * // network.noiseModelFor(sde) for the samplers; network.dispose() when done
  * ```
  */
-export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}): LoadedModel {
+export function loadModel(bytes: Uint8Array, expect: ModelExpectation = {}, options: LoadModelOptions = {}): LoadedModel {
   // The description is checked against the tensors (and the file's length) before anything is
   // decoded or built: a corrupt header must not allocate a network it does not hold.
   const { info } = verifyModel(bytes);
   if (expect.sde !== undefined || expect.network !== undefined) assertCompatible(expect.sde ?? info.sde, info, expect.network);
+  const config = options.localStatistics === undefined ? info.network : withLocalStatistics(info.network, options.localStatistics, 'loadModel');
   const weights = readSafetensors(bytes);
-  const network = createNetwork(info.network);
+  const network = createNetwork(config);
   try {
     network.loadStateDict(weights, { strict: true });
   } catch (e) {

@@ -138,7 +138,8 @@ class PreNorm extends Module {
 /**
  * `NAFBlock(c, time_emb_dim)` of Refusion's `ConditionalNAFNet`: LayerNorm, time scale-shift, 1x1
  * conv to `2c`, depthwise 3x3, SimpleGate, simplified channel attention, 1x1 conv, `y = x + beta
- * out`; then LayerNorm, scale-shift, 1x1 to `2c`, SimpleGate, 1x1, `y + gamma out`. `beta` and
+ * out`; then LayerNorm, scale-shift, 1x1 to `2c`, SimpleGate, 1x1, `y + gamma out`. The channel
+ * attention's mean is global, or local with a `localWindow` (test-time local statistics). `beta` and
  * `gamma` (`[1, c, 1, 1]`, zero-initialised) are the block's own parameters, so they come first in
  * its `state_dict`.
  */
@@ -154,9 +155,18 @@ export class NAFBlock extends Module {
   readonly conv5: Conv2d;
   readonly norm1: LayerNorm;
   readonly norm2: LayerNorm;
-  /** @param c - channels; @param tdim - time embedding width (`4 width`). */
-  constructor(c: number, tdim: number) {
+  /**
+   * The side, in this block's feature-map positions, of the window its channel attention averages
+   * over ({@link Ops.localMeanHW}); `null`: the global mean of the original (`nn.AdaptiveAvgPool2d(1)`).
+   */
+  readonly localWindow: number | null;
+  /**
+   * @param c - channels; @param tdim - time embedding width (`4 width`).
+   * @param localWindow - see {@link NAFBlock.localWindow} (default `null`).
+   */
+  constructor(c: number, tdim: number, localWindow: number | null = null) {
     super();
+    this.localWindow = localWindow;
     this.mlp = this.child('mlp', new Sequential([new NoParams(), new Linear(tdim / 2, 4 * c)]));
     this.conv1 = this.child('conv1', new Conv2d(c, 2 * c, 1));
     this.conv2 = this.child('conv2', new Conv2d(2 * c, 2 * c, 3, { depthwise: true }));
@@ -179,7 +189,8 @@ export class NAFBlock extends Module {
       // half of its output needs only the same half of conv1's), with no split of a full output.
       const half = (p: number): V => ops.convPart(ops.convPart(x, this.conv1, p, 2), this.conv2, p, 2);
       x = ops.mul(half(0), half(1));
-      x = ops.mul(x, ops.conv(ops.meanHW(x), this.sca.items[1] as Conv2d));
+      const pooled = this.localWindow === null ? ops.meanHW(x) : ops.localMeanHW(x, this.localWindow);
+      x = ops.mul(x, ops.conv(pooled, this.sca.items[1] as Conv2d));
       x = ops.conv(x, this.conv3);
       const y = ops.add(inp, ops.mul(x, ops.gain(this.beta)));
       x = ops.modulatedLayerNorm(y, this.norm2, scaleFfn, shiftFfn);

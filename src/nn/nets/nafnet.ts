@@ -29,19 +29,48 @@ export interface NAFNetConfig {
   readonly conditional?: boolean;
   /** What the output means (default `'noise'`); see {@link NetworkPrediction}. */
   readonly prediction?: NetworkPrediction;
+  /**
+   * Test-time local statistics (TLC, Chu et al. 2022, "Revisiting Global Statistics Aggregation
+   * for Improving Image Restoration"): the side, in input pixels, of the window over which each
+   * NAFBlock's channel attention averages. Absent (default): the global spatial mean of the
+   * original. A network trained on small crops sees, at test time, means over far larger regions
+   * than in training; a window about the training crop's size (e.g. 96 for 64 px crops restoring
+   * 512 px tiles) gives it statistics like those it learnt on. Not a weight: it can be set on any
+   * trained model file (`irsde export --local-stats N`) or for one restore (`--local-stats N`).
+   *
+   * On a feature map at `1 / 2^l` of the (padded) input the window side is
+   * `max(1, round(localStatistics / 2^l))`; when that is at least the map's height and width the
+   * mean is the global one, else each position gets the mean over the window centred on it,
+   * clipped to the map (divided by the positions actually inside, so edges average fewer
+   * positions, none of them padding). See {@link Ops.localMeanHW}.
+   */
+  readonly localStatistics?: number;
+}
+
+/** The window side, in feature-map positions, of `localStatistics` (input pixels) at level `level` (a map `1 / 2^level` of the input). */
+export function localStatisticsWindow(localStatistics: number, level: number): number {
+  return Math.max(1, Math.round(localStatistics / 2 ** level));
+}
+
+/**
+ * Throws a one-line RangeError naming `where` unless `n` is absent or a valid
+ * {@link NAFNetConfig.localStatistics} (an integer >= 1).
+ */
+export function checkLocalStatistics(n: unknown, where: string): void {
+  if (n !== undefined && !isPosInt(n)) throw new RangeError(`${where}: localStatistics must be an integer >= 1 (the channel-attention window side in input pixels), got ${JSON.stringify(n)}`);
 }
 
 /**
  * Validates a NAFNet config and returns a plain copy with `arch: 'nafnet'` (`conditional: true`
- * and `prediction: 'noise'` left out).
+ * and `prediction: 'noise'` left out; `localStatistics` kept when set).
  * @throws TypeError / RangeError naming the bad field.
  */
 export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonly arch?: 'nafnet' }, where = 'NAFNet'): NAFNetConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional }`);
-  const known = new Set(['arch', 'imgChannels', 'width', 'encBlocks', 'middleBlocks', 'decBlocks', 'conditional', 'prediction']);
+  const known = new Set(['arch', 'imgChannels', 'width', 'encBlocks', 'middleBlocks', 'decBlocks', 'conditional', 'prediction', 'localStatistics']);
   const extra = Object.keys(config).filter((k) => !known.has(k));
   if (extra.length > 0) throw new RangeError(`${where}: unknown NAFNet option${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (known: ${[...known].join(', ')})`);
-  const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction } = config;
+  const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction, localStatistics } = config;
   if (config.arch !== undefined && config.arch !== 'nafnet') throw new RangeError(`${where}: arch must be 'nafnet', got ${JSON.stringify(config.arch)}`);
   if (!isPosInt(imgChannels)) throw new RangeError(`${where}: imgChannels must be an integer >= 1, got ${String(imgChannels)}`);
   if (!isPosInt(width) || width < 4 || width % 2 !== 0) throw new RangeError(`${where}: width must be an even integer >= 4, got ${String(width)}`);
@@ -58,6 +87,7 @@ export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonl
   if (encBlocks.length > 12) throw new RangeError(`${where}: at most 12 levels (2^levels is the padding multiple), got ${encBlocks.length}`);
   if (conditional !== undefined && typeof conditional !== 'boolean') throw new TypeError(`${where}: conditional must be true or false, got ${JSON.stringify(conditional)}`);
   checkPrediction(prediction, where);
+  checkLocalStatistics(localStatistics, where);
   return {
     arch: 'nafnet',
     imgChannels,
@@ -67,6 +97,7 @@ export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonl
     decBlocks: [...decBlocks],
     ...(conditional === false ? { conditional: false } : {}),
     ...(prediction === 'residual' ? { prediction } : {}),
+    ...(localStatistics !== undefined ? { localStatistics } : {}),
   };
 }
 
@@ -95,23 +126,25 @@ export class NAFNetModules extends RootModule {
     this.timeMlp = this.child('time_mlp', new Sequential([new NoParams(), new Linear(width, 2 * tdim), new NoParams(), new Linear(tdim, tdim)]));
     this.intro = this.child('intro', new Conv2d(conditional ? 2 * imgChannels : imgChannels, width, 3));
     this.ending = this.child('ending', new Conv2d(width, imgChannels, 3));
-    const blocks = (c: number, n: number): Sequential<NAFBlock> => new Sequential(Array.from({ length: n }, () => new NAFBlock(c, tdim)));
+    // Level l (a map 1 / 2^l of the input): its blocks' channel-attention window, or null (global).
+    const window = (l: number): number | null => (config.localStatistics === undefined ? null : localStatisticsWindow(config.localStatistics, l));
+    const blocks = (c: number, n: number, l: number): Sequential<NAFBlock> => new Sequential(Array.from({ length: n }, () => new NAFBlock(c, tdim, window(l))));
     const encoders: Sequential<NAFBlock>[] = [];
     const downs: Conv2d[] = [];
     let chan = width;
-    for (const n of encBlocks) {
-      encoders.push(blocks(chan, n));
+    encBlocks.forEach((n, l) => {
+      encoders.push(blocks(chan, n, l));
       downs.push(new Conv2d(chan, 2 * chan, 2, { stride: 2, pad: 0 }));
       chan *= 2;
-    }
-    const middle = blocks(chan, middleBlocks);
+    });
+    const middle = blocks(chan, middleBlocks, encBlocks.length);
     const ups: Sequential[] = [];
     const decoders: Sequential<NAFBlock>[] = [];
-    for (const n of decBlocks) {
+    decBlocks.forEach((n, i) => {
       ups.push(new Sequential([new Conv2d(chan, 2 * chan, 1, { bias: false }), new NoParams()]));
       chan /= 2;
-      decoders.push(blocks(chan, n));
-    }
+      decoders.push(blocks(chan, n, encBlocks.length - 1 - i));
+    });
     this.encoders = this.child('encoders', new Sequential(encoders));
     this.decoders = this.child('decoders', new Sequential(decoders));
     this.middle = this.child('middle_blks', middle);

@@ -9,7 +9,7 @@ import type { Ops } from '../arch/ops.js';
 import type { NetworkModules } from './modules.js';
 import { FlopCounter } from '../arch/flops.js';
 import { isPosInt } from './common.js';
-import { NAFNetModules, checkNAFNetConfig, type NAFNetConfig } from './nafnet.js';
+import { NAFNetModules, checkLocalStatistics, checkNAFNetConfig, type NAFNetConfig } from './nafnet.js';
 import { UNetModules, checkUNetConfig, type UNetConfig } from './unet.js';
 import { buildCustomModules, checkCustomNetworkConfig, type CustomNetworkConfig } from './custom.js';
 
@@ -43,6 +43,29 @@ export function checkNetworkConfig(config: NetworkConfig, where = 'network'): Ne
   const a = archOf(config);
   if (a === 'custom') return checkCustomNetworkConfig(config as CustomNetworkConfig, where);
   return a === 'nafnet' ? checkNAFNetConfig(config as NAFNetConfig, where) : checkUNetConfig(config as UNetConfig, where);
+}
+
+/**
+ * The config with NAFNet's test-time local statistics set (`localStatistics` an integer >= 1, see
+ * {@link NAFNetConfig.localStatistics}) or removed (`null` or `0`: the global mean). Weights are
+ * unaffected, so a trained model's config can be changed this way.
+ * @returns a checked copy.
+ * @throws RangeError (one line) for a bad value, or a window for a network that is not a NAFNet
+ *   (removing it from one is a no-op).
+ */
+export function withLocalStatistics(config: NetworkConfig, localStatistics: number | null, where = 'localStatistics'): NetworkConfig {
+  const cfg = checkNetworkConfig(config, where);
+  const off = localStatistics === null || localStatistics === 0;
+  if (cfg.arch !== 'nafnet') {
+    if (off) return cfg;
+    throw new RangeError(`${where}: local statistics apply to NAFNet networks only; this network is a ${archOf(cfg) === 'custom' ? 'custom' : 'U-Net'} one`);
+  }
+  if (off) {
+    const { localStatistics: _dropped, ...rest } = cfg;
+    return rest;
+  }
+  checkLocalStatistics(localStatistics, where);
+  return { ...cfg, localStatistics };
 }
 
 /** Whether the network takes a condition (`forward(x_t, cond, t)`), i.e. `conditional` is not `false`. */
@@ -146,7 +169,8 @@ function has(dict: StateDict, key: string): boolean {
 
 /**
  * Guesses the config a PyTorch state_dict was saved from (either architecture, either form) from
- * the shapes of a few keys; `prediction` cannot be seen in weights and is left out.
+ * the shapes of a few keys; `prediction` and a NAFNet's `localStatistics` (a test-time option)
+ * cannot be seen in weights and are left out.
  * @returns the config, or `null` when the keys fit no known network.
  */
 export function inferNetworkConfig(dict: StateDict): NetworkConfig | null {

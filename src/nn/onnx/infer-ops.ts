@@ -5,10 +5,11 @@
  */
 import type { StateDict } from '../io/types.js';
 import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from '../arch/module.js';
-import type { Ops } from '../arch/ops.js';
+import { localWindowReach, type Ops } from '../arch/ops.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
 import { softmaxMiddle } from './autodiff/elementwise.js';
 import { GraphBuilder } from './graph-builder.js';
+import { boxSumNodes } from './local-mean.js';
 import { winogradApplies, winogradConv3x3 } from './winograd.js';
 
 /** A value of the inference graph, with a number its height and width are known multiples of. */
@@ -149,6 +150,40 @@ export class InferOps implements Ops<IV> {
   }
   meanHW(x: IV): IV {
     return this.#v(this.g.op('ReduceMean', 'pool', [x.n], { axes: [2, 3], keepdims: 1 }));
+  }
+  /**
+   * The graph's height and width are dynamic, so the global-or-local choice is made when it runs,
+   * on the window's reach: capped at `n - 1` per axis (the same clipped windows), and `n - 1` on
+   * both axes when `window >= max(H, W)`, where every position's window holds the whole map, so
+   * its mean is the global mean (from the same cumulative sums: `meanHW`'s value up to float
+   * rounding, not bit for bit), broadcast to `[B, C, H, W]`. One branch and no full-size select;
+   * a window at least the map costs about twice a smaller one, on maps no larger than the window.
+   */
+  localMeanHW(x: IV, window: number): IV {
+    const g = this.g;
+    const s = 'local_mean';
+    const { before, after } = localWindowReach(window);
+    const shape = g.op('Shape', s, [x.n]);
+    const covers = g.op('GreaterOrEqual', s, [g.constInt64([window]), g.op('ReduceMax', s, [g.op('Slice', s, [shape, g.constInt64([2]), g.constInt64([4])])], { keepdims: 1 })]);
+    const axis = (a: 2 | 3): { n: string; before: string; after: string } => {
+      const n = g.op('Slice', s, [shape, g.constInt64([a]), g.constInt64([a + 1])]);
+      const last = g.op('Sub', s, [n, g.constInt64([1])]);
+      const reach = (r: number): string => g.op('Where', s, [covers, last, g.op('Min', s, [g.constInt64([r]), last])]);
+      return { n, before: reach(before), after: reach(after) };
+    };
+    const [h, w] = [axis(2), axis(3)];
+    // Positions inside each clipped window: min(n, i + after + 1) - max(0, i - before), as floats.
+    const counts = (ax: { n: string; before: string; after: string }, target: number[]): string => {
+      const f = (v: string): string => g.op('Cast', s, [v], { to: 1 });
+      const n = f(ax.n);
+      const i = g.op('Range', s, [g.constFloat([0], []), g.op('Squeeze', s, [n, g.constInt64([0])]), g.constFloat([1], [])]);
+      const hi = g.op('Min', s, [g.op('Add', s, [i, g.op('Add', s, [f(ax.after), g.constFloat([1])])]), n]);
+      const lo = g.op('Relu', s, [g.op('Sub', s, [i, f(ax.before)])]);
+      return g.op('Reshape', s, [g.op('Sub', s, [hi, lo]), g.constInt64(target)]);
+    };
+    // 1 / positions, [1, 1, W, H] (the width pass's transposed layout).
+    const invT = g.op('Reciprocal', s, [g.op('Mul', s, [counts(w, [1, 1, -1, 1]), counts(h, [1, 1, 1, -1])])]);
+    return this.#v(boxSumNodes(g, s, x.n, h, w, invT), x.m);
   }
   upsample2(x: IV): IV {
     // Source index floor(dst / 2), as nn.Upsample(scale_factor=2, mode='nearest').

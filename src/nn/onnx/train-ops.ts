@@ -11,7 +11,7 @@ import { timeFrequencies } from '../tfjs/tfjs-ops.js';
 import { conv, winogradConv } from './autodiff/conv.js';
 import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
 import { layerNorm, linear, modulatedLayerNorm } from './autodiff/nn.js';
-import { concat, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
+import { concat, localMeanHW, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
 import type { Tape, TV } from './autodiff/tape.js';
 import { winogradApplies } from './winograd.js';
 
@@ -129,6 +129,11 @@ export class TrainOps implements Ops<TV> {
   }
   meanHW(x: TV): TV {
     return meanHW(this.t, x);
+  }
+  localMeanHW(x: TV, window: number): TV {
+    const [, , H, W] = x.s;
+    if (window >= H && window >= W) return this.meanHW(x);
+    return localMeanHW(this.t, x, window);
   }
   upsample2(x: TV): TV {
     return upsample2(this.t, x);

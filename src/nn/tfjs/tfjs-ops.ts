@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs-layers' gradients and the cpu backend in Node (tfjs-core alone has no gradients).
 import '../../backend/tfjs.js';
 import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from '../arch/module.js';
-import type { Ops } from '../arch/ops.js';
+import { localWindowCounts, localWindowReach, type Ops } from '../arch/ops.js';
 
 /** Looks up a parameter (tfjs layout) by its PyTorch name. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -38,6 +38,22 @@ export function timeFrequencies(dim: number): number[] {
   const half = dim / 2;
   const step = Math.fround(-Math.log(10000) / (half - 1));
   return Array.from({ length: half }, (_, k) => Math.fround(Math.exp(Math.fround(k * step))));
+}
+
+/**
+ * Sums over the clipped window of each position along the last axis (length `n`): `S[min(n, i +
+ * after + 1)] - S[max(0, i - before)]` of the exclusive prefix sums `S` (a zero, then `cumsum`),
+ * read with two gathers. The last axis only: tfjs's cumsum gradient is wrong on other axes
+ * (it transposes a gradient that is not transposed).
+ */
+function boxSumLast(x: tf.Tensor, window: number): tf.Tensor {
+  const axis = x.rank - 1;
+  const n = x.shape[axis] as number;
+  const { before, after } = localWindowReach(window);
+  const prefix = tf.concat([tf.zeros([...x.shape.slice(0, axis), 1]), tf.cumsum(x, axis)], axis);
+  const hi = tf.tensor1d(Array.from({ length: n }, (_, i) => Math.min(n, i + after + 1)), 'int32');
+  const lo = tf.tensor1d(Array.from({ length: n }, (_, i) => Math.max(0, i - before)), 'int32');
+  return tf.sub(tf.gather(prefix, hi, axis), tf.gather(prefix, lo, axis));
 }
 
 /** {@link Ops} on tfjs tensors (see the file comment). Built per forward pass. */
@@ -144,6 +160,19 @@ export class TfjsOps implements Ops<tf.Tensor> {
   }
   meanHW(x: tf.Tensor): tf.Tensor {
     return tf.mean(x, [1, 2], true);
+  }
+  localMeanHW(x: tf.Tensor, window: number): tf.Tensor {
+    const [, H, W] = x.shape as number[];
+    if (window >= H && window >= W) return this.meanHW(x);
+    // Window sums along W in [B, C, H, W], then along H in [B, C, W, H] (a rectangle's sum is
+    // separable), back to NHWC, then one product with 1 / (positions inside), an [1, H, W, 1] table.
+    const alongW = boxSumLast(tf.transpose(x, [0, 3, 1, 2]), window);
+    const sums = tf.transpose(boxSumLast(tf.transpose(alongW, [0, 1, 3, 2]), window), [0, 3, 2, 1]);
+    const ch = localWindowCounts(H, window);
+    const cw = localWindowCounts(W, window);
+    const inv = new Float32Array(H * W);
+    for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) inv[i * W + j] = 1 / (ch[i] * cw[j]);
+    return tf.mul(sums, tf.tensor4d(inv, [1, H, W, 1]));
   }
   upsample2(x: tf.Tensor): tf.Tensor {
     // Source index floor(dst / 2), as nn.Upsample(scale_factor=2, mode='nearest').
