@@ -237,23 +237,32 @@ describe('optimiser pieces', () => {
     p.dispose();
   });
 
-  it.each(['backend', 'host'] as const)('EMA copies during warm-up, then blends every updateEvery calls with decay capped at beta (%s state)', (storage) => {
+  it.each(['backend', 'host'] as const)('EMA follows ema_pytorch: acts on calls 1, 11, 21, ...; copies through step 100 and once more, then blends with decay capped at beta (%s state)', (storage) => {
     const ema = new EMA({ beta: 0.995, updateEvery: 10, updateAfterStep: 100, storage });
     expect(ema.decayAt(50)).toBe(0);
     expect(ema.decayAt(110)).toBeCloseTo(1 - (1 + 9) ** (-2 / 3), 12);
     expect(ema.decayAt(1e7)).toBe(0.995);
     const w = tf.variable(tf.scalar(0));
+    const value = () => ema.weights.w.dataSync()[0];
     for (let k = 1; k <= 100; k++) {
       w.assign(tf.scalar(k));
       ema.update({ w });
+      // ema_pytorch: its step s = k - 1 acts when s % 10 == 0, so the last copy was at call 10 * floor((k - 1) / 10) + 1.
+      expect(value()).toBe(10 * Math.floor((k - 1) / 10) + 1);
     }
-    expect(ema.weights.w.dataSync()[0]).toBe(100);
     w.assign(tf.scalar(1000));
-    for (let k = 101; k <= 109; k++) ema.update({ w });
-    expect(ema.weights.w.dataSync()[0]).toBe(100); // not an update step
-    ema.update({ w }); // call 110
-    const d = ema.decayAt(110);
-    expect(ema.weights.w.dataSync()[0]).toBeCloseTo(100 * d + 1000 * (1 - d), 3);
+    ema.update({ w }); // call 101: s = 100 <= 100, a copy
+    expect(value()).toBe(1000);
+    w.assign(tf.scalar(2000));
+    for (let k = 102; k <= 110; k++) ema.update({ w });
+    expect(value()).toBe(1000); // not acting calls
+    ema.update({ w }); // call 111: s = 110, ema_pytorch's first blend starts with a copy (its `initted` flag)
+    expect(value()).toBe(2000);
+    w.assign(tf.scalar(3000));
+    for (let k = 112; k <= 121; k++) ema.update({ w }); // call 121 blends with decay(121)
+    const d = ema.decayAt(121);
+    expect(d).toBeGreaterThan(0);
+    expect(value()).toBeCloseTo(2000 * d + 3000 * (1 - d), 2);
     ema.dispose();
     w.dispose();
   });

@@ -31,8 +31,9 @@ export interface EMAConfig {
 
 /**
  * An exponential moving average of a model's weights, used for evaluation and export.
- * Follows the `ema_pytorch` schedule the reference uses: counts calls, copies the weights until
- * `updateAfterStep`, then every `updateEvery` calls blends with a warm-up decay capped at `beta`.
+ * Follows the `ema_pytorch` schedule the reference uses: counts calls, acts every `updateEvery`
+ * calls, copying the weights until `updateAfterStep`, then blending with a warm-up decay capped at
+ * `beta` (see {@link EMA.update}).
  * Owns its shadow tensors ({@link EMA.dispose}).
  */
 export class EMA {
@@ -79,12 +80,21 @@ export class EMA {
     return Math.min(Math.max(value, 0), this.beta);
   }
 
-  /** Registers a step: copies or blends `weights` into the average per the schedule. */
+  /**
+   * Registers a step: copies or blends `weights` into the average per `ema_pytorch`'s schedule.
+   * Call `k` (1-based) acts only when `k - 1` is a multiple of `updateEvery` (calls 1, 11, 21, ...
+   * by default); it copies while `k - 1 <= updateAfterStep` and at the first acting call after
+   * that (`ema_pytorch` copies once more before its first blend), then blends with decay
+   * {@link EMA.decayAt}`(k)`. An empty average (a new EMA) copies at any call.
+   */
   update(weights: Record<string, tf.Tensor>): void {
     this.#calls += 1;
     const k = this.#calls;
-    const copy = k <= this.updateAfterStep || this.#shadow.size + this.#host.size === 0;
-    if (!copy && k % this.updateEvery !== 0) return;
+    const s = k - 1; // ema_pytorch's step counter before its increment
+    const empty = this.#shadow.size + this.#host.size === 0;
+    if (!empty && s % this.updateEvery !== 0) return;
+    const firstBlend = s > this.updateAfterStep && s - this.updateEvery <= this.updateAfterStep;
+    const copy = empty || s <= this.updateAfterStep || firstBlend;
     const d = copy ? 0 : this.decayAt(k);
     if (this.storage === 'host') {
       this.#dropMaterialised();
