@@ -17,11 +17,14 @@ import {
   type NetworkPrediction,
   disposeGradients,
   gradientValues,
+  selectBackend,
+  type GradientComputer,
 } from '../src/advanced.js';
 import { nodeOrt } from '../src/nn/onnx/node.js';
 import { ONNX_TRAIN_IO } from '../src/nn/onnx/train-graph.js';
 import { normErr } from './helpers/goldens.js';
 import { useCpu } from './helpers/backends.js';
+import { sharedHostValues } from '../src/train/host-state.js';
 
 beforeAll(useCpu);
 
@@ -189,6 +192,44 @@ describe('createOrtGradients', () => {
     expect(moved).toBeGreaterThan(1e-3);
     for (const x of [a, b]) x.dispose();
     for (const m of [m1, m2, w0]) m.dispose();
+  });
+
+  it('on tfjs-wasm the weights fed to ORT come back to Adam (GradientResult.weights): the same weights, bit for bit, as re-reading the variables', async () => {
+    await selectBackend('wasm');
+    try {
+      const unet: UNetConfig = { inChannels: 3, outChannels: 3, nf: 4, depth: 2 };
+      const sde = new MeanRevertingSDE(sdeConfig);
+      const data: BatchSource = { next: (rng) => batchOf(rng, 2, 8, 8) };
+      const config = { lr: 1e-3, seed: 7, clipGradNorm: 1 } as const;
+      let given = 0;
+      const handsBack: GradientComputer = {
+        async compute(task) {
+          const r = await ortGrads.compute(task);
+          if (r.weights) given += 1;
+          return r;
+        },
+      };
+      // The same computer with the weights dropped: Adam reads the variables itself.
+      const withheld: GradientComputer = { compute: async (task) => ({ ...(await ortGrads.compute(task)), weights: undefined }) };
+      const models = [new UNet(unet, { seed: 2 }), new UNet(unet, { seed: 2 })];
+      const trainers = [handsBack, withheld].map((gradients, i) => new Trainer({ sde, model: models[i], data, config, gradients }));
+      for (const t of trainers) await t.fit({ steps: 3 });
+      expect(given).toBe(3);
+      for (const [name, v] of models[0].variables) {
+        expect(Array.from(v.dataSync())).toEqual(Array.from(models[1].variables.get(name)!.dataSync()));
+        // The next step's feed is Adam's own array (no read), equal to the variable, until the variable changes.
+        const shared = sharedHostValues(v);
+        expect(sharedHostValues(v)).toBe(shared);
+        expect(Array.from(shared)).toEqual(Array.from(v.dataSync()));
+      }
+      const [first, v0] = [...models[0].variables][0];
+      v0.assign(tf.zerosLike(v0));
+      expect(sharedHostValues(models[0].variables.get(first)!).every((x) => x === 0)).toBe(true);
+      for (const t of trainers) t.dispose();
+      for (const m of models) m.dispose();
+    } finally {
+      await useCpu();
+    }
   });
 
   it('refuses a model without a U-Net config, and a missing ort module', async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../nn/io/types.js';
 import { gradientValues, type Gradient } from './gradients.js';
-import { checkStorage, hostValues, readsFreshCopies, type StateStorage } from './host-state.js';
+import { checkStorage, hostValues, readsFreshCopies, rememberHostValues, type StateStorage } from './host-state.js';
 
 /** Hyper-parameters of {@link Adam}; defaults are the IR-SDE reference's (lr 1e-4, betas 0.9/0.99). */
 export interface AdamConfig {
@@ -91,8 +91,11 @@ export class Adam {
    * @param grads - gradients by the same names (tensors of the same shapes, or host arrays of the
    *   same length); not disposed.
    * @param gradScale - factor applied to every gradient first (gradient clipping; default 1).
+   * @param current - optional current values of the variables, by name (`GradientResult.weights`:
+   *   arrays the caller owns and gives up); host storage updates them in place instead of reading
+   *   the variables again. They must equal the variables' values.
    */
-  step(vars: Record<string, tf.Variable>, grads: Record<string, Gradient>, gradScale = 1): void {
+  step(vars: Record<string, tf.Variable>, grads: Record<string, Gradient>, gradScale = 1, current?: Record<string, Float32Array>): void {
     this.#step += 1;
     const t = this.#step;
     const bc1 = 1 - this.beta1 ** t;
@@ -102,7 +105,7 @@ export class Adam {
       const p = vars[name];
       if (!p) throw new RangeError(`Adam.step: gradient for unknown variable '${name}'`);
       if (this.storage === 'host') {
-        this.#hostStep(name, p, g0, gradScale, stepSize, Math.sqrt(bc2));
+        this.#hostStep(name, p, g0, gradScale, stepSize, Math.sqrt(bc2), current?.[name]);
         continue;
       }
       let m = this.#m.get(name);
@@ -131,8 +134,9 @@ export class Adam {
   }
 
   /** The same update as the tensor path, element by element in float64, stored as float32. */
-  #hostStep(name: string, p: tf.Variable, g0: Gradient, gradScale: number, stepSize: number, sqrtBc2: number): void {
-    const w = hostValues(p);
+  #hostStep(name: string, p: tf.Variable, g0: Gradient, gradScale: number, stepSize: number, sqrtBc2: number, given?: Float32Array): void {
+    if (given !== undefined && given.length !== p.size) throw new RangeError(`Adam.step: current values of '${name}' have ${given.length} values but the variable has ${p.size}`);
+    const w = given ?? hostValues(p);
     const g = gradientValues(g0);
     if (g.length !== w.length) throw new RangeError(`Adam.step: gradient '${name}' has ${g.length} values but the variable has ${w.length}`);
     if (!this.#mHost.has(name) || !this.#vHost.has(name)) {
@@ -143,7 +147,7 @@ export class Adam {
     const v = (this.#vHost.get(name) as NamedTensor).data;
     if (m.length !== w.length) throw new RangeError(`Adam.step: variable '${name}' has ${w.length} values but its moments have ${m.length}`);
     const { beta1, beta2, eps, weightDecay } = this;
-    const out = readsFreshCopies() ? w : new Float32Array(w.length);
+    const out = given !== undefined || readsFreshCopies() ? w : new Float32Array(w.length);
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
     const invSqrtBc2 = 1 / sqrtBc2;
@@ -158,6 +162,8 @@ export class Adam {
       out[i] = wi - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
     }
     tf.tidy(() => p.assign(tf.tensor(out, p.shape, 'float32')));
+    // On wasm the tensor is a copy of `out`, which stays ours: the next step's weights, no read needed.
+    if (readsFreshCopies()) rememberHostValues(p, out);
   }
 
   /** A copy of the state, for checkpoints. */

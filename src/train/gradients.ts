@@ -38,6 +38,13 @@ export interface GradientResult {
   readonly loss: number;
   /** d loss / d variable, keyed by the model's variable names; new tensors / arrays owned by the caller. */
   readonly grads: Record<string, Gradient>;
+  /**
+   * Optional: the values of the variables the gradients were computed at, by name, when the
+   * computer read them to the host anyway (ONNX Runtime does): new arrays owned by the caller, who
+   * may write into them. A host-state optimiser updates them in place instead of reading the
+   * variables again (one weight-sized copy fewer per step).
+   */
+  readonly weights?: Record<string, Float32Array>;
 }
 
 /** Disposes the tensors among `grads` (host arrays need nothing). */

@@ -21,6 +21,29 @@ export function hostValues(t: tf.Tensor): Float32Array {
   return d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>);
 }
 
+// Host arrays known to equal a tensor's data: tfjs replaces a variable's `dataId` on every
+// assign, so an entry is valid while the tensor still holds the data it was recorded with.
+const remembered = new WeakMap<tf.Tensor, { readonly dataId: object; readonly values: Float32Array }>();
+
+/**
+ * Records that `values` equal `t`'s current data (the caller does not change them while `t`
+ * holds that data), so that {@link sharedHostValues} can hand them out without a read.
+ * Host-state optimisers call it after assigning a variable from an array they own.
+ */
+export function rememberHostValues(t: tf.Tensor, values: Float32Array): void {
+  remembered.set(t, { dataId: t.dataId, values });
+}
+
+/**
+ * Values of a float32 tensor on the host, shared: the array recorded by
+ * {@link rememberHostValues} while the tensor still holds that data (no read), else
+ * {@link hostValues}. Read-only for everyone but the optimiser that updates the variable.
+ */
+export function sharedHostValues(t: tf.Tensor): Float32Array {
+  const r = remembered.get(t);
+  return r !== undefined && r.dataId === t.dataId ? r.values : hostValues(t);
+}
+
 /**
  * The storage a trainer picks when not told: `'host'` on the cpu and wasm backends, whose memory
  * is host memory anyway (and wasm's heap stops at 4 GiB), `'backend'` on GPU backends.

@@ -13,6 +13,7 @@ import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.j
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
+import { readsFreshCopies, sharedHostValues } from './host-state.js';
 import { objectiveDiff, sampleTrainingState } from '../loss/objective.js';
 
 /** Options of {@link createOrtGradients}. */
@@ -133,11 +134,16 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       lap('prepare');
       const feeds: Record<string, OrtTensorLike> = {};
       const specs: ParamSpec[] = networkParamSpecs(config);
+      // Where reads are fresh copies (tfjs-wasm), the weights fed to ORT go back to the trainer,
+      // whose optimiser updates them in place (no second read of every variable).
+      const weights: Record<string, Float32Array> | undefined = readsFreshCopies() ? {} : undefined;
       for (const spec of specs) {
         const v = model.variables.get(spec.name);
         if (v === undefined) throw new RangeError(`createOrtGradients: the model has no variable ${spec.name}`);
         // The graph takes the tfjs layout: the variable's values as they are.
-        feeds[spec.name] = new ort.Tensor('float32', v.dataSync() as Float32Array, v.shape);
+        const values = sharedHostValues(v); // the optimiser's own array since its last update, else a read
+        feeds[spec.name] = new ort.Tensor('float32', values, v.shape);
+        if (weights !== undefined) weights[spec.name] = values;
       }
       const io = ONNX_TRAIN_IO;
       const dims = [B, C, H, W];
@@ -155,7 +161,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       const loss = (out[io.loss].data as Float32Array)[0];
       for (const v of [...Object.values(out), ...Object.values(feeds)]) v.dispose?.();
       lap('outputs');
-      return { loss, grads };
+      return weights === undefined ? { loss, grads } : { loss, grads, weights };
     },
     async dispose(): Promise<void> {
       released = true;

@@ -299,7 +299,7 @@ export class Trainer {
           gradNorm = gradNormOf(named);
           scale = clipFactor(gradNorm, this.config.clipGradNorm);
         }
-        this.optimizer.step(vars, named, scale);
+        this.optimizer.step(vars, named, scale, result.weights);
       } finally {
         disposeGradients(named);
       }
