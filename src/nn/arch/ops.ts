@@ -125,3 +125,13 @@ export function localWindowCounts(n: number, window: number): number[] {
   const { before, after } = localWindowReach(window);
   return Array.from({ length: n }, (_, i) => Math.min(n - 1, i + after) - Math.max(0, i - before) + 1);
 }
+
+/**
+ * `1 / (positions inside)` of every position's clipped {@link Ops.localMeanHW} window on a
+ * `rows x cols` map, row-major: the factor that turns window sums into means.
+ */
+export function localWindowScale(rows: number, cols: number, window: number): number[] {
+  const cr = localWindowCounts(rows, window);
+  const cc = localWindowCounts(cols, window);
+  return cr.flatMap((r) => cc.map((c) => 1 / (r * c)));
+}

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Registers tfjs-layers' gradients and the cpu backend in Node (tfjs-core alone has no gradients).
 import '../../backend/tfjs.js';
 import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param } from '../arch/module.js';
-import { localWindowCounts, localWindowReach, type Ops } from '../arch/ops.js';
+import { localWindowReach, localWindowScale, type Ops } from '../arch/ops.js';
 
 /** Looks up a parameter (tfjs layout) by its PyTorch name. */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -168,11 +168,7 @@ export class TfjsOps implements Ops<tf.Tensor> {
     // separable), back to NHWC, then one product with 1 / (positions inside), an [1, H, W, 1] table.
     const alongW = boxSumLast(tf.transpose(x, [0, 3, 1, 2]), window);
     const sums = tf.transpose(boxSumLast(tf.transpose(alongW, [0, 1, 3, 2]), window), [0, 3, 2, 1]);
-    const ch = localWindowCounts(H, window);
-    const cw = localWindowCounts(W, window);
-    const inv = new Float32Array(H * W);
-    for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) inv[i * W + j] = 1 / (ch[i] * cw[j]);
-    return tf.mul(sums, tf.tensor4d(inv, [1, H, W, 1]));
+    return tf.mul(sums, tf.tensor4d(localWindowScale(H, W, window), [1, H, W, 1]));
   }
   upsample2(x: tf.Tensor): tf.Tensor {
     // Source index floor(dst / 2), as nn.Upsample(scale_factor=2, mode='nearest').

@@ -1,5 +1,5 @@
 /** Differentiable ONNX ops that move, select or reduce values (forward node + backward rule each). */
-import { localWindowCounts, localWindowReach } from '../../arch/ops.js';
+import { localWindowReach, localWindowScale } from '../../arch/ops.js';
 import { boxSumNodes } from '../local-mean.js';
 import { numel, type Tape, type TV } from './tape.js';
 
@@ -94,14 +94,11 @@ export function meanHW(t: Tape, x: TV): TV {
 export function localMeanHW(t: Tape, x: TV, window: number): TV {
   const [, , H, W] = x.s;
   const { before, after } = localWindowReach(window);
-  const ch = localWindowCounts(H, window);
-  const cw = localWindowCounts(W, window);
-  const table = (rows: number[], cols: number[]): number[] => rows.flatMap((r) => cols.map((c) => 1 / (r * c)));
-  const inv = t.g.constFloat(table(ch, cw), [1, 1, H, W]);
+  const inv = t.g.constFloat(localWindowScale(H, W, window), [1, 1, H, W]);
   // Reaches capped at n - 1 (the same clipped windows, smaller pads).
   const h = { before: Math.min(before, H - 1), after: Math.min(after, H - 1) };
   const w = { before: Math.min(before, W - 1), after: Math.min(after, W - 1) };
-  const y: TV = { n: boxSumNodes(t.g, 'fwd', x.n, h, w, t.g.constFloat(table(cw, ch), [1, 1, W, H])), s: x.s, rg: x.rg };
+  const y: TV = { n: boxSumNodes(t.g, 'fwd', x.n, h, w, t.g.constFloat(localWindowScale(W, H, window), [1, 1, W, H])), s: x.s, rg: x.rg };
   const mirror = (r: { before: number; after: number }) => ({ before: r.after, after: r.before });
   if (y.rg) t.record(y, (gy) => t.acc(x, boxSumNodes(t.g, 'grad', t.gop('Mul', [gy, inv]), mirror(h), mirror(w))));
   return y;
