@@ -15,18 +15,27 @@
  * pairs the degraded and clean PNGs by file name instead of degrading here (no crop), and
  * `--baselines FILE` (that script's baselines.json) adds its classical methods' rows.
  *
+ * Inpainting (inputs and masks from scripts/inpaint_baselines.py): `--masks DIR` pairs a mask PNG
+ * (white = missing) with each input by file name and passes it to the restorer; every row gains
+ * the PSNR over the masked pixels alone ("masked PSNR"), the baselines file's biharmonic and Telea
+ * entries become rows, and the figure gains a column: damaged | restored | clean | best baseline
+ * (the baseline with the higher mean masked PSNR, read from its folder next to the baselines file).
+ *
+ *   npx tsx scripts/eval-degradation.ts --weights models/inpaint.safetensors --inputs OUT/damaged
+ *     --references OUT/clean --masks OUT/masks --baselines OUT/baselines.json [--figure docs/inpaint.png]
+ *
  * Besides PSNR / SSIM, each method gets a sharpness ratio: the restored image's gradient energy
  * over the reference's (sum of squared forward differences; 1 = as much fine detail as the
  * reference, below 1 = smoother, above 1 = detail or noise the reference lacks).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertChannels, createDegradation, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { composeRows } from './compose.js';
-import { centreCrop, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
+import { centreCrop, maskedPsnr, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +53,7 @@ const { values } = parseArgs({
     inputs: { type: 'string' },
     references: { type: 'string' },
     baselines: { type: 'string' },
+    masks: { type: 'string' },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
@@ -58,6 +68,8 @@ interface Row {
   method: string;
   psnr: number;
   ssim: number;
+  /** PSNR over the mask's missing pixels alone (inpainting; NaN without masks). */
+  masked: number;
   sharpness: number;
   seconds: number;
 }
@@ -77,14 +89,26 @@ function gradientEnergy(img: FloatImage): number {
   }
   return e;
 }
-const score = (img: FloatImage, clean: FloatImage) => ({ psnr: psnr(img, clean), ssim: ssim(img, clean), sharpness: gradientEnergy(img) / gradientEnergy(clean) });
+const score = (img: FloatImage, clean: FloatImage, mask: FloatImage | undefined) => ({
+  psnr: psnr(img, clean),
+  ssim: ssim(img, clean),
+  masked: mask ? maskedPsnr(img, clean, mask) : NaN,
+  sharpness: gradientEnergy(img) / gradientEnergy(clean),
+});
 
-const photos: Array<{ name: string; clean: FloatImage; bad: FloatImage; restored: Map<string, FloatImage> }> = [];
+const photos: Array<{ name: string; clean: FloatImage; bad: FloatImage; mask?: FloatImage; restored: Map<string, FloatImage> }> = [];
+const inpainting = values.masks !== undefined;
+if (inpainting && !values.inputs) throw new Error('--masks goes with --inputs and --references (damaged, mask and clean PNGs, paired by file name)');
 if (values.inputs !== undefined || values.references !== undefined) {
   if (!values.inputs || !values.references) throw new Error('--inputs and --references go together (degraded and clean PNGs, paired by file name)');
   for (const file of photoFiles(values.inputs)) {
     const name = basename(file, extname(file));
-    photos.push({ name, clean: await readImage(`${values.references}/${basename(file)}`), bad: await readImage(file), restored: new Map() });
+    const maskFile = inpainting ? join(values.masks!, basename(file)) : undefined;
+    if (maskFile && !existsSync(maskFile)) throw new Error(`--masks: no mask ${maskFile} for the input ${file}`);
+    const mask = maskFile ? await readImage(maskFile) : undefined;
+    const bad = await readImage(file);
+    if (mask && (mask.width !== bad.width || mask.height !== bad.height)) throw new Error(`--masks: ${maskFile} is ${mask.width}x${mask.height} but ${file} is ${bad.width}x${bad.height}`);
+    photos.push({ name, clean: await readImage(join(values.references, basename(file))), bad, ...(mask ? { mask } : {}), restored: new Map() });
   }
 } else {
   const degrade = createDegradation(parseDegradation(values.degradation!));
@@ -97,19 +121,34 @@ if (values.inputs !== undefined || values.references !== undefined) {
 const figureNames = values['figure-photos']?.split(',') ?? photos.slice(0, 2).map((p) => p.name);
 for (const n of figureNames) if (!photos.some((p) => p.name === n)) throw new Error(`--figure-photos: '${n}' is not among the evaluated photos`);
 
-const rows: Row[] = photos.map((p) => ({ name: p.name, method: 'degraded input', ...score(p.bad, p.clean), seconds: 0 }));
-// Classical methods scored outside irsde (their PSNR per photo; SSIM and sharpness not given).
+const rows: Row[] = photos.map((p) => ({ name: p.name, method: 'degraded input', ...score(p.bad, p.clean, p.mask), seconds: 0 }));
+// Classical methods scored outside irsde: a number per photo (deblurring: PSNR only) or
+// {psnr, ssim, maskedPsnr} (inpainting); what a file does not give is '-'. Sharpness not given.
+const BASELINES = [
+  ['wiener', 'Wiener (true kernel, tuned per image)'],
+  ['richardsonLucy', 'Richardson-Lucy (true kernel, tuned per image)'],
+  ['biharmonic', 'scikit-image biharmonic'],
+  ['telea', 'OpenCV Telea (radius 5)'],
+] as const;
 const baselineLabels: string[] = [];
+const baselineKeys = new Map<string, string>(); // label -> key (its images' folder next to the file)
 if (values.baselines) {
   const b = JSON.parse(readFileSync(values.baselines, 'utf8')) as { photos: Array<Record<string, unknown> & { name: string }> };
-  for (const [key, label] of [['wiener', 'Wiener (true kernel, tuned per image)'], ['richardsonLucy', 'Richardson-Lucy (true kernel, tuned per image)']] as const) {
+  const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+  for (const [key, label] of BASELINES) {
     const per = photos.map((p) => b.photos.find((q) => q.name === p.name)?.[key]);
-    if (per.some((v) => typeof v !== 'number')) continue;
+    const scores = per.map((v) => (typeof v === 'number' ? { psnr: v } : (v ?? {}) as Record<string, unknown>));
+    if (scores.some((v) => typeof v.psnr !== 'number')) continue;
     baselineLabels.push(label);
-    photos.forEach((p, i) => rows.push({ name: p.name, method: label, psnr: per[i] as number, ssim: NaN, sharpness: NaN, seconds: NaN }));
+    baselineKeys.set(label, key);
+    photos.forEach((p, i) => rows.push({ name: p.name, method: label, psnr: num(scores[i].psnr), ssim: num(scores[i].ssim), masked: num(scores[i].maskedPsnr), sharpness: NaN, seconds: NaN }));
   }
 }
 const restorer = await loadRestorerFile(values.weights, { engine: values.engine as NodeEngineName });
+if ((restorer.task?.inpaint !== undefined) !== inpainting) {
+  await restorer.dispose();
+  throw new Error(inpainting ? `--masks: this model (${restorer.task?.name ?? 'no task'}) is not an inpainting model` : `this model (${restorer.task?.name}) fills missing pixels: give --inputs, --references and --masks DIR`);
+}
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
 for (const cfg of values.configs!.split(',')) {
@@ -117,44 +156,54 @@ for (const cfg of values.configs!.split(',')) {
   const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}`;
   labels.push(label);
   for (const p of photos) {
-    const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), seed: 0 });
+    const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), seed: 0, ...(p.mask ? { mask: p.mask } : {}) });
     p.restored.set(label, out.image);
-    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean), seconds: out.ms / 1000 };
+    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean, p.mask), seconds: out.ms / 1000 };
     rows.push(row);
-    console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${row.seconds.toFixed(2)} s`);
+    const masked = inpainting ? `, masked ${rows[photos.indexOf(p)].masked.toFixed(2)} -> ${row.masked.toFixed(2)} dB` : '';
+    console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}${masked}, ${row.seconds.toFixed(2)} s`);
   }
 }
 const engine = restorer.engine;
 await restorer.dispose();
 
 const names = photos.map((p) => p.name);
-const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'sharpness' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
+const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'masked' | 'sharpness' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
 const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const of = (m: string) => rows.filter((r) => r.method === m);
 const input = meanOf(of('degraded input'), 'psnr');
 const source = values.inputs ? `inputs ${values.inputs} against ${values.references} (made outside irsde)` : `${values.photos === TEST_PHOTOS ? 'held-out test photos' : `photos (${values.photos})`}, ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; degradation ${values.degradation} seeded by photo name`;
 console.log(`${names.length} images (${names.join(', ')}): ${source}; model on ${engine}; mean over images.\n`);
-console.log('| method | PSNR / SSIM | PSNR gain over the input | sharpness (gradient energy / reference) | s / image |');
-console.log('| --- | --- | --- | --- | --- |');
+const maskedHead = inpainting ? ' masked PSNR |' : '';
+console.log(`| method | PSNR / SSIM |${maskedHead} PSNR gain over the input | sharpness (gradient energy / reference) | s / image |`);
+console.log(`| --- | --- |${inpainting ? ' --- |' : ''} --- | --- | --- |`);
 for (const m of ['degraded input', ...baselineLabels, ...labels]) {
   const gain = meanOf(of(m), 'psnr') - input;
   const first = m === 'degraded input';
-  console.log(`| ${m} | ${fmt(meanOf(of(m), 'psnr'), 2)} / ${fmt(meanOf(of(m), 'ssim'), 3)} | ${first ? '' : `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`} | ${fmt(meanOf(of(m), 'sharpness'), 2)} | ${first ? '' : fmt(meanOf(of(m), 'seconds'), 2)} |`);
+  const masked = inpainting ? ` ${fmt(meanOf(of(m), 'masked'), 2)} |` : '';
+  console.log(`| ${m} | ${fmt(meanOf(of(m), 'psnr'), 2)} / ${fmt(meanOf(of(m), 'ssim'), 3)} |${masked} ${first ? '' : `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`} | ${fmt(meanOf(of(m), 'sharpness'), 2)} | ${first ? '' : fmt(meanOf(of(m), 'seconds'), 2)} |`);
 }
 if (values['per-photo']) {
-  console.log(`\nPSNR / SSIM per photo:\n`);
+  console.log(`\nPSNR / SSIM${inpainting ? ' / masked PSNR' : ''} per photo:\n`);
   console.log(`| method | ${names.join(' | ')} |`);
   console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
   for (const m of ['degraded input', ...baselineLabels, ...labels]) {
-    console.log(`| ${m} | ${names.map((n) => { const r = rows.find((x) => x.method === m && x.name === n)!; return `${r.psnr.toFixed(2)} / ${fmt(r.ssim, 3)}`; }).join(' | ')} |`);
+    const cell = (r: Row) => `${r.psnr.toFixed(2)} / ${fmt(r.ssim, 3)}${inpainting ? ` / ${fmt(r.masked, 2)}` : ''}`;
+    console.log(`| ${m} | ${names.map((n) => cell(rows.find((x) => x.method === m && x.name === n)!)).join(' | ')} |`);
   }
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 1) + '\n');
 if (values.figure) {
-  const figureRows = figureNames.map((n) => {
+  // Inpainting: the baseline with the higher mean masked PSNR, its images next to the baselines file.
+  const candidates = baselineLabels.filter((l) => inpainting && Number.isFinite(meanOf(of(l), 'masked')));
+  const best = candidates.sort((a, b) => meanOf(of(b), 'masked') - meanOf(of(a), 'masked'))[0];
+  const bestImage = (name: string) => readImage(join(dirname(values.baselines!), baselineKeys.get(best!)!, `${name}.png`));
+  const figureRows = await Promise.all(figureNames.map(async (n) => {
     const p = photos.find((x) => x.name === n)!;
-    return [p.bad, p.restored.get(labels[0])!, p.clean].map((im) => convertChannels(centreCrop(im, figureCrop), 3));
-  });
+    const columns = [p.bad, p.restored.get(labels[0])!, p.clean, ...(best ? [await bestImage(n)] : [])];
+    return columns.map((im) => convertChannels(centreCrop(im, figureCrop), 3));
+  }));
   await writeImage(values.figure, composeRows(figureRows, 6));
-  console.log(`\nwrote ${values.figure} (100% zoom; rows: ${figureNames.join(', ')}; columns: degraded | restored (${labels[0]}) | clean)`);
+  const columns = `${inpainting ? 'damaged' : 'degraded'} | restored (${labels[0]}) | clean${best ? ` | best baseline (${best})` : ''}`;
+  console.log(`\nwrote ${values.figure} (100% zoom; rows: ${figureNames.join(', ')}; columns: ${columns})`);
 }

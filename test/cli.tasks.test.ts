@@ -95,5 +95,24 @@ describe('export --task, then restore', () => {
       }
     }
     expect(changed).toBeGreaterThan(0);
+
+    // --samples 3: the mean at <output>, each completion and the uncertainty map beside it.
+    const many = join(dir, 'many.png');
+    const s = await irsde(['restore', join(dir, 'photo.png'), many, '--weights', inp, '--mask', join(dir, 'mask.png'), '--samples', '3', '--sampler', 'sde', '--steps', '3', ...QUICK]);
+    expect(s.code, s.stderr).toBe(0);
+    const samples = await Promise.all([1, 2, 3].map((j) => readImage(join(dir, `many-sample${j}.png`))));
+    const std = await readImage(join(dir, 'many-std.png'));
+    let spread = 0;
+    for (let p = 0; p < 256; p++) {
+      for (let c = 0; c < 3; c++) {
+        if (m.data[p] === 0) {
+          for (const x of samples) expect(x.data[p * 3 + c]).toBe(img.data[p * 3 + c]);
+          expect(std.data[p * 3 + c]).toBe(0);
+        } else spread += std.data[p * 3 + c];
+      }
+    }
+    expect(spread).toBeGreaterThan(0);
+    const folder = await irsde(['restore', dir, join(dir, 'out'), '--weights', inp, '--samples', '2', ...QUICK]);
+    expect(folder.stderr.trim()).toMatch(/^irsde: --samples goes with a single image input, not a folder$/m);
   });
 });

@@ -102,6 +102,36 @@ describe('Restorer', () => {
     for (const r of [sr, inp, plain]) await r.dispose();
   });
 
+  it('samples: N restorations in one batch, the first equal to a plain restore; image = their mean, uncertainty = their std (0 at known pixels)', async () => {
+    await selectBackend('wasm');
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const sde = new MeanRevertingSDE({ T: 10, maxSigma: from255(10) });
+    const inp = await loadRestorer(saveModel(net, sde, { task: { name: 'inpaint', inpaint: { fill: 0 } } }));
+    net.dispose();
+    const H = 12, W = 10, N = 3;
+    const photo: FloatImage = { data: Float32Array.from(new Rng(5).uniform([H * W * 3])), height: H, width: W, channels: 3 };
+    const mask: FloatImage = { data: Float32Array.from({ length: H * W }, (_, i) => (i % W < 5 ? 1 : 0)), height: H, width: W, channels: 1 };
+    const opts = { mask, sampler: 'sde', steps: 4, seed: 7 } as const;
+    const one = await inp.restore(photo, opts);
+    const many = await inp.restore(photo, { ...opts, samples: N });
+    expect(one.samples).toBeUndefined();
+    expect(many.samples).toHaveLength(N);
+    expect(Array.from(many.samples![0].data)).toEqual(Array.from(one.image.data));
+    let spread = 0;
+    for (let i = 0; i < H * W * 3; i++) {
+      const xs = many.samples!.map((s) => s.data[i]);
+      const m = xs.reduce((a, b) => a + b) / N;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (N - 1));
+      expect(many.image.data[i]).toBeCloseTo(m, 6);
+      expect(many.uncertainty!.data[i]).toBeCloseTo(sd, 6);
+      if (mask.data[Math.floor(i / 3)] === 0) expect(many.uncertainty!.data[i]).toBe(0);
+      else spread = Math.max(spread, sd);
+    }
+    expect(spread).toBeGreaterThan(1e-3); // the SDE's noise differs per sample
+    await expect(inp.restore(photo, { mask, samples: 1 })).rejects.toThrow(/samples must be an integer >= 2, got 1/);
+    await inp.dispose();
+  });
+
   it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {
     await selectBackend('wasm');
     const sde = new DenoisingSDE({ T: 20, maxSigma: from255(50) });

@@ -61,6 +61,30 @@ function finishRegion(data: Float32Array, y0: number, x0: number, h: number, w: 
   return out;
 }
 
+/** `data` repeated `n` times, one copy after another (a batch of `n` equal images). */
+function repeatData(data: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(data.length * n);
+  for (let j = 0; j < n; j++) out.set(data, j * data.length);
+  return out;
+}
+
+/** Per-element mean and sample standard deviation (denominator `N - 1`) of `N >= 2` equal-length arrays. */
+function meanAndStd(xs: readonly Float32Array[]): { mean: Float32Array; std: Float32Array } {
+  const n = xs.length;
+  const mean = new Float32Array(xs[0].length);
+  const std = new Float32Array(xs[0].length);
+  for (let i = 0; i < mean.length; i++) {
+    let s = 0;
+    for (const x of xs) s += x[i];
+    const m = s / n;
+    let v = 0;
+    for (const x of xs) v += (x[i] - m) ** 2;
+    mean[i] = m;
+    std[i] = Math.sqrt(v / (n - 1));
+  }
+  return { mean, std };
+}
+
 /**
  * A model ready to restore images: network + SDE + recommended sampling + engine.
  *
@@ -163,6 +187,10 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     let steps = options.steps ?? rec?.steps ?? (sampler === 'ode-adaptive' ? undefined : Math.min(DEFAULT_RESTORE_STEPS, sde.T));
     const eta = options.eta ?? rec?.eta;
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
+    const count = options.samples ?? 1;
+    if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 2)) {
+      throw new RangeError(`Restorer.restore: samples must be an integer >= 2, got ${String(options.samples)}`);
+    }
     const C = this.#channels;
     const missing = this.#missingPixels(image, options.mask);
     const known = convertChannels(image, C);
@@ -185,11 +213,13 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     }
     let nfe: number | undefined;
     let data: Float32Array;
-    if (start === 0) data = Float32Array.from(input.data);
+    // `samples`: N copies of the input in one batch; the sampler gives each its own noise.
+    const batch = count === 1 ? input.data : repeatData(input.data, count);
+    if (start === 0) data = Float32Array.from(batch);
     else {
       const onTile = options.onTile ? this.#tilePreview(options.onTile, image.channels < C ? image.channels : C, known, missing) : undefined;
       const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}) });
-      const lq = new HostTensor(input.data, [1, input.height, input.width, C]);
+      const lq = new HostTensor(batch, [count, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,
         model,
@@ -209,9 +239,16 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       };
       data = (await restore(request)).data;
     }
-    const restored: FloatImage = { data: finishRegion(data, 0, 0, input.height, input.width, known, missing), height: input.height, width: input.width, channels: C };
+    const size = input.height * input.width * C;
+    const asImage = (d: Float32Array): FloatImage => {
+      const im: FloatImage = { data: d, height: input.height, width: input.width, channels: C };
+      return image.channels < C ? convertChannels(im, image.channels) : im;
+    };
+    const finished = Array.from({ length: count }, (_, j) => finishRegion(data.subarray(j * size, (j + 1) * size), 0, 0, input.height, input.width, known, missing));
+    const spread = count > 1 ? meanAndStd(finished) : undefined;
     return {
-      image: image.channels < C ? convertChannels(restored, image.channels) : restored,
+      image: asImage(spread?.mean ?? finished[0]),
+      ...(spread ? { samples: finished.map(asImage), uncertainty: asImage(spread.std) } : {}),
       sampler: typeof sampler === 'string' ? sampler : 'custom',
       steps,
       ...(noise ? { noise } : {}),
@@ -228,7 +265,8 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       if (tile.index === 0) pass++;
       const x0 = p.x0FromNoise(tile.xt, tile.mu, tile.eps, tile.t);
       const C = tile.eps.shape[3] as 1 | 3;
-      const data = finishRegion(x0.data, tile.y, tile.x, tile.height, tile.width, known, missing);
+      // With `samples`, the tile holds N restorations: the preview shows the first.
+      const data = finishRegion(x0.data.subarray(0, tile.height * tile.width * C), tile.y, tile.x, tile.height, tile.width, known, missing);
       this.sde.backend.dispose(x0);
       const region: FloatImage = { data, height: tile.height, width: tile.width, channels: C };
       onTile({ index: tile.index, count: tile.count, pass, t: tile.t, x: tile.x, y: tile.y, image: channels < C ? convertChannels(region, channels) : region });

@@ -73,6 +73,17 @@ export interface RestoreImageOptions {
    * by such models, refused by others.
    */
   readonly mask?: FloatImage;
+  /**
+   * Draws this many restorations (integer >= 2) in one batch, each with its own sampler noise
+   * (from `seed`): several completions of an inpainting mask, or of any degraded image. The
+   * result's `image` is then their per-pixel mean, `samples` the restorations themselves (the
+   * first is exactly what a restore without `samples` returns for the same seed) and
+   * `uncertainty` their per-pixel standard deviation. A MeanRevertingSDE's restorations differ by
+   * their prior's noise (`x_T = lq + lambda z`) and by the sampler's (the reverse SDE, or
+   * `posterior` / `ddim` with `eta > 0`); a DenoisingSDE starts from the image itself, so only a
+   * stochastic sampler spreads them. Costs N times the time and memory of one restore.
+   */
+  readonly samples?: number;
   /** Cancels between steps (the promise rejects with the signal's reason). */
   readonly signal?: AbortSignal;
 }
@@ -117,8 +128,12 @@ export interface NoiseLevelUsed {
 
 /** What {@link Restorer.restore} returns. */
 export interface RestoredImage {
-  /** The restored image, clipped to [0, 1], with the input's channel count. */
+  /** The restored image, clipped to [0, 1], with the input's channel count (with `samples`: the samples' per-pixel mean). */
   readonly image: FloatImage;
+  /** With `samples: N`: the N restorations (clipped, known pixels kept), the input's channel count. */
+  readonly samples?: readonly FloatImage[];
+  /** With `samples: N`: the per-pixel standard deviation of the N restorations (data units, denominator `N - 1`; 0 where they agree, e.g. at known pixels). */
+  readonly uncertainty?: FloatImage;
   /** The sampler used (its name, or `'custom'`). */
   readonly sampler: string;
   /** The sampling steps requested (`undefined`: the sampler's full schedule). */

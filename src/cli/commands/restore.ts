@@ -33,6 +33,7 @@ interface RestoreFlags {
   maxPixels: number;
   bitDepth?: '8' | '16';
   mask?: string;
+  samples?: number;
   /** Window side in pixels; 0: off. */
   localStats?: number;
 }
@@ -45,6 +46,18 @@ async function identity(path: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** `dir/stem.ext` -> `dir/stem<suffix>.ext`. */
+function withSuffix(path: string, suffix: string): string {
+  const ext = extname(path);
+  return join(dirname(path), `${basename(path, ext)}${suffix}${ext}`);
+}
+
+/** With `--samples`: each restoration (`-sample1`...) and the uncertainty map (`-std`), beside the output. */
+function extraOutputs(out: { samples?: readonly FloatImage[]; uncertainty?: FloatImage }): Array<[string, FloatImage]> {
+  if (out.samples === undefined || out.uncertainty === undefined) return [];
+  return [...out.samples.map((im, j): [string, FloatImage] => [`-sample${j + 1}`, im]), ['-std', out.uncertainty]];
 }
 
 /** `irsde restore <input> <output>`: restores one image file, or every image of a folder. */
@@ -71,6 +84,7 @@ export function registerRestore(program: Command): void {
     .option('--max-pixels <n>', `refuse images with more pixels than this, read from the file's header before decoding (default ${DEFAULT_MAX_PIXELS}, 100 MP)`, intOption('--max-pixels', 1), DEFAULT_MAX_PIXELS)
     .option('--bit-depth <bits>', 'PNG output: 8 (default) or 16 bits per sample', choiceOption('--bit-depth', ['8', '16'] as const))
     .option('--mask <file>', 'inpainting models: an image of the input\'s size, white where pixels are missing (they are filled; all others are kept as they are)')
+    .option('--samples <n>', "draw n restorations with different sampler noise (e.g. several completions of an inpainting mask): <output> is their per-pixel mean, <stem>-sample1..n.<ext> the restorations, <stem>-std.<ext> their per-pixel standard deviation (0-1 scale: the uncertainty map); they differ by the prior's noise and a stochastic sampler's (sde, posterior/ddim with --eta above 0)", intOption('--samples', 2))
     .option('--local-stats <px>', "NAFNet models: test-time local statistics for this restore, in place of the model file's: the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off: the global mean", localStatsOption('--local-stats'))
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
@@ -107,6 +121,7 @@ export function registerRestore(program: Command): void {
         jobs.push({ from: input, to: output });
       }
       if (flags.mask !== undefined && folder) throw new CliError('--mask goes with a single image input, not a folder');
+      if (flags.samples !== undefined && folder) throw new CliError('--samples goes with a single image input, not a folder');
       if (flags.bitDepth === '16' && jobs.some((j) => imageFormatOfPath(j.to) !== 'png')) throw new CliError('--bit-depth 16 needs a .png output (JPEG is 8-bit)');
       // Refuse to replace an input with its own restoration (same file, through any path or link).
       if (!flags.overwrite) {
@@ -215,6 +230,7 @@ export function registerRestore(program: Command): void {
               seed: flags.seed,
               ...(flags.tile !== undefined ? { tile: flags.tile } : {}),
               ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
+              ...(flags.samples !== undefined ? { samples: flags.samples } : {}),
               onProgress: (done, total) => progress.update(done, total),
             });
           } catch (e) {
@@ -222,7 +238,9 @@ export function registerRestore(program: Command): void {
           }
           progress.stop();
           try {
-            await writeImage(job.to, out.image, flags.bitDepth === '16' ? { bitDepth: 16 } : {});
+            const bits = flags.bitDepth === '16' ? { bitDepth: 16 as const } : {};
+            await writeImage(job.to, out.image, bits);
+            for (const [suffix, im] of extraOutputs(out)) await writeImage(withSuffix(job.to, suffix), im, bits);
           } catch (e) {
             fail(job.to, e);
             continue;
