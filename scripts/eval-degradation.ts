@@ -26,7 +26,9 @@
  *
  * Besides PSNR / SSIM, each method gets a sharpness ratio: the restored image's gradient energy
  * over the reference's (sum of squared forward differences; 1 = as much fine detail as the
- * reference, below 1 = smoother, above 1 = detail or noise the reference lacks).
+ * reference, below 1 = smoother, above 1 = detail or noise the reference lacks); with masks,
+ * over the differences that touch a missing pixel only (the filled-in part), and the baselines'
+ * images (next to their baselines file) are scored here the same way.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
@@ -74,16 +76,23 @@ interface Row {
   seconds: number;
 }
 
-/** Sum of squared horizontal and vertical forward differences over all channels. */
-function gradientEnergy(img: FloatImage): number {
+/**
+ * Sum of squared horizontal and vertical forward differences over all channels; with a mask
+ * (inpainting), only the differences that touch a missing pixel (what was filled in).
+ */
+function gradientEnergy(img: FloatImage, mask?: FloatImage): number {
   const { height: H, width: W, channels: C, data } = img;
+  const missing = (p: number) => mask === undefined || mask.data[p * mask.channels] > 0.5;
   let e = 0;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
+      const p = y * W + x;
+      const right = x + 1 < W && (missing(p) || missing(p + 1));
+      const down = y + 1 < H && (missing(p) || missing(p + W));
       for (let c = 0; c < C; c++) {
-        const v = data[(y * W + x) * C + c];
-        if (x + 1 < W) e += (data[(y * W + x + 1) * C + c] - v) ** 2;
-        if (y + 1 < H) e += (data[((y + 1) * W + x) * C + c] - v) ** 2;
+        const v = data[p * C + c];
+        if (right) e += (data[(p + 1) * C + c] - v) ** 2;
+        if (down) e += (data[(p + W) * C + c] - v) ** 2;
       }
     }
   }
@@ -93,7 +102,7 @@ const score = (img: FloatImage, clean: FloatImage, mask: FloatImage | undefined)
   psnr: psnr(img, clean),
   ssim: ssim(img, clean),
   masked: mask ? maskedPsnr(img, clean, mask) : NaN,
-  sharpness: gradientEnergy(img) / gradientEnergy(clean),
+  sharpness: gradientEnergy(img, mask) / gradientEnergy(clean, mask),
 });
 
 const photos: Array<{ name: string; clean: FloatImage; bad: FloatImage; mask?: FloatImage; restored: Map<string, FloatImage> }> = [];
@@ -141,7 +150,13 @@ if (values.baselines) {
     if (scores.some((v) => typeof v.psnr !== 'number')) continue;
     baselineLabels.push(label);
     baselineKeys.set(label, key);
-    photos.forEach((p, i) => rows.push({ name: p.name, method: label, psnr: num(scores[i].psnr), ssim: num(scores[i].ssim), masked: num(scores[i].maskedPsnr), sharpness: NaN, seconds: NaN }));
+    // Inpainting baselines leave their images next to the file: scored here like the model (same SSIM, sharpness in the mask).
+    const folder = join(dirname(values.baselines), key);
+    for (const [i, p] of photos.entries()) {
+      const file = join(folder, `${p.name}.png`);
+      if (p.mask && existsSync(file)) rows.push({ name: p.name, method: label, ...score(await readImage(file), p.clean, p.mask), seconds: NaN });
+      else rows.push({ name: p.name, method: label, psnr: num(scores[i].psnr), ssim: num(scores[i].ssim), masked: num(scores[i].maskedPsnr), sharpness: NaN, seconds: NaN });
+    }
   }
 }
 const restorer = await loadRestorerFile(values.weights, { engine: values.engine as NodeEngineName });
