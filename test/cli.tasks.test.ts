@@ -63,6 +63,25 @@ describe('export --task, then restore', () => {
     expect(existsSync(join(dir, 'tiny-out.png'))).toBe(false);
   });
 
+  it("export --task inpaint --inpaint-fill smooth stores the fill the model was trained with; --inpaint-fill needs --task inpaint and a value in [0, 1] or smooth", async () => {
+    const inp = join(dir, 'inpaint-smooth.safetensors');
+    const ok = await irsde(['export', plain, '--model', inp, '--task', 'inpaint', '--inpaint-fill', 'smooth']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const loaded = await loadModelFile(inp);
+    expect(loaded.info.task).toEqual({ name: 'inpaint', inpaint: { fill: 'smooth' } });
+    loaded.network.dispose();
+    for (const [args, msg] of [
+      [['--inpaint-fill', 'smooth'], /--inpaint-fill goes with --task inpaint/],
+      [['--task', 'inpaint', '--inpaint-fill', '2'], /--inpaint-fill must be a value in \[0, 1\] or smooth, got '2'/],
+    ] as const) {
+      const r = await irsde(['export', plain, '--model', join(dir, 'never.safetensors'), ...args]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+      expect(existsSync(join(dir, 'never.safetensors'))).toBe(false);
+    }
+  });
+
   it('inpaint: --mask is required and must match the input; masked pixels change, the others are kept exactly', async () => {
     const inp = join(dir, 'inpaint.safetensors');
     expect((await irsde(['export', plain, '--model', inp, '--task', 'inpaint'])).code).toBe(0);

@@ -100,6 +100,30 @@ describe('Restorer', () => {
     }
     expect(changed).toBeGreaterThan(0);
     for (const r of [sr, inp, plain]) await r.dispose();
+
+    // fill 'smooth': the network's condition has the missing pixels filled from the known ones
+    // (on a constant photo: that constant), not set to a value.
+    const conds: Array<[number, number]> = [];
+    const spy: EngineFactory = async () => ({
+      name: 'spy',
+      predict: (xt, c) => {
+        const v = c!.dataSync();
+        conds.push([Math.min(...v), Math.max(...v)]);
+        return tf.zerosLike(xt);
+      },
+      dispose: async () => undefined,
+    });
+    const net2 = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const smooth = await Restorer.create(net2, sde.config, { engine: spy, sampling, task: { name: 'inpaint', inpaint: { fill: 'smooth' } } });
+    const flat: FloatImage = { data: new Float32Array(16 * 12 * 3).fill(0.7), height: 16, width: 12, channels: 3 };
+    await smooth.restore(flat, { mask });
+    expect(conds.length).toBeGreaterThan(0);
+    for (const [lo, hi] of conds) {
+      expect(lo).toBeCloseTo(0.7, 5);
+      expect(hi).toBeCloseTo(0.7, 5);
+    }
+    await smooth.dispose();
+    net2.dispose();
   });
 
   it('samples: N restorations in one batch, the first equal to a plain restore; image = their mean, uncertainty = their std (0 at known pixels)', async () => {

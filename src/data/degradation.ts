@@ -3,7 +3,7 @@ import { Rng } from '../backend/rng.js';
 import { checkChannels, imagesToTensor, createImage, type FloatImage } from '../image/image.js';
 import { gaussianBlur, motionBlur, type GaussianBlurOptions } from './blur.js';
 import type { Kernel2D } from '../image/filter.js';
-import { applyMask, inpaintingMask, type MaskOptions } from './mask.js';
+import { applyMask, inpaintingMask, type InpaintFill, type MaskOptions } from './mask.js';
 import { gaussianNoise, rainStreaks, type GaussianNoiseOptions, type RainOptions } from './noise.js';
 import { cameraNoise, type CameraNoiseOptions } from './camera-noise.js';
 import type { Range } from './random.js';
@@ -90,8 +90,8 @@ export interface BicubicSpec {
 export interface InpaintSpec extends MaskOptions {
   /** Discriminant. */
   readonly kind: 'inpaint';
-  /** Value of masked pixels (default 0). */
-  readonly fill?: number;
+  /** Value of masked pixels (default 0), or `'smooth'`: filled smoothly from the others (push-pull). */
+  readonly fill?: InpaintFill;
 }
 
 /** One of several degradations, picked uniformly per image (e.g. Gaussian or motion blur). */
@@ -135,7 +135,7 @@ export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur
  * - `gaussian-blur`: {@link gaussianBlur};
  * - `motion-blur`: {@link motionBlur} (a given kernel, or a random line);
  * - `bicubic`: {@link bicubicDownUp} (default scale 4);
- * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0);
+ * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0; `'smooth'`: filled from the others);
  * - `one-of`: one of `options`, picked uniformly per image (the first draw of the rng; the
  *   chosen one runs on a child of it);
  * - `quantize`: clamp to [0, 1] and round to `levels` (default 255: as an 8-bit file stores it);
@@ -172,6 +172,9 @@ export function createDegradation(spec: DegradationSpec): Degradation {
       return deg;
     }
     case 'inpaint':
+      if (spec.fill !== undefined && spec.fill !== 'smooth' && !(typeof spec.fill === 'number' && Number.isFinite(spec.fill))) {
+        throw new RangeError(`createDegradation: inpaint fill must be a number or 'smooth', got ${JSON.stringify(spec.fill)}`);
+      }
       deg = (gt, rng) => applyMask(gt, inpaintingMask(gt.height, gt.width, spec, rng), spec.fill ?? 0);
       break;
     case 'one-of': {

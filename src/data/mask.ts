@@ -1,6 +1,10 @@
 import type { Rng } from '../backend/rng.js';
 import type { FloatImage } from '../image/image.js';
 import { checkRange, Uniforms, type Range } from './random.js';
+import { smoothFill } from './fill.js';
+
+/** What masked pixels become: a value in [0, 1], or `'smooth'` (filled from the others, {@link smoothFill}). */
+export type InpaintFill = number | 'smooth';
 
 /** Shapes of random inpainting masks. */
 export type MaskShape = 'strokes' | 'boxes' | 'pixels';
@@ -98,11 +102,15 @@ export function inpaintingMask(height: number, width: number, options: MaskOptio
   return mask;
 }
 
-/** Sets the masked pixels (mask 1) of every channel to `fill` (default 0); returns a new image. */
-export function applyMask(img: FloatImage, mask: Uint8Array, fill = 0): FloatImage {
+/**
+ * Sets the masked pixels (mask 1) of every channel to `fill` (default 0), or with `'smooth'` fills
+ * them smoothly from the unmasked ones ({@link smoothFill}); returns a new image.
+ */
+export function applyMask(img: FloatImage, mask: Uint8Array, fill: InpaintFill = 0): FloatImage {
   if (mask.length !== img.height * img.width) {
     throw new RangeError(`applyMask: the mask has ${mask.length} pixels but the image is ${img.height}x${img.width}`);
   }
+  if (fill === 'smooth') return smoothFill(img, mask);
   const out = Float32Array.from(img.data);
   const C = img.channels;
   for (let p = 0; p < mask.length; p++) if (mask[p] !== 0) for (let c = 0; c < C; c++) out[p * C + c] = fill;

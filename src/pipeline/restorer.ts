@@ -26,6 +26,7 @@ import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type Recom
 import { convertChannels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
 import { imresize } from '../data/resize.js';
+import { smoothFill } from '../data/fill.js';
 import { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
 
 // The options and results live in types.ts; importers of this file get them here too.
@@ -299,7 +300,8 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       return imresize(input, { height: input.height * scale, width: input.width * scale });
     }
     if (missing === null) return input;
-    const fill = (this.task?.inpaint as { fill: number }).fill;
+    const fill = (this.task?.inpaint as { fill: number | 'smooth' }).fill;
+    if (fill === 'smooth') return smoothFill(input, missing);
     const data = Float32Array.from(input.data);
     const C = input.channels;
     for (let i = 0; i < missing.length; i++) if (missing[i]) data.fill(fill, i * C, (i + 1) * C);

@@ -15,6 +15,7 @@ interface ExportFlags {
   eta?: number;
   conv3x3?: 'direct' | 'winograd';
   task?: string;
+  inpaintFill?: number | 'smooth';
   /** Window side in pixels; 0: off. */
   localStats?: number;
 }
@@ -34,6 +35,12 @@ export function registerExport(program: Command): void {
     .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
     .option('--task <name>', 'what the model in --model restores: srN (xN super-resolution: restore upscales the input first), inpaint (restore takes --mask), or a plain name such as deblur (default: the input model\'s)')
+    .option('--inpaint-fill <value>', "with --task inpaint: what missing pixels become before the network sees them, as the model was trained (the inpaint degradation's fill): a value in [0, 1] (default 0) or smooth (filled from the known pixels)", (v: string) => {
+      if (v === 'smooth') return v;
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`--inpaint-fill must be a value in [0, 1] or smooth, got '${v}'`);
+      return n;
+    })
     .option('--local-stats <px>', "NAFNet models: store test-time local statistics in --model (and use them in --onnx): the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off removes them", localStatsOption('--local-stats'))
     .addHelpText(
       'after',
@@ -44,9 +51,10 @@ export function registerExport(program: Command): void {
       if ((flags.sampler !== undefined || flags.steps !== undefined || flags.eta !== undefined) && !flags.model) throw new CliError('--sampler / --steps / --eta are stored in a model file: give --model FILE');
       if ((flags.sampler === undefined) !== (flags.steps === undefined)) throw new CliError('a recommended sampling needs both --sampler and --steps');
       if (flags.task !== undefined && !flags.model) throw new CliError('--task is stored in a model file: give --model FILE');
+      if (flags.inpaintFill !== undefined && flags.task !== 'inpaint') throw new CliError('--inpaint-fill goes with --task inpaint');
       let task: ModelTask | undefined;
       try {
-        task = flags.task !== undefined ? modelTaskFromName(flags.task) : undefined;
+        task = flags.task !== undefined ? modelTaskFromName(flags.task, flags.inpaintFill) : undefined;
       } catch (e) {
         throw new CliError(`--task: ${(e as Error).message.replace(/^modelTaskFromName: /, '')}`);
       }

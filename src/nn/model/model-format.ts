@@ -59,8 +59,11 @@ export interface ModelTask {
    * the network sees the image (as in training), and every pixel outside it is returned unchanged.
    */
   readonly inpaint?: {
-    /** The value missing pixels get before the network sees the image (0: black, as in training). */
-    readonly fill: number;
+    /**
+     * What missing pixels become before the network sees the image, as in training: a value (0:
+     * black), or `'smooth'`: filled smoothly from the known pixels (push-pull).
+     */
+    readonly fill: number | 'smooth';
   };
 }
 
@@ -72,8 +75,8 @@ export function checkModelTask(task: ModelTask, where: string): ModelTask {
   if (task.scale !== undefined && !(Number.isInteger(task.scale) && task.scale >= 2 && task.scale <= 16)) {
     throw new RangeError(`${where}: task.scale must be an integer in 2..16, got ${String(task.scale)}`);
   }
-  if (task.inpaint !== undefined && !(task.inpaint !== null && typeof task.inpaint === 'object' && Number.isFinite(task.inpaint.fill))) {
-    throw new RangeError(`${where}: task.inpaint must be { fill } with a finite fill value, got ${JSON.stringify(task.inpaint)}`);
+  if (task.inpaint !== undefined && !(task.inpaint !== null && typeof task.inpaint === 'object' && (task.inpaint.fill === 'smooth' || Number.isFinite(task.inpaint.fill)))) {
+    throw new RangeError(`${where}: task.inpaint must be { fill } with a finite fill value or 'smooth', got ${JSON.stringify(task.inpaint)}`);
   }
   if (task.scale !== undefined && task.inpaint !== undefined) throw new RangeError(`${where}: a task is either super-resolution (scale) or inpainting, not both`);
   return { name: task.name, ...(task.scale !== undefined ? { scale: task.scale } : {}), ...(task.inpaint !== undefined ? { inpaint: { fill: task.inpaint.fill } } : {}) };
@@ -81,14 +84,14 @@ export function checkModelTask(task: ModelTask, where: string): ModelTask {
 
 /**
  * The {@link ModelTask} a task name stands for: `srN` (e.g. `sr4`) is xN super-resolution,
- * `inpaint` is inpainting with missing pixels filled with 0 (as the `inpaint` degradation trains
- * it), any other name (`deblur`, `derain`, `denoise`, ...) a plain restoration.
+ * `inpaint` is inpainting with missing pixels filled with `inpaintFill` (default 0; it must be
+ * the `inpaint` degradation's `fill` the model was trained with), any other name (`deblur`, `derain`, `denoise`, ...) a plain restoration.
  * @throws RangeError for an empty name or a bad scale.
  */
-export function modelTaskFromName(name: string): ModelTask {
+export function modelTaskFromName(name: string, inpaintFill: number | 'smooth' = 0): ModelTask {
   const sr = /^sr(\d+)$/.exec(name);
   if (sr) return checkModelTask({ name, scale: Number(sr[1]) }, 'modelTaskFromName');
-  if (name === 'inpaint') return { name, inpaint: { fill: 0 } };
+  if (name === 'inpaint') return checkModelTask({ name, inpaint: { fill: inpaintFill } }, 'modelTaskFromName');
   return checkModelTask({ name }, 'modelTaskFromName');
 }
 
