@@ -6,7 +6,7 @@ import { createDegradation } from '../src/data/degradation.js';
 import { Rng } from '../src/backend/rng.js';
 import type { FloatImage } from '../src/image/image.js';
 
-const image = (H: number, W: number, C: number, f: (y: number, x: number, c: number) => number): FloatImage => {
+const image = (H: number, W: number, C: 1 | 3, f: (y: number, x: number, c: number) => number): FloatImage => {
   const data = new Float32Array(H * W * C);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) data[(y * W + x) * C + c] = f(y, x, c);
   return { data, height: H, width: W, channels: C };
