@@ -3,7 +3,7 @@ import { Rng } from '../backend/rng.js';
 import { checkChannels, imagesToTensor, createImage, type FloatImage } from '../image/image.js';
 import { gaussianBlur, motionBlur, type GaussianBlurOptions } from './blur.js';
 import type { Kernel2D } from '../image/filter.js';
-import { applyMask, inpaintingMask, type InpaintFill, type MaskOptions } from './mask.js';
+import { applyMask, inpaintingMask, type MaskOptions } from './mask.js';
 import { gaussianNoise, rainStreaks, type GaussianNoiseOptions, type RainOptions } from './noise.js';
 import { cameraNoise, type CameraNoiseOptions } from './camera-noise.js';
 import type { Range } from './random.js';
@@ -91,7 +91,7 @@ export interface InpaintSpec extends MaskOptions {
   /** Discriminant. */
   readonly kind: 'inpaint';
   /** Value of masked pixels (default 0), or `'smooth'`: filled smoothly from the others (push-pull). */
-  readonly fill?: InpaintFill;
+  readonly fill?: number | 'smooth';
 }
 
 /** One of several degradations, picked uniformly per image (e.g. Gaussian or motion blur). */

@@ -3,8 +3,6 @@ import type { FloatImage } from '../image/image.js';
 import { checkRange, Uniforms, type Range } from './random.js';
 import { smoothFill } from './fill.js';
 
-/** What masked pixels become: a value in [0, 1], or `'smooth'` (filled from the others, {@link smoothFill}). */
-export type InpaintFill = number | 'smooth';
 
 /** Shapes of random inpainting masks. */
 export type MaskShape = 'strokes' | 'boxes' | 'pixels';
@@ -104,9 +102,9 @@ export function inpaintingMask(height: number, width: number, options: MaskOptio
 
 /**
  * Sets the masked pixels (mask 1) of every channel to `fill` (default 0), or with `'smooth'` fills
- * them smoothly from the unmasked ones ({@link smoothFill}); returns a new image.
+ * them smoothly from the unmasked ones (a push-pull pyramid); returns a new image.
  */
-export function applyMask(img: FloatImage, mask: Uint8Array, fill: InpaintFill = 0): FloatImage {
+export function applyMask(img: FloatImage, mask: Uint8Array, fill: number | 'smooth' = 0): FloatImage {
   if (mask.length !== img.height * img.width) {
     throw new RangeError(`applyMask: the mask has ${mask.length} pixels but the image is ${img.height}x${img.width}`);
   }
