@@ -16,6 +16,7 @@ import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import { asNoiseModel, type NoiseModel } from '../sampling/model.js';
 import { restore, type RestoreOptions } from '../sampling/restore.js';
+import { meanStdOverSamples, repeatBatch } from '../sampling/batch.js';
 import { SAMPLER_NAMES, defaultSamplerFor, isSamplerName, type SamplerName } from '../sampling/names.js';
 import { tiledNoiseModel, type TileDone } from '../sampling/tiled.js';
 import { processOf } from '../sampling/process.js';
@@ -60,30 +61,6 @@ function finishRegion(data: Float32Array, y0: number, x0: number, h: number, w: 
     }
   }
   return out;
-}
-
-/** `data` repeated `n` times, one copy after another (a batch of `n` equal images). */
-function repeatData(data: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(data.length * n);
-  for (let j = 0; j < n; j++) out.set(data, j * data.length);
-  return out;
-}
-
-/** Per-element mean and sample standard deviation (denominator `N - 1`) of `N >= 2` equal-length arrays. */
-function meanAndStd(xs: readonly Float32Array[]): { mean: Float32Array; std: Float32Array } {
-  const n = xs.length;
-  const mean = new Float32Array(xs[0].length);
-  const std = new Float32Array(xs[0].length);
-  for (let i = 0; i < mean.length; i++) {
-    let s = 0;
-    for (const x of xs) s += x[i];
-    const m = s / n;
-    let v = 0;
-    for (const x of xs) v += (x[i] - m) ** 2;
-    mean[i] = m;
-    std[i] = Math.sqrt(v / (n - 1));
-  }
-  return { mean, std };
 }
 
 /**
@@ -215,7 +192,8 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     let nfe: number | undefined;
     let data: Float32Array;
     // `samples`: N copies of the input in one batch; the sampler gives each its own noise.
-    const batch = count === 1 ? input.data : repeatData(input.data, count);
+    const host = this.sde.backend;
+    const batch = count === 1 ? input.data : host.toArray(repeatBatch(host, new HostTensor(input.data, [1, input.height, input.width, C]), count));
     if (start === 0) data = Float32Array.from(batch);
     else {
       const onTile = options.onTile ? this.#tilePreview(options.onTile, image.channels < C ? image.channels : C, known, missing) : undefined;
@@ -246,10 +224,12 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       return image.channels < C ? convertChannels(im, image.channels) : im;
     };
     const finished = Array.from({ length: count }, (_, j) => finishRegion(data.subarray(j * size, (j + 1) * size), 0, 0, input.height, input.width, known, missing));
-    const spread = count > 1 ? meanAndStd(finished) : undefined;
+    const all = new Float32Array(count * size);
+    finished.forEach((f, j) => all.set(f, j * size));
+    const spread = count > 1 ? meanStdOverSamples(host, new HostTensor(all, [count, input.height, input.width, C]), count) : undefined;
     return {
-      image: asImage(spread?.mean ?? finished[0]),
-      ...(spread ? { samples: finished.map(asImage), uncertainty: asImage(spread.std) } : {}),
+      image: asImage(spread ? host.toArray(spread.mean) : finished[0]),
+      ...(spread ? { samples: finished.map(asImage), uncertainty: asImage(host.toArray(spread.std)) } : {}),
       sampler: typeof sampler === 'string' ? sampler : 'custom',
       steps,
       ...(noise ? { noise } : {}),
