@@ -3,7 +3,6 @@ import type { FloatImage } from '../image/image.js';
 import { checkRange, Uniforms, type Range } from './random.js';
 import { smoothFill } from './fill.js';
 
-
 /** Shapes of random inpainting masks. */
 export type MaskShape = 'strokes' | 'boxes' | 'pixels';
 

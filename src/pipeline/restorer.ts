@@ -27,7 +27,7 @@ import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type Recom
 import { convertChannels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
 import { imresize } from '../data/resize.js';
-import { smoothFill } from '../data/fill.js';
+import { applyMask } from '../data/mask.js';
 import { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
 
 // The options and results live in types.ts; importers of this file get them here too.
@@ -60,6 +60,13 @@ function finishRegion(data: Float32Array, y0: number, x0: number, h: number, w: 
       if (!missing[at]) for (let c = 0; c < C; c++) out[(y * w + x) * C + c] = known.data[at * C + c];
     }
   }
+  return out;
+}
+
+/** {@link finishRegion} of each of `count` whole restorations stacked in `data` (`size` values each), into one array. */
+function finishBatch(data: Float32Array, count: number, size: number, input: FloatImage, known: FloatImage, missing: Uint8Array | null): Float32Array {
+  const out = new Float32Array(count * size);
+  for (let j = 0; j < count; j++) out.set(finishRegion(data.subarray(j * size, (j + 1) * size), 0, 0, input.height, input.width, known, missing), j * size);
   return out;
 }
 
@@ -223,13 +230,12 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       const im: FloatImage = { data: d, height: input.height, width: input.width, channels: C };
       return image.channels < C ? convertChannels(im, image.channels) : im;
     };
-    const finished = Array.from({ length: count }, (_, j) => finishRegion(data.subarray(j * size, (j + 1) * size), 0, 0, input.height, input.width, known, missing));
-    const all = new Float32Array(count * size);
-    finished.forEach((f, j) => all.set(f, j * size));
-    const spread = count > 1 ? meanStdOverSamples(host, new HostTensor(all, [count, input.height, input.width, C]), count) : undefined;
+    // finishRegion per restoration (the whole batch at once: clipping and known pixels are per element).
+    const finished = count === 1 ? finishRegion(data, 0, 0, input.height, input.width, known, missing) : finishBatch(data, count, size, input, known, missing);
+    const spread = count > 1 ? meanStdOverSamples(host, new HostTensor(finished, [count, input.height, input.width, C]), count) : undefined;
     return {
-      image: asImage(spread ? host.toArray(spread.mean) : finished[0]),
-      ...(spread ? { samples: finished.map(asImage), uncertainty: asImage(host.toArray(spread.std)) } : {}),
+      image: asImage(spread ? spread.mean.data : finished),
+      ...(spread ? { samples: Array.from({ length: count }, (_, j) => asImage(finished.slice(j * size, (j + 1) * size))), uncertainty: asImage(spread.std.data) } : {}),
       sampler: typeof sampler === 'string' ? sampler : 'custom',
       steps,
       ...(noise ? { noise } : {}),
@@ -280,12 +286,8 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       return imresize(input, { height: input.height * scale, width: input.width * scale });
     }
     if (missing === null) return input;
-    const fill = (this.task?.inpaint as { fill: number | 'smooth' }).fill;
-    if (fill === 'smooth') return smoothFill(input, missing);
-    const data = Float32Array.from(input.data);
-    const C = input.channels;
-    for (let i = 0; i < missing.length; i++) if (missing[i]) data.fill(fill, i * C, (i + 1) * C);
-    return { ...input, data };
+    // The training degradation's own fill (a value, or smooth from the known pixels).
+    return applyMask(input, missing, (this.task?.inpaint as { fill: number | 'smooth' }).fill);
   }
 
   /** Frees the engine (and the network when the restorer loaded it). Idempotent. */
