@@ -19,3 +19,17 @@ export function composeRows(rows: readonly FloatImage[][], gap: number): FloatIm
   }
   return canvas;
 }
+
+/** An image enlarged `factor` times by nearest neighbour (each pixel a `factor` x `factor` block): a small input shown at a larger output's size. */
+export function upscaleNearest(img: FloatImage, factor: number): FloatImage {
+  if (!Number.isInteger(factor) || factor < 1) throw new RangeError(`upscaleNearest: factor must be an integer >= 1, got ${factor}`);
+  const { height: H, width: W, channels: C } = img;
+  const out: FloatImage = { data: new Float32Array(H * W * C * factor * factor), height: H * factor, width: W * factor, channels: C };
+  for (let y = 0; y < out.height; y++) {
+    for (let x = 0; x < out.width; x++) {
+      const src = (Math.floor(y / factor) * W + Math.floor(x / factor)) * C;
+      out.data.set(img.data.subarray(src, src + C), (y * out.width + x) * C);
+    }
+  }
+  return out;
+}

@@ -24,6 +24,18 @@
  *   npx tsx scripts/eval-degradation.ts --weights models/inpaint.safetensors --inputs OUT/damaged
  *     --references OUT/clean --masks OUT/masks --baselines OUT/baselines.json [--figure docs/inpaint.png]
  *
+ * Super-resolution (inputs from scripts/sr_baselines.py): when the inputs are smaller than their
+ * references by one integer scale s (every pair the same s; the model must be an xs model), the
+ * scores are the SR literature's: PSNR / SSIM on the luma Y (ITU-R BT.601, irsde's `psnrY` /
+ * `ssimY`) with s pixels shaved from every border, for every row. The first row is then the
+ * input upscaled by irsde's bicubic `imresize` (what the network is given) and the gains are over
+ * it; the baselines file's bicubic and Lanczos entries become rows (their images, next to the
+ * file, scored here), and the figure's columns are: the input enlarged by nearest neighbour (its
+ * pixels at the output's size) | restored | clean | bicubic (Pillow's, else irsde's).
+ *
+ *   npx tsx scripts/eval-degradation.ts --weights models/sr4.safetensors --inputs OUT/lr
+ *     --references OUT/clean --baselines OUT/baselines.json [--figure docs/sr4.png]
+ *
  * Besides PSNR / SSIM, each method gets a sharpness ratio: the restored image's gradient energy
  * over the reference's (sum of squared forward differences; 1 = as much fine detail as the
  * reference, below 1 = smoother, above 1 = detail or noise the reference lacks); with masks,
@@ -33,10 +45,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, createDegradation, psnr, Rng, ssim, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
-import { composeRows } from './compose.js';
+import { composeRows, upscaleNearest } from './compose.js';
 import { centreCrop, maskedPsnr, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 
 const { values } = parseArgs({
@@ -98,9 +110,11 @@ function gradientEnergy(img: FloatImage, mask?: FloatImage): number {
   }
   return e;
 }
+/** The super-resolution scale (inputs this many times smaller than their references), 1 otherwise. */
+let scale = 1;
 const score = (img: FloatImage, clean: FloatImage, mask: FloatImage | undefined) => ({
-  psnr: psnr(img, clean),
-  ssim: ssim(img, clean),
+  psnr: scale > 1 ? psnrY(img, clean, { crop: scale }) : psnr(img, clean),
+  ssim: scale > 1 ? ssimY(img, clean, { crop: scale }) : ssim(img, clean),
   masked: mask ? maskedPsnr(img, clean, mask) : NaN,
   sharpness: gradientEnergy(img, mask) / gradientEnergy(clean, mask),
 });
@@ -117,8 +131,17 @@ if (values.inputs !== undefined || values.references !== undefined) {
     const mask = maskFile ? await readImage(maskFile) : undefined;
     const bad = await readImage(file);
     if (mask && (mask.width !== bad.width || mask.height !== bad.height)) throw new Error(`--masks: ${maskFile} is ${mask.width}x${mask.height} but ${file} is ${bad.width}x${bad.height}`);
-    photos.push({ name, clean: await readImage(join(values.references, basename(file))), bad, ...(mask ? { mask } : {}), restored: new Map() });
+    const refFile = join(values.references, basename(file));
+    if (!existsSync(refFile)) throw new Error(`--references: no reference ${refFile} for the input ${file}`);
+    const clean = await readImage(refFile);
+    const s = clean.width / bad.width;
+    if (!Number.isInteger(s) || clean.height !== bad.height * s || (photos.length > 0 && s !== scale)) {
+      throw new Error(`${file} is ${bad.width}x${bad.height} and ${refFile} ${clean.width}x${clean.height}: every reference must be the input's size, or larger by one integer scale for all (super-resolution${photos.length > 0 ? `, x${scale} so far` : ''})`);
+    }
+    scale = s;
+    photos.push({ name, clean, bad, ...(mask ? { mask } : {}), restored: new Map() });
   }
+  if (inpainting && scale > 1) throw new Error('--masks: the inputs are smaller than their references (super-resolution); inpainting inputs are full size');
 } else {
   const degrade = createDegradation(parseDegradation(values.degradation!));
   for (const file of photoFiles(values.photos!)) {
@@ -130,14 +153,21 @@ if (values.inputs !== undefined || values.references !== undefined) {
 const figureNames = values['figure-photos']?.split(',') ?? photos.slice(0, 2).map((p) => p.name);
 for (const n of figureNames) if (!photos.some((p) => p.name === n)) throw new Error(`--figure-photos: '${n}' is not among the evaluated photos`);
 
-const rows: Row[] = photos.map((p) => ({ name: p.name, method: 'degraded input', ...score(p.bad, p.clean, p.mask), seconds: 0 }));
+// Super-resolution: the input as the network is given it (irsde's bicubic upscale), scored like every row.
+const INPUT = scale > 1 ? `input, bicubic x${scale} (irsde imresize, the network's input)` : 'degraded input';
+const asInput = (p: (typeof photos)[number]) => (scale > 1 ? imresize(p.bad, { height: p.clean.height, width: p.clean.width }) : p.bad);
+const rows: Row[] = photos.map((p) => ({ name: p.name, method: INPUT, ...score(asInput(p), p.clean, p.mask), seconds: 0 }));
 // Classical methods scored outside irsde: a number per photo (deblurring: PSNR only) or
-// {psnr, ssim, maskedPsnr} (inpainting); what a file does not give is '-'. Sharpness not given.
+// {psnr, ssim, maskedPsnr} (inpainting, super-resolution); what a file does not give is '-'.
+// Where a method's images lie next to the file (inpainting, super-resolution), they are scored
+// here instead, like the model (one metric code for every row, sharpness included).
 const BASELINES = [
   ['wiener', 'Wiener (true kernel, tuned per image)'],
   ['richardsonLucy', 'Richardson-Lucy (true kernel, tuned per image)'],
   ['biharmonic', 'scikit-image biharmonic'],
   ['telea', 'OpenCV Telea (radius 5)'],
+  ['bicubic', 'Pillow bicubic'],
+  ['lanczos', 'Pillow Lanczos'],
 ] as const;
 const baselineLabels: string[] = [];
 const baselineKeys = new Map<string, string>(); // label -> key (its images' folder next to the file)
@@ -150,11 +180,10 @@ if (values.baselines) {
     if (scores.some((v) => typeof v.psnr !== 'number')) continue;
     baselineLabels.push(label);
     baselineKeys.set(label, key);
-    // Inpainting baselines leave their images next to the file: scored here like the model (same SSIM, sharpness in the mask).
     const folder = join(dirname(values.baselines), key);
     for (const [i, p] of photos.entries()) {
       const file = join(folder, `${p.name}.png`);
-      if (p.mask && existsSync(file)) rows.push({ name: p.name, method: label, ...score(await readImage(file), p.clean, p.mask), seconds: NaN });
+      if (existsSync(file)) rows.push({ name: p.name, method: label, ...score(await readImage(file), p.clean, p.mask), seconds: NaN });
       else rows.push({ name: p.name, method: label, psnr: num(scores[i].psnr), ssim: num(scores[i].ssim), masked: num(scores[i].maskedPsnr), sharpness: NaN, seconds: NaN });
     }
   }
@@ -163,6 +192,12 @@ const restorer = await loadRestorerFile(values.weights, { engine: values.engine 
 if ((restorer.task?.inpaint !== undefined) !== inpainting) {
   await restorer.dispose();
   throw new Error(inpainting ? `--masks: this model (${restorer.task?.name ?? 'no task'}) is not an inpainting model` : `this model (${restorer.task?.name}) fills missing pixels: give --inputs, --references and --masks DIR`);
+}
+if ((restorer.task?.scale ?? 1) !== scale) {
+  await restorer.dispose();
+  throw new Error(restorer.task?.scale
+    ? `this model (${restorer.task.name}) upscales x${restorer.task.scale}: give --inputs DIR of small images and --references DIR of ${restorer.task.scale}x larger ones`
+    : `the references are ${scale}x the inputs' size, but this model (${restorer.task?.name ?? 'no task'}) does not upscale`);
 }
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
@@ -186,15 +221,16 @@ const names = photos.map((p) => p.name);
 const meanOf = (rs: Row[], k: 'psnr' | 'ssim' | 'masked' | 'sharpness' | 'seconds') => rs.reduce((s, r) => s + r[k], 0) / rs.length;
 const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const of = (m: string) => rows.filter((r) => r.method === m);
-const input = meanOf(of('degraded input'), 'psnr');
+const input = meanOf(of(INPUT), 'psnr');
 const source = values.inputs ? `inputs ${values.inputs} against ${values.references} (made outside irsde)` : `${values.photos === TEST_PHOTOS ? 'held-out test photos' : `photos (${values.photos})`}, ${crop > 0 ? `centre ${crop}x${crop} crops` : 'whole images'}; degradation ${values.degradation} seeded by photo name`;
-console.log(`${names.length} images (${names.join(', ')}): ${source}; model on ${engine}; mean over images.\n`);
+const metric = scale > 1 ? `; x${scale} super-resolution, PSNR / SSIM on Y (BT.601), ${scale} px shaved` : '';
+console.log(`${names.length} images (${names.join(', ')}): ${source}${metric}; model on ${engine}; mean over images.\n`);
 const maskedHead = inpainting ? ' masked PSNR |' : '';
-console.log(`| method | PSNR / SSIM |${maskedHead} PSNR gain over the input | sharpness (gradient energy / reference) | s / image |`);
+console.log(`| method | PSNR / SSIM |${maskedHead} PSNR gain over the input${scale > 1 ? ' (bicubic)' : ''} | sharpness (gradient energy / reference) | s / image |`);
 console.log(`| --- | --- |${inpainting ? ' --- |' : ''} --- | --- | --- |`);
-for (const m of ['degraded input', ...baselineLabels, ...labels]) {
+for (const m of [INPUT, ...baselineLabels, ...labels]) {
   const gain = meanOf(of(m), 'psnr') - input;
-  const first = m === 'degraded input';
+  const first = m === INPUT;
   const masked = inpainting ? ` ${fmt(meanOf(of(m), 'masked'), 2)} |` : '';
   console.log(`| ${m} | ${fmt(meanOf(of(m), 'psnr'), 2)} / ${fmt(meanOf(of(m), 'ssim'), 3)} |${masked} ${first ? '' : `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`} | ${fmt(meanOf(of(m), 'sharpness'), 2)} | ${first ? '' : fmt(meanOf(of(m), 'seconds'), 2)} |`);
 }
@@ -202,7 +238,7 @@ if (values['per-photo']) {
   console.log(`\nPSNR / SSIM${inpainting ? ' / masked PSNR' : ''} per photo:\n`);
   console.log(`| method | ${names.join(' | ')} |`);
   console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
-  for (const m of ['degraded input', ...baselineLabels, ...labels]) {
+  for (const m of [INPUT, ...baselineLabels, ...labels]) {
     const cell = (r: Row) => `${r.psnr.toFixed(2)} / ${fmt(r.ssim, 3)}${inpainting ? ` / ${fmt(r.masked, 2)}` : ''}`;
     console.log(`| ${m} | ${names.map((n) => cell(rows.find((x) => x.method === m && x.name === n)!)).join(' | ')} |`);
   }
@@ -213,12 +249,18 @@ if (values.figure) {
   const candidates = baselineLabels.filter((l) => inpainting && Number.isFinite(meanOf(of(l), 'masked')));
   const best = candidates.sort((a, b) => meanOf(of(b), 'masked') - meanOf(of(a), 'masked'))[0];
   const bestImage = (name: string) => readImage(join(dirname(values.baselines!), baselineKeys.get(best!)!, `${name}.png`));
+  // Super-resolution: the input's pixels enlarged to the output's size, and Pillow's bicubic when its images are there.
+  const pillowBicubic = (name: string) => join(dirname(values.baselines ?? ''), 'bicubic', `${name}.png`);
+  const pillow = values.baselines !== undefined && figureNames.every((n) => existsSync(pillowBicubic(n)));
+  const bicubic = async (p: (typeof photos)[number]) => (pillow ? readImage(pillowBicubic(p.name)) : asInput(p));
   const figureRows = await Promise.all(figureNames.map(async (n) => {
     const p = photos.find((x) => x.name === n)!;
-    const columns = [p.bad, p.restored.get(labels[0])!, p.clean, ...(best ? [await bestImage(n)] : [])];
-    return columns.map((im) => convertChannels(centreCrop(im, figureCrop), 3));
+    const first = scale > 1 ? upscaleNearest(p.bad, scale) : p.bad;
+    const last = scale > 1 ? [await bicubic(p)] : best ? [await bestImage(n)] : [];
+    return [first, p.restored.get(labels[0])!, p.clean, ...last].map((im) => convertChannels(centreCrop(im, figureCrop), 3));
   }));
   await writeImage(values.figure, composeRows(figureRows, 6));
-  const columns = `${inpainting ? 'damaged' : 'degraded'} | restored (${labels[0]}) | clean${best ? ` | best baseline (${best})` : ''}`;
+  const lastColumn = scale > 1 ? ` | bicubic (${pillow ? 'Pillow' : 'irsde imresize'})` : best ? ` | best baseline (${best})` : '';
+  const columns = `${scale > 1 ? `input (nearest neighbour x${scale})` : inpainting ? 'damaged' : 'degraded'} | restored (${labels[0]}) | clean${lastColumn}`;
   console.log(`\nwrote ${values.figure} (100% zoom; rows: ${figureNames.join(', ')}; columns: ${columns})`);
 }
