@@ -83,6 +83,9 @@ export class FlopCounter implements Ops<Shape> {
     this.macs += B * Ho * Wo * cout * (l.depthwise ? 1 : l.cin) * l.k * l.k;
     return [B, cout, Ho, Wo];
   }
+  convGain(x: Shape, l: Conv2d, _g: Param): Shape {
+    return this.conv(x, l);
+  }
   modulatedLayerNorm(x: Shape, _l: LayerNorm, _scale: Shape, _shift: Shape): Shape {
     return x;
   }

@@ -55,6 +55,14 @@ export interface Ops<V> {
    * values as the chunk, without computing the whole output and splitting it (a full-size copy).
    */
   convPart(x: V, layer: Conv2d, part: number, parts: number): V;
+  /**
+   * `mul(conv(x, layer), gain(g))`: a convolution whose output channels are scaled by a `[1, cout, 1, 1]`
+   * parameter (NAFNet's `beta` and `gamma` after its 1x1 `conv3` / `conv5`). One operation so that
+   * engines can fold the gain into the layer's weight and bias (weight-sized products instead of a
+   * full-size one, and none of the full-size products in the backward pass); same values as the
+   * composition up to float rounding.
+   */
+  convGain(x: V, layer: Conv2d, g: Param): V;
   /** A vector `[B, C]` viewed as an image `[B, C, 1, 1]` (for broadcasting). */
   vectorToImage(v: V): V;
   /** `nn.AdaptiveAvgPool2d(1)`: the mean over `H, W`, `[B, C, 1, 1]`. */

@@ -191,11 +191,10 @@ export class NAFBlock extends Module {
       x = ops.mul(half(0), half(1));
       const pooled = this.localWindow === null ? ops.meanHW(x) : ops.localMeanHW(x, this.localWindow);
       x = ops.mul(x, ops.conv(pooled, this.sca.items[1] as Conv2d));
-      x = ops.conv(x, this.conv3);
-      const y = ops.add(inp, ops.mul(x, ops.gain(this.beta)));
+      const y = ops.add(inp, ops.convGain(x, this.conv3, this.beta));
       x = ops.modulatedLayerNorm(y, this.norm2, scaleFfn, shiftFfn);
-      x = ops.conv(ops.mul(ops.convPart(x, this.conv4, 0, 2), ops.convPart(x, this.conv4, 1, 2)), this.conv5);
-      return ops.add(y, ops.mul(x, ops.gain(this.gamma)));
+      x = ops.mul(ops.convPart(x, this.conv4, 0, 2), ops.convPart(x, this.conv4, 1, 2));
+      return ops.add(y, ops.convGain(x, this.conv5, this.gamma));
     });
   }
 }

@@ -109,6 +109,9 @@ export class InferOps implements Ops<IV> {
     const k = g.op('Mul', s, [this.#p(l.g.name), g.op('Add', s, [scale.n, g.constFloat([1], [])])]);
     return this.#v(g.op('Add', s, [g.op('Mul', s, [this.#normalize(x, s, l.c), k]), shift.n]), x.m);
   }
+  convGain(x: IV, l: Conv2d, g: Param): IV {
+    return this.mul(this.conv(x, l), this.gain(g));
+  }
   gain(p: Param): IV {
     return this.#v(this.#p(p.name));
   }

@@ -85,6 +85,16 @@ export class TrainOps implements Ops<TV> {
     const bias = l.bias === null ? null : slice(this.t, this.#torch(l.bias.name), 0, part * n, (part + 1) * n);
     return conv(this.t, x, w, bias, l);
   }
+  convGain(x: TV, l: Conv2d, p: Param): TV {
+    const g = this.#torch(p.name);
+    const [, C, H, W] = x.s;
+    if (l.depthwise || g.s[1] !== l.cout || (this.winograd && winogradApplies(l.k, l.stride, l.pad, C, l.cout) && H % 4 === 0 && W % 4 === 0)) return this.mul(this.conv(x, l), g);
+    // conv(x, w g, b g): the gain scales the kernel's output rows and the bias (weight-sized
+    // products, whose backward passes are weight-sized too) instead of the full-size output.
+    const w = mul(this.t, this.#torch(l.weight.name), reshape(this.t, g, [l.cout, 1, 1, 1]));
+    const bias = l.bias === null ? null : mul(this.t, this.#torch(l.bias.name), reshape(this.t, g, [l.cout]));
+    return conv(this.t, x, w, bias, l);
+  }
   linear(x: TV, l: Linear): TV {
     return linear(this.t, x, this.#raw(l.weight.name), this.#raw(l.bias.name));
   }

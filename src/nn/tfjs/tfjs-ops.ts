@@ -124,6 +124,9 @@ export class TfjsOps implements Ops<tf.Tensor> {
     return tf.add(tf.mul(this.layerNorm(x, l), tf.add(scale, 1)), shift);
   }
 
+  convGain(x: tf.Tensor, l: Conv2d, g: Param): tf.Tensor {
+    return tf.mul(this.conv(x, l), this.gain(g));
+  }
   gain(p: Param): tf.Tensor {
     return this.param(p.name); // [C] broadcasts over NHWC's last axis
   }
