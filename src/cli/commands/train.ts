@@ -21,7 +21,7 @@ export const TRAIN_CONFIG_KEYS = [
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
   'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'contrast', 'dataNoise', 'initWeights', 'quiet', 'maskChannel',
+  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'contrast', 'dataNoise', 'initWeights', 'maskChannel', 'quiet',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
