@@ -14,6 +14,12 @@ import {
   type OrtNoiseModel,
   type StateDict,
   type UNetConfig,
+  type NetworkConfig,
+  Rng,
+  createNetwork,
+  imageChannels,
+  inferNetworkConfig,
+  withExtraCond,
 } from '../src/advanced.js';
 import { createNodeOrtNoiseModel, nodeOrt } from '../src/nn/onnx/node.js';
 import { GraphBuilder } from '../src/nn/onnx/graph-builder.js';
@@ -267,5 +273,64 @@ describe('external ONNX models and loading errors', () => {
     await expect(createNodeOrtNoiseModel('/nonexistent/model.onnx')).rejects.toThrow(/could not load the model \('\/nonexistent\/model\.onnx'\)/);
     await expect(createOrtNoiseModel(good, {} as never)).rejects.toThrow(/options\.ort must be the ONNX Runtime module/);
     await expect(createNodeOrtNoiseModel(good, { threads: 0 })).rejects.toThrow(/threads must be an integer >= 1/);
+  });
+});
+
+describe('extra condition channels (extraCondChannels: the inpainting mask as an input channel)', () => {
+  it.each([
+    ['NAFNet', { arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], extraCondChannels: 1, prediction: 'residual' }],
+    ['U-Net', { inChannels: 3, outChannels: 3, nf: 8, depth: 2, extraCondChannels: 1 }],
+    ['grey NAFNet, 2 extra channels', { arch: 'nafnet', imgChannels: 1, width: 8, encBlocks: [1], middleBlocks: 1, decBlocks: [1], extraCondChannels: 2 }],
+  ] as const)('%s: exportOnnx -> ORT matches predict(xt, concat(mu, mask)) to 1e-4; the mask changes the output; plain configs keep 2C inputs', async (_name, config) => {
+    const net = createNetwork(config as NetworkConfig, { seed: 3 });
+    const c = imageChannels(net.config);
+    const k = c.cond - c.input;
+    expect(k).toBe(config.extraCondChannels);
+    expect(net.stateDict()[net.config.arch === 'nafnet' ? 'intro.weight' : 'init_conv.weight'].shape[1]).toBe(2 * c.input + k);
+    // Random weights everywhere (NAFBlocks start with zero beta/gamma), so every input channel matters.
+    const rng = new Rng(4);
+    net.loadStateDict(Object.fromEntries(Object.entries(net.stateDict()).map(([n, v]) => [n, { shape: v.shape, data: Float32Array.from(rng.normal([v.data.length]), (x) => 0.2 * x) }])));
+    const model = await createNodeOrtNoiseModel(exportOnnx(net.config, net.stateDict()));
+    const shape = [2, 12, 20, c.input];
+    const xt = tf.randomNormal(shape, 0, 1, 'float32', 1);
+    const mu = tf.randomUniform(shape, 0, 1, 'float32', 2);
+    const maskA = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([2, 12, 20, k], 0, 1, 'float32', 3), 0.7), 'float32'));
+    const maskB = tf.zerosLike(maskA);
+    const n0 = tf.memory().numTensors;
+    try {
+      const condA = withExtraCond(mu, maskA);
+      const want = net.predict(xt, condA, [3, 71]);
+      const got = await model.predict(xt, condA, [3, 71]);
+      expect(got.shape).toEqual([2, 12, 20, c.output]);
+      expect(normErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-4);
+      const condB = withExtraCond(mu, maskB);
+      const other = net.predict(xt, condB, [3, 71]);
+      expect(normErr(other.dataSync(), want.dataSync())).toBeGreaterThan(1e-3);
+      // The condition must carry the extra channels: mu alone is refused with a one-line error naming them.
+      expect(() => net.predict(xt, mu, 3)).toThrow(/cond must be NHWC \[B, H, W, \d\] \(mu with \d extra condition channels? appended/);
+      tf.dispose([condA, want, got, condB, other]);
+      expect(tf.memory().numTensors).toBe(n0);
+    } finally {
+      tf.dispose([xt, mu, maskA, maskB]);
+      await model.dispose();
+      net.dispose();
+    }
+  });
+
+  it('checks the option and infers it from weights; a config without it is unchanged', () => {
+    expect(() => createNetwork({ arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1], middleBlocks: 1, decBlocks: [1], extraCondChannels: 0 })).toThrow(/extraCondChannels must be an integer >= 1/);
+    expect(() => createNetwork({ inChannels: 3, outChannels: 3, nf: 8, depth: 2, conditional: false, extraCondChannels: 1 })).toThrow(/extraCondChannels needs a conditional network/);
+    const masked = createNetwork({ arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1], middleBlocks: 1, decBlocks: [1], extraCondChannels: 1 });
+    const unet = createNetwork({ inChannels: 3, outChannels: 3, nf: 8, depth: 2, extraCondChannels: 1 });
+    const plain = createNetwork({ arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1], middleBlocks: 1, decBlocks: [1] });
+    try {
+      expect(inferNetworkConfig(masked.stateDict())).toEqual({ ...masked.config });
+      expect(inferNetworkConfig(unet.stateDict())).toEqual({ ...unet.config });
+      expect(inferNetworkConfig(plain.stateDict())).toEqual({ ...plain.config });
+      expect(plain.stateDict()['intro.weight'].shape).toEqual([8, 6, 3, 3]);
+      expect(imageChannels(plain.config)).toEqual({ input: 3, output: 3, cond: 3 });
+    } finally {
+      [masked, unet, plain].forEach((n) => n.dispose());
+    }
   });
 });

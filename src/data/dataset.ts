@@ -18,6 +18,19 @@ export interface ImageBatch {
    * `greyFraction`) copied into the three channels of an RGB set. See `Batch.grey`.
    */
   readonly grey: readonly boolean[];
+  /**
+   * The inpainting masks `[B, h, w, 1]` (1 = missing) when the degradation removes pixels (kind
+   * `inpaint`, also inside `one-of` / `chain`; an item it left whole has an all-zero mask): the
+   * extra condition channel of a network with `extraCondChannels: 1` (see `Batch.extraCond`).
+   * Absent when no item of the batch has a mask.
+   */
+  readonly extraCond?: tf.Tensor4D;
+}
+
+/** A data set item: the pair, and the inpainting mask (1 = missing, one byte per pixel) when the degradation removed pixels. */
+export interface DatasetItem extends ImagePair {
+  /** The degradation's mask of missing pixels (see `DegradedImage`), absent when it removes none. */
+  readonly mask?: Uint8Array;
 }
 
 /** Options shared by paired and synthetic data sets. */
@@ -238,13 +251,14 @@ export class ImageDataset {
    * Degrades at the source's own channel count, then converts: a grey photo in an RGB set gets
    * grey noise (the same in all three channels), as a grey photo given to an RGB model would have.
    */
-  #degrade(pair: ImagePair, rng: Rng): ImagePair {
-    const out = this.#degradation === null ? pair : { lq: this.#degradation(pair.gt, rng), gt: pair.gt };
-    return { lq: convertChannels(out.lq, this.channels), gt: convertChannels(out.gt, this.channels) };
+  #degrade(pair: ImagePair, rng: Rng): DatasetItem {
+    if (this.#degradation === null) return { lq: convertChannels(pair.lq, this.channels), gt: convertChannels(pair.gt, this.channels) };
+    const { mask, ...lq } = this.#degradation(pair.gt, rng);
+    return { lq: convertChannels(lq, this.channels), gt: convertChannels(pair.gt, this.channels), ...(mask !== undefined ? { mask } : {}) };
   }
 
   /** One training item: random image, crop, flip / rotation, then the degradation; and whether it is grey in an RGB set. */
-  async #trainItem(rng: Rng): Promise<ImagePair & { grey: boolean }> {
+  async #trainItem(rng: Rng): Promise<DatasetItem & { grey: boolean }> {
     const index = rng.integers(1, 0, this.names.length - 1)[0];
     let pair = await this.#pair(index);
     const size = this.cropSize;
@@ -282,26 +296,34 @@ export class ImageDataset {
     return this.#toBatch(items);
   }
 
-  #toBatch(items: Array<ImagePair & { grey: boolean }>): ImageBatch {
+  #toBatch(items: Array<DatasetItem & { grey: boolean }>): ImageBatch {
     const lq = imagesToTensor(items.map((p) => p.lq));
+    let gt: tf.Tensor4D | undefined;
     try {
-      return { lq, gt: imagesToTensor(items.map((p) => p.gt)), grey: items.map((p) => p.grey) };
+      gt = imagesToTensor(items.map((p) => p.gt));
+      // Items without a mask (none of their pixels removed) get an all-zero one.
+      const masks = items.some((p) => p.mask !== undefined)
+        ? imagesToTensor(items.map((p) => ({ data: p.mask ? Float32Array.from(p.mask) : new Float32Array(p.lq.height * p.lq.width), height: p.lq.height, width: p.lq.width, channels: 1 as const })))
+        : undefined;
+      return { lq, gt, grey: items.map((p) => p.grey), ...(masks !== undefined ? { extraCond: masks } : {}) };
     } catch (e) {
       lq.dispose();
+      gt?.dispose();
       throw e;
     }
   }
 
   /**
    * Image `index` for validation or evaluation, deterministic: optionally centre-cropped, no
-   * flips, and (synthetic sets) degraded with a stream fixed by (`seed`, `index`).
+   * flips, and (synthetic sets) degraded with a stream fixed by (`seed`, `index`); with the
+   * degradation's inpainting `mask` when it removed pixels.
    */
-  async item(index: number, options: ItemOptions = {}): Promise<ImagePair> {
-    const { lq, gt } = await this.#item(index, options);
-    return { lq, gt };
+  async item(index: number, options: ItemOptions = {}): Promise<DatasetItem> {
+    const { lq, gt, mask } = await this.#item(index, options);
+    return { lq, gt, ...(mask !== undefined ? { mask } : {}) };
   }
 
-  async #item(index: number, options: ItemOptions): Promise<ImagePair & { grey: boolean }> {
+  async #item(index: number, options: ItemOptions): Promise<DatasetItem & { grey: boolean }> {
     if (!Number.isInteger(index) || index < 0 || index >= this.names.length) {
       throw new RangeError(`ImageDataset.item: index ${index} is outside 0..${this.names.length - 1}`);
     }

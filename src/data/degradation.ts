@@ -10,10 +10,18 @@ import type { Range } from './random.js';
 import { imresize } from './resize.js';
 
 /**
- * A synthetic degradation: clean image in, new degraded image of the same size and channels
- * out, all randomness drawn from `rng` (so a seed fixes the result). Must not modify its input.
+ * A degraded image, with the pixels a degradation removed when it removes some: `mask` (one byte
+ * per pixel, 1 = missing), set by `inpaint` (and passed on by `one-of` and `chain`), so a data set
+ * can give a network the inpainting mask as an input channel.
  */
-export type Degradation = (gt: FloatImage, rng: Rng) => FloatImage;
+export type DegradedImage = FloatImage & { readonly mask?: Uint8Array };
+
+/**
+ * A synthetic degradation: clean image in, new degraded image of the same size and channels
+ * out (with its inpainting `mask` when it removes pixels, see {@link DegradedImage}), all
+ * randomness drawn from `rng` (so a seed fixes the result). Must not modify its input.
+ */
+export type Degradation = (gt: FloatImage, rng: Rng) => DegradedImage;
 
 /**
  * x`scale` bicubic down-scaling restored to full size, as the reference's super-resolution
@@ -175,7 +183,10 @@ export function createDegradation(spec: DegradationSpec): Degradation {
       if (spec.fill !== undefined && spec.fill !== 'smooth' && !(typeof spec.fill === 'number' && Number.isFinite(spec.fill))) {
         throw new RangeError(`createDegradation: inpaint fill must be a number or 'smooth', got ${JSON.stringify(spec.fill)}`);
       }
-      deg = (gt, rng) => applyMask(gt, inpaintingMask(gt.height, gt.width, spec, rng), spec.fill ?? 0);
+      deg = (gt, rng) => {
+        const mask = inpaintingMask(gt.height, gt.width, spec, rng);
+        return { ...applyMask(gt, mask, spec.fill ?? 0), mask };
+      };
       break;
     case 'one-of': {
       if (!Array.isArray(spec.options) || spec.options.length === 0) throw new RangeError("createDegradation: 'one-of' needs a non-empty options array");
@@ -202,7 +213,14 @@ export function createDegradation(spec: DegradationSpec): Degradation {
       const steps = spec.steps.map(createDegradation);
       deg = (gt, rng) => {
         const rngs = rng.split(steps.length);
-        return steps.reduce((img, step, i) => step(img, rngs[i]), gt);
+        // A step's mask stays with the image through the later steps (the last one set wins).
+        let mask: Uint8Array | undefined;
+        const out = steps.reduce<DegradedImage>((img, step, i) => {
+          const next = step(img, rngs[i]);
+          mask = next.mask ?? mask;
+          return next;
+        }, gt);
+        return mask === undefined || out.mask === mask ? out : { ...out, mask };
       };
       break;
     }
@@ -214,6 +232,24 @@ export function createDegradation(spec: DegradationSpec): Degradation {
   // Options are validated by running once on a tiny image, so a bad config fails at start-up.
   deg(probe, new Rng(0));
   return deg;
+}
+
+/**
+ * The fill of the inpainting in a spec (see {@link InpaintSpec.fill}): what a restorer must put in
+ * the missing pixels to show a model what it saw in training. Looks through `one-of` and `chain`.
+ * @returns the fill (a value or `'smooth'`), or `undefined` when the spec makes no masks.
+ * @throws RangeError when its inpaintings use different fills (a restorer can apply only one).
+ */
+export function inpaintFillOf(spec: DegradationSpec): number | 'smooth' | undefined {
+  const fills = new Set<number | 'smooth'>();
+  const walk = (s: DegradationSpec): void => {
+    if (s.kind === 'inpaint') fills.add(s.fill ?? 0);
+    else if (s.kind === 'one-of') s.options.forEach(walk);
+    else if (s.kind === 'chain') s.steps.forEach(walk);
+  };
+  walk(spec);
+  if (fills.size > 1) throw new RangeError(`inpaintFillOf: the degradation's inpaintings use different fills (${[...fills].map((f) => JSON.stringify(f)).join(', ')}); a restorer applies one`);
+  return fills.size === 1 ? [...fills][0] : undefined;
 }
 
 /**

@@ -21,7 +21,9 @@ export {
   createDegradation,
   degradeBatch,
   DEGRADATION_KINDS,
+  inpaintFillOf,
   type Degradation,
+  type DegradedImage,
   type DegradationSpec,
   type NoiseSpec,
   type CameraNoiseSpec,
@@ -40,6 +42,7 @@ export { dihedral, augmentPair, randomCropPair, centerCrop, type ImagePair, type
 export {
   ImageDataset,
   type ImageBatch,
+  type DatasetItem,
   type DatasetOptions,
   type PairedDatasetOptions,
   type SyntheticDatasetOptions,

@@ -14,14 +14,14 @@ import { tfjsBackend } from '../backend/tfjs.js';
 import { createSDE, type AnySDEConfig } from '../sde/factory.js';
 import { type DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
-import { asNoiseModel, type NoiseModel } from '../sampling/model.js';
+import { asNoiseModel } from '../sampling/model.js';
 import { restore, type RestoreOptions } from '../sampling/restore.js';
 import { meanStdOverSamples, repeatBatch } from '../sampling/batch.js';
 import { SAMPLER_NAMES, defaultSamplerFor, isSamplerName, type SamplerName } from '../sampling/names.js';
-import { tiledNoiseModel, type TileDone } from '../sampling/tiled.js';
+import { tiledNoiseModel, type TileDone, type TileModel } from '../sampling/tiled.js';
 import { processOf } from '../sampling/process.js';
-import { defaultTile, imageChannels, isConditional } from '../nn/nets/network.js';
-import type { TfjsNetwork } from '../nn/tfjs/network.js';
+import { defaultTile, extraCondChannels, imageChannels, isConditional } from '../nn/nets/network.js';
+import { withExtraCond, type TfjsNetwork } from '../nn/tfjs/network.js';
 import { LayersNetwork } from '../nn/tfjs/layers-network.js';
 import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type RecommendedSampling } from '../nn/model/model-format.js';
 import { convertChannels, type FloatImage } from '../image/image.js';
@@ -71,6 +71,21 @@ function finishBatch(data: Float32Array, count: number, size: number, input: Flo
 }
 
 /**
+ * Refuses a network with extra condition channels that the restorer cannot feed: it feeds the
+ * inpainting mask (1 = missing) as the one extra channel, so such a network needs the task
+ * `inpaint` and `extraCondChannels: 1`.
+ */
+function checkMaskChannel(network: TfjsNetwork | LayersNetwork, task: ModelTask | undefined): void {
+  if (network instanceof LayersNetwork) return;
+  const k = extraCondChannels(network.config);
+  if (k === 0) return;
+  if (k !== 1) throw new RangeError(`Restorer.create: the network takes ${k} extra condition channels; the restorer feeds one, the inpainting mask (extraCondChannels: 1)`);
+  if (task?.inpaint === undefined) {
+    throw new RangeError("Restorer.create: the network takes the inpainting mask as an input channel (extraCondChannels: 1), so the model needs the task inpaint (irsde export --task inpaint, or saveModel's task)");
+  }
+}
+
+/**
  * A model ready to restore images: network + SDE + recommended sampling + engine.
  *
  * @example
@@ -95,7 +110,10 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
   /** The image channels the network restores (1 or 3). */
   readonly #channels: 1 | 3;
   readonly #runner: NetworkEngine;
-  readonly #model: NoiseModel<tf.Tensor, tf.Tensor | null>;
+  /** The network's noise model per tile, with the tile's mask as its extra condition channel when the network takes one. */
+  readonly #model: TileModel<tf.Tensor>;
+  /** Whether the network takes the inpainting mask as an extra condition channel (`extraCondChannels: 1`). */
+  readonly #maskChannel: boolean;
   readonly #ownsNetwork: boolean;
   /** The network's default tile side (`defaultTile`), worked out once. */
   readonly #tile: number;
@@ -115,8 +133,19 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     this.#tile = layers ? LAYERS_TILE : defaultTile(network.config);
     this.#channels = layers ? layersChannels(network) : (imageChannels(network.config).input as 1 | 3);
     const cond = layers ? network.conditional : isConditional(network.config);
-    // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile).
-    this.#model = asNoiseModel<tf.Tensor, tf.Tensor | null>(createSDE<tf.Tensor>(sdeConfig), network.prediction, (xt, c, t) => runner.predict(xt, cond ? c : null, t));
+    this.#maskChannel = !layers && extraCondChannels(network.config) > 0;
+    const tfSde = createSDE<tf.Tensor>(sdeConfig);
+    // A residual network's output becomes noise under the model's SDE (pixel-wise, so per tile);
+    // a network with a mask channel gets the tile's mask appended to its condition.
+    this.#model = (xt, c, t, extra) =>
+      asNoiseModel<tf.Tensor, tf.Tensor | null>(tfSde, network.prediction, async (x, mu, tt) => {
+        const netCond = cond && mu !== null ? withExtraCond(mu, extra) : null;
+        try {
+          return await runner.predict(x, netCond, tt);
+        } finally {
+          if (netCond !== null && netCond !== mu) netCond.dispose();
+        }
+      })(xt, c, t);
   }
 
   /**
@@ -134,6 +163,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     options: { readonly engine?: EngineFactory; readonly sampling?: RecommendedSampling; readonly task?: ModelTask; readonly ownsNetwork?: boolean } = {},
   ): Promise<Restorer<N>> {
     const task = options.task === undefined ? undefined : checkModelTask(options.task, 'Restorer.create');
+    checkMaskChannel(network, task);
     if (network instanceof LayersNetwork) {
       // Other engines build their graph from an irsde network's description, which a LayersModel lacks.
       if (options.engine !== undefined && options.engine !== tfjsEngine) throw new TypeError('Restorer.create: a LayersNetwork (fromLayersModel) runs on the tfjs engine only; leave engine out');
@@ -204,7 +234,10 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     if (start === 0) data = Float32Array.from(batch);
     else {
       const onTile = options.onTile ? this.#tilePreview(options.onTile, image.channels < C ? image.channels : C, known, missing) : undefined;
-      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}) });
+      // The mask as the network's extra condition channel (1 = missing), one copy per sample.
+      const mask = this.#maskChannel ? new HostTensor(Float32Array.from(missing as Uint8Array), [1, input.height, input.width, 1]) : undefined;
+      const extraCond = mask && count > 1 ? repeatBatch(host, mask, count) : mask;
+      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}), ...(extraCond ? { extraCond } : {}) });
       const lq = new HostTensor(batch, [count, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,

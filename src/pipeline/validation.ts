@@ -41,7 +41,8 @@ export interface ValidationScores {
 /**
  * Periodic validation: restores every image of `data` (centre crops, deterministic degradations)
  * through the restoration pipeline and scores the restorations (clipped to [0, 1]) and the
- * degraded inputs against the clean images.
+ * degraded inputs against the clean images. An inpainting restorer (task `inpaint`) gets each
+ * item's mask from the data set's degradation.
  * @param restorer - the model to validate (e.g. a `Restorer.create` of the network holding the EMA weights).
  */
 export async function validateRestoration(restorer: Restorer, data: ImageDataset, options: ValidationOptions = {}): Promise<ValidationScores> {
@@ -59,6 +60,8 @@ export async function validateRestoration(restorer: Restorer, data: ImageDataset
       seed: seed + i,
       ...(options.tile !== undefined ? { tile: options.tile } : {}),
       ...(options.noiseLevel !== undefined ? { noiseLevel: options.noiseLevel } : {}),
+      // An inpainting model restores with the degradation's own mask (the known pixels come back as they are).
+      ...(restorer.task?.inpaint !== undefined && pair.mask !== undefined ? { mask: { data: Float32Array.from(pair.mask), height: pair.lq.height, width: pair.lq.width, channels: 1 as const } } : {}),
     });
     used = { sampler: restored.sampler, steps: restored.steps };
     p += psnr(restored.image, pair.gt);

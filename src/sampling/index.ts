@@ -12,4 +12,4 @@ export { samplers, sdeSampler, odeSampler, heunSampler, posteriorSampler, ddimSa
 export { restore, restoreWithUncertainty, type RestoreOptions, type UncertaintyOptions, type Uncertainty } from './restore.js';
 export { repeatBatch, meanStdOverSamples, type MeanStd } from './batch.js';
 export { oracleNoiseModel, gaussianNoiseModel, type GaussianData } from './analytic.js';
-export { defaultTileOverlap, tiledNoiseModel, tileStarts, type TileDone, type TileOptions } from './tiled.js';
+export { defaultTileOverlap, tiledNoiseModel, tileStarts, type TileDone, type TileModel, type TileOptions } from './tiled.js';

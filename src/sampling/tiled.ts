@@ -15,7 +15,21 @@ export interface TileOptions {
    * reads: the model's result is the same with or without it.
    */
   readonly onTile?: (tile: TileDone) => void | Promise<void>;
+  /**
+   * Per-pixel extra condition channels of the network, `[B, H, W, k]` over the whole image (e.g.
+   * an inpainting mask, 1 = missing, for a network with `extraCondChannels`): cropped like the
+   * state for each tile and passed to the model as its fourth argument (on the model's backend,
+   * disposed after the call). Default none (the model gets `null`).
+   */
+  readonly extraCond?: HostTensor;
 }
+
+/**
+ * What {@link tiledNoiseModel} runs per tile: a {@link NoiseModel} on the model's backend that also
+ * receives the tile's crop of {@link TileOptions.extraCond} (`null` when there is none). A plain
+ * noise model fits (it ignores the fourth argument). Same ownership rules as a NoiseModel.
+ */
+export type TileModel<X, C = X | null> = (xt: X, cond: C, t: number, extraCond: X | null) => X | Promise<X>;
 
 /**
  * What {@link TileOptions.onTile} receives after tile `index` of a pass: the region
@@ -99,14 +113,15 @@ function axisWeights(len: number, overlap: number, rampStart: boolean, rampEnd: 
  * DenoisingSDE it is `null` and passed on as `null`.
  *
  * @param model - a noise model on `backend` taking `[B, h, w, C]` tiles (e.g. a UNet's
- *   `predict`); its outputs are disposed here.
+ *   `predict`), and the tile's extra condition channels as a fourth argument when
+ *   `options.extraCond` is given (see {@link TileModel}); its outputs are disposed here.
  * @param backend - the model's tensor backend (tiles are uploaded to it and read back).
  * @returns a noise model over `HostTensor` `[B, H, W, C]` inputs.
  */
-export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null>;
-export function tiledNoiseModel<X>(model: NoiseModel<X, null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, null>;
-export function tiledNoiseModel<X>(model: NoiseModel<X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor>;
-export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null> {
+export function tiledNoiseModel<X>(model: TileModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null>;
+export function tiledNoiseModel<X>(model: TileModel<X, null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, null>;
+export function tiledNoiseModel<X>(model: TileModel<X, X>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor>;
+export function tiledNoiseModel<X>(model: TileModel<X, X | null>, backend: TensorBackend<X>, options: TileOptions): NoiseModel<HostTensor, HostTensor | null> {
   const tile = options.tile;
   if (!Number.isInteger(tile) || tile < 8) throw new RangeError(`tiledNoiseModel: tile must be an integer >= 8, got ${String(tile)}`);
   const overlap = options.overlap ?? defaultTileOverlap(tile);
@@ -114,27 +129,32 @@ export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: Tens
     throw new RangeError(`tiledNoiseModel: overlap must be an integer in 0..${tile - 1}, got ${String(overlap)}`);
   }
   const onTile = options.onTile;
+  const extra = options.extraCond ?? null;
   return async (xt: HostTensor, mu: HostTensor | null, t: number): Promise<HostTensor> => {
     if (xt.shape.length !== 4) throw new RangeError(`tiledNoiseModel: expects NHWC [B, H, W, C] images, got shape [${xt.shape}]`);
     const [B, H, W, C] = xt.shape;
-    const run = async (a: HostTensor, m: HostTensor | null): Promise<Float32Array> => {
+    if (extra !== null && (extra.shape.length !== 4 || !extra.shape.slice(0, 3).every((d, i) => d === xt.shape[i]))) {
+      throw new RangeError(`tiledNoiseModel: extraCond [${extra.shape}] must be [B, H, W, k] with the state's B, H, W [${xt.shape}]`);
+    }
+    const run = async (a: HostTensor, m: HostTensor | null, e: HostTensor | null): Promise<Float32Array> => {
       const ta = backend.fromArray(a.data, a.shape);
       const tm = m === null ? null : backend.fromArray(m.data, m.shape);
+      const te = e === null ? null : backend.fromArray(e.data, e.shape);
       try {
-        const out = await model(ta, tm, t);
+        const out = await model(ta, tm, t, te);
         try {
           return backend.toArray(out);
         } finally {
           backend.dispose(out);
         }
       } finally {
-        backend.dispose(tm === null ? [ta] : [ta, tm]);
+        backend.dispose([ta, ...(tm === null ? [] : [tm]), ...(te === null ? [] : [te])]);
       }
     };
     const ys = tileStarts(H, tile, overlap);
     const xs = tileStarts(W, tile, overlap);
     if (ys.length === 1 && xs.length === 1) {
-      const whole = new HostTensor(await run(xt, mu), [B, H, W, C]);
+      const whole = new HostTensor(await run(xt, mu, extra), [B, H, W, C]);
       if (onTile) {
         const copy = (a: HostTensor): HostTensor => new HostTensor(Float32Array.from(a.data), [B, H, W, C]);
         await onTile({ index: 0, count: 1, y: 0, x: 0, height: H, width: W, t, xt: copy(xt), mu: mu === null ? null : copy(mu), eps: copy(whole) });
@@ -145,12 +165,13 @@ export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: Tens
     const tw = Math.min(tile, W);
     const acc = new Float32Array(B * H * W * C);
     const norm = new Float32Array(H * W);
-    const crop = (src: Float32Array, y0: number, x0: number, h = th, w = tw): Float32Array => {
-      const out = new Float32Array(B * h * w * C);
+    // `n` channels per pixel (the state's C, or the extra condition's k).
+    const crop = (src: Float32Array, y0: number, x0: number, h = th, w = tw, n = C): Float32Array => {
+      const out = new Float32Array(B * h * w * n);
       for (let b = 0; b < B; b++) {
         for (let y = 0; y < h; y++) {
-          const from = ((b * H + y0 + y) * W + x0) * C;
-          out.set(src.subarray(from, from + w * C), (b * h + y) * w * C);
+          const from = ((b * H + y0 + y) * W + x0) * n;
+          out.set(src.subarray(from, from + w * n), (b * h + y) * w * n);
         }
       }
       return out;
@@ -192,7 +213,12 @@ export function tiledNoiseModel<X>(model: NoiseModel<X, X | null>, backend: Tens
         const wx = axisWeights(tw, overlap, ix > 0, ix < xs.length - 1);
         const y0 = ys[iy];
         const x0 = xs[ix];
-        const eps = await run(new HostTensor(crop(xt.data, y0, x0), [B, th, tw, C]), mu === null ? null : new HostTensor(crop(mu.data, y0, x0), [B, th, tw, C]));
+        const k = extra === null ? 0 : extra.shape[3];
+        const eps = await run(
+          new HostTensor(crop(xt.data, y0, x0), [B, th, tw, C]),
+          mu === null ? null : new HostTensor(crop(mu.data, y0, x0), [B, th, tw, C]),
+          extra === null ? null : new HostTensor(crop(extra.data, y0, x0, th, tw, k), [B, th, tw, k]),
+        );
         for (let y = 0; y < th; y++) {
           for (let x = 0; x < tw; x++) {
             const w = wy[y] * wx[x];

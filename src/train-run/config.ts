@@ -16,7 +16,8 @@ import { predictionOf, type NetworkPrediction } from '../nn/nets/common.js';
 import { defaultObjective, type Objective } from '../loss/objective.js';
 import type { TrainerConfig } from '../train/trainer.js';
 import { parseDegradation } from '../data/degradation-shorthand.js';
-import type { DegradationSpec } from '../data/degradation.js';
+import { inpaintFillOf, type DegradationSpec } from '../data/degradation.js';
+import type { ModelTask } from '../nn/model/model-format.js';
 import type { ContrastOptions, DefocusOptions } from '../data/dataset.js';
 import { ortNodeAvailable } from '../io/restorer-files.js';
 
@@ -99,6 +100,15 @@ export interface TrainRunConfig {
   decBlocks?: number[];
   /** What the network predicts: 'residual' (x0 - mu; the default) or 'noise' (the reference's). */
   prediction?: NetworkPrediction;
+  /**
+   * Inpainting: give the network the mask (1 = missing) as an extra input channel
+   * (`extraCondChannels: 1`), so it can tell filled pixels from genuinely smooth ones. Needs an IR-SDE and a
+   * synthetic `degradation` that makes masks (kind `inpaint`, also inside `one-of` / `chain`,
+   * with one fill); the model file records the task `inpaint` with that fill, so restoring takes
+   * `--mask`. Warm-starting from an unmasked model of the same sizes is allowed: the mask
+   * channel's input weights start at zero. Default false.
+   */
+  maskChannel?: boolean;
   /** Training objective: 'ml', 'noise' or 'x0' (default: the one that converges with `prediction`, see {@link defaultObjective}: 'x0' for a residual network). */
   objective?: Objective;
   /** Loss norm: 'l1' (default) or 'l2'. */
@@ -298,6 +308,24 @@ export function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [numbe
   };
 }
 
+/**
+ * The task a run's model file records: `inpaint` with the degradation's fill for a run with
+ * `maskChannel` (its network needs the mask to restore), none otherwise.
+ * @throws TrainingRunError when `maskChannel` comes without a synthetic degradation that makes masks with one fill.
+ */
+export function taskOfRun(cfg: TrainRunConfig): ModelTask | undefined {
+  if (!cfg.maskChannel) return undefined;
+  if (cfg.degradation === undefined || cfg.lq !== undefined) throw new TrainingRunError('--mask-channel needs synthetic data whose --degradation makes inpainting masks (kind inpaint), not paired --lq data');
+  let fill: number | 'smooth' | undefined;
+  try {
+    fill = inpaintFillOf(degradationOfRun(cfg.degradation));
+  } catch (e) {
+    throw new TrainingRunError(`--mask-channel: ${(e as Error).message}`);
+  }
+  if (fill === undefined) throw new TrainingRunError('--mask-channel needs a --degradation that makes inpainting masks (kind inpaint, e.g. --degradation inpaint)');
+  return { name: 'inpaint', inpaint: { fill } };
+}
+
 /** The validation sampler of a run: `valSampler`, else the SDE family's default (`defaultSamplerFor`: `ode` for a DenoisingSDE, `posterior` for an IR-SDE). */
 export function valSamplerOf(cfg: TrainRunConfig, kind: SDEKind): string {
   return cfg.valSampler ?? defaultSamplerFor(kind);
@@ -372,7 +400,13 @@ export function networkOf(cfg: TrainRunConfig): UNetConfig | NAFNetConfig {
     throw new TrainingRunError(`${foreign.map(flag).join(', ')} ${foreign.length > 1 ? 'are not options' : 'is not an option'} of --arch ${arch} (its options: ${own})`);
   }
   // The DenoisingSDE's network sees x_t alone (the reference's denoising-sde networks).
-  const common = { ...(cfg.sde === 'denoising' ? { conditional: false } : {}), ...(cfg.prediction ? { prediction: cfg.prediction } : {}) };
+  if (cfg.maskChannel !== undefined && typeof cfg.maskChannel !== 'boolean') throw new TrainingRunError(`maskChannel must be true or false, got ${JSON.stringify(cfg.maskChannel)}`);
+  if (cfg.maskChannel && cfg.sde === 'denoising') throw new TrainingRunError('--mask-channel is an IR-SDE option (the mask joins the condition mu); a DenoisingSDE network has no condition');
+  const common = {
+    ...(cfg.sde === 'denoising' ? { conditional: false } : {}),
+    ...(cfg.prediction ? { prediction: cfg.prediction } : {}),
+    ...(cfg.maskChannel ? { extraCondChannels: 1 } : {}),
+  };
   try {
     const config: UNetConfig | NAFNetConfig =
       arch === 'unet'

@@ -20,7 +20,6 @@ import { decodeTrainerState, encodeTrainerState } from '../train/checkpoint.js';
 import { WorkerGradientPool } from '../train/parallel/pool.js';
 import { createOrtGradients } from '../train/ort-gradients.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { loadModelFile } from '../io/model-files.js';
 import { isFile } from '../io/paths.js';
 import {
   DENOISING_DEGRADATION,
@@ -30,12 +29,14 @@ import {
   parseTimesteps,
   resolveTrainConfig,
   sdeConfigOfRun,
+  taskOfRun,
   trainerConfigOf,
   TrainingRunError,
   type TrainRunConfig,
 } from './config.js';
 import { buildRunData } from './data.js';
 import { loadInto, runValidation, type ValidationSampling } from './validation.js';
+import { warmStart } from './warm-start.js';
 
 /** How a run starts (given to {@link RunTrainingOptions.onStart} once everything is built). */
 export interface TrainingRunStart {
@@ -49,6 +50,8 @@ export interface TrainingRunStart {
   readonly gradients: 'tfjs' | 'ort';
   /** Training images. */
   readonly images: number;
+  /** How the warm start adapted the weights it took (e.g. the mask channel's zero-initialised input weights), when it did. */
+  readonly warmStart?: string;
 }
 
 /** One validation of a run (given to {@link RunTrainingOptions.onValidate}). */
@@ -107,25 +110,6 @@ async function startEngine(engine: string | undefined): Promise<string> {
   }
 }
 
-/** Copies the weights of the model file `path` into `net` (the same network; `--init-weights`). */
-async function warmStart(net: ReturnType<typeof createNetwork>, path: string, network: object): Promise<void> {
-  if (!(await isFile(path))) throw new TrainingRunError(`--init-weights: model file not found: '${path}'`);
-  let loaded;
-  try {
-    loaded = await loadModelFile(path, { network: network as Record<string, unknown> });
-  } catch (e) {
-    throw new TrainingRunError(`--init-weights '${path}': ${(e as Error).message.split('\n')[0]}`);
-  }
-  try {
-    const weights = Object.fromEntries(loaded.network.variables);
-    const missing = [...net.variables.keys()].filter((k) => !(k in weights) || weights[k].shape.join('x') !== net.variables.get(k)!.shape.join('x'));
-    if (missing.length > 0) throw new TrainingRunError(`--init-weights '${path}': its network differs from the run's (${missing.length} weights missing or of another shape, e.g. '${missing[0]}')`);
-    loadInto(net, weights);
-  } finally {
-    loaded.network.dispose();
-  }
-}
-
 /**
  * Runs a training job in the folder `config.out`: writes `config.json` (the resolved
  * configuration, see {@link resolveTrainConfig}), appends every step, validation and checkpoint
@@ -177,9 +161,17 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
     timesteps = parseTimesteps(cfg.timesteps, sde.T);
   }
   const network = networkOf(cfg);
+  // The model file's task (inpaint with the training fill for a run with the mask channel).
+  const task = taskOfRun(cfg);
   const net = createNetwork(network, { seed: cfg.seed });
   // Warm start: a new run takes a model file's weights (a resumed one has its checkpoint's).
-  if (cfg.initWeights !== undefined && state === undefined) await warmStart(net, cfg.initWeights, network);
+  let warmNote: string | undefined;
+  try {
+    if (cfg.initWeights !== undefined && state === undefined) warmNote = await warmStart(net, cfg.initWeights, network);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
   const evalNet = createNetwork(network, { trainable: false });
   // Workers each run their own wasm backend and average gradients every step (same result as one).
   // Or ONNX Runtime runs the forward and backward pass on every core (same gradients).
@@ -199,7 +191,7 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
   if (state) trainer.setState(state);
   // The whole resolved configuration (enough to re-run with it as a config file), with the backend started.
   await writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...resolveTrainConfig(cfg), engine }, null, 2) + '\n');
-  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), ...(trainer.config.clipState ? { clipState: true } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
+  await log({ event: resume ? 'resume' : 'start', step: trainer.step, engine, gradients, ...(gradients === 'ort' ? { conv3x3: cfg.conv3x3 ?? 'winograd' } : {}), optimiserState: trainer.stateStorage, network, sde: sdeConfigOf(sde), ...(timesteps ? { timesteps } : {}), ...(trainer.config.clipState ? { clipState: true } : {}), images: train.size, validation: val[0]?.data.size ?? 0, ...(warmNote ? { warmStart: warmNote } : {}), ...(val.length > 1 ? { validationDegradations: val.map((v) => v.label) } : {}) });
 
   const modelPath = join(cfg.out, 'model.safetensors');
   const checkpointPath = join(cfg.out, 'checkpoint.safetensors');
@@ -207,7 +199,7 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
     // Each file is written atomically (temporary file, fsync, rename): a kill leaves the old file or the whole new one.
     await writeFileAtomic(checkpointPath, encodeTrainerState(st, { run: cfg, network }));
     loadInto(evalNet, trainer.evalWeights());
-    await writeFileAtomic(modelPath, saveModel(evalNet, sde));
+    await writeFileAtomic(modelPath, saveModel(evalNet, sde, task ? { task } : {}));
     await log({ event: 'checkpoint', step: st.step });
   };
   // Ctrl-C (or the caller's signal): finish the current step, write a checkpoint, then return.
@@ -223,7 +215,7 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
   // The sampling the last validation used (logged with its scores).
   let valUsed: ValidationSampling | undefined;
   try {
-    await options.onStart?.({ config: { ...cfg }, step: trainer.step, engine, gradients, images: train.size });
+    await options.onStart?.({ config: { ...cfg }, step: trainer.step, engine, gradients, images: train.size, ...(warmNote ? { warmStart: warmNote } : {}) });
     const { stoppedEarly } = await trainer.fit({
       steps: cfg.steps,
       signal: abort.signal,

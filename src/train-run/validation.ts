@@ -8,7 +8,7 @@ import type { DegradationSpec } from '../data/degradation.js';
 import { Restorer, tfjsEngine } from '../pipeline/restorer.js';
 import { validateRestoration } from '../pipeline/validation.js';
 import { ortNodeEngine } from '../io/restorer-files.js';
-import { degradationOfRun, valSamplerOf, type TrainRunConfig } from './config.js';
+import { degradationOfRun, taskOfRun, valSamplerOf, type TrainRunConfig } from './config.js';
 import type { ValidationSets } from './data.js';
 
 /** The sampling a validation used (the restorer's choice when the config leaves it open). */
@@ -45,7 +45,9 @@ export function runValidation(cfg: TrainRunConfig, val: ValidationSets, evalNet:
     loadInto(evalNet, t.evalWeights());
     // With ONNX Runtime gradients the validation network runs there too (several times
     // faster than tfjs-wasm); the weights are the same EMA weights either way.
-    const restorer = await Restorer.create(evalNet, sdeConfigOf(t.sde), { engine: gradients === 'ort' ? ortNodeEngine({ conv3x3: cfg.conv3x3 ?? 'winograd' }) : tfjsEngine });
+    // A network with the mask as an input channel restores as an inpainting model (with the val masks).
+    const task = taskOfRun(cfg);
+    const restorer = await Restorer.create(evalNet, sdeConfigOf(t.sde), { engine: gradients === 'ort' ? ortNodeEngine({ conv3x3: cfg.conv3x3 ?? 'winograd' }) : tfjsEngine, ...(task ? { task } : {}) });
     const out: Record<string, number> = {};
     let p = 0;
     let s = 0;

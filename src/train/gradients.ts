@@ -5,6 +5,7 @@ import { trainingLoss } from '../loss/objective.js';
 import { hostValues } from './host-state.js';
 import { tfjsGradientsRegistered } from '../engine/backend.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
+import { batchModel } from './extra-cond.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
 export interface GradientTask {
@@ -82,7 +83,8 @@ export const inProcessGradients: GradientComputer = {
     }
     const names = [...model.variables.keys()];
     const vars = names.map((n) => model.variables.get(n) as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => trainingLoss(sde, model, batch, t, noise, { objective, norm }) as tf.Scalar, vars);
+    const net = batchModel(model, batch, 'inProcessGradients');
+    const { value, grads } = tf.variableGrads(() => trainingLoss(sde, net, batch, t, noise, { objective, norm }) as tf.Scalar, vars);
     const loss = value.dataSync()[0];
     value.dispose();
     // variableGrads keys gradients by tf's variable names; map back to ours.
@@ -116,13 +118,15 @@ export function microBatchGradients(size: number, inner: GradientComputer = inPr
       for (let start = 0; start < B; start += size) {
         const n = Math.min(size, B - start);
         const cut = (x: tf.Tensor) => tf.slice(x, [start, ...shape.slice(1).map(() => 0)], [n, ...shape.slice(1)]);
-        const batch = { gt: cut(task.batch.gt), lq: cut(task.batch.lq) };
+        const extra = task.batch.extraCond;
+        const cutExtra = (x: tf.Tensor) => tf.slice(x, [start, 0, 0, 0], [n, ...x.shape.slice(1)]);
+        const batch = { gt: cut(task.batch.gt), lq: cut(task.batch.lq), ...(extra !== undefined ? { extraCond: cutExtra(extra) } : {}) };
         const noise = cut(task.noise);
         let part: GradientResult;
         try {
           part = await inner.compute({ ...task, batch, noise, t: task.t.slice(start, start + n) });
         } finally {
-          tf.dispose([batch.gt, batch.lq, noise]);
+          tf.dispose([batch.gt, batch.lq, noise, ...(batch.extraCond !== undefined ? [batch.extraCond] : [])]);
         }
         const w = n / B;
         loss += w * part.loss;

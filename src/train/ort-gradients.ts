@@ -14,6 +14,8 @@ import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/or
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
 import { readsFreshCopies, sharedHostValues } from './host-state.js';
+import { extraCondOf } from './extra-cond.js';
+import { withExtraCond } from '../nn/tfjs/network.js';
 import { objectiveDiff, sampleTrainingState } from '../loss/objective.js';
 
 /** Options of {@link createOrtGradients}. */
@@ -130,7 +132,18 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       } finally {
         tf.dispose(parts);
       }
-      const cond = isConditional(config) ? nchw(batch.lq) : null;
+      // The network's condition: lq, with the batch's extra channels (e.g. the mask) appended when it takes them.
+      const extra = extraCondOf(model, batch, 'createOrtGradients');
+      const condC = imageChannels(config).cond;
+      let cond: Float32Array | null = null;
+      if (isConditional(config)) {
+        const joined = withExtraCond(batch.lq, extra);
+        try {
+          cond = nchw(joined);
+        } finally {
+          if (joined !== batch.lq) joined.dispose();
+        }
+      }
       lap('prepare');
       const feeds: Record<string, OrtTensorLike> = {};
       const specs: ParamSpec[] = networkParamSpecs(config);
@@ -148,7 +161,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
       const io = ONNX_TRAIN_IO;
       const dims = [B, C, H, W];
       feeds[io.xt] = new ort.Tensor('float32', xt, dims);
-      if (cond !== null) feeds[io.cond] = new ort.Tensor('float32', cond, dims);
+      if (cond !== null) feeds[io.cond] = new ort.Tensor('float32', cond, [B, condC, H, W]);
       feeds[io.time] = new ort.Tensor('float32', Float32Array.from(t), [B]);
       feeds[io.lossScale] = new ort.Tensor('float32', scale, [B, outC, H, W]);
       feeds[io.lossOffset] = new ort.Tensor('float32', offset, [B, outC, H, W]);

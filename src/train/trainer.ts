@@ -6,6 +6,7 @@ import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
 import { defaultObjective, OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
+import { batchModel } from './extra-cond.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
@@ -124,6 +125,11 @@ export interface TrainerState {
   readonly ema?: EMAState;
 }
 
+/** Frees a batch's tensors (its extra condition channels too). */
+function disposeBatch(batch: Batch): void {
+  tf.dispose([batch.lq, batch.gt, ...(batch.extraCond !== undefined ? [batch.extraCond] : [])]);
+}
+
 function dumpVars(vars: Record<string, tf.Tensor>): Record<string, NamedTensor> {
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as Float32Array) }]));
 }
@@ -238,7 +244,7 @@ export class Trainer {
 
   /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
   lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
-    return trainingLoss(this.sde, this.model, batch, t, noise, { objective: this.objective, norm: this.config.norm }) as tf.Scalar;
+    return trainingLoss(this.sde, batchModel(this.model, batch, 'Trainer.lossOf'), batch, t, noise, { objective: this.objective, norm: this.config.norm }) as tf.Scalar;
   }
 
   /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
@@ -252,7 +258,7 @@ export class Trainer {
         // The constructor checked that dataNoise comes with a DenoisingSDE.
         fromData = dataNoiseOf(this.sde as DenoisingSDE<tf.Tensor>, batch, this.config.dataNoise);
       } catch (e) {
-        tf.dispose([batch.lq, batch.gt]);
+        disposeBatch(batch);
         throw e;
       }
       return this.#update(batch, fromData.t, fromData.noise, started);
@@ -265,7 +271,7 @@ export class Trainer {
       try {
         greyNoise(z, batch.gt.shape, batch.grey);
       } catch (e) {
-        tf.dispose([batch.lq, batch.gt]);
+        disposeBatch(batch);
         throw e;
       }
     }
@@ -304,7 +310,8 @@ export class Trainer {
         disposeGradients(named);
       }
     } finally {
-      tf.dispose([batch.lq, batch.gt, noise]);
+      disposeBatch(batch);
+      noise.dispose();
     }
     this.#step += 1;
     this.ema?.update(vars);

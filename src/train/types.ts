@@ -28,4 +28,11 @@ export interface Batch {
    * noise is grey. Omitted: every item is treated as colour.
    */
   readonly grey?: readonly boolean[];
+  /**
+   * Optional: per-pixel extra condition channels `[B, H, W, k]` for a network with
+   * `extraCondChannels: k` (appended to `lq` in the network's condition, never in the SDE's
+   * maths), e.g. the inpainting mask (1 = missing) an `ImageDataset` with an `inpaint` degradation
+   * provides. Ignored by networks without extra channels. Disposed with the batch.
+   */
+  readonly extraCond?: tf.Tensor;
 }

@@ -22,6 +22,22 @@ export class Sequential<M extends Module = Module> extends Module {
   }
 }
 
+/**
+ * The input of a conditional network's first convolution: `concat(x_t - mu, mu)` as in the
+ * original, or `concat(x_t - mu, mu, extra)` when the condition `cond` holds `extra` channels
+ * after the `channels` of `mu` (`extraCondChannels`, e.g. an inpainting mask): `cond` is then
+ * `concat(mu, extra)`, and `mu` is read back from its first `channels` channels.
+ */
+export function conditionedInput<V>(ops: Ops<V>, xt: V, cond: V, channels: number, extra: number): V {
+  let mu = cond;
+  if (extra > 0) {
+    // One-channel parts (the Ops have equal chunks only); the first `channels` are mu.
+    const parts = ops.chunk(cond, channels + extra).slice(0, channels);
+    mu = channels === 1 ? parts[0] : ops.concat(parts);
+  }
+  return ops.concat([ops.sub(xt, mu), cond]);
+}
+
 /** `SimpleGate`: `x1 * x2` of the two channel halves. */
 export function simpleGate<V>(ops: Ops<V>, x: V): V {
   const [a, b] = ops.chunk(x, 2);

@@ -31,3 +31,13 @@ export function checkPrediction(prediction: unknown, where: string): void {
 export function predictionOf(config: { readonly prediction?: NetworkPrediction }): NetworkPrediction {
   return config.prediction ?? 'noise';
 }
+
+/**
+ * Throws a one-line error naming `where` unless `k` is absent or a valid `extraCondChannels` (an
+ * integer >= 1) of a conditional network (`conditional` not `false`).
+ */
+export function checkExtraCondChannels(k: unknown, conditional: boolean | undefined, where: string): void {
+  if (k === undefined) return;
+  if (!isPosInt(k)) throw new RangeError(`${where}: extraCondChannels must be an integer >= 1 (per-pixel condition channels appended to mu, e.g. 1 for an inpainting mask), got ${JSON.stringify(k)}`);
+  if (conditional === false) throw new RangeError(`${where}: extraCondChannels needs a conditional network (the extra channels are appended to the condition mu); this config has conditional: false`);
+}

@@ -8,7 +8,7 @@
  */
 import { RootModule } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
-import { checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
+import { checkExtraCondChannels, checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
 import type { NetworkModules } from './modules.js';
 
 /** A JSON value (what a {@link CustomNetworkConfig}'s `options` may hold: it is stored in model files). */
@@ -37,6 +37,12 @@ export interface CustomNetworkConfig {
   readonly conditional?: boolean;
   /** What the output means (default `'noise'`; `'residual'`: `x0 - mu`). See `NetworkPrediction`. */
   readonly prediction?: NetworkPrediction;
+  /**
+   * Extra per-pixel condition channels (conditional networks only; default none): `forward`'s
+   * `cond` is then `concat(mu, extra)`, `channels + extraCondChannels` channels (e.g. an
+   * inpainting mask as the last channel), fed wherever the built-in networks' extra channels are.
+   */
+  readonly extraCondChannels?: number;
   /** The definition's own hyper-parameters (widths, depths, ...), passed to its `build`. */
   readonly options?: { readonly [key: string]: JsonValue };
 }
@@ -153,16 +159,17 @@ function checkJson(v: unknown, path: string, where: string): void {
  */
 export function checkCustomNetworkConfig(config: CustomNetworkConfig, where = 'CustomNetwork'): CustomNetworkConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { arch: 'custom', name, channels, conditional?, prediction?, options? }`);
-  const known = new Set(['arch', 'name', 'channels', 'conditional', 'prediction', 'options']);
+  const known = new Set(['arch', 'name', 'channels', 'conditional', 'prediction', 'extraCondChannels', 'options']);
   const extra = Object.keys(config).filter((k) => !known.has(k));
   if (extra.length > 0) throw new RangeError(`${where}: unknown custom network field${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (known: ${[...known].join(', ')}; put the network's own hyper-parameters in options)`);
-  const { arch, name, channels, conditional, prediction, options } = config;
+  const { arch, name, channels, conditional, prediction, extraCondChannels, options } = config;
   if (arch !== 'custom') throw new RangeError(`${where}: arch must be 'custom', got ${JSON.stringify(arch)}`);
   if (typeof name !== 'string') throw new TypeError(`${where}: name must be the string a network was registered under, got ${JSON.stringify(name)}`);
   networkDefinition(name, where);
   if (!isPosInt(channels)) throw new RangeError(`${where}: channels must be an integer >= 1, got ${String(channels)}`);
   if (conditional !== undefined && typeof conditional !== 'boolean') throw new TypeError(`${where}: conditional must be true or false, got ${JSON.stringify(conditional)}`);
   checkPrediction(prediction, where);
+  checkExtraCondChannels(extraCondChannels, conditional, where);
   if (options !== undefined) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${where}: options must be an object of JSON values`);
     checkJson(options, 'options', where);
@@ -174,6 +181,7 @@ export function checkCustomNetworkConfig(config: CustomNetworkConfig, where = 'C
     channels,
     ...(conditional === false ? { conditional: false } : {}),
     ...(prediction === 'residual' ? { prediction } : {}),
+    ...(extraCondChannels !== undefined ? { extraCondChannels } : {}),
     ...(copy !== undefined && Object.keys(copy).length > 0 ? { options: copy } : {}),
   };
 }

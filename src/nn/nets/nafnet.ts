@@ -5,8 +5,8 @@
  */
 import { Conv2d, Linear, NoParams, RootModule } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
-import { NAFBlock, Sequential, simpleGate } from './blocks.js';
-import { checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
+import { NAFBlock, Sequential, conditionedInput, simpleGate } from './blocks.js';
+import { checkExtraCondChannels, checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
 
 /**
  * Size of a NAFNet: the original's `ConditionalNAFNet(img_channel, width, middle_blk_num,
@@ -29,6 +29,15 @@ export interface NAFNetConfig {
   readonly conditional?: boolean;
   /** What the output means (default `'noise'`); see {@link NetworkPrediction}. */
   readonly prediction?: NetworkPrediction;
+  /**
+   * Extra per-pixel condition channels (conditional networks only; default none): the condition
+   * is then `concat(mu, extra)` (`imgChannels + extraCondChannels` channels) and the first
+   * convolution sees `concat(x - mu, mu, extra)`, `2 imgChannels + extraCondChannels` channels.
+   * An inpainting model takes its mask this way (1 channel, 1 = missing), so it can tell filled
+   * pixels from genuinely smooth ones. Such a network has no counterpart in the original code
+   * (its `intro` convolution has more input channels).
+   */
+  readonly extraCondChannels?: number;
   /**
    * Test-time local statistics (TLC, Chu et al. 2022, "Revisiting Global Statistics Aggregation
    * for Improving Image Restoration"): the side, in input pixels, of the window over which each
@@ -67,10 +76,10 @@ export function checkLocalStatistics(n: unknown, where: string): void {
  */
 export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonly arch?: 'nafnet' }, where = 'NAFNet'): NAFNetConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional }`);
-  const known = new Set(['arch', 'imgChannels', 'width', 'encBlocks', 'middleBlocks', 'decBlocks', 'conditional', 'prediction', 'localStatistics']);
+  const known = new Set(['arch', 'imgChannels', 'width', 'encBlocks', 'middleBlocks', 'decBlocks', 'conditional', 'prediction', 'localStatistics', 'extraCondChannels']);
   const extra = Object.keys(config).filter((k) => !known.has(k));
   if (extra.length > 0) throw new RangeError(`${where}: unknown NAFNet option${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (known: ${[...known].join(', ')})`);
-  const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction, localStatistics } = config;
+  const { imgChannels, width, encBlocks, middleBlocks, decBlocks, conditional, prediction, localStatistics, extraCondChannels } = config;
   if (config.arch !== undefined && config.arch !== 'nafnet') throw new RangeError(`${where}: arch must be 'nafnet', got ${JSON.stringify(config.arch)}`);
   if (!isPosInt(imgChannels)) throw new RangeError(`${where}: imgChannels must be an integer >= 1, got ${String(imgChannels)}`);
   if (!isPosInt(width) || width < 4 || width % 2 !== 0) throw new RangeError(`${where}: width must be an even integer >= 4, got ${String(width)}`);
@@ -88,6 +97,7 @@ export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonl
   if (conditional !== undefined && typeof conditional !== 'boolean') throw new TypeError(`${where}: conditional must be true or false, got ${JSON.stringify(conditional)}`);
   checkPrediction(prediction, where);
   checkLocalStatistics(localStatistics, where);
+  checkExtraCondChannels(extraCondChannels, conditional, where);
   return {
     arch: 'nafnet',
     imgChannels,
@@ -98,6 +108,7 @@ export function checkNAFNetConfig(config: Omit<NAFNetConfig, 'arch'> & { readonl
     ...(conditional === false ? { conditional: false } : {}),
     ...(prediction === 'residual' ? { prediction } : {}),
     ...(localStatistics !== undefined ? { localStatistics } : {}),
+    ...(extraCondChannels !== undefined ? { extraCondChannels } : {}),
   };
 }
 
@@ -124,7 +135,7 @@ export class NAFNetModules extends RootModule {
     const tdim = 4 * width;
     this.multiple = 2 ** encBlocks.length;
     this.timeMlp = this.child('time_mlp', new Sequential([new NoParams(), new Linear(width, 2 * tdim), new NoParams(), new Linear(tdim, tdim)]));
-    this.intro = this.child('intro', new Conv2d(conditional ? 2 * imgChannels : imgChannels, width, 3));
+    this.intro = this.child('intro', new Conv2d(conditional ? 2 * imgChannels + (config.extraCondChannels ?? 0) : imgChannels, width, 3));
     this.ending = this.child('ending', new Conv2d(width, imgChannels, 3));
     // Level l (a map 1 / 2^l of the input): its blocks' channel-attention window, or null (global).
     const window = (l: number): number | null => (config.localStatistics === undefined ? null : localStatisticsWindow(config.localStatistics, l));
@@ -153,10 +164,10 @@ export class NAFNetModules extends RootModule {
     this.finish();
   }
 
-  /** The forward pass; `cond` is used by the conditional form only. */
+  /** The forward pass; `cond` (`mu`, with the extra condition channels appended when configured) is used by the conditional form only. */
   forward<V>(ops: Ops<V>, inp: V, cond: V | null): V {
     const conditional = this.config.conditional ?? true;
-    let x = conditional ? ops.concat([ops.sub(inp, cond as V), cond as V]) : inp;
+    let x = conditional ? conditionedInput(ops, inp, cond as V, this.config.imgChannels, this.config.extraCondChannels ?? 0) : inp;
     const [, l1, , l3] = this.timeMlp.items as [unknown, Linear, unknown, Linear];
     const t = ops.stage('time_mlp', ops.linear(simpleGate(ops, ops.linear(ops.timeEmbedding(this.config.width), l1)), l3));
     x = ops.padToMultiple(x, this.multiple, 'zero');

@@ -75,16 +75,33 @@ export function isConditional(config: NetworkConfig): boolean {
 
 /** What {@link imageChannels} returns. */
 export interface ImageChannels {
-  /** Channels of `x_t` (and of the condition). */
+  /** Channels of `x_t` (and of the SDE's condition `mu`). */
   readonly input: number;
   /** Channels of the output. */
   readonly output: number;
+  /**
+   * Channels of the network's condition input: `input`, plus the config's `extraCondChannels`
+   * (the condition is then `concat(mu, extra)`, e.g. an inpainting mask as its last channel).
+   */
+  readonly cond: number;
 }
 
-/** Image channels of the network's input `x_t` (and condition) and of its output. */
+/** Image channels of the network's input `x_t`, of its condition and of its output. */
 export function imageChannels(config: NetworkConfig): ImageChannels {
-  if (config.arch === 'custom') return { input: config.channels, output: config.channels };
-  return config.arch === 'nafnet' ? { input: config.imgChannels, output: config.imgChannels } : { input: config.inChannels, output: config.outChannels };
+  const extra = extraCondChannels(config);
+  if (config.arch === 'custom') return { input: config.channels, output: config.channels, cond: config.channels + extra };
+  return config.arch === 'nafnet'
+    ? { input: config.imgChannels, output: config.imgChannels, cond: config.imgChannels + extra }
+    : { input: config.inChannels, output: config.outChannels, cond: config.inChannels + extra };
+}
+
+/**
+ * The per-pixel condition channels the network takes after `mu` (`extraCondChannels`, 0 when
+ * none): its condition input is `concat(mu, extra)`. An inpainting network with its mask as an
+ * input channel has 1.
+ */
+export function extraCondChannels(config: NetworkConfig): number {
+  return config.extraCondChannels ?? 0;
 }
 
 /** Builds the module tree of a (checked) config. */
@@ -132,8 +149,8 @@ export function forwardFlops(config: NetworkConfig, H: number, W: number): numbe
   const cfg = checkNetworkConfig(config, 'forwardFlops');
   if (!isPosInt(H) || !isPosInt(W)) throw new RangeError(`forwardFlops: H and W must be integers >= 1, got ${String(H)} x ${String(W)}`);
   const counter = new FlopCounter(1);
-  const c = imageChannels(cfg).input;
-  buildModules(cfg).forward<readonly number[]>(counter, [1, c, H, W], isConditional(cfg) ? [1, c, H, W] : null);
+  const c = imageChannels(cfg);
+  buildModules(cfg).forward<readonly number[]>(counter, [1, c.input, H, W], isConditional(cfg) ? [1, c.cond, H, W] : null);
   return 2 * counter.macs;
 }
 
@@ -170,7 +187,9 @@ function has(dict: StateDict, key: string): boolean {
 /**
  * Guesses the config a PyTorch state_dict was saved from (either architecture, either form) from
  * the shapes of a few keys; `prediction` and a NAFNet's `localStatistics` (a test-time option)
- * cannot be seen in weights and are left out.
+ * cannot be seen in weights and are left out. A first convolution with more input channels than
+ * twice the output's gives `extraCondChannels` (a conditional U-Net is then taken to have
+ * `inChannels = outChannels`).
  * @returns the config, or `null` when the keys fit no known network.
  */
 export function inferNetworkConfig(dict: StateDict): NetworkConfig | null {
@@ -183,7 +202,10 @@ export function inferNetworkConfig(dict: StateDict): NetworkConfig | null {
     if (depth === 0) return null;
     // The unconditional network has full Attention in the middle: its to_out is a plain conv.
     const conditional = !has(dict, 'mid_attn.fn.fn.to_out.weight');
-    if (conditional && init[1] % 2 !== 0) return null;
+    // Input channels beyond 2 x the output's are extra condition channels (e.g. an inpainting mask).
+    const extra = conditional ? init[1] - 2 * fin[0] : 0;
+    if (conditional && init[1] % 2 !== 0 && extra <= 0) return null;
+    if (extra > 0) return { inChannels: fin[0], outChannels: fin[0], nf: init[0], depth, extraCondChannels: extra };
     return { inChannels: conditional ? init[1] / 2 : init[1], outChannels: fin[0], nf: init[0], depth, ...(conditional ? {} : { conditional: false }) };
   }
   const intro = shape('intro.weight');
@@ -195,8 +217,10 @@ export function inferNetworkConfig(dict: StateDict): NetworkConfig | null {
     const decBlocks = Array.from({ length: levels }, (_, i) => count('decoders', i));
     const middleBlocks = maxIndex(/^middle_blks\.(\d+)\./) + 1;
     const imgChannels = ending[0];
-    const conditional = intro[1] === 2 * imgChannels;
-    return { arch: 'nafnet', imgChannels, width: intro[0], encBlocks, middleBlocks, decBlocks, ...(conditional ? {} : { conditional: false }) };
+    const conditional = intro[1] >= 2 * imgChannels;
+    // Input channels beyond 2 x the image's are extra condition channels (e.g. an inpainting mask).
+    const extra = intro[1] - 2 * imgChannels;
+    return { arch: 'nafnet', imgChannels, width: intro[0], encBlocks, middleBlocks, decBlocks, ...(conditional ? {} : { conditional: false }), ...(extra > 0 ? { extraCondChannels: extra } : {}) };
   }
   return null;
 }

@@ -8,8 +8,8 @@
  */
 import { Conv2d, Linear, Module, NoParams, RootModule } from '../arch/module.js';
 import type { Ops } from '../arch/ops.js';
-import { Attention, LinearAttention, PreNormResidual, ResBlock, Sequential } from './blocks.js';
-import { checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
+import { Attention, LinearAttention, PreNormResidual, ResBlock, Sequential, conditionedInput } from './blocks.js';
+import { checkExtraCondChannels, checkPrediction, isPosInt, type NetworkPrediction } from './common.js';
 
 /** Size of a U-Net: the original's `ConditionalUNet(in_nc, out_nc, nf, depth)`. */
 export interface UNetConfig {
@@ -30,6 +30,12 @@ export interface UNetConfig {
   readonly conditional?: boolean;
   /** What the output means (default `'noise'`); see {@link NetworkPrediction}. */
   readonly prediction?: NetworkPrediction;
+  /**
+   * Extra per-pixel condition channels (conditional networks only; default none): the condition
+   * is `concat(mu, extra)` and `init_conv` sees `concat(x_t - mu, mu, extra)`, `2 inChannels +
+   * extraCondChannels` channels (e.g. 1 for an inpainting mask). No counterpart in the original code.
+   */
+  readonly extraCondChannels?: number;
 }
 
 /**
@@ -40,8 +46,8 @@ export interface UNetConfig {
  */
 export function checkUNetConfig(config: UNetConfig, where = 'UNet'): UNetConfig {
   if (config === null || typeof config !== 'object') throw new TypeError(`${where}: config must be an object { inChannels, outChannels, nf, depth }`);
-  const { inChannels, outChannels, nf, depth, prediction, conditional } = config;
-  const known = new Set(['arch', 'inChannels', 'outChannels', 'nf', 'depth', 'conditional', 'prediction']);
+  const { inChannels, outChannels, nf, depth, prediction, conditional, extraCondChannels } = config;
+  const known = new Set(['arch', 'inChannels', 'outChannels', 'nf', 'depth', 'conditional', 'prediction', 'extraCondChannels']);
   const extra = Object.keys(config).filter((k) => !known.has(k));
   if (extra.length > 0) throw new RangeError(`${where}: unknown U-Net option${extra.length > 1 ? 's' : ''} ${extra.join(', ')} (known: ${[...known].join(', ')})`);
   if (config.arch !== undefined && config.arch !== 'unet') throw new RangeError(`${where}: arch must be 'unet', got ${JSON.stringify(config.arch)}`);
@@ -57,6 +63,7 @@ export function checkUNetConfig(config: UNetConfig, where = 'UNet'): UNetConfig 
   if (depth > 12) throw new RangeError(`${where}: depth must be <= 12 (2^depth is the padding multiple), got ${depth}`);
   if (conditional !== undefined && typeof conditional !== 'boolean') throw new TypeError(`${where}: conditional must be true or false, got ${JSON.stringify(conditional)}`);
   checkPrediction(prediction, where);
+  checkExtraCondChannels(extraCondChannels, conditional, where);
   return {
     inChannels,
     outChannels,
@@ -64,6 +71,7 @@ export function checkUNetConfig(config: UNetConfig, where = 'UNet'): UNetConfig 
     depth,
     ...(conditional === false ? { conditional: false } : {}),
     ...(prediction === 'residual' ? { prediction } : {}),
+    ...(extraCondChannels !== undefined ? { extraCondChannels } : {}),
   };
 }
 
@@ -90,7 +98,7 @@ export class UNetModules extends RootModule {
     const conditional = config.conditional ?? true;
     const tdim = 4 * nf;
     this.multiple = 2 ** depth;
-    this.initConv = this.child('init_conv', new Conv2d(conditional ? 2 * inChannels : inChannels, nf, 7, { bias: false }));
+    this.initConv = this.child('init_conv', new Conv2d(conditional ? 2 * inChannels + (config.extraCondChannels ?? 0) : inChannels, nf, 7, { bias: false }));
     this.timeMlp = this.child('time_mlp', new Sequential([new NoParams(), new Linear(nf, tdim), new NoParams(), new Linear(tdim, tdim)]));
     const downs: Sequential[] = [];
     const ups: Sequential[] = [];
@@ -134,7 +142,7 @@ export class UNetModules extends RootModule {
    */
   forward<V>(ops: Ops<V>, xt: V, cond: V | null): V {
     const conditional = this.config.conditional ?? true;
-    let x = conditional ? ops.concat([ops.sub(xt, cond as V), cond as V]) : xt;
+    let x = conditional ? conditionedInput(ops, xt, cond as V, this.config.inChannels, this.config.extraCondChannels ?? 0) : xt;
     x = ops.padToMultiple(x, this.multiple, 'reflect');
     x = ops.stage('init_conv', ops.conv(x, this.initConv));
     const xInit = x;

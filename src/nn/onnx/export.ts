@@ -22,7 +22,7 @@ export const ONNX_EXPORT_IR_VERSION = 8;
 export const ONNX_IO = {
   /** The noisy state `x_t`, float32 `[B, C, H, W]`. */
   xt: 'xt',
-  /** The condition `mu`, float32 `[B, C, H, W]` (conditional networks only). */
+  /** The condition `mu`, float32 `[B, C, H, W]` (conditional networks only; `C + extraCondChannels` channels, `concat(mu, extra)`, when the network has extra condition channels). */
   cond: 'cond',
   /** The diffusion time, float32 `[B]` (or `[1]`). */
   time: 'time',
@@ -136,10 +136,10 @@ export function exportOnnx(config: NetworkConfig, weights: StateDict, options: E
   g.reserve(io.time);
   const out = modules.forward(ops, xt, cond);
   g.op('Identity', 'output', [out.n], {}, io.output);
-  const { input: inC, output: outC } = imageChannels(cfg);
+  const { input: inC, output: outC, cond: condC } = imageChannels(cfg);
   const arch = cfg.arch ?? 'unet';
   const dims = (c: number): (number | string)[] => ['batch', c, 'height', 'width'];
-  const inputs = [valueInfoProto(io.xt, 'float32', dims(inC)), ...(conditional ? [valueInfoProto(io.cond, 'float32', dims(inC))] : []), valueInfoProto(io.time, 'float32', ['time_batch'])];
+  const inputs = [valueInfoProto(io.xt, 'float32', dims(inC)), ...(conditional ? [valueInfoProto(io.cond, 'float32', dims(condC))] : []), valueInfoProto(io.time, 'float32', ['time_batch'])];
   return modelProto(
     {
       opset: ONNX_EXPORT_OPSET,

@@ -85,7 +85,8 @@ export class OrtNoiseModel {
   /**
    * Predicts the noise for NHWC tfjs tensors (transposed to NCHW for ONNX and back).
    * @param xt - `[B, H, W, C]` float32, not disposed.
-   * @param mu - the condition, same shape, not disposed; ignored (may be `null`) when the model is
+   * @param mu - the condition, same shape (or with extra channels appended, `[B, H, W, C + k]`, for
+   *   a network with `extraCondChannels`), not disposed; ignored (may be `null`) when the model is
    *   unconditional (`io.cond === null`).
    * @param t - one time for the batch, or `B` times.
    * @returns `[B, H, W, outC]` float32, owned by the caller.
@@ -99,13 +100,14 @@ export class OrtNoiseModel {
       if (x.rank !== 4) throw new RangeError(`OrtNoiseModel.predict: ${name} must be NHWC [B, H, W, C], got ${shapeStr(x.shape)}`);
       if (x.dtype !== 'float32') throw new TypeError(`OrtNoiseModel.predict: ${name} must be float32, got ${x.dtype}`);
     }
-    if (conditional && !xt.shape.every((d, i) => d === (mu as tf.Tensor).shape[i])) {
-      throw new RangeError(`OrtNoiseModel.predict: xt ${shapeStr(xt.shape)} and mu ${shapeStr((mu as tf.Tensor).shape)} must have the same shape`);
+    // The condition may carry extra channels after mu (a network's extraCondChannels, e.g. a mask).
+    if (conditional && !xt.shape.slice(0, 3).every((d, i) => d === (mu as tf.Tensor).shape[i])) {
+      throw new RangeError(`OrtNoiseModel.predict: xt ${shapeStr(xt.shape)} and mu ${shapeStr((mu as tf.Tensor).shape)} must have the same batch, height and width`);
     }
     const [B, H, W, C] = xt.shape;
     // Host-side layout changes (one pass each): tfjs's generic transpose on the cpu backend was a
     // large share of a tiled restore's time outside ONNX Runtime.
-    const toNchw = async (v: tf.Tensor): Promise<Float32Array> => nhwcToNchw((await v.data()) as Float32Array, [B, H, W, C]);
+    const toNchw = async (v: tf.Tensor): Promise<Float32Array> => nhwcToNchw((await v.data()) as Float32Array, [B, H, W, v.shape[3] as number]);
     const xd = await toNchw(xt);
     const md = conditional ? await toNchw(mu as tf.Tensor) : null;
     const out = await this.runNchw(xd, md, t, [B, C, H, W]);
@@ -116,7 +118,8 @@ export class OrtNoiseModel {
   /**
    * Runs the model on host NCHW arrays (no tfjs involved).
    * @param xt - `[B, C, H, W]` values, row-major.
-   * @param cond - the condition, same layout (ignored, may be `null`, for an unconditional model).
+   * @param cond - the condition, same layout (`[B, C + k, H, W]` with `k` extra condition channels;
+   *   ignored, may be `null`, for an unconditional model).
    * @param t - one time for the batch, or `B` times.
    * @param dims - `[B, C, H, W]`.
    * @returns the model's output `[B, outC, H, W]` (a new array).
@@ -128,8 +131,11 @@ export class OrtNoiseModel {
     const numel = B * C * H * W;
     const condName = this.io.cond;
     if (!(xt instanceof Float32Array) || (condName !== null && !(cond instanceof Float32Array))) throw new TypeError(`${where}.runNchw: xt${condName !== null ? ' and cond' : ''} must be Float32Arrays`);
-    if (xt.length !== numel || (condName !== null && (cond as Float32Array).length !== numel)) {
-      throw new RangeError(`${where}.runNchw: dims ${shapeStr(dims)} need ${numel} values, got xt ${xt.length}${condName !== null ? ` and cond ${(cond as Float32Array).length}` : ''}`);
+    // The condition holds C channels, or more when extra condition channels are appended to mu.
+    const perChannel = B * H * W;
+    const condC = condName === null ? 0 : (cond as Float32Array).length / perChannel;
+    if (xt.length !== numel || (condName !== null && !(Number.isInteger(condC) && condC >= C))) {
+      throw new RangeError(`${where}.runNchw: dims ${shapeStr(dims)} need ${numel} values${condName !== null ? ` (cond: a multiple of ${perChannel}, at least ${numel})` : ''}, got xt ${xt.length}${condName !== null ? ` and cond ${(cond as Float32Array).length}` : ''}`);
     }
     const declared = this.io.xtShape;
     if (declared !== null) {
@@ -142,7 +148,7 @@ export class OrtNoiseModel {
       [this.io.xt]: new this.#ort.Tensor('float32', xt, dims),
       [this.io.time]: this.#timeTensor(t, B),
     };
-    if (condName !== null) feeds[condName] = new this.#ort.Tensor('float32', cond as Float32Array, dims);
+    if (condName !== null) feeds[condName] = new this.#ort.Tensor('float32', cond as Float32Array, [B, condC, H, W]);
     let results: Record<string, OrtTensorLike>;
     try {
       results = await this.session.run(feeds);

@@ -22,7 +22,7 @@ import { checkConv3x3, type Conv3x3 } from './winograd.js';
 export const ONNX_TRAIN_IO = {
   /** `x_t`, float32 `[B, C, H, W]`. */
   xt: 'xt',
-  /** The condition `mu`, float32 `[B, C, H, W]` (conditional networks only). */
+  /** The condition `mu`, float32 `[B, C, H, W]` (conditional networks only; `concat(mu, extra)` with `C + extraCondChannels` channels when the network has extra condition channels). */
   cond: 'cond',
   /** Diffusion time per batch element, float32 `[B]`. */
   time: 'time',
@@ -74,7 +74,7 @@ export interface TrainingGraphOptions {
  */
 export function exportOnnxTrainingGraph(config: NetworkConfig, shape: TrainingGraphOptions): Uint8Array {
   const cfg = checkNetworkConfig(config, 'exportOnnxTrainingGraph');
-  const { input: inC, output: outC } = imageChannels(cfg);
+  const { input: inC, output: outC, cond: condC } = imageChannels(cfg);
   const { batch: B, height: H, width: W } = shape;
   if (shape.norm !== undefined && shape.norm !== 'l1' && shape.norm !== 'l2') throw new RangeError(`exportOnnxTrainingGraph: norm must be 'l1' or 'l2', got ${String(shape.norm)}`);
   for (const [k, v] of Object.entries({ batch: B, height: H, width: W })) {
@@ -91,7 +91,7 @@ export function exportOnnxTrainingGraph(config: NetworkConfig, shape: TrainingGr
   const io = ONNX_TRAIN_IO;
   const conditional = isConditional(cfg);
   const xt = t.input(io.xt, [B, inC, H, W]);
-  const cond = conditional ? t.input(io.cond, [B, inC, H, W]) : null;
+  const cond = conditional ? t.input(io.cond, [B, condC, H, W]) : null;
   const time = t.input(io.time, [B]);
   const ops = new TrainOps(t, modules.paramSpecs(), time, checkConv3x3(shape.conv3x3, 'exportOnnxTrainingGraph') === 'winograd');
   const outShape = [B, outC, H, W];

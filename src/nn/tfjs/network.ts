@@ -33,6 +33,23 @@ export type NetworkTime = number | ArrayLike<number>;
  */
 export type NetworkNoiseModel = (xt: tf.Tensor, mu: tf.Tensor, t: NetworkTime) => tf.Tensor;
 
+/**
+ * The condition of a network with extra condition channels (`extraCondChannels`): `concat(mu,
+ * extra)` on the channel axis, `[B, H, W, C + k]`. The one place the condition and its extra
+ * channels (e.g. an inpainting mask, 1 = missing) are joined on tfjs; the SDE's maths keeps `mu`.
+ * @param mu - the SDE's condition `[B, H, W, C]`; not disposed.
+ * @param extra - the extra channels `[B, H, W, k]`, or `null` / `undefined` for none; not disposed.
+ * @returns a new tensor owned by the caller, or `mu` itself (borrowed) when `extra` is absent.
+ * @throws RangeError when the two differ in batch, height or width.
+ */
+export function withExtraCond(mu: tf.Tensor, extra: tf.Tensor | null | undefined): tf.Tensor {
+  if (extra === null || extra === undefined) return mu;
+  if (mu.rank !== 4 || extra.rank !== 4 || !mu.shape.slice(0, 3).every((d, i) => d === extra.shape[i])) {
+    throw new RangeError(`withExtraCond: mu [${mu.shape.join(', ')}] and the extra condition channels [${extra.shape.join(', ')}] must be NHWC with the same batch, height and width`);
+  }
+  return tf.concat([mu, extra], 3);
+}
+
 /** Options of the network constructors ({@link UNet}, {@link NAFNet}). */
 export interface NetworkOptions {
   /**
@@ -133,9 +150,14 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
    * (the output of a `'residual'` network is converted with `sde.noiseFromX0`; an unconditional
    * network ignores the condition, which a DenoisingSDE's samplers pass as `null`). The returned tensors are owned by
    * the caller; the network is borrowed (do not dispose it while sampling).
+   * @param extraCond - for a network with `extraCondChannels`: the extra channels `[B, H, W, k]`
+   *   of the whole image (e.g. the inpainting mask, 1 = missing), appended to every condition the
+   *   samplers pass ({@link withExtraCond}); borrowed, keep it alive while sampling.
    */
-  noiseModelFor(sde: DiffusionSDE<tf.Tensor>): NoiseModel<tf.Tensor, tf.Tensor | null> {
-    return asNoiseModel<tf.Tensor, tf.Tensor | null>(sde, this.prediction, (xt, cond, t) => this.predict(xt, cond, t));
+  noiseModelFor(sde: DiffusionSDE<tf.Tensor>, extraCond?: tf.Tensor): NoiseModel<tf.Tensor, tf.Tensor | null> {
+    return asNoiseModel<tf.Tensor, tf.Tensor | null>(sde, this.prediction, (xt, cond, t) =>
+      extraCond !== undefined && cond !== null ? tf.tidy(() => this.predict(xt, withExtraCond(cond, extraCond), t)) : this.predict(xt, cond, t),
+    );
   }
 
   /** The variables, keyed by PyTorch name, in `state_dict` order (tfjs layouts: convolution kernels `[kh, kw, in, out]`, 1x1 convolutions and linear weights `[in, out]`; `stateDict()` gives PyTorch's). */
@@ -166,7 +188,8 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
    * @param xt - the input (`x_t`), NHWC `[B, H, W, C]` float32; any `H, W` (padded bottom/right to
    *   the network's multiple internally, output cropped back). Not disposed.
    * @param cond - the condition (degraded image `mu`), same shape as `xt`, for conditional networks;
-   *   ignored (may be `null`) by unconditional ones. Not disposed.
+   *   ignored (may be `null`) by unconditional ones. With `extraCondChannels: k` in the config it is
+   *   `concat(mu, extra)`, `[B, H, W, C + k]` (see {@link withExtraCond}). Not disposed.
    * @param t - one time for the batch, or `B` times.
    * @returns `[B, H, W, outC]` float32, owned by the caller. Differentiable w.r.t. the variables
    *   and the inputs.
@@ -250,17 +273,20 @@ export class TfjsNetwork<C extends NetworkConfig = NetworkConfig> {
   #checkInputs(xt: tf.Tensor, cond: tf.Tensor | null | undefined, t: NetworkTime, where: string): number[] {
     this.#checkAlive(where);
     const w = `${this.#name}.${where}`;
-    const c = imageChannels(this.config).input;
-    const inputs: [string, tf.Tensor | null | undefined][] = this.conditional ? [['xt', xt], ['cond', cond]] : [['xt', xt]];
-    for (const [name, x] of inputs) {
+    const { input: c, cond: cc } = imageChannels(this.config);
+    const extra = cc - c;
+    // A network with extra condition channels names them (e.g. the inpainting mask) in its errors.
+    const what = extra > 0 ? ` (mu with ${extra} extra condition channel${extra > 1 ? 's' : ''} appended, e.g. an inpainting mask)` : '';
+    const inputs: [string, tf.Tensor | null | undefined, number][] = this.conditional ? [['xt', xt, c], ['cond', cond, cc]] : [['xt', xt, c]];
+    for (const [name, x, n] of inputs) {
       if (!(x instanceof tf.Tensor)) {
-        throw new TypeError(name === 'cond' ? `${w}: cond must be a tf.Tensor [B, H, W, ${c}] (this network is conditional)` : `${w}: ${name} must be a tf.Tensor [B, H, W, ${c}]`);
+        throw new TypeError(name === 'cond' ? `${w}: cond must be a tf.Tensor [B, H, W, ${n}]${what} (this network is conditional)` : `${w}: ${name} must be a tf.Tensor [B, H, W, ${n}]`);
       }
-      if (x.rank !== 4 || x.shape[3] !== c) throw new RangeError(`${w}: ${name} must be NHWC [B, H, W, ${c}], got [${x.shape.join(', ')}]`);
+      if (x.rank !== 4 || x.shape[3] !== n) throw new RangeError(`${w}: ${name} must be NHWC [B, H, W, ${n}]${name === 'cond' ? what : ''}, got [${x.shape.join(', ')}]`);
       if (x.dtype !== 'float32') throw new TypeError(`${w}: ${name} must be float32, got ${x.dtype}`);
     }
-    if (this.conditional && !xt.shape.every((d, i) => d === (cond as tf.Tensor).shape[i])) {
-      throw new RangeError(`${w}: xt [${xt.shape.join(', ')}] and cond [${(cond as tf.Tensor).shape.join(', ')}] must have the same shape`);
+    if (this.conditional && !xt.shape.slice(0, 3).every((d, i) => d === (cond as tf.Tensor).shape[i])) {
+      throw new RangeError(`${w}: xt [${xt.shape.join(', ')}] and cond [${(cond as tf.Tensor).shape.join(', ')}] must have the same batch, height and width`);
     }
     const [B, H, W] = xt.shape;
     const pad = paddedSize(this.config, H, W);

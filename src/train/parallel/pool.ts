@@ -165,6 +165,9 @@ export class WorkerGradientPool implements GradientComputer {
     const gt = task.batch.gt.dataSync() as Float32Array;
     const lq = task.batch.lq.dataSync() as Float32Array;
     const noise = task.noise.dataSync() as Float32Array;
+    const extra = task.batch.extraCond;
+    const extraData = extra === undefined ? null : (extra.dataSync() as Float32Array);
+    const extraPer = extra === undefined ? 0 : extra.shape.slice(1).reduce((a, b) => a * b, 1);
     const sizes = shardSizes(B, pool.slots.length);
     let start = 0;
     const jobs: Promise<{ loss: number; weight: number; slot: Slot; ms: number }>[] = [];
@@ -175,10 +178,12 @@ export class WorkerGradientPool implements GradientComputer {
       const msg: StepMessage = {
         type: 'step', shape: [n, ...shape.slice(1)],
         gt: gt.slice(a, b), lq: lq.slice(a, b), noise: noise.slice(a, b),
+        ...(extra !== undefined && extraData !== null ? { extraCond: { data: extraData.slice(start * extraPer, (start + n) * extraPer), shape: [n, ...extra.shape.slice(1)] } } : {}),
         t: task.t.slice(start, start + n), objective: task.objective, norm: task.norm,
       };
       const slot = pool.slots[k];
-      jobs.push(this.#send(slot, msg, [msg.gt.buffer as ArrayBuffer, msg.lq.buffer as ArrayBuffer, msg.noise.buffer as ArrayBuffer]).then((r) => {
+      const moved = [msg.gt.buffer as ArrayBuffer, msg.lq.buffer as ArrayBuffer, msg.noise.buffer as ArrayBuffer, ...(msg.extraCond ? [msg.extraCond.data.buffer as ArrayBuffer] : [])];
+      jobs.push(this.#send(slot, msg, moved).then((r) => {
         if (r.type !== 'done') throw new Error(`WorkerGradientPool: unexpected reply '${r.type}'`);
         return { loss: r.loss, weight: n / B, slot, ms: r.ms };
       }));

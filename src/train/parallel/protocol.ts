@@ -57,6 +57,8 @@ export interface StepMessage {
   readonly gt: Float32Array;
   readonly lq: Float32Array;
   readonly noise: Float32Array;
+  /** The shard's extra condition channels (e.g. the inpainting mask) and their `[n, H, W, k]`, when the batch has them. */
+  readonly extraCond?: { readonly data: Float32Array; readonly shape: readonly number[] };
   readonly t: readonly number[];
   readonly objective: Objective;
   readonly norm: 'l1' | 'l2';

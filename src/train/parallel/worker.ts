@@ -48,7 +48,11 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
     w.dispose();
   });
   const shape = msg.shape as number[];
-  const batch = { gt: tf.tensor(msg.gt, shape, 'float32'), lq: tf.tensor(msg.lq, shape, 'float32') };
+  const batch = {
+    gt: tf.tensor(msg.gt, shape, 'float32'),
+    lq: tf.tensor(msg.lq, shape, 'float32'),
+    ...(msg.extraCond ? { extraCond: tf.tensor(msg.extraCond.data, msg.extraCond.shape as number[], 'float32') } : {}),
+  };
   const noise = tf.tensor(msg.noise, shape, 'float32');
   try {
     const { loss, grads } = await state.gradients.compute({ sde: state.sde, model, batch, t: msg.t, noise, objective: msg.objective, norm: msg.norm });
@@ -61,7 +65,7 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
     disposeGradients(grads);
     return loss;
   } finally {
-    tf.dispose([batch.gt, batch.lq, noise]);
+    tf.dispose([batch.gt, batch.lq, noise, ...(batch.extraCond ? [batch.extraCond] : [])]);
   }
 }
 

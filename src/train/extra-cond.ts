@@ -1,0 +1,50 @@
+/**
+ * A batch's extra condition channels (e.g. the inpainting mask) on their way to a network with
+ * `extraCondChannels`: checked against the network, and appended to the condition the loss
+ * passes to it, so every gradient computer feeds the network the same condition.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { extraCondChannels, type NetworkConfig } from '../nn/nets/network.js';
+import { withExtraCond } from '../nn/tfjs/network.js';
+import type { PredictingModel } from '../loss/objective.js';
+import type { Batch, TrainableNoiseModel } from './types.js';
+
+/** The extra condition channels a model takes: its irsde config's `extraCondChannels` (0 for models without one, e.g. a `LayersNetwork`). */
+export function modelExtraCondChannels(model: TrainableNoiseModel): number {
+  const config = (model as { config?: NetworkConfig }).config;
+  return config === undefined || config === null || typeof config !== 'object' ? 0 : extraCondChannels(config);
+}
+
+/**
+ * The batch's extra condition channels for `model`: `batch.extraCond` when the model takes extra
+ * channels (checked), `null` when it takes none (a batch's mask is then ignored).
+ * @returns a tensor borrowed from the batch, or `null`.
+ * @throws RangeError (one line, naming `where`) when the model needs extra channels the batch lacks or has in another number.
+ */
+export function extraCondOf(model: TrainableNoiseModel, batch: Batch, where: string): tf.Tensor | null {
+  const k = modelExtraCondChannels(model);
+  if (k === 0) return null;
+  const e = batch.extraCond;
+  if (e === undefined) {
+    throw new RangeError(`${where}: the network takes ${k} extra condition channel${k > 1 ? 's' : ''} (extraCondChannels, e.g. the inpainting mask) but the batch has none; train it on data whose degradation makes masks (kind 'inpaint')`);
+  }
+  const [B, H, W] = batch.lq.shape;
+  if (e.rank !== 4 || e.shape[0] !== B || e.shape[1] !== H || e.shape[2] !== W || e.shape[3] !== k) {
+    throw new RangeError(`${where}: the batch's extra condition channels are [${e.shape.join(', ')}] but the network takes [${B}, ${H}, ${W}, ${k}]`);
+  }
+  return e;
+}
+
+/**
+ * `model` as the loss sees it for `batch`: its predictions with the batch's extra condition
+ * channels appended to the condition (see {@link extraCondOf}); `model` itself when it takes none.
+ * Differentiable as `model.predict` is; nothing to dispose.
+ */
+export function batchModel(model: TrainableNoiseModel, batch: Batch, where: string): PredictingModel<tf.Tensor> {
+  const extra = extraCondOf(model, batch, where);
+  if (extra === null) return model;
+  return {
+    ...(model.prediction !== undefined ? { prediction: model.prediction } : {}),
+    predict: (xt, cond, t) => (cond === null ? model.predict(xt, cond, t) : tf.tidy(() => model.predict(xt, withExtraCond(cond, extra), t))),
+  };
+}
