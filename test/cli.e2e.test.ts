@@ -205,6 +205,17 @@ describe('the irsde command line, end to end', () => {
     const overlap = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--degradation', 'noise:0:50', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
     expect(overlap.code).not.toBe(0);
     expect(overlap.stderr).toMatch(/--val-gt: coffee also in --gt/);
+    // --gt twice: both folders' images train together; a name in both is refused.
+    const extra = join(dir, 'gt-extra');
+    mkdirSync(extra, { recursive: true });
+    copyFileSync(join(FIX, 'brick_gt.png'), join(extra, 'wall.png'));
+    rmSync(join(valDir, 'coffee.png'));
+    const two = await irsde(['train', '--gt', join(dir, 'gt'), '--gt', extra, '--val-gt', valDir, '--degradation', 'noise:25', ...TINY, '--steps', '1', '--val-every', '1000', '--out', join(dir, 'run-two')]);
+    expect(two.stderr).toBe('');
+    expect(JSON.parse(readFileSync(join(dir, 'run-two', 'log.jsonl'), 'utf8').split('\n')[0])).toMatchObject({ event: 'start', images: 4 });
+    const twice = await irsde(['train', '--gt', join(dir, 'gt'), '--gt', join(dir, 'gt'), '--degradation', 'noise:25', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr).toMatch(/^irsde: --gt: the name '\w+' is in two sources/m);
     const both = await irsde(['train', '--gt', join(dir, 'gt'), '--val-gt', valDir, '--val-count', '1', '--degradation', 'noise:25', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);
     expect(both.stderr).toMatch(/--val-gt replaces --val-names \/ --val-count/);
     const badRange = await irsde(['train', '--gt', join(dir, 'gt'), '--degradation', 'noise:50:0', ...TINY, '--steps', '1', '--out', join(dir, 'run-bad')]);

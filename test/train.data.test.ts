@@ -18,6 +18,7 @@ import {
   ImageDataset,
   imresize,
   inpaintingMask,
+  joinSources,
   memorySource,
   motionBlur,
   rainStreaks,
@@ -246,6 +247,17 @@ describe('augmentations', () => {
 });
 
 describe('data sets', () => {
+  it('joinSources: the names of each source in turn, each image from its own source; a repeated name is refused', async () => {
+    const grey = convertChannels(rgb, 1);
+    const joined = joinSources([memorySource({ a: rgb, b: rgb }), memorySource({ c: grey })]);
+    expect(joined.names).toEqual(['a', 'b', 'c']);
+    expect((await joined.load('c')).channels).toBe(1);
+    expect((await joined.load('a')).channels).toBe(3);
+    expect(() => joined.load('d')).toThrow(/no image named 'd'/);
+    expect(() => joinSources([memorySource({ a: rgb }), memorySource({ a: grey })])).toThrow(/the name 'a' is in two sources/);
+    expect(() => joinSources([])).toThrow(/no sources given/);
+  });
+
   it('paired: name mismatches are reported on both sides', () => {
     const gt = memorySource({ a: rgb, b: rgb, c: rgb });
     const lq = memorySource({ a: rgb, b: rgb, d: rgb });

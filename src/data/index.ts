@@ -1,7 +1,7 @@
 // Data for training and evaluation (browser-safe): image sources, synthetic degradations,
 // augmentations, MATLAB-style bicubic resizing and crop data sets. Folder reading is Node-only
 // (src/io).
-export { memorySource, type ImageSource } from './source.js';
+export { joinSources, memorySource, type ImageSource } from './source.js';
 export { type Range, Uniforms } from './random.js';
 export { imresize, type ResizeOptions, type ResizeByScale, type ResizeToSize } from './resize.js';
 export { lineKernel, normalizeKernel, gaussianBlur, motionBlur, type GaussianBlurOptions, type MotionBlurOptions } from './blur.js';

@@ -31,3 +31,31 @@ export function memorySource(images: Readonly<Record<string, FloatImage>> | Read
     },
   };
 }
+
+/**
+ * Several sources as one: the names of each in turn, each image loaded from the source that has
+ * it (e.g. a folder of photos and a folder of scanned documents trained on together).
+ * @throws RangeError when no source is given or a name occurs in two sources (name them apart).
+ */
+export function joinSources(sources: readonly ImageSource[]): ImageSource {
+  if (sources.length === 0) throw new RangeError('joinSources: no sources given');
+  if (sources.length === 1) return sources[0];
+  const owner = new Map<string, ImageSource>();
+  for (const src of sources) {
+    for (const name of src.names) {
+      const before = owner.get(name);
+      if (before !== undefined) throw new RangeError(`joinSources: the name '${name}' is in two sources (${before.describe?.(name) ?? name} and ${src.describe?.(name) ?? name}); image names must be unique`);
+      owner.set(name, src);
+    }
+  }
+  const of = (name: string): ImageSource => {
+    const src = owner.get(name);
+    if (src === undefined) throw new RangeError(`joinSources: no image named '${name}'`);
+    return src;
+  };
+  return {
+    names: [...owner.keys()],
+    load: (name: string) => of(name).load(name),
+    describe: (name: string) => of(name).describe?.(name) ?? name,
+  };
+}

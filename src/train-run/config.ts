@@ -33,8 +33,8 @@ export class TrainingRunError extends Error {
 
 /** Everything a training run needs (`irsde train`'s flags, or its `--config` file: same keys). */
 export interface TrainRunConfig {
-  /** Folder of clean images. */
-  gt: string;
+  /** Folder of clean images, or several (their images trained on together; names must not repeat across them). */
+  gt: string | string[];
   /** Folder of degraded images with the same names (paired data); omit for synthetic data. */
   lq?: string;
   /** Synthetic degradation (JSON spec, or the shorthands `noise:25`, `noise:0:50:clip`, `rain`, `blur:2`, `motion`, `sr4`, `inpaint`; see `parseDegradation` of `irsde/advanced`). */
@@ -44,7 +44,7 @@ export interface TrainRunConfig {
   /** Images (file names without extension) held out for validation instead of the last `valCount`. */
   valNames?: string[];
   /** A separate folder of clean validation images (instead of `valCount` / `valNames`: all of `gt` trains). */
-  valGt?: string;
+  valGt?: string | string[];
   /** With `lq` and `valGt`: the degraded validation images, same names as `valGt`. */
   valLq?: string;
   /**

@@ -114,6 +114,11 @@ export async function trainConfigOfFlags(flags: Record<string, unknown>): Promis
   return { cfg, ...(resume !== undefined ? { resume } : {}) };
 }
 
+/** Commander's collector for a repeatable folder flag: one value stays a string, more make a list. */
+function repeatable(value: string, previous: string | string[] | undefined): string | string[] {
+  return previous === undefined ? value : [...[previous].flat(), value];
+}
+
 /** ` (default: V)` for a help text (lists joined by commas). */
 function def(v: unknown): string {
   return ` (default: ${Array.isArray(v) ? v.join(',') : String(v)})`;
@@ -125,12 +130,12 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description(`train a restoration network, UNet or NAFNet (by default a ${TRAIN_RUN_DEFAULTS.prediction} U-Net with the ${defaultObjective(TRAIN_RUN_DEFAULTS.prediction)} objective)`)
     .option('-c, --config <file>', "JSON file with any of the options below as camelCase keys (--max-sigma is maxSigma255, --no-ema is \"ema\": false; unknown keys are an error); flags override it (default: none)")
-    .option('--gt <dir>', 'folder of clean (ground-truth) images (required unless --resume)')
+    .option('--gt <dir>', 'folder of clean (ground-truth) images, repeatable: several folders train together (required unless --resume)', repeatable)
     .option('--lq <dir>', 'folder of degraded images with the same file names (paired data; default: none, give --degradation)')
     .option('--degradation <spec>', 'synthetic degradation of --gt images: noise:SIGMA255 (noise:MIN:MAX: a random sigma per crop; add :clip to clamp to [0, 1]), camera[:QUALITY] (camera-like noise), rain, blur:SIGMA, motion[:LEN], sr4, inpaint[:FRAC] or JSON (default: none, give --lq; with --sde denoising validation uses noise:25)')
     .option('--val-count <n>', `hold out the last N images (by name) for validation${def(TRAIN_RUN_DEFAULTS.valCount)}`, intOption('--val-count', 0))
     .option('--val-names <list>', 'hold out these comma-separated image names (file names without extension) for validation (instead of --val-count; default: none)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .option('--val-gt <dir>', 'a separate folder of clean validation images (instead of --val-count / --val-names; default: none)')
+    .option('--val-gt <dir>', 'a separate folder of clean validation images, repeatable (instead of --val-count / --val-names; default: none)', repeatable)
     .option('--val-lq <dir>', 'with --lq and --val-gt: the degraded validation images (default: none)')
     .option('--val-degradation <spec>', 'synthetic data: validate under this degradation instead of the training one (repeat for several, e.g. noise:15:clip --val-degradation noise:50:clip; logs psnr:<spec> each and their mean; default: the training degradation)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--channels <n>', `3 (RGB) or 1 (grey)${def(TRAIN_RUN_DEFAULTS.channels)}`, intOption('--channels', 1, 3))
