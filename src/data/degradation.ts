@@ -14,7 +14,10 @@ import { imresize } from './resize.js';
  * per pixel, 1 = missing), set by `inpaint` (and passed on by `one-of` and `chain`), so a data set
  * can give a network the inpainting mask as an input channel.
  */
-export type DegradedImage = FloatImage & { readonly mask?: Uint8Array };
+export type DegradedImage = FloatImage & {
+  /** The removed pixels, one byte per pixel (`height * width`, row-major), 1 = missing; absent when none were removed. */
+  readonly mask?: Uint8Array;
+};
 
 /**
  * A synthetic degradation: clean image in, new degraded image of the same size and channels
