@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cropImage, isDenoisingSDE, psnr, rainStreaks, Rng, selectBackend, ssim, type Restorer } from '../src/advanced.js';
+import { cropImage, isDenoisingSDE, psnr, psnrY, rainStreaks, Rng, selectBackend, ssim, ssimY, type Restorer } from '../src/advanced.js';
 import { loadRestorerFile, readImage } from '../src/node.js';
 import { DEFAULT_MODEL_FILE, shippedModelPath, SHIPPED_MODELS } from '../src/io/shipped-model.js';
 import { SHARED } from './helpers/goldens.js';
@@ -38,7 +38,7 @@ describe('the shipped denoising model', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
     expect(pkg.files).toContain(`models/${DEFAULT_MODEL_FILE}`);
     expect(pkg.files).not.toContain(`models/${SHIPPED_MODELS.derain}`);
-    expect(() => shippedModelPath('nope' as never)).toThrow(/unknown task 'nope' \(known: denoise, derain, deblur\)/);
+    expect(() => shippedModelPath('nope' as never)).toThrow(/unknown task 'nope' \(known: denoise, derain, deblur, sr4\)/);
     // The bundle in dist/ looks next to itself: ../models from dist/node.js.
     const built = join(ROOT, 'dist/node.js');
     if (existsSync(built)) {
@@ -145,6 +145,30 @@ describe('the shipped deblurring model', () => {
       const [blurred, clean, restored] = await Promise.all(['blurred', 'clean'].map((k) => readImage(join(fix, `${name}-${k}.png`))).concat(readImage(out)));
       expect(psnr(restored, clean) - psnr(blurred, clean)).toBeGreaterThan(0.7);
       expect(ssim(restored, clean)).toBeGreaterThan(ssim(blurred, clean));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+// The shipped x4 super-resolution model (`irsde restore --task sr4`), through the built command
+// line, on 48x48 inputs downscaled outside irsde by Pillow (test/fixtures/sr4/README.md), scored
+// as the super-resolution literature scores: PSNR / SSIM on Y (BT.601), 4 px shaved.
+describe('the shipped x4 super-resolution model', () => {
+  it.each(['astronaut', 'camera'])('irsde restore --task sr4 upscales %s x4 (downscaled outside irsde): PSNR-Y above Pillow bicubic by 1 dB and above Lanczos, SSIM-Y up', async (name) => {
+    const fix = join(ROOT, 'test/fixtures/sr4');
+    const dir = mkdtempSync(join(tmpdir(), 'irsde-sr4-'));
+    try {
+      const out = join(dir, `${name}.png`);
+      const r = await irsde(['restore', join(fix, `${name}-lr.png`), out, '--task', 'sr4', '--quiet']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [lr, clean, bicubic, lanczos, restored] = await Promise.all(['lr', 'clean', 'bicubic', 'lanczos'].map((k) => readImage(join(fix, `${name}-${k}.png`))).concat(readImage(out)));
+      expect([restored.width, restored.height, restored.channels]).toEqual([4 * lr.width, 4 * lr.height, clean.channels]);
+      const y = { crop: 4 };
+      expect(psnrY(restored, clean, y) - psnrY(bicubic, clean, y)).toBeGreaterThan(1);
+      expect(psnrY(restored, clean, y)).toBeGreaterThan(psnrY(lanczos, clean, y));
+      expect(ssimY(restored, clean, y)).toBeGreaterThan(Math.max(ssimY(bicubic, clean, y), ssimY(lanczos, clean, y)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -19,6 +19,8 @@ export const SHIPPED_MODELS = {
   derain: 'derain.safetensors',
   /** The blind deblurring model (IR-SDE; Gaussian and motion blur, a little noise): in the repository only. */
   deblur: 'deblur.safetensors',
+  /** The x4 super-resolution model (IR-SDE; inputs bicubic-downscaled, upscaled by the restorer): in the repository only. */
+  sr4: 'sr4.safetensors',
 } as const;
 
 /** A task with a shipped model (`irsde restore --task`). */
@@ -32,6 +34,7 @@ export const SHIPPED_TASK_DESCRIPTIONS: Readonly<Record<ShippedTask, string>> = 
   denoise: 'Gaussian noise of any sigma 0-50, blind (noise level estimated); in the npm package',
   derain: 'rain streaks (the project\'s synthetic rain); in the repository\'s models/ folder only',
   deblur: 'Gaussian or motion blur, blind (no kernel given); in the repository\'s models/ folder only',
+  sr4: '4x super-resolution of a small photo (bicubic-downscaled); in the repository\'s models/ folder only',
 };
 
 /** File name of the default model (the `denoise` task's, under `models/`). */
