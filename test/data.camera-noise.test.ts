@@ -310,7 +310,7 @@ describe('training runs: the inpainting mask as an input channel (maskChannel)',
     // A few steps with validation (the val masks reach the restorer): finite losses and scores.
     const losses: number[] = [];
     const scores: Record<string, number>[] = [];
-    const run = (await trainConfigOfFlags({ ...common, out: join(TMP, 'm1'), steps: 4, initWeights: sourcePath })).cfg;
+    const run = (await trainConfigOfFlags({ ...common, out: join(TMP, 'm1'), steps: 4, initWeights: sourcePath, maskLossWeight: 5 })).cfg;
     await runTraining(run, { onStep: (r) => void losses.push(r.loss), onValidate: (v) => void scores.push({ ...v.metrics }) });
     expect(losses).toHaveLength(4);
     expect(losses.every(Number.isFinite)).toBe(true);
@@ -343,5 +343,10 @@ describe('training runs: the inpainting mask as an input channel (maskChannel)',
     // The option needs an inpaint degradation.
     const noMask = (await trainConfigOfFlags({ ...common, degradation: 'noise:25', out: join(TMP, 'm2'), steps: 0 })).cfg;
     await expect(runTraining(noMask)).rejects.toThrow(/--mask-channel needs a --degradation that makes inpainting masks/);
+    // So does the missing pixels' loss weight, which must be > 0.
+    const unweightable = (await trainConfigOfFlags({ ...common, maskChannel: false, degradation: 'noise:25', maskLossWeight: 3, out: join(TMP, 'm3'), steps: 0 })).cfg;
+    await expect(runTraining(unweightable)).rejects.toThrow(/--mask-loss-weight needs synthetic data whose --degradation makes inpainting masks/);
+    const zero = (await trainConfigOfFlags({ ...common, maskLossWeight: 0, out: join(TMP, 'm4'), steps: 0 })).cfg;
+    await expect(runTraining(zero)).rejects.toThrow(/--mask-loss-weight must be a number > 0, got 0/);
   });
 });

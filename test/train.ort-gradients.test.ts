@@ -287,4 +287,49 @@ describe('extra condition channels (the inpainting mask as an input channel)', (
     tf.dispose([gt, lq, extraCond, zeros, noise]);
     model.dispose();
   });
+
+  it('maskLossWeight: the l1 loss grows linearly in the weight of the masked pixels; ORT, micro-batches and tfjs agree (l1 and l2); weight 1 is the unweighted loss; bad weights refused', async () => {
+    const config = { arch: 'nafnet', imgChannels: 3, width: 8, encBlocks: [1, 1], middleBlocks: 1, decBlocks: [1, 1], extraCondChannels: 1, prediction: 'residual' } as const;
+    const model = createNetwork(config as NetworkConfig, { seed: 4 });
+    const rng = new Rng(8);
+    model.loadStateDict(Object.fromEntries(Object.entries(model.stateDict()).map(([n, v]) => [n, { shape: v.shape, data: Float32Array.from(rng.normal([v.data.length]), (x) => 0.2 * x) }])));
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const { gt, lq } = batchOf(rng, 3, 8, 8);
+    const extraCond = tf.tensor(Float32Array.from(rng.uniform([3 * 8 * 8]), (u) => (u > 0.6 ? 1 : 0)), [3, 8, 8, 1]);
+    const noise = tf.tensor(rng.normal([3, 8, 8, 3]), [3, 8, 8, 3]);
+    const base = { sde, model, batch: { gt, lq, extraCond }, t: [1, 37, 100], noise, objective: 'x0' } as const;
+    const n0 = tf.memory().numTensors;
+    const l1 = async (k?: number) => (await ortGrads.compute({ ...base, norm: 'l1', ...(k !== undefined ? { maskLossWeight: k } : {}) })).loss;
+    const [plain, w1, w2, w3] = [await l1(), await l1(1), await l1(2), await l1(3)];
+    expect(w1).toBe(plain);
+    expect(w2).toBeGreaterThan(plain * 1.05); // the masked pixels' share of the loss, added once more
+    expect(Math.abs((w3 - w2) - (w2 - w1))).toBeLessThan(1e-5 * w3);
+    for (const norm of ['l1', 'l2'] as const) {
+      const task = { ...base, norm, maskLossWeight: 5 };
+      const ref = inProcessGradients.compute(task) as GradientResult;
+      const got = await ortGrads.compute(task);
+      expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+      expect(worstGradErr(got, ref)).toBeLessThan(1e-4);
+      const chunked = await microBatchGradients(2, ortGrads).compute(task);
+      expect(worstGradErr(chunked, ref)).toBeLessThan(1e-4);
+      const unweighted = inProcessGradients.compute({ ...base, norm }) as GradientResult;
+      expect(Math.abs(unweighted.loss - ref.loss)).toBeGreaterThan(1e-3 * ref.loss);
+      for (const r of [ref, got, chunked, unweighted]) disposeGradients(r.grads);
+    }
+    // No mask in the batch: no pixel is missing, every weight is 1.
+    const { extraCondChannels: _k, ...unmasked } = config;
+    const noMask = { ...base, model: createNetwork(unmasked as NetworkConfig, { seed: 4 }), batch: { gt, lq }, norm: 'l1' } as const;
+    const a = inProcessGradients.compute(noMask) as GradientResult;
+    const b = inProcessGradients.compute({ ...noMask, maskLossWeight: 7 }) as GradientResult;
+    expect(b.loss).toBe(a.loss);
+    disposeGradients(a.grads);
+    disposeGradients(b.grads);
+    noMask.model.dispose();
+    expect(tf.memory().numTensors).toBe(n0);
+    for (const bad of [0, -1, Number.NaN]) {
+      expect(() => new Trainer({ sde, model, data: { next: async () => ({ gt, lq }) } as never, config: { maskLossWeight: bad } })).toThrow(/maskLossWeight must be a finite number > 0/);
+    }
+    tf.dispose([gt, lq, extraCond, noise]);
+    model.dispose();
+  });
 });

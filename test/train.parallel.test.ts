@@ -102,6 +102,27 @@ describe('WorkerGradientPool', () => {
     model.dispose();
   });
 
+  it('maskLossWeight reaches the workers: a batch with a mask, weighted, matches one thread and differs from unweighted', async () => {
+    const sde = new MeanRevertingSDE(sdeConfig);
+    const model = new UNet({ ...unetConfig, prediction: 'residual' }, { seed: 5 });
+    const batch0 = data().next(new Rng(6)) as { gt: tf.Tensor; lq: tf.Tensor };
+    const extraCond = tf.tensor(Float32Array.from(new Rng(8).uniform([3 * 8 * 8]), (u) => (u > 0.7 ? 1 : 0)), [3, 8, 8, 1]);
+    const batch = { ...batch0, extraCond };
+    const noise = tf.tensor(new Rng(7).normal(batch.gt.shape), batch.gt.shape);
+    const task = { sde, model, batch, t: [2, 19, 11], noise, objective: 'x0', norm: 'l1', maskLossWeight: 4 } as const;
+    const one = inProcessGradients.compute(task) as Awaited<ReturnType<typeof pool.compute>>;
+    const two = await pool.compute(task);
+    const plain = await pool.compute({ ...task, maskLossWeight: 1 });
+    expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-6 * Math.abs(one.loss));
+    expect(plain.loss).toBeLessThan(0.95 * one.loss);
+    let worst = 0;
+    for (const [name, g] of Object.entries(one.grads)) worst = Math.max(worst, normErr(gradientValues(two.grads[name]), gradientValues(g)));
+    expect(worst).toBeLessThan(1e-5);
+    for (const r of [one, two, plain]) disposeGradients(r.grads);
+    tf.dispose([batch.gt, batch.lq, extraCond, noise]);
+    model.dispose();
+  });
+
   it('refuses a model that is not a UNet, and bad worker counts', async () => {
     const w = tf.variable(tf.zeros([1]));
     const model = { predict: (x: tf.Tensor) => tf.mul(x, w), variables: new Map([['w', w]]) };

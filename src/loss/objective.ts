@@ -39,11 +39,17 @@ export function defaultObjective(prediction: Prediction = 'noise'): Objective {
 }
 
 /** Which matching objective and norm a training loss uses (see {@link trainingLoss}). */
-export interface ObjectiveOptions {
+export interface ObjectiveOptions<X = Tensor> {
   /** The objective (default `'ml'`). */
   readonly objective?: Objective;
   /** `'l1'` (default) or `'l2'`. */
   readonly norm?: 'l1' | 'l2';
+  /**
+   * Optional per-element weight, shaped like the network output (non-negative): the loss's
+   * difference is multiplied by it before the norm, so an l1 loss weights each element's error by
+   * it (l2 by its square). Not disposed. Default: all 1.
+   */
+  readonly weight?: X;
 }
 
 /** A training pair: the clean target `gt` (`x0`) and the degraded `lq` (the mean-reverting SDE's `mu`; unused by a DenoisingSDE). */
@@ -116,12 +122,13 @@ export function objectiveDiff<X>(sde: DiffusionSDE<X>, prediction: Prediction, o
  * @param noise - `z`, shaped like the batch; not disposed.
  * @returns a rank-0 tensor owned by the caller (differentiable w.r.t. the model's variables).
  */
-export function trainingLoss<X>(sde: DiffusionSDE<X>, model: PredictingModel<X>, pair: TrainingPair<X>, t: readonly number[], noise: X, options: ObjectiveOptions = {}): X {
+export function trainingLoss<X>(sde: DiffusionSDE<X>, model: PredictingModel<X>, pair: TrainingPair<X>, t: readonly number[], noise: X, options: ObjectiveOptions<X> = {}): X {
   const b = sde.backend;
   return b.tidy(() => {
     const xt = sampleTrainingState(sde, pair, t, noise);
     const out = model.predict(xt, conditionOf(sde, pair, 'trainingLoss'), t);
-    const diff = objectiveDiff(sde, model.prediction ?? 'noise', out, xt, pair, t, options.objective ?? 'ml');
+    const raw = objectiveDiff(sde, model.prediction ?? 'noise', out, xt, pair, t, options.objective ?? 'ml');
+    const diff = options.weight === undefined ? raw : b.mul(raw, options.weight);
     return reduceMatching(sde, diff, { norm: options.norm ?? 'l1' }, 'trainingLoss');
   });
 }

@@ -109,6 +109,12 @@ export interface TrainRunConfig {
    * channel's input weights start at zero. Default false.
    */
   maskChannel?: boolean;
+  /**
+   * Inpainting: the loss weight of the missing pixels relative to 1 for the known ones (the
+   * Trainer's `maskLossWeight`), so the network learns mostly from what it must make up rather
+   * than from the pixels it copies. Needs a `degradation` that makes masks. Default 1.
+   */
+  maskLossWeight?: number;
   /** Training objective: 'ml', 'noise' or 'x0' (default: the one that converges with `prediction`, see {@link defaultObjective}: 'x0' for a residual network). */
   objective?: Objective;
   /** Loss norm: 'l1' (default) or 'l2'. */
@@ -302,10 +308,25 @@ export function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [numbe
         ? { lrSchedule: { type: 'multistep', milestones: cfg.lrMilestones, gamma: 0.5 } }
         : {}),
     ...(cfg.clip !== undefined ? { clipGradNorm: cfg.clip } : {}),
+    ...(cfg.maskLossWeight !== undefined ? { maskLossWeight: checkMaskLossWeight(cfg) } : {}),
     ...(cfg.ema ? {} : { ema: false }),
     ...(cfg.sde === 'denoising' && parseNoiseLevels(cfg).clip ? { clipState: true } : {}),
     ...(cfg.dataNoise !== undefined ? { dataNoise: cfg.dataNoise } : {}),
   };
+}
+
+/** `cfg.maskLossWeight`, checked: a finite number > 0 with a synthetic degradation that makes inpainting masks. */
+function checkMaskLossWeight(cfg: TrainRunConfig): number {
+  const w = cfg.maskLossWeight;
+  if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) throw new TrainingRunError(`--mask-loss-weight must be a number > 0, got ${JSON.stringify(w)}`);
+  let fill: number | 'smooth' | undefined;
+  try {
+    fill = cfg.degradation === undefined || cfg.lq !== undefined ? undefined : inpaintFillOf(degradationOfRun(cfg.degradation));
+  } catch (e) {
+    throw new TrainingRunError(`--mask-loss-weight: ${(e as Error).message}`);
+  }
+  if (fill === undefined) throw new TrainingRunError('--mask-loss-weight needs synthetic data whose --degradation makes inpainting masks (kind inpaint)');
+  return w;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A batch's extra condition channels (e.g. the inpainting mask) on their way to a network with
  * `extraCondChannels`: checked against the network, and appended to the condition the loss
- * passes to it, so every gradient computer feeds the network the same condition.
+ * passes to it, so every gradient computer feeds the network the same condition; and the loss
+ * weight a mask gives the pixels it marks (`maskLossWeight`), the same in every computer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { extraCondChannels, type NetworkConfig } from '../nn/nets/network.js';
@@ -47,4 +48,27 @@ export function batchModel(model: TrainableNoiseModel, batch: Batch, where: stri
     ...(model.prediction !== undefined ? { prediction: model.prediction } : {}),
     predict: (xt, cond, t) => (cond === null ? model.predict(xt, cond, t) : tf.tidy(() => model.predict(xt, withExtraCond(cond, extra), t))),
   };
+}
+
+/**
+ * The per-element loss weight of `batch` under `maskLossWeight` (see `GradientTask.maskLossWeight`):
+ * `1 + (maskLossWeight - 1) * m` with `m` the first channel of `batch.extraCond` (the inpainting
+ * mask, 1 = missing), repeated over the `channels` of the network output: `[B, H, W, channels]`.
+ * @returns a new tensor owned by the caller, or `null` when `maskLossWeight` is undefined or 1 or
+ *   the batch has no mask (no pixel of it is missing: every weight would be 1).
+ * @throws RangeError (one line, naming `where`) for a mask of another height or width than the batch.
+ */
+export function maskLossWeightOf(batch: Batch, maskLossWeight: number | undefined, channels: number, where: string): tf.Tensor | null {
+  if (maskLossWeight === undefined || maskLossWeight === 1) return null;
+  const e = batch.extraCond;
+  if (e === undefined) return null;
+  const [B, H, W] = batch.gt.shape;
+  if (e.rank !== 4 || e.shape[0] !== B || e.shape[1] !== H || e.shape[2] !== W) {
+    throw new RangeError(`${where}: maskLossWeight needs a mask [${B}, ${H}, ${W}, k] with the batch, got [${e.shape.join(', ')}]`);
+  }
+  return tf.tidy(() => {
+    const m = e.shape[3] === 1 ? e : tf.slice(e, [0, 0, 0, 0], [B, H, W, 1]);
+    const w = tf.add(tf.mul(m, tf.scalar(maskLossWeight - 1, 'float32')), tf.scalar(1, 'float32'));
+    return channels === 1 ? w : tf.tile(w, [1, 1, 1, channels]);
+  });
 }

@@ -5,7 +5,7 @@ import { trainingLoss } from '../loss/objective.js';
 import { hostValues } from './host-state.js';
 import { tfjsGradientsRegistered } from '../engine/backend.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
-import { batchModel } from './extra-cond.js';
+import { batchModel, maskLossWeightOf } from './extra-cond.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
 export interface GradientTask {
@@ -23,6 +23,14 @@ export interface GradientTask {
   readonly objective: Objective;
   /** Matching norm. */
   readonly norm: 'l1' | 'l2';
+  /**
+   * Optional: the loss weight of the pixels the batch's mask marks (the first channel of
+   * `batch.extraCond`, 1 = missing, as the `inpaint` degradation makes it) relative to 1 for the
+   * others: each element's difference is multiplied by `1 + (maskLossWeight - 1) * mask` before the
+   * norm, so an inpainting network learns from the pixels it must make up rather than mostly from
+   * those it copies. Default 1 (unweighted).
+   */
+  readonly maskLossWeight?: number;
 }
 
 /**
@@ -76,7 +84,7 @@ export interface GradientComputer {
 /** The default {@link GradientComputer}: `tf.variableGrads` on the active backend, in this thread. */
 export const inProcessGradients: GradientComputer = {
   compute(task: GradientTask): GradientResult {
-    const { sde, model, batch, t, noise, objective, norm } = task;
+    const { sde, model, batch, t, noise, objective, norm, maskLossWeight } = task;
     if (!tfjsGradientsRegistered()) {
       throw new Error("inProcessGradients: tfjs has no gradient functions registered; in Node install @tensorflow/tfjs-layers " +
         "(its bundle registers them; selectBackend() loads it), in a bundled app import '@tensorflow/tfjs-core/dist/register_all_gradients'");
@@ -84,9 +92,17 @@ export const inProcessGradients: GradientComputer = {
     const names = [...model.variables.keys()];
     const vars = names.map((n) => model.variables.get(n) as tf.Variable);
     const net = batchModel(model, batch, 'inProcessGradients');
-    const { value, grads } = tf.variableGrads(() => trainingLoss(sde, net, batch, t, noise, { objective, norm }) as tf.Scalar, vars);
-    const loss = value.dataSync()[0];
-    value.dispose();
+    const weight = maskLossWeightOf(batch, maskLossWeight, batch.gt.shape[3] ?? 1, 'inProcessGradients');
+    let loss: number;
+    let grads: tf.NamedTensorMap;
+    try {
+      const r = tf.variableGrads(() => trainingLoss(sde, net, batch, t, noise, { objective, norm, ...(weight ? { weight } : {}) }) as tf.Scalar, vars);
+      grads = r.grads;
+      loss = r.value.dataSync()[0];
+      r.value.dispose();
+    } finally {
+      weight?.dispose();
+    }
     // variableGrads keys gradients by tf's variable names; map back to ours.
     const named: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => {

@@ -14,7 +14,7 @@ import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/or
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
 import type { GradientComputer, GradientResult, GradientTask } from './gradients.js';
 import { readsFreshCopies, sharedHostValues } from './host-state.js';
-import { extraCondOf } from './extra-cond.js';
+import { extraCondOf, maskLossWeightOf } from './extra-cond.js';
 import { withExtraCond } from '../nn/tfjs/network.js';
 import { objectiveDiff, sampleTrainingState } from '../loss/objective.js';
 
@@ -103,7 +103,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   return {
     async compute(task: GradientTask): Promise<GradientResult> {
       if (released) throw new Error('createOrtGradients: compute after dispose()');
-      const { sde, model, batch, t, noise, objective, norm } = task;
+      const { sde, model, batch, t, noise, objective, norm, maskLossWeight } = task;
       const config = checkNetworkConfig((model as { config?: NetworkConfig }).config as NetworkConfig, 'createOrtGradients (the model must be a network irsde builds: UNet, NAFNet or CustomNetwork)');
       const [B, H, W, C] = batch.gt.shape;
       const outC = imageChannels(config).output;
@@ -124,7 +124,9 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
         const zero = tf.zeros([B, H, W, outC]);
         const b = objectiveDiff(sde, prediction, zero, xtT, batch, t, objective);
         const a = tf.sub(objectiveDiff(sde, prediction, tf.onesLike(zero), xtT, batch, t, objective), b);
-        return [xtT, a, b];
+        // A loss weight w scales the difference: w (a out + b) = (w a) out + w b.
+        const w = maskLossWeightOf(batch, maskLossWeight, outC, 'createOrtGradients');
+        return w === null ? [xtT, a, b] : [xtT, tf.mul(a, w), tf.mul(b, w)];
       });
       let xt: Float32Array, scale: Float32Array, offset: Float32Array;
       try {

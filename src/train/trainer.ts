@@ -6,7 +6,7 @@ import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
 import { defaultObjective, OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
-import { batchModel } from './extra-cond.js';
+import { batchModel, maskLossWeightOf } from './extra-cond.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
@@ -56,6 +56,12 @@ export interface TrainerConfig {
   readonly objective?: Objective;
   /** `'l1'` (default) or `'l2'`. */
   readonly norm?: 'l1' | 'l2';
+  /**
+   * Inpainting: the loss weight of the pixels the batch's mask marks as missing, relative to 1 for
+   * the known ones (see `GradientTask.maskLossWeight`; needs batches with a mask, from the `inpaint`
+   * degradation). Default 1.
+   */
+  readonly maskLossWeight?: number;
   /** Seed of the trainer's generator (timesteps, noise, and the batch source's draws). Default 0. */
   readonly seed?: number;
   /**
@@ -210,6 +216,9 @@ export class Trainer {
         throw new RangeError(`Trainer: timesteps must be integers [min, max] with 1 <= min <= max <= T = ${sde.T}, got ${JSON.stringify(config.timesteps)}`);
       }
     }
+    if (config.maskLossWeight !== undefined && !(Number.isFinite(config.maskLossWeight) && config.maskLossWeight > 0)) {
+      throw new RangeError(`Trainer: maskLossWeight must be a finite number > 0, got ${String(config.maskLossWeight)}`);
+    }
     if (config.clipGradNorm !== undefined && !(config.clipGradNorm > 0)) {
       throw new RangeError(`Trainer: clipGradNorm must be > 0, got ${config.clipGradNorm}`);
     }
@@ -244,7 +253,12 @@ export class Trainer {
 
   /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
   lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
-    return trainingLoss(this.sde, batchModel(this.model, batch, 'Trainer.lossOf'), batch, t, noise, { objective: this.objective, norm: this.config.norm }) as tf.Scalar;
+    const weight = maskLossWeightOf(batch, this.config.maskLossWeight, batch.gt.shape[3] ?? 1, 'Trainer.lossOf');
+    try {
+      return trainingLoss(this.sde, batchModel(this.model, batch, 'Trainer.lossOf'), batch, t, noise, { objective: this.objective, norm: this.config.norm, ...(weight ? { weight } : {}) }) as tf.Scalar;
+    } finally {
+      weight?.dispose();
+    }
   }
 
   /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
@@ -293,6 +307,7 @@ export class Trainer {
       const result = await this.gradients.compute({
         sde: this.sde, model: this.model, batch, t, noise,
         objective: this.objective, norm: this.config.norm ?? 'l1',
+        ...(this.config.maskLossWeight !== undefined ? { maskLossWeight: this.config.maskLossWeight } : {}),
       });
       const named = result.grads;
       lossValue = result.loss;

@@ -21,7 +21,7 @@ export const TRAIN_CONFIG_KEYS = [
   'T', 'maxSigma255', 'schedule', 'eps', 'steps', 'batch', 'patch', 'lr', 'lrMilestones', 'lrSchedule', 'clip', 'ema',
   'seed', 'out', 'checkpointEvery', 'valEvery', 'valSteps', 'valSampler', 'valCrop', 'engine', 'workers', 'gradients',
   'conv3x3', 'valGt', 'valLq', 'valDegradations', 'greyFraction', 'arch', 'width', 'encBlocks', 'middleBlocks',
-  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'contrast', 'dataNoise', 'initWeights', 'maskChannel', 'quiet',
+  'decBlocks', 'sde', 'noiseLevels', 'timesteps', 'defocus', 'contrast', 'dataNoise', 'initWeights', 'maskChannel', 'maskLossWeight', 'quiet',
 ] as const satisfies ReadonlyArray<keyof TrainRunConfig>;
 // Compile-time check that the list names every key of TrainRunConfig.
 const everyKeyListed: Record<Exclude<keyof TrainRunConfig, (typeof TRAIN_CONFIG_KEYS)[number]>, never> = {};
@@ -152,6 +152,7 @@ export function registerTrain(program: Command): void {
     .option('--middle-blocks <n>', 'nafnet: NAFBlocks in the middle (default: 1)', intOption('--middle-blocks', 0))
     .option('--dec-blocks <list>', 'nafnet: comma-separated NAFBlocks per decoder level (default: 1,1,1,1)', (v: string) => v.split(',').map((s) => intOption('--dec-blocks', 0)(s)))
     .option('--mask-channel', 'inpainting: give the network the mask as an extra input channel (needs an inpaint --degradation; the model file records the task inpaint, so restore takes --mask; --init-weights may name an unmasked model of the same sizes) (default: off)')
+    .option('--mask-loss-weight <w>', 'inpainting: loss weight of the missing pixels relative to 1 for the known ones (needs an inpaint --degradation) (default: 1)', numberOption('--mask-loss-weight', 0))
     .option('--prediction <kind>', `what the network predicts: residual (x0 - mu; converges fast, suits few-step sampling) or noise (the reference's)${def(TRAIN_RUN_DEFAULTS.prediction)}`, choiceOption('--prediction', NETWORK_PREDICTIONS))
     .option('--objective <name>', `training loss: ml (maximum likelihood), noise (noise matching) or x0 (clean-image matching) (default: ${defaultObjective(TRAIN_RUN_DEFAULTS.prediction)}; with --prediction noise: ${defaultObjective('noise')})`, choiceOption('--objective', OBJECTIVES))
     .option('--norm <name>', `loss norm: l1 or l2${def(TRAIN_RUN_DEFAULTS.norm ?? 'l1')}`, choiceOption('--norm', ['l1', 'l2'] as const))

@@ -180,6 +180,7 @@ export class WorkerGradientPool implements GradientComputer {
         gt: gt.slice(a, b), lq: lq.slice(a, b), noise: noise.slice(a, b),
         ...(extra !== undefined && extraData !== null ? { extraCond: { data: extraData.slice(start * extraPer, (start + n) * extraPer), shape: [n, ...extra.shape.slice(1)] } } : {}),
         t: task.t.slice(start, start + n), objective: task.objective, norm: task.norm,
+        ...(task.maskLossWeight !== undefined ? { maskLossWeight: task.maskLossWeight } : {}),
       };
       const slot = pool.slots[k];
       const moved = [msg.gt.buffer as ArrayBuffer, msg.lq.buffer as ArrayBuffer, msg.noise.buffer as ArrayBuffer, ...(msg.extraCond ? [msg.extraCond.data.buffer as ArrayBuffer] : [])];

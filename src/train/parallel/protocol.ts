@@ -62,6 +62,8 @@ export interface StepMessage {
   readonly t: readonly number[];
   readonly objective: Objective;
   readonly norm: 'l1' | 'l2';
+  /** The task's `maskLossWeight`, when it has one. */
+  readonly maskLossWeight?: number;
 }
 
 /** Worker -> main replies. */

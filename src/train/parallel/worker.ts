@@ -55,7 +55,7 @@ async function step(state: WorkerState, msg: StepMessage): Promise<number> {
   };
   const noise = tf.tensor(msg.noise, shape, 'float32');
   try {
-    const { loss, grads } = await state.gradients.compute({ sde: state.sde, model, batch, t: msg.t, noise, objective: msg.objective, norm: msg.norm });
+    const { loss, grads } = await state.gradients.compute({ sde: state.sde, model, batch, t: msg.t, noise, objective: msg.objective, norm: msg.norm, ...(msg.maskLossWeight !== undefined ? { maskLossWeight: msg.maskLossWeight } : {}) });
     layout.names.forEach((name, i) => {
       const g = grads[name];
       const n = layout.shapes[i].reduce((a, b) => a * b, 1);
