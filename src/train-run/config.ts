@@ -315,17 +315,25 @@ export function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [numbe
   };
 }
 
+/**
+ * The fill of the inpainting masks a run's synthetic degradation makes, or `undefined` when it
+ * makes none (paired `--lq` data, no degradation, or one without kind `inpaint`).
+ * @throws TrainingRunError naming `flag` for a degradation whose masks have several fills.
+ */
+function runInpaintFill(cfg: TrainRunConfig, flag: string): number | 'smooth' | undefined {
+  if (cfg.degradation === undefined || cfg.lq !== undefined) return undefined;
+  try {
+    return inpaintFillOf(degradationOfRun(cfg.degradation));
+  } catch (e) {
+    throw new TrainingRunError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
 /** `cfg.maskLossWeight`, checked: a finite number > 0 with a synthetic degradation that makes inpainting masks. */
 function checkMaskLossWeight(cfg: TrainRunConfig): number {
   const w = cfg.maskLossWeight;
   if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) throw new TrainingRunError(`--mask-loss-weight must be a number > 0, got ${JSON.stringify(w)}`);
-  let fill: number | 'smooth' | undefined;
-  try {
-    fill = cfg.degradation === undefined || cfg.lq !== undefined ? undefined : inpaintFillOf(degradationOfRun(cfg.degradation));
-  } catch (e) {
-    throw new TrainingRunError(`--mask-loss-weight: ${(e as Error).message}`);
-  }
-  if (fill === undefined) throw new TrainingRunError('--mask-loss-weight needs synthetic data whose --degradation makes inpainting masks (kind inpaint)');
+  if (runInpaintFill(cfg, '--mask-loss-weight') === undefined) throw new TrainingRunError('--mask-loss-weight needs synthetic data whose --degradation makes inpainting masks (kind inpaint)');
   return w;
 }
 
@@ -337,12 +345,7 @@ function checkMaskLossWeight(cfg: TrainRunConfig): number {
 export function taskOfRun(cfg: TrainRunConfig): ModelTask | undefined {
   if (!cfg.maskChannel) return undefined;
   if (cfg.degradation === undefined || cfg.lq !== undefined) throw new TrainingRunError('--mask-channel needs synthetic data whose --degradation makes inpainting masks (kind inpaint), not paired --lq data');
-  let fill: number | 'smooth' | undefined;
-  try {
-    fill = inpaintFillOf(degradationOfRun(cfg.degradation));
-  } catch (e) {
-    throw new TrainingRunError(`--mask-channel: ${(e as Error).message}`);
-  }
+  const fill = runInpaintFill(cfg, '--mask-channel');
   if (fill === undefined) throw new TrainingRunError('--mask-channel needs a --degradation that makes inpainting masks (kind inpaint, e.g. --degradation inpaint)');
   return { name: 'inpaint', inpaint: { fill } };
 }

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { extraCondChannels, type NetworkConfig } from '../nn/nets/network.js';
 import { withExtraCond } from '../nn/tfjs/network.js';
-import type { PredictingModel } from '../loss/objective.js';
+import { trainingLoss, type Objective, type PredictingModel } from '../loss/objective.js';
+import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
 
 /** The extra condition channels a model takes: its irsde config's `extraCondChannels` (0 for models without one, e.g. a `LayersNetwork`). */
@@ -71,4 +72,23 @@ export function maskLossWeightOf(batch: Batch, maskLossWeight: number | undefine
     const w = tf.add(tf.mul(m, tf.scalar(maskLossWeight - 1, 'float32')), tf.scalar(1, 'float32'));
     return channels === 1 ? w : tf.tile(w, [1, 1, 1, channels]);
   });
+}
+
+/**
+ * The training loss of `batch` as every in-thread computer takes it: `trainingLoss` of
+ * {@link batchModel} (the batch's extra condition channels appended to the condition) with the
+ * {@link maskLossWeightOf} weight when `maskLossWeight` asks for one. Differentiable; the caller
+ * disposes the result (the weight is disposed here: tfjs keeps its own copy for the backward pass).
+ */
+export function batchTrainingLoss(
+  sde: DiffusionSDE<tf.Tensor>, model: TrainableNoiseModel, batch: Batch, t: readonly number[], noise: tf.Tensor,
+  options: { readonly objective: Objective; readonly norm?: 'l1' | 'l2'; readonly maskLossWeight?: number }, where: string,
+): tf.Scalar {
+  const weight = maskLossWeightOf(batch, options.maskLossWeight, batch.gt.shape[3] ?? 1, where);
+  try {
+    const opts = { objective: options.objective, ...(options.norm !== undefined ? { norm: options.norm } : {}), ...(weight ? { weight } : {}) };
+    return trainingLoss(sde, batchModel(model, batch, where), batch, t, noise, opts) as tf.Scalar;
+  } finally {
+    weight?.dispose();
+  }
 }

@@ -5,7 +5,7 @@ import { trainingLoss } from '../loss/objective.js';
 import { hostValues } from './host-state.js';
 import { tfjsGradientsRegistered } from '../engine/backend.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
-import { batchModel, maskLossWeightOf } from './extra-cond.js';
+import { batchTrainingLoss } from './extra-cond.js';
 
 /** Everything one training step's gradient needs (all tensors borrowed: not disposed). */
 export interface GradientTask {
@@ -91,18 +91,9 @@ export const inProcessGradients: GradientComputer = {
     }
     const names = [...model.variables.keys()];
     const vars = names.map((n) => model.variables.get(n) as tf.Variable);
-    const net = batchModel(model, batch, 'inProcessGradients');
-    const weight = maskLossWeightOf(batch, maskLossWeight, batch.gt.shape[3] ?? 1, 'inProcessGradients');
-    let loss: number;
-    let grads: tf.NamedTensorMap;
-    try {
-      const r = tf.variableGrads(() => trainingLoss(sde, net, batch, t, noise, { objective, norm, ...(weight ? { weight } : {}) }) as tf.Scalar, vars);
-      grads = r.grads;
-      loss = r.value.dataSync()[0];
-      r.value.dispose();
-    } finally {
-      weight?.dispose();
-    }
+    const { value, grads } = tf.variableGrads(() => batchTrainingLoss(sde, model, batch, t, noise, { objective, norm, ...(maskLossWeight !== undefined ? { maskLossWeight } : {}) }, 'inProcessGradients'), vars);
+    const loss = value.dataSync()[0];
+    value.dispose();
     // variableGrads keys gradients by tf's variable names; map back to ours.
     const named: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => {

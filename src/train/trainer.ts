@@ -4,9 +4,9 @@ import type { DiffusionSDE } from '../sde/diffusion-sde.js';
 import { isDenoisingSDE } from '../sde/kinds.js';
 import type { DenoisingSDE } from '../sde/denoising-sde.js';
 import { sdeConfigOf, type AnySDEConfig } from '../sde/factory.js';
-import { defaultObjective, OBJECTIVES, trainingLoss, type Objective } from '../loss/objective.js';
+import { defaultObjective, OBJECTIVES, type Objective } from '../loss/objective.js';
 import type { Batch, TrainableNoiseModel } from './types.js';
-import { batchModel, maskLossWeightOf } from './extra-cond.js';
+import { batchTrainingLoss } from './extra-cond.js';
 import { disposeGradients, inProcessGradients, type GradientComputer } from './gradients.js';
 import { Adam, type AdamState } from './adam.js';
 import { checkStorage, defaultStorage, type StateStorage } from './host-state.js';
@@ -253,12 +253,8 @@ export class Trainer {
 
   /** The loss of a batch at given timesteps, as a rank-0 tensor (differentiable; caller disposes). */
   lossOf(batch: Batch, t: number[], noise: tf.Tensor): tf.Scalar {
-    const weight = maskLossWeightOf(batch, this.config.maskLossWeight, batch.gt.shape[3] ?? 1, 'Trainer.lossOf');
-    try {
-      return trainingLoss(this.sde, batchModel(this.model, batch, 'Trainer.lossOf'), batch, t, noise, { objective: this.objective, norm: this.config.norm, ...(weight ? { weight } : {}) }) as tf.Scalar;
-    } finally {
-      weight?.dispose();
-    }
+    const { norm, maskLossWeight } = this.config;
+    return batchTrainingLoss(this.sde, this.model, batch, t, noise, { objective: this.objective, ...(norm !== undefined ? { norm } : {}), ...(maskLossWeight !== undefined ? { maskLossWeight } : {}) }, 'Trainer.lossOf');
   }
 
   /** Runs one training step (draws a batch, timesteps and noise; updates weights, EMA, LR). */
