@@ -159,6 +159,7 @@ export {
   DEFAULT_RESTORE_STEPS,
   MIN_SR_INPUT,
   restorerForModel,
+  selfEnsemble,
   type EngineFactory,
   type NoiseLevelUsed,
   type ValidationOptions,
@@ -195,6 +196,9 @@ export {
   DEFAULT_SAMPLERS,
   isSamplerName,
   defaultSamplerFor,
+  ENSEMBLE_SIZES,
+  checkEnsembleSize,
+  type EnsembleSize,
   // Moved out of the curated `irsde` in 0.2.0.
   solveProbabilityFlow,
   fromScoreModel,

@@ -82,6 +82,37 @@ describe('export --task, then restore', () => {
     }
   });
 
+  it('--ensemble: export stores it in the recommended sampling, restore uses it (or its own) and says so; bad values are one line and write nothing', async () => {
+    const ens = join(dir, 'ensemble.safetensors');
+    const ex = await irsde(['export', plain, '--model', ens, '--sampler', 'posterior', '--steps', '1', '--eta', '0', '--ensemble', '4']);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stderr).toMatch(/posterior 1 steps x4 ensemble/);
+    const loaded = await loadModelFile(ens);
+    expect(loaded.info.sampling).toEqual({ sampler: 'posterior', steps: 1, eta: 0, ensemble: 4 });
+    loaded.network.dispose();
+    await writeImage(join(dir, 'ens-in.png'), photo(12, 12, 5));
+    const cpu = ['--engine', 'cpu'];
+    const fromFile = await irsde(['restore', join(dir, 'ens-in.png'), join(dir, 'ens-a.png'), '--weights', ens, ...cpu]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(fromFile.stderr).toMatch(/1 steps x4 ensemble/);
+    const given = await irsde(['restore', join(dir, 'ens-in.png'), join(dir, 'ens-b.png'), '--weights', plain, '--ensemble', '4', ...cpu]);
+    expect(given.stderr).toMatch(/x4 ensemble/);
+    expect((await readImage(join(dir, 'ens-a.png'))).data).toEqual((await readImage(join(dir, 'ens-b.png'))).data);
+    const off = await irsde(['restore', join(dir, 'ens-in.png'), join(dir, 'ens-c.png'), '--weights', ens, '--ensemble', '1', ...cpu]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).not.toMatch(/x\d ensemble/);
+    for (const args of [
+      ['restore', join(dir, 'ens-in.png'), join(dir, 'ens-never.png'), '--weights', plain, '--ensemble', '3', ...QUICK],
+      ['export', plain, '--model', join(dir, 'ens-never.safetensors'), '--ensemble', '8'],
+    ]) {
+      const r = await irsde(args);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(args[0] === 'restore' ? /--ensemble must be one of 1, 2, 4, 8, got '3'/ : /--ensemble is part of a recommended sampling: give it with --sampler and --steps/);
+    }
+    expect(existsSync(join(dir, 'ens-never.png')) || existsSync(join(dir, 'ens-never.safetensors'))).toBe(false);
+  });
+
   it('inpaint: --mask is required and must match the input; masked pixels change, the others are kept exactly', async () => {
     const inp = join(dir, 'inpaint.safetensors');
     expect((await irsde(['export', plain, '--model', inp, '--task', 'inpaint'])).code).toBe(0);

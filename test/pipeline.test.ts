@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UNet, DenoisingSDE, MeanRevertingSDE, Restorer, Rng, from255, psnr, saveModel, loadRestorer, selectBackend, type FloatImage, type RestoredTile } from '../src/index.js';
 import { gaussianNoise } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
-import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, type EngineFactory } from '../src/advanced.js';
+import { DEFAULT_RESTORE_STEPS, defaultTile, fullAttentionScale, selfEnsemble, type EngineFactory, type EnsembleSize, type TileModel } from '../src/advanced.js';
 import { SHARED } from './helpers/goldens.js';
 import { DEFAULT_MODEL_FILE, shippedModelPath } from '../src/io/shipped-model.js';
 
@@ -154,6 +154,58 @@ describe('Restorer', () => {
     expect(spread).toBeGreaterThan(1e-3); // the SDE's noise differs per sample
     await expect(inp.restore(photo, { mask, samples: 1 })).rejects.toThrow(/samples must be an integer >= 2, got 1/);
     await inp.dispose();
+  });
+
+  it('ensemble: the mean of the network over flipped / transposed copies mapped back (exact for an equivariant network, the mirror average for a position-dependent one), from the options or the model file; bad sizes refused', async () => {
+    await selectBackend('wasm');
+    // A network that answers with each pixel's column index: not equivariant.
+    const columns: TileModel<tf.Tensor> = (xt) => tf.tidy(() => tf.mul(tf.onesLike(xt), tf.reshape(tf.range(0, xt.shape[2] as number), [1, 1, -1, 1])));
+    // A pixel-wise one (equivariant): its copies agree, so the ensemble is the network itself.
+    const pixelwise: TileModel<tf.Tensor> = (xt, c, _t, extra) => tf.tidy(() => tf.sub(tf.add(tf.mul(xt, 2), c as tf.Tensor), extra as tf.Tensor));
+    const H = 5, W = 8;
+    const rnd = (seed: number, ch: number) => tf.tensor4d(Array.from(new Rng(seed).uniform([H * W * ch])), [1, H, W, ch]);
+    const [xt, cond, extra] = [rnd(1, 3), rnd(2, 3), rnd(3, 1)];
+    const before = tf.memory().numTensors;
+    const mean = async (m: TileModel<tf.Tensor>, n: EnsembleSize) => {
+      const y = await selfEnsemble(m, n)(xt, cond, 5, extra);
+      const v = Array.from(y.dataSync());
+      expect(y.shape).toEqual([1, H, W, 3]);
+      y.dispose();
+      return v;
+    };
+    const cols = columns(xt, cond, 5, extra) as tf.Tensor;
+    expect(await mean(columns, 1)).toEqual(Array.from(cols.dataSync()));
+    cols.dispose();
+    for (const v of await mean(columns, 2)) expect(v).toBeCloseTo((W - 1) / 2, 6); // j and W-1-j
+    for (const v of await mean(columns, 4)) expect(v).toBeCloseTo((W - 1) / 2, 6);
+    for (const v of await mean(columns, 8)) expect(v).toBeCloseTo((W - 1 + H - 1) / 4, 6); // transposed copies answer rows
+    const direct = pixelwise(xt, cond, 5, extra) as tf.Tensor;
+    const want = Array.from(direct.dataSync());
+    direct.dispose();
+    for (const n of [2, 4, 8] as const) (await mean(pixelwise, n)).forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+    expect(tf.memory().numTensors).toBe(before); // nothing leaked, the inputs kept
+    expect(() => selfEnsemble(columns, 3 as never)).toThrow(/ensemble must be one of 1, 2, 4, 8, got 3/);
+    tf.dispose([xt, cond, extra]);
+
+    // Through the Restorer: the option, or the model file's recommendation; reported in the result.
+    const net = new UNet({ inChannels: 3, outChannels: 3, nf: 4, depth: 1, prediction: 'residual' });
+    const sde = new MeanRevertingSDE({ T: 10, maxSigma: from255(10) });
+    const photo: FloatImage = { data: Float32Array.from(new Rng(4).uniform([12 * 10 * 3])), height: 12, width: 10, channels: 3 };
+    const plain = await loadRestorer(saveModel(net, sde, { sampling: { sampler: 'posterior', steps: 1, eta: 0 } }));
+    const rec = await loadRestorer(saveModel(net, sde, { sampling: { sampler: 'posterior', steps: 1, eta: 0, ensemble: 8 } }));
+    expect(() => saveModel(net, sde, { sampling: { sampler: 'posterior', steps: 1, ensemble: 3 as never } })).toThrow(/saveModel: sampling: ensemble must be one of 1, 2, 4, 8, got 3/);
+    net.dispose();
+    expect(rec.sampling).toEqual({ sampler: 'posterior', steps: 1, eta: 0, ensemble: 8 });
+    const one = await plain.restore(photo);
+    const eight = await plain.restore(photo, { ensemble: 8 });
+    const fromFile = await rec.restore(photo);
+    expect([one.ensemble, eight.ensemble, fromFile.ensemble]).toEqual([1, 8, 8]);
+    expect(Array.from(fromFile.image.data)).toEqual(Array.from(eight.image.data));
+    expect(Array.from(eight.image.data)).not.toEqual(Array.from(one.image.data)); // a random U-Net is not equivariant
+    expect((await rec.restore(photo, { ensemble: 1 })).image.data).toEqual(one.image.data);
+    await expect(plain.restore(photo, { ensemble: 6 as never })).rejects.toThrow(/^Restorer.restore: ensemble must be one of 1, 2, 4, 8, got 6$/);
+    await plain.dispose();
+    await rec.dispose();
   });
 
   it('a DenoisingSDE model starts at the noise level (given, or estimated and clamped) and refuses levels above maxSigma', async () => {

@@ -1,3 +1,5 @@
+import { ENSEMBLE_SIZES, checkEnsembleSize, type EnsembleSize } from '../sampling/names.js';
+
 /** An error whose message is for the user of the command line (printed without a stack trace). */
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -28,6 +30,17 @@ export function choiceOption<C extends string>(name: string, choices: readonly C
   return (v: string) => {
     if (!(choices as readonly string[]).includes(v)) throw new CliError(`${name} must be one of ${choices.join(', ')}, got '${v}'`);
     return v as C;
+  };
+}
+
+/** Parses `--ensemble`: a self-ensemble size, 1, 2, 4 or 8. */
+export function ensembleOption(name: string): (v: string) => EnsembleSize {
+  return (v: string) => {
+    try {
+      return checkEnsembleSize(v.trim() === '' ? NaN : Number(v), name);
+    } catch {
+      throw new CliError(`${name} must be one of ${ENSEMBLE_SIZES.join(', ')}, got '${v}'`);
+    }
   };
 }
 

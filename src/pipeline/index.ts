@@ -2,3 +2,4 @@
 export { Restorer, loadRestorer, restorerForModel } from './restorer.js';
 export { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type NoiseLevelUsed, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
 export { validateRestoration, type ValidationOptions, type ValidationScores } from './validation.js';
+export { selfEnsemble } from './ensemble.js';

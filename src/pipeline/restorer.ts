@@ -17,7 +17,7 @@ import { isDenoisingSDE } from '../sde/kinds.js';
 import { asNoiseModel } from '../sampling/model.js';
 import { restore, type RestoreOptions } from '../sampling/restore.js';
 import { meanStdOverSamples, repeatBatch } from '../sampling/batch.js';
-import { SAMPLER_NAMES, defaultSamplerFor, isSamplerName, type SamplerName } from '../sampling/names.js';
+import { SAMPLER_NAMES, checkEnsembleSize, defaultSamplerFor, isSamplerName, type SamplerName } from '../sampling/names.js';
 import { tiledNoiseModel, type TileDone, type TileModel } from '../sampling/tiled.js';
 import { processOf } from '../sampling/process.js';
 import { defaultTile, extraCondChannels, imageChannels, isConditional } from '../nn/nets/network.js';
@@ -28,6 +28,7 @@ import { convertChannels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
 import { imresize } from '../data/resize.js';
 import { applyMask } from '../data/mask.js';
+import { selfEnsemble } from './ensemble.js';
 import { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
 
 // The options and results live in types.ts; importers of this file get them here too.
@@ -202,6 +203,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     let steps = options.steps ?? rec?.steps ?? (sampler === 'ode-adaptive' ? undefined : Math.min(DEFAULT_RESTORE_STEPS, sde.T));
     const eta = options.eta ?? rec?.eta;
     if (steps !== undefined && steps > sde.T) throw new RangeError(`Restorer.restore: steps ${steps} exceeds the model's T = ${sde.T}`);
+    const ensemble = checkEnsembleSize(options.ensemble ?? rec?.ensemble ?? 1, 'Restorer.restore');
     const count = options.samples ?? 1;
     if (options.samples !== undefined && !(Number.isInteger(options.samples) && options.samples >= 2)) {
       throw new RangeError(`Restorer.restore: samples must be an integer >= 2, got ${String(options.samples)}`);
@@ -237,7 +239,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       // The mask as the network's extra condition channel (1 = missing), one copy per sample.
       const mask = this.#maskChannel ? new HostTensor(Float32Array.from(missing as Uint8Array), [1, input.height, input.width, 1]) : undefined;
       const extraCond = mask && count > 1 ? repeatBatch(host, mask, count) : mask;
-      const model = tiledNoiseModel(this.#model, tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}), ...(extraCond ? { extraCond } : {}) });
+      const model = tiledNoiseModel(selfEnsemble(this.#model, ensemble), tfjsBackend, { tile: options.tile ?? this.#tile, ...(options.overlap !== undefined ? { overlap: options.overlap } : {}), ...(onTile ? { onTile } : {}), ...(extraCond ? { extraCond } : {}) });
       const lq = new HostTensor(batch, [count, input.height, input.width, C]);
       const request: RestoreOptions<HostTensor, HostTensor | null> = {
         sde,
@@ -271,6 +273,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       ...(spread ? { samples: Array.from({ length: count }, (_, j) => asImage(finished.slice(j * size, (j + 1) * size))), uncertainty: asImage(spread.std.data) } : {}),
       sampler: typeof sampler === 'string' ? sampler : 'custom',
       steps,
+      ensemble,
       ...(noise ? { noise } : {}),
       ...(nfe !== undefined ? { nfe } : {}),
       ms: performance.now() - started,

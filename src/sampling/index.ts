@@ -7,7 +7,7 @@ export { timesteps, checkSteps, type Spacing } from './timesteps.js';
 export { sdeJump, odeJump, odeDirection, heunCorrect, posteriorJump, type PosteriorJumpResult } from './steps.js';
 export type { Sampler, SamplerOptions, StepInfo, StepOutput, OdeSolverStats } from './loop.js';
 export { solveProbabilityFlow, odeAdaptiveSampler, type ProbabilityFlowOptions, type ProbabilityFlowResult } from './adaptive.js';
-export { SAMPLER_NAMES, DEFAULT_SAMPLERS, isSamplerName, defaultSamplerFor } from './names.js';
+export { SAMPLER_NAMES, DEFAULT_SAMPLERS, ENSEMBLE_SIZES, isSamplerName, defaultSamplerFor, checkEnsembleSize, type EnsembleSize } from './names.js';
 export { samplers, sdeSampler, odeSampler, heunSampler, posteriorSampler, ddimSampler, resolveSampler, type SamplerName } from './samplers.js';
 export { restore, restoreWithUncertainty, type RestoreOptions, type UncertaintyOptions, type Uncertainty } from './restore.js';
 export { repeatBatch, meanStdOverSamples, type MeanStd } from './batch.js';

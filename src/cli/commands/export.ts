@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { modelTaskFromName, saveModel, type ModelTask, type RecommendedSampling } from '../../nn/model/model-format.js';
-import { CliError, choiceOption, intOption, localStatsOption, numberOption } from '../errors.js';
+import type { EnsembleSize } from '../../sampling/names.js';
+import { CliError, choiceOption, ensembleOption, intOption, localStatsOption, numberOption } from '../errors.js';
 import { loadModelOrDefault, writeOutputFile } from '../shared.js';
 
 interface ExportFlags {
@@ -13,6 +14,7 @@ interface ExportFlags {
   sampler?: string;
   steps?: number;
   eta?: number;
+  ensemble?: EnsembleSize;
   conv3x3?: 'direct' | 'winograd';
   task?: string;
   inpaintFill?: number | 'smooth';
@@ -34,6 +36,7 @@ export function registerExport(program: Command): void {
     .option('--sampler <name>', "recommended sampler stored in --model (used by restore when none is given)")
     .option('--steps <n>', 'recommended number of steps stored in --model', intOption('--steps', 1))
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
+    .option('--ensemble <n>', 'recommended geometric self-ensemble stored in --model with --sampler and --steps (1, 2, 4 or 8 flipped / transposed copies averaged; restore uses it when no --ensemble is given)', ensembleOption('--ensemble'))
     .option('--task <name>', 'what the model in --model restores: srN (xN super-resolution: restore upscales the input first), inpaint (restore takes --mask), or a plain name such as deblur (default: the input model\'s)')
     .option('--inpaint-fill <value>', "with --task inpaint: what missing pixels become before the network sees them, as the model was trained (the inpaint degradation's fill): a value in [0, 1] (default 0) or smooth (filled from the known pixels)", (v: string) => {
       if (v === 'smooth') return v;
@@ -48,7 +51,8 @@ export function registerExport(program: Command): void {
     )
     .action(async (modelPath: string | undefined, flags: ExportFlags) => {
       if (!flags.onnx && !flags.safetensors && !flags.model) throw new CliError('nothing to do: give --onnx FILE, --safetensors FILE and/or --model FILE');
-      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.eta !== undefined) && !flags.model) throw new CliError('--sampler / --steps / --eta are stored in a model file: give --model FILE');
+      if ((flags.sampler !== undefined || flags.steps !== undefined || flags.eta !== undefined || flags.ensemble !== undefined) && !flags.model) throw new CliError('--sampler / --steps / --eta / --ensemble are stored in a model file: give --model FILE');
+      if (flags.ensemble !== undefined && flags.sampler === undefined) throw new CliError('--ensemble is part of a recommended sampling: give it with --sampler and --steps');
       if ((flags.sampler === undefined) !== (flags.steps === undefined)) throw new CliError('a recommended sampling needs both --sampler and --steps');
       if (flags.task !== undefined && !flags.model) throw new CliError('--task is stored in a model file: give --model FILE');
       if (flags.inpaintFill !== undefined && flags.task !== 'inpaint') throw new CliError('--inpaint-fill goes with --task inpaint');
@@ -64,7 +68,7 @@ export function registerExport(program: Command): void {
         const dict = network.stateDict();
         if (flags.model) {
           const sampling: RecommendedSampling | undefined =
-            flags.sampler !== undefined ? { sampler: flags.sampler, steps: flags.steps!, ...(flags.eta !== undefined ? { eta: flags.eta } : {}) } : info.sampling;
+            flags.sampler !== undefined ? { sampler: flags.sampler, steps: flags.steps!, ...(flags.eta !== undefined ? { eta: flags.eta } : {}), ...(flags.ensemble !== undefined ? { ensemble: flags.ensemble } : {}) } : info.sampling;
           let bytes: Uint8Array;
           try {
             const keptTask = task ?? info.task;
@@ -75,7 +79,7 @@ export function registerExport(program: Command): void {
           await writeOutputFile(flags.model, bytes);
           const kept = task ?? info.task;
           const local = network.config.arch === 'nafnet' && network.config.localStatistics !== undefined ? `, local statistics ${network.config.localStatistics} px` : '';
-          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps` : ''}${kept ? `, task ${kept.name}` : ''}${local}; from ${path})`);
+          console.error(`wrote ${flags.model} (${(bytes.length / 1e6).toFixed(1)} MB, ${flags.dtype ?? 'float32'}${sampling ? `, ${sampling.sampler} ${sampling.steps} steps${sampling.ensemble ? ` x${sampling.ensemble} ensemble` : ''}` : ''}${kept ? `, task ${kept.name}` : ''}${local}; from ${path})`);
         }
         if (flags.safetensors) {
           await writeOutputFile(flags.safetensors, writeSafetensors(dict, { format: 'pt' }, { dtype: flags.dtype ?? 'float32' }));

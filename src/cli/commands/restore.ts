@@ -9,7 +9,8 @@ import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.j
 import { DEFAULT_RESTORE_STEPS, type Restorer } from '../../pipeline/restorer.js';
 import type { FloatImage } from '../../image/image.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
-import { CliError, choiceOption, intOption, localStatsOption, numberOption } from '../errors.js';
+import type { EnsembleSize } from '../../sampling/names.js';
+import { CliError, choiceOption, ensembleOption, intOption, localStatsOption, numberOption } from '../errors.js';
 import { makeProgress } from '../progress.js';
 import { isDir, modelPathOrFail, readableFileOrFail } from '../shared.js';
 import { SHIPPED_TASKS, SHIPPED_TASK_DESCRIPTIONS, type ShippedTask } from '../../io/shipped-model.js';
@@ -34,6 +35,7 @@ interface RestoreFlags {
   bitDepth?: '8' | '16';
   mask?: string;
   samples?: number;
+  ensemble?: EnsembleSize;
   /** Window side in pixels; 0: off. */
   localStats?: number;
 }
@@ -85,6 +87,7 @@ export function registerRestore(program: Command): void {
     .option('--bit-depth <bits>', 'PNG output: 8 (default) or 16 bits per sample', choiceOption('--bit-depth', ['8', '16'] as const))
     .option('--mask <file>', 'inpainting models: an image of the input\'s size, white where pixels are missing (they are filled; all others are kept as they are)')
     .option('--samples <n>', "draw n restorations with different sampler noise (e.g. several completions of an inpainting mask): <output> is their per-pixel mean, <stem>-sample1..n.<ext> the restorations, <stem>-std.<ext> their per-pixel standard deviation (0-1 scale: the uncertainty map); they differ by the prior's noise and a stochastic sampler's (sde, posterior/ddim with --eta above 0)", intOption('--samples', 2))
+    .option('--ensemble <n>', "geometric self-ensemble: run the network on n flipped / transposed copies of each tile and average them back (1 off, 2 left-right flip, 4 both flips, 8 every rotation and reflection; n times the time; default: the model file's recommendation, else 1)", ensembleOption('--ensemble'))
     .option('--local-stats <px>', "NAFNet models: test-time local statistics for this restore, in place of the model file's: the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off: the global mean", localStatsOption('--local-stats'))
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
@@ -231,6 +234,7 @@ export function registerRestore(program: Command): void {
               ...(flags.tile !== undefined ? { tile: flags.tile } : {}),
               ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
               ...(flags.samples !== undefined ? { samples: flags.samples } : {}),
+              ...(flags.ensemble !== undefined ? { ensemble: flags.ensemble } : {}),
               onProgress: (done, total) => progress.update(done, total),
             });
           } catch (e) {
@@ -249,7 +253,7 @@ export function registerRestore(program: Command): void {
           if (!flags.quiet) {
             const noise = out.noise ? `, noise sigma ${(out.noise.sigma * 255).toFixed(1)} (${out.noise.estimated ? 'estimated' : 'given'}; start t = ${out.noise.start})` : '';
             const nfe = out.nfe !== undefined ? `, ${out.nfe} network evaluations` : '';
-            console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${out.sampler}, ${out.steps ?? 'all'} steps${nfe}${noise}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
+            console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${out.sampler}, ${out.steps ?? 'all'} steps${out.ensemble > 1 ? ` x${out.ensemble} ensemble` : ''}${nfe}${noise}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
           }
         }
       } finally {

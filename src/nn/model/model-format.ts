@@ -16,7 +16,7 @@ import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
 import { checkNetworkConfig, networkParamSpecs, withLocalStatistics, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
 import { StateDictMismatchError, type ShapeMismatch } from '../tfjs/state-dict.js';
-import { SAMPLER_NAMES, isSamplerName } from '../../sampling/names.js';
+import { SAMPLER_NAMES, checkEnsembleSize, isSamplerName, type EnsembleSize } from '../../sampling/names.js';
 
 /** Value of {@link SavedModelInfo.format}. */
 export const IRSDE_MODEL_FORMAT = 'irsde';
@@ -111,6 +111,8 @@ export interface RecommendedSampling {
   readonly steps: number;
   /** Posterior / DDIM noise in `[0, 1]` (absent: the sampler's default). */
   readonly eta?: number;
+  /** Geometric self-ensemble size, 1, 2, 4 or 8 (absent: 1, none; see `RestoreImageOptions.ensemble`). */
+  readonly ensemble?: EnsembleSize;
 }
 
 /** Options of {@link saveModel}. */
@@ -124,11 +126,12 @@ export interface SaveModelOptions {
 }
 
 function checkSampling(s: RecommendedSampling, T: number, where: string): RecommendedSampling {
-  if (s === null || typeof s !== 'object') throw new RangeError(`${where}: sampling must be an object { sampler, steps, eta? }`);
+  if (s === null || typeof s !== 'object') throw new RangeError(`${where}: sampling must be an object { sampler, steps, eta?, ensemble? }`);
   if (!isSamplerName(s.sampler)) throw new RangeError(`${where}: sampling.sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(s.sampler)}`);
   if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > T) throw new RangeError(`${where}: sampling.steps must be an integer in 1..${T}, got ${String(s.steps)}`);
   if (s.eta !== undefined && !(typeof s.eta === 'number' && s.eta >= 0 && s.eta <= 1)) throw new RangeError(`${where}: sampling.eta must be in [0, 1], got ${String(s.eta)}`);
-  return { sampler: s.sampler, steps: s.steps, ...(s.eta !== undefined ? { eta: s.eta } : {}) };
+  if (s.ensemble !== undefined) checkEnsembleSize(s.ensemble, `${where}: sampling`);
+  return { sampler: s.sampler, steps: s.steps, ...(s.eta !== undefined ? { eta: s.eta } : {}), ...(s.ensemble !== undefined && s.ensemble !== 1 ? { ensemble: s.ensemble } : {}) };
 }
 
 /** A model read back by {@link loadModel}. */
