@@ -7,9 +7,10 @@
  * per photo: degraded | restored | clean (centre crops of --figure-crop pixels).
  *
  *   npx tsx scripts/eval-degradation.ts --weights models/derain.safetensors --degradation rain
- *     [--photos data/photos/test | a.png,b.png] [--crop 512] [--configs model,posterior:2:0]
+ *     [--photos data/photos/test | a.png,b.png] [--crop 512] [--configs model,posterior:2:0,posterior:1:0:8]
  *     [--engine ort|wasm|cpu] [--per-photo] [--json report.json]
  *     [--figure docs/derain.png --figure-photos a,b --figure-crop 256]
+ *   (--configs: `model`, the model file's recommended sampling, or sampler:steps:eta[:ensemble])
  *
  * Inputs made outside irsde (e.g. by scripts/deblur_baselines.py): `--inputs DIR --references DIR`
  * pairs the degraded and clean PNGs by file name instead of degrading here (no crop), and
@@ -45,7 +46,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { composeRows, upscaleNearest } from './compose.js';
@@ -202,11 +203,12 @@ if ((restorer.task?.scale ?? 1) !== scale) {
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
 for (const cfg of values.configs!.split(',')) {
-  const [sampler, steps, eta] = cfg === 'model' ? [rec.sampler, String(rec.steps), String(rec.eta ?? 0)] : cfg.split(':');
-  const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${cfg === 'model' ? ' (model default)' : ''}`;
+  const [sampler, steps, eta, ens] = cfg === 'model' ? [rec.sampler, String(rec.steps), String(rec.eta ?? 0), String(rec.ensemble ?? 1)] : cfg.split(':');
+  const ensemble = Number(ens ?? 1) as EnsembleSize;
+  const label = `irsde ${sampler} ${steps} steps${sampler === 'posterior' ? ` eta=${eta}` : ''}${ensemble > 1 ? ` x${ensemble} ensemble` : ''}${cfg === 'model' ? ' (model default)' : ''}`;
   labels.push(label);
   for (const p of photos) {
-    const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), seed: 0, ...(p.mask ? { mask: p.mask } : {}) });
+    const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), ensemble, seed: 0, ...(p.mask ? { mask: p.mask } : {}) });
     p.restored.set(label, out.image);
     const row: Row = { name: p.name, method: label, ...score(out.image, p.clean, p.mask), seconds: out.ms / 1000 };
     rows.push(row);
