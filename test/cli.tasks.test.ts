@@ -72,7 +72,7 @@ describe('export --task, then restore', () => {
     loaded.network.dispose();
     for (const [args, msg] of [
       [['--inpaint-fill', 'smooth'], /--inpaint-fill goes with --task inpaint/],
-      [['--task', 'inpaint', '--inpaint-fill', '2'], /--inpaint-fill must be a value in \[0, 1\] or smooth, got '2'/],
+      [['--task', 'inpaint', '--inpaint-fill', '2'], /--inpaint-fill must be a value in \[0, 1\], smooth or harmonic, got '2'/],
     ] as const) {
       const r = await irsde(['export', plain, '--model', join(dir, 'never.safetensors'), ...args]);
       expect(r.code).not.toBe(0);

@@ -1,5 +1,6 @@
-// smoothFill (push-pull): known pixels unchanged, fills inside the known values' range, exact on
-// constant images, close to linear on a ramp, and the inpaint degradation / restorer use it.
+// smoothFill (push-pull, and harmonic): known pixels unchanged, fills inside the known values'
+// range, exact on constant images, close to linear on a ramp (the harmonic fill nearly exact, and
+// nearly satisfying Laplace's equation), and the inpaint degradation / restorer use it.
 import { describe, expect, it } from 'vitest';
 import { smoothFill } from '../src/data/fill.js';
 import { createDegradation } from '../src/data/degradation.js';
@@ -58,6 +59,56 @@ describe('smoothFill', () => {
       } else expect(smooth.data[i]).toBe(clean.data[i]);
     }
     expect(holes).toBeGreaterThan(0.2 * clean.data.length * 0.9);
-    expect(() => createDegradation({ kind: 'inpaint', fill: 'blur' as never })).toThrow(/inpaint fill must be a number or 'smooth'/);
+    expect(() => createDegradation({ kind: 'inpaint', fill: 'blur' as never })).toThrow(/inpaint fill must be a number, 'smooth' or 'harmonic'/);
+    const harmonic = createDegradation({ kind: 'inpaint', shape: 'boxes', fraction: [0.2, 0.3], fill: 'harmonic' })(clean, new Rng(1));
+    for (let i = 0; i < clean.data.length; i++) {
+      if (zero.data[i] === 0 && clean.data[i] !== 0) expect(Math.abs(harmonic.data[i] - clean.data[i])).toBeLessThan(0.02); // a ramp: continued
+      else expect(harmonic.data[i]).toBe(clean.data[i]);
+    }
+  });
+
+  it('harmonic: keeps known pixels and constants, stays within the known range, continues a ramp 10x closer than push-pull, and nearly solves Laplace\'s equation in the hole', () => {
+    const H = 40, W = 56;
+    const missing = box(H, W, 6, 34, 10, 40);
+    const constant = smoothFill(image(H, W, 3, (_, __, c) => 0.1 + 0.4 * c), missing, { harmonic: true });
+    for (let p = 0; p < H * W; p++) for (let c = 0; c < 3; c++) expect(constant.data[p * 3 + c]).toBeCloseTo(0.1 + 0.4 * c, 6);
+    const ramp = image(H, W, 1, (y, x) => 0.2 + (0.6 * x) / (W - 1) - (0.1 * y) / (H - 1));
+    const worst = (out: FloatImage) => {
+      let w = 0;
+      for (let p = 0; p < H * W; p++) if (missing[p]) w = Math.max(w, Math.abs(out.data[p] - ramp.data[p]));
+      return w;
+    };
+    const pp = worst(smoothFill(ramp, missing));
+    const hf = worst(smoothFill(ramp, missing, { harmonic: true }));
+    expect(hf).toBeLessThan(0.005);
+    expect(hf * 10).toBeLessThan(pp);
+    // A random image: the fill is in the known range and each missing pixel is close to its neighbours' mean.
+    const noisy = image(H, W, 1, () => 0);
+    noisy.data.set(new Rng(9).uniform([H * W]));
+    const out = smoothFill(noisy, missing, { harmonic: true });
+    const push = smoothFill(noisy, missing);
+    let lo = Infinity, hi = -Infinity;
+    for (let p = 0; p < H * W; p++) if (!missing[p]) { lo = Math.min(lo, noisy.data[p]); hi = Math.max(hi, noisy.data[p]); }
+    const residual = (im: FloatImage) => {
+      let r = 0, n = 0;
+      for (let y = 1; y < H - 1; y++) {
+        for (let x = 1; x < W - 1; x++) {
+          const p = y * W + x;
+          if (!missing[p]) continue;
+          r += Math.abs(im.data[p] - (im.data[p - 1] + im.data[p + 1] + im.data[p - W] + im.data[p + W]) / 4);
+          n++;
+        }
+      }
+      return r / n;
+    };
+    for (let p = 0; p < H * W; p++) {
+      if (missing[p]) {
+        expect(out.data[p]).toBeGreaterThanOrEqual(lo - 1e-6);
+        expect(out.data[p]).toBeLessThanOrEqual(hi + 1e-6);
+      } else expect(out.data[p]).toBe(noisy.data[p]);
+    }
+    expect(residual(out)).toBeLessThan(1e-3);
+    expect(residual(out) * 10).toBeLessThan(residual(push));
+    expect(Array.from(smoothFill(noisy, missing, { harmonic: true }).data)).toEqual(Array.from(out.data)); // deterministic
   });
 });

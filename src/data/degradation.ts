@@ -3,7 +3,7 @@ import { Rng } from '../backend/rng.js';
 import { checkChannels, imagesToTensor, createImage, type FloatImage } from '../image/image.js';
 import { gaussianBlur, motionBlur, type GaussianBlurOptions } from './blur.js';
 import type { Kernel2D } from '../image/filter.js';
-import { applyMask, inpaintingMask, type MaskOptions } from './mask.js';
+import { applyMask, inpaintingMask, isInpaintFill, type InpaintFill, type MaskOptions } from './mask.js';
 import { gaussianNoise, rainStreaks, type GaussianNoiseOptions, type RainOptions } from './noise.js';
 import { cameraNoise, type CameraNoiseOptions } from './camera-noise.js';
 import type { Range } from './random.js';
@@ -101,8 +101,8 @@ export interface BicubicSpec {
 export interface InpaintSpec extends MaskOptions {
   /** Discriminant. */
   readonly kind: 'inpaint';
-  /** Value of masked pixels (default 0), or `'smooth'`: filled smoothly from the others (push-pull). */
-  readonly fill?: number | 'smooth';
+  /** What masked pixels become (default 0): a value, `'smooth'` or `'harmonic'` (filled from the others; see {@link InpaintFill}). */
+  readonly fill?: InpaintFill;
 }
 
 /** One of several degradations, picked uniformly per image (e.g. Gaussian or motion blur). */
@@ -146,7 +146,7 @@ export const DEGRADATION_KINDS = ['noise', 'rain', 'gaussian-blur', 'motion-blur
  * - `gaussian-blur`: {@link gaussianBlur};
  * - `motion-blur`: {@link motionBlur} (a given kernel, or a random line);
  * - `bicubic`: {@link bicubicDownUp} (default scale 4);
- * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0; `'smooth'`: filled from the others);
+ * - `inpaint`: a random {@link inpaintingMask}, masked pixels set to `fill` (default 0; `'smooth'` / `'harmonic'`: filled from the others);
  * - `one-of`: one of `options`, picked uniformly per image (the first draw of the rng; the
  *   chosen one runs on a child of it);
  * - `quantize`: clamp to [0, 1] and round to `levels` (default 255: as an 8-bit file stores it);
@@ -183,8 +183,8 @@ export function createDegradation(spec: DegradationSpec): Degradation {
       return deg;
     }
     case 'inpaint':
-      if (spec.fill !== undefined && spec.fill !== 'smooth' && !(typeof spec.fill === 'number' && Number.isFinite(spec.fill))) {
-        throw new RangeError(`createDegradation: inpaint fill must be a number or 'smooth', got ${JSON.stringify(spec.fill)}`);
+      if (spec.fill !== undefined && !isInpaintFill(spec.fill)) {
+        throw new RangeError(`createDegradation: inpaint fill must be a number, 'smooth' or 'harmonic', got ${JSON.stringify(spec.fill)}`);
       }
       deg = (gt, rng) => {
         const mask = inpaintingMask(gt.height, gt.width, spec, rng);
@@ -240,11 +240,11 @@ export function createDegradation(spec: DegradationSpec): Degradation {
 /**
  * The fill of the inpainting in a spec (see {@link InpaintSpec.fill}): what a restorer must put in
  * the missing pixels to show a model what it saw in training. Looks through `one-of` and `chain`.
- * @returns the fill (a value or `'smooth'`), or `undefined` when the spec makes no masks.
+ * @returns the fill (a value, `'smooth'` or `'harmonic'`), or `undefined` when the spec makes no masks.
  * @throws RangeError when its inpaintings use different fills (a restorer can apply only one).
  */
-export function inpaintFillOf(spec: DegradationSpec): number | 'smooth' | undefined {
-  const fills = new Set<number | 'smooth'>();
+export function inpaintFillOf(spec: DegradationSpec): InpaintFill | undefined {
+  const fills = new Set<InpaintFill>();
   const walk = (s: DegradationSpec): void => {
     if (s.kind === 'inpaint') fills.add(s.fill ?? 0);
     else if (s.kind === 'one-of') s.options.forEach(walk);

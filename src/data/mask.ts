@@ -100,14 +100,27 @@ export function inpaintingMask(height: number, width: number, options: MaskOptio
 }
 
 /**
- * Sets the masked pixels (mask 1) of every channel to `fill` (default 0), or with `'smooth'` fills
- * them smoothly from the unmasked ones (a push-pull pyramid); returns a new image.
+ * What missing pixels become before an inpainting network sees them (in training and when
+ * restoring): a value (0: black), `'smooth'` (filled from the known pixels by a push-pull pyramid)
+ * or `'harmonic'` (the push-pull relaxed towards the harmonic interpolation: each missing pixel the
+ * mean of its neighbours; smoother, no block seams, closer to the truth in large holes).
  */
-export function applyMask(img: FloatImage, mask: Uint8Array, fill: number | 'smooth' = 0): FloatImage {
+export type InpaintFill = number | 'smooth' | 'harmonic';
+
+/** True for a valid {@link InpaintFill}: a finite number, `'smooth'` or `'harmonic'`. */
+export function isInpaintFill(fill: unknown): fill is InpaintFill {
+  return fill === 'smooth' || fill === 'harmonic' || (typeof fill === 'number' && Number.isFinite(fill));
+}
+
+/**
+ * Sets the masked pixels (mask 1) of every channel to `fill` (default 0), or fills them from the
+ * unmasked ones (`'smooth'`, `'harmonic'`: see {@link InpaintFill}); returns a new image.
+ */
+export function applyMask(img: FloatImage, mask: Uint8Array, fill: InpaintFill = 0): FloatImage {
   if (mask.length !== img.height * img.width) {
     throw new RangeError(`applyMask: the mask has ${mask.length} pixels but the image is ${img.height}x${img.width}`);
   }
-  if (fill === 'smooth') return smoothFill(img, mask);
+  if (fill === 'smooth' || fill === 'harmonic') return smoothFill(img, mask, { harmonic: fill === 'harmonic' });
   const out = Float32Array.from(img.data);
   const C = img.channels;
   for (let p = 0; p < mask.length; p++) if (mask[p] !== 0) for (let c = 0; c < C; c++) out[p * C + c] = fill;

@@ -27,7 +27,7 @@ import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type Recom
 import { convertChannels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
 import { imresize } from '../data/resize.js';
-import { applyMask } from '../data/mask.js';
+import { applyMask, type InpaintFill } from '../data/mask.js';
 import { selfEnsemble } from './ensemble.js';
 import { DEFAULT_RESTORE_STEPS, MIN_SR_INPUT, tfjsEngine, type EngineFactory, type NetworkEngine, type RestoreImageOptions, type RestoredImage, type RestoredTile } from './types.js';
 
@@ -323,7 +323,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     }
     if (missing === null) return input;
     // The training degradation's own fill (a value, or smooth from the known pixels).
-    return applyMask(input, missing, (this.task?.inpaint as { fill: number | 'smooth' }).fill);
+    return applyMask(input, missing, (this.task?.inpaint as { fill: InpaintFill }).fill);
   }
 
   /** Frees the engine (and the network when the restorer loaded it). Idempotent. */

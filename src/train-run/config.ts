@@ -17,6 +17,7 @@ import { defaultObjective, type Objective } from '../loss/objective.js';
 import type { TrainerConfig } from '../train/trainer.js';
 import { parseDegradation } from '../data/degradation-shorthand.js';
 import { inpaintFillOf, type DegradationSpec } from '../data/degradation.js';
+import type { InpaintFill } from '../data/mask.js';
 import type { ModelTask } from '../nn/model/model-format.js';
 import type { ContrastOptions, DefocusOptions } from '../data/dataset.js';
 import { ortNodeAvailable } from '../io/restorer-files.js';
@@ -320,7 +321,7 @@ export function trainerConfigOf(cfg: TrainRunConfig, timesteps?: readonly [numbe
  * makes none (paired `--lq` data, no degradation, or one without kind `inpaint`).
  * @throws TrainingRunError naming `flag` for a degradation whose masks have several fills.
  */
-function runInpaintFill(cfg: TrainRunConfig, flag: string): number | 'smooth' | undefined {
+function runInpaintFill(cfg: TrainRunConfig, flag: string): InpaintFill | undefined {
   if (cfg.degradation === undefined || cfg.lq !== undefined) return undefined;
   try {
     return inpaintFillOf(degradationOfRun(cfg.degradation));

@@ -3,6 +3,7 @@ import { writeSafetensors } from '../../nn/io/safetensors.js';
 import { exportOnnx } from '../../nn/onnx/export.js';
 import { modelTaskFromName, saveModel, type ModelTask, type RecommendedSampling } from '../../nn/model/model-format.js';
 import type { EnsembleSize } from '../../sampling/names.js';
+import type { InpaintFill } from '../../data/mask.js';
 import { CliError, choiceOption, ensembleOption, intOption, localStatsOption, numberOption } from '../errors.js';
 import { loadModelOrDefault, writeOutputFile } from '../shared.js';
 
@@ -17,7 +18,7 @@ interface ExportFlags {
   ensemble?: EnsembleSize;
   conv3x3?: 'direct' | 'winograd';
   task?: string;
-  inpaintFill?: number | 'smooth';
+  inpaintFill?: InpaintFill;
   /** Window side in pixels; 0: off. */
   localStats?: number;
 }
@@ -38,10 +39,10 @@ export function registerExport(program: Command): void {
     .option('--eta <x>', 'recommended posterior / ddim eta stored in --model', numberOption('--eta', 0, 1))
     .option('--ensemble <n>', 'recommended geometric self-ensemble stored in --model with --sampler and --steps (1, 2, 4 or 8 flipped / transposed copies averaged; restore uses it when no --ensemble is given)', ensembleOption('--ensemble'))
     .option('--task <name>', 'what the model in --model restores: srN (xN super-resolution: restore upscales the input first), inpaint (restore takes --mask), or a plain name such as deblur (default: the input model\'s)')
-    .option('--inpaint-fill <value>', "with --task inpaint: what missing pixels become before the network sees them, as the model was trained (the inpaint degradation's fill): a value in [0, 1] (default 0) or smooth (filled from the known pixels)", (v: string) => {
-      if (v === 'smooth') return v;
+    .option('--inpaint-fill <value>', "with --task inpaint: what missing pixels become before the network sees them, as the model was trained (the inpaint degradation's fill): a value in [0, 1] (default 0), smooth (filled from the known pixels) or harmonic (smooth, relaxed towards the harmonic interpolation)", (v: string) => {
+      if (v === 'smooth' || v === 'harmonic') return v;
       const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`--inpaint-fill must be a value in [0, 1] or smooth, got '${v}'`);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new CliError(`--inpaint-fill must be a value in [0, 1], smooth or harmonic, got '${v}'`);
       return n;
     })
     .option('--local-stats <px>', "NAFNet models: store test-time local statistics in --model (and use them in --onnx): the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off removes them", localStatsOption('--local-stats'))

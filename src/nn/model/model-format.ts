@@ -16,6 +16,7 @@ import { thetaSchedule, type ScheduleSpec } from '../../sde/schedules.js';
 import { checkNetworkConfig, networkParamSpecs, withLocalStatistics, type NetworkConfig } from '../nets/network.js';
 import { TfjsNetwork, createNetwork } from '../tfjs/network.js';
 import { StateDictMismatchError, type ShapeMismatch } from '../tfjs/state-dict.js';
+import { isInpaintFill, type InpaintFill } from '../../data/mask.js';
 import { SAMPLER_NAMES, checkEnsembleSize, isSamplerName, type EnsembleSize } from '../../sampling/names.js';
 
 /** Value of {@link SavedModelInfo.format}. */
@@ -61,9 +62,10 @@ export interface ModelTask {
   readonly inpaint?: {
     /**
      * What missing pixels become before the network sees the image, as in training: a value (0:
-     * black), or `'smooth'`: filled smoothly from the known pixels (push-pull).
+     * black), `'smooth'` (filled from the known pixels, push-pull) or `'harmonic'` (the same,
+     * relaxed towards the harmonic interpolation); see `InpaintFill`.
      */
-    readonly fill: number | 'smooth';
+    readonly fill: InpaintFill;
   };
 }
 
@@ -75,8 +77,8 @@ export function checkModelTask(task: ModelTask, where: string): ModelTask {
   if (task.scale !== undefined && !(Number.isInteger(task.scale) && task.scale >= 2 && task.scale <= 16)) {
     throw new RangeError(`${where}: task.scale must be an integer in 2..16, got ${String(task.scale)}`);
   }
-  if (task.inpaint !== undefined && !(task.inpaint !== null && typeof task.inpaint === 'object' && (task.inpaint.fill === 'smooth' || Number.isFinite(task.inpaint.fill)))) {
-    throw new RangeError(`${where}: task.inpaint must be { fill } with a finite fill value or 'smooth', got ${JSON.stringify(task.inpaint)}`);
+  if (task.inpaint !== undefined && !(task.inpaint !== null && typeof task.inpaint === 'object' && isInpaintFill(task.inpaint.fill))) {
+    throw new RangeError(`${where}: task.inpaint must be { fill } with a finite fill value, 'smooth' or 'harmonic', got ${JSON.stringify(task.inpaint)}`);
   }
   if (task.scale !== undefined && task.inpaint !== undefined) throw new RangeError(`${where}: a task is either super-resolution (scale) or inpainting, not both`);
   return { name: task.name, ...(task.scale !== undefined ? { scale: task.scale } : {}), ...(task.inpaint !== undefined ? { inpaint: { fill: task.inpaint.fill } } : {}) };
@@ -88,7 +90,7 @@ export function checkModelTask(task: ModelTask, where: string): ModelTask {
  * the `inpaint` degradation's `fill` the model was trained with), any other name (`deblur`, `derain`, `denoise`, ...) a plain restoration.
  * @throws RangeError for an empty name or a bad scale.
  */
-export function modelTaskFromName(name: string, inpaintFill: number | 'smooth' = 0): ModelTask {
+export function modelTaskFromName(name: string, inpaintFill: InpaintFill = 0): ModelTask {
   const sr = /^sr(\d+)$/.exec(name);
   if (sr) return checkModelTask({ name, scale: Number(sr[1]) }, 'modelTaskFromName');
   if (name === 'inpaint') return checkModelTask({ name, inpaint: { fill: inpaintFill } }, 'modelTaskFromName');
