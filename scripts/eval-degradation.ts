@@ -50,7 +50,7 @@ import { convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, s
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { composeRows, upscaleNearest } from './compose.js';
-import { centreCrop, maskedPsnr, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
+import { centreCrop, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 
 const { values } = parseArgs({
   options: {
@@ -116,7 +116,7 @@ let scale = 1;
 const score = (img: FloatImage, clean: FloatImage, mask: FloatImage | undefined) => ({
   psnr: scale > 1 ? psnrY(img, clean, { crop: scale }) : psnr(img, clean),
   ssim: scale > 1 ? ssimY(img, clean, { crop: scale }) : ssim(img, clean),
-  masked: mask ? maskedPsnr(img, clean, mask) : NaN,
+  masked: mask ? psnr(img, clean, { mask }) : NaN,
   sharpness: gradientEnergy(img, mask) / gradientEnergy(clean, mask),
 });
 

@@ -36,23 +36,3 @@ export function centreCrop(img: FloatImage, size: number): FloatImage {
   return cropImage(img, (img.height - h) >> 1, (img.width - w) >> 1, h, w);
 }
 
-/**
- * PSNR (data range 1) over the missing pixels of an inpainting mask alone: the MSE over those
- * pixels x channels (as scripts/inpaint_baselines.py scores). Missing = the mask's first channel
- * above 0.5 (white), as the restorer reads masks. NaN when nothing is missing.
- */
-export function maskedPsnr(a: FloatImage, b: FloatImage, mask: FloatImage): number {
-  if (a.height !== b.height || a.width !== b.width || a.channels !== b.channels || mask.height !== a.height || mask.width !== a.width) {
-    throw new RangeError(`maskedPsnr: sizes differ: ${a.width}x${a.height}x${a.channels}, ${b.width}x${b.height}x${b.channels}, mask ${mask.width}x${mask.height}`);
-  }
-  const C = a.channels;
-  let se = 0;
-  let n = 0;
-  for (let p = 0; p < a.height * a.width; p++) {
-    if (!(mask.data[p * mask.channels] > 0.5)) continue;
-    for (let c = p * C; c < (p + 1) * C; c++) se += (a.data[c] - b.data[c]) ** 2;
-    n += C;
-  }
-  if (n === 0) return NaN;
-  return se === 0 ? Infinity : 10 * Math.log10(n / se);
-}

@@ -15,10 +15,9 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { convertChannels, psnr, type FloatImage, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage } from '../src/node.js';
 import { composeRows } from './compose.js';
-import { maskedPsnr } from './eval-photos.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +61,7 @@ try {
     const t1 = performance.now();
     const many = await restorer.restore(bad, { mask: m, samples, sampler: values.sampler as SamplerName, steps: Number(values.steps), eta: Number(values.eta), seed: Number(values.seed) });
     const t2 = performance.now();
-    const each = many.samples!.map((s) => maskedPsnr(s, clean, m).toFixed(2));
+    const each = many.samples!.map((s) => psnr(s, clean, { mask: m }).toFixed(2));
     let inside = 0;
     let outside = 0;
     let nIn = 0;
@@ -75,7 +74,7 @@ try {
         nIn++;
       } else outside += s / u.channels;
     }
-    console.log(`${name}: masked PSNR restored ${maskedPsnr(one.image, clean, m).toFixed(2)} dB (${((t1 - t0) / 1000).toFixed(1)} s); ${samples} completions (${values.sampler} ${values.steps} steps, eta ${values.eta}) ${each.join(' / ')}, their mean ${maskedPsnr(many.image, clean, m).toFixed(2)} (${((t2 - t1) / 1000).toFixed(1)} s); mean std inside the mask ${(inside / Math.max(1, nIn)).toFixed(4)}, outside ${(outside / Math.max(1, u.height * u.width - nIn)).toFixed(4)}`);
+    console.log(`${name}: masked PSNR restored ${psnr(one.image, clean, { mask: m }).toFixed(2)} dB (${((t1 - t0) / 1000).toFixed(1)} s); ${samples} completions (${values.sampler} ${values.steps} steps, eta ${values.eta}) ${each.join(' / ')}, their mean ${psnr(many.image, clean, { mask: m }).toFixed(2)} (${((t2 - t1) / 1000).toFixed(1)} s); mean std inside the mask ${(inside / Math.max(1, nIn)).toFixed(4)}, outside ${(outside / Math.max(1, u.height * u.width - nIn)).toFixed(4)}`);
     rows.push([convertChannels(bad, 3), convertChannels(one.image, 3), ...many.samples!.map((s) => convertChannels(s, 3)), grey(u, gain), convertChannels(clean, 3)]);
   }
 } finally {

@@ -258,6 +258,7 @@ export {
   imagesToTensor,
   modcrop,
   type MetricOptions,
+  type PsnrOptions,
   type SsimOptions,
   rgbToY,
   type NoiseSigmaOptions,

@@ -76,6 +76,20 @@ describe('metric facts', () => {
     expect(psnr(x255, s255, { dataRange: 255 })).toBeCloseTo(20, 3);
   });
 
+  it('PSNR with a mask scores the masked pixels alone: an offset d only inside the mask gives -20 log10(d); white everywhere is the plain PSNR; crop applies to the mask; nothing masked is NaN', () => {
+    const H = photo.height, W = photo.width;
+    const inside = (p: number) => Math.floor(p / W) < H / 2; // the top half
+    const mask = createImage(H, W, 1, Float32Array.from({ length: H * W }, (_, p) => (inside(p) ? 1 : 0)));
+    const damaged = createImage(H, W, 3, photo.data.map((v, i) => (inside(Math.floor(i / 3)) ? v + 0.05 : v)));
+    expect(psnr(photo, damaged, { mask })).toBeCloseTo(-20 * Math.log10(0.05), 4);
+    expect(psnr(photo, damaged)).toBeCloseTo(-20 * Math.log10(0.05) + 10 * Math.log10(2), 2); // half the pixels differ
+    const white = createImage(H, W, 1, new Float32Array(H * W).fill(1));
+    expect(psnr(photo, damaged, { mask: white })).toBe(psnr(photo, damaged));
+    expect(psnr(photo, damaged, { mask: white, crop: 4 })).toBe(psnr(photo, damaged, { crop: 4 }));
+    expect(psnr(photo, damaged, { mask: createImage(H, W, 1, new Float32Array(H * W)) })).toBeNaN();
+    expect(() => psnr(photo, damaged, { mask: createImage(8, 8, 1, new Float32Array(64)) })).toThrow(/psnr: the mask is 8x8 but the images are/);
+  });
+
   it('is symmetric and takes tensors [1,H,W,C] and [H,W,C] like images', async () => {
     const other = await readImage(resolve(FIXTURES, 'metrics/astronaut_s25.png'));
     expect(ssim(other, photo)).toBeCloseTo(ssim(photo, other), 12);

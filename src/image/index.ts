@@ -14,7 +14,7 @@ export {
   modcrop,
 } from './image.js';
 export { reflectIndex, gaussianWeights, convolveImage, type Kernel2D } from './filter.js';
-export { psnr, ssim, psnrY, ssimY, rgbToY, type MetricOptions, type SsimOptions } from './metrics.js';
+export { psnr, ssim, psnrY, ssimY, rgbToY, type MetricOptions, type PsnrOptions, type SsimOptions } from './metrics.js';
 export { estimateNoiseSigma, type NoiseSigmaOptions } from './noise-level.js';
 export {
   decodeImage,

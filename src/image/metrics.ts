@@ -12,6 +12,16 @@ export interface MetricOptions {
   readonly crop?: number;
 }
 
+/** PSNR options. */
+export interface PsnrOptions extends MetricOptions {
+  /**
+   * Scores only the pixels where this image's first channel is above 0.5 (white): e.g. an
+   * inpainting mask's missing pixels, the "masked PSNR" (MSE over those pixels x channels). The
+   * images' size; cropped with them. A mask that selects nothing gives `NaN`.
+   */
+  readonly mask?: ImageLike;
+}
+
 /** SSIM options: scikit-image's `structural_similarity` keywords. */
 export interface SsimOptions extends MetricOptions {
   /**
@@ -59,19 +69,41 @@ function checkRange(dataRange: number, where: string): void {
 
 /**
  * Peak signal-to-noise ratio in dB, `10 log10(dataRange^2 / MSE)` over all pixels and channels
- * (scikit-image's `peak_signal_noise_ratio` with `data_range`). Identical images give `Infinity`.
+ * (scikit-image's `peak_signal_noise_ratio` with `data_range`), or with `mask` over the masked
+ * pixels alone (an inpainting's filled-in part). Identical images give `Infinity`.
  * Symmetric in its arguments; nothing is disposed.
  */
-export function psnr(a: ImageLike, b: ImageLike, options: MetricOptions = {}): number {
+export function psnr(a: ImageLike, b: ImageLike, options: PsnrOptions = {}): number {
   const dataRange = options.dataRange ?? 1;
   checkRange(dataRange, 'psnr');
   const [x, y] = checkPair(a, b, options.crop, 'psnr');
   let se = 0;
-  for (let i = 0; i < x.data.length; i++) {
-    const d = x.data[i] - y.data[i];
-    se += d * d;
+  let n = 0;
+  if (options.mask === undefined) {
+    for (let i = 0; i < x.data.length; i++) {
+      const d = x.data[i] - y.data[i];
+      se += d * d;
+    }
+    n = x.data.length;
+  } else {
+    let m = asFloatImage(options.mask, 'psnr (mask)');
+    const crop = options.crop ?? 0;
+    if (m.height !== x.height + 2 * crop || m.width !== x.width + 2 * crop) {
+      throw new RangeError(`psnr: the mask is ${m.height}x${m.width} but the images are ${x.height + 2 * crop}x${x.width + 2 * crop}`);
+    }
+    if (crop !== 0) m = cropBorder(m, crop);
+    const C = x.channels;
+    for (let p = 0; p < x.height * x.width; p++) {
+      if (!(m.data[p * m.channels] > 0.5)) continue;
+      for (let i = p * C; i < (p + 1) * C; i++) {
+        const d = x.data[i] - y.data[i];
+        se += d * d;
+      }
+      n += C;
+    }
+    if (n === 0) return NaN;
   }
-  const mse = se / x.data.length;
+  const mse = se / n;
   return mse === 0 ? Infinity : 10 * Math.log10((dataRange * dataRange) / mse);
 }
 
@@ -157,7 +189,7 @@ export function rgbToY(img: ImageLike): FloatImage {
 }
 
 /** {@link psnr} on the Y channel ({@link rgbToY}) of both images: the paper's PSNR-Y. */
-export function psnrY(a: ImageLike, b: ImageLike, options: MetricOptions = {}): number {
+export function psnrY(a: ImageLike, b: ImageLike, options: PsnrOptions = {}): number {
   return psnr(rgbToY(a), rgbToY(b), options);
 }
 
