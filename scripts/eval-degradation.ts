@@ -20,7 +20,8 @@
  * (white = missing) with each input by file name and passes it to the restorer; every row gains
  * the PSNR over the masked pixels alone ("masked PSNR"), the baselines file's biharmonic and Telea
  * entries become rows, and the figure gains a column: damaged | restored | clean | best baseline
- * (the baseline with the higher mean masked PSNR, read from its folder next to the baselines file).
+ * (the baseline with the higher mean masked PSNR, read from its folder next to the baselines file),
+ * and a row scores the model's own fill of the missing pixels alone (the network's input).
  *
  *   npx tsx scripts/eval-degradation.ts --weights models/inpaint.safetensors --inputs OUT/damaged
  *     --references OUT/clean --masks OUT/masks --baselines OUT/baselines.json [--figure docs/inpaint.png]
@@ -46,7 +47,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type SamplerName } from '../src/advanced.js';
+import { applyMask, convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type InpaintFill, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { composeRows, upscaleNearest } from './compose.js';
@@ -200,6 +201,20 @@ if ((restorer.task?.scale ?? 1) !== scale) {
     ? `this model (${restorer.task.name}) upscales x${restorer.task.scale}: give --inputs DIR of small images and --references DIR of ${restorer.task.scale}x larger ones`
     : `the references are ${scale}x the inputs' size, but this model (${restorer.task?.name ?? 'no task'}) does not upscale`);
 }
+// Inpainting: the model's own fill of the missing pixels alone (what the network is given), so
+// the table shows what the network adds to it.
+const fillLabels: string[] = [];
+if (inpainting) {
+  const fill = (restorer.task!.inpaint as { fill: InpaintFill }).fill;
+  const label = `the model's ${typeof fill === 'number' ? `fill with ${fill}` : `${fill} fill`} alone (the network's input)`;
+  fillLabels.push(label);
+  for (const p of photos) {
+    const missing = Uint8Array.from({ length: p.mask!.height * p.mask!.width }, (_, i) => (p.mask!.data[i * p.mask!.channels] > 0.5 ? 1 : 0));
+    const t0 = performance.now();
+    const filled = applyMask(convertChannels(p.bad, p.clean.channels), missing, fill);
+    rows.push({ name: p.name, method: label, ...score(filled, p.clean, p.mask), seconds: (performance.now() - t0) / 1000 });
+  }
+}
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
 for (const cfg of values.configs!.split(',')) {
@@ -230,7 +245,7 @@ console.log(`${names.length} images (${names.join(', ')}): ${source}${metric}; m
 const maskedHead = inpainting ? ' masked PSNR |' : '';
 console.log(`| method | PSNR / SSIM |${maskedHead} PSNR gain over the input${scale > 1 ? ' (bicubic)' : ''} | sharpness (gradient energy / reference) | s / image |`);
 console.log(`| --- | --- |${inpainting ? ' --- |' : ''} --- | --- | --- |`);
-for (const m of [INPUT, ...baselineLabels, ...labels]) {
+for (const m of [INPUT, ...baselineLabels, ...fillLabels, ...labels]) {
   const gain = meanOf(of(m), 'psnr') - input;
   const first = m === INPUT;
   const masked = inpainting ? ` ${fmt(meanOf(of(m), 'masked'), 2)} |` : '';
@@ -240,7 +255,7 @@ if (values['per-photo']) {
   console.log(`\nPSNR / SSIM${inpainting ? ' / masked PSNR' : ''} per photo:\n`);
   console.log(`| method | ${names.join(' | ')} |`);
   console.log(`| --- | ${names.map(() => '---').join(' | ')} |`);
-  for (const m of [INPUT, ...baselineLabels, ...labels]) {
+  for (const m of [INPUT, ...baselineLabels, ...fillLabels, ...labels]) {
     const cell = (r: Row) => `${r.psnr.toFixed(2)} / ${fmt(r.ssim, 3)}${inpainting ? ` / ${fmt(r.masked, 2)}` : ''}`;
     console.log(`| ${m} | ${names.map((n) => cell(rows.find((x) => x.method === m && x.name === n)!)).join(' | ')} |`);
   }

@@ -305,6 +305,8 @@ export {
   type MaskOptions,
   type MaskShape,
   applyMask,
+  isInpaintFill,
+  type InpaintFill,
   inpaintingMask,
   type GaussianNoiseOptions,
   type RainOptions,

@@ -15,7 +15,7 @@ export {
   type CameraNoiseOptions,
   type CameraNoiseDraw,
 } from './camera-noise.js';
-export { inpaintingMask, applyMask, type MaskOptions, type MaskShape } from './mask.js';
+export { inpaintingMask, applyMask, isInpaintFill, type InpaintFill, type MaskOptions, type MaskShape } from './mask.js';
 export {
   bicubicDownUp,
   createDegradation,
