@@ -374,7 +374,7 @@ describe('the irsde command line, end to end', () => {
     const badTask = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--task', 'dehaze']);
     expect(badTask.code).not.toBe(0);
     expect(badTask.stderr.trim().split('\n')).toHaveLength(1);
-    expect(badTask.stderr).toMatch(/--task must be one of denoise, derain, deblur, sr4, got 'dehaze'/);
+    expect(badTask.stderr).toMatch(/--task must be one of denoise, derain, deblur, sr4, inpaint, got 'dehaze'/);
     const both = await irsde(['restore', join(dir, 'noisy', 'camera.png'), join(dir, 'x.png'), '--task', 'denoise', '--weights', model]);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/give --task or --weights, not both/);

@@ -34,7 +34,7 @@ describe('export --task, then restore', () => {
     const list = await irsde(['restore', '--task']);
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['denoise', 'derain', 'deblur', 'sr4']);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['denoise', 'derain', 'deblur', 'sr4', 'inpaint']);
     expect(lines.every((l) => l.length > 20)).toBe(true);
     const bad = await irsde(['restore', '--task', 'bogus', 'a.png', 'b.png']);
     expect(bad.code).not.toBe(0);

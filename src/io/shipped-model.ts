@@ -21,6 +21,8 @@ export const SHIPPED_MODELS = {
   deblur: 'deblur.safetensors',
   /** The x4 super-resolution model (IR-SDE; inputs bicubic-downscaled, upscaled by the restorer): in the repository only. */
   sr4: 'sr4.safetensors',
+  /** The inpainting model (IR-SDE, the mask as an input channel; fills the pixels under a mask from the rest): in the repository only. */
+  inpaint: 'inpaint.safetensors',
 } as const;
 
 /** A task with a shipped model (`irsde restore --task`). */
@@ -35,6 +37,7 @@ export const SHIPPED_TASK_DESCRIPTIONS: Readonly<Record<ShippedTask, string>> = 
   derain: 'rain streaks (the project\'s synthetic rain); in the repository\'s models/ folder only',
   deblur: 'Gaussian or motion blur, blind (no kernel given); in the repository\'s models/ folder only',
   sr4: '4x super-resolution of a small photo (bicubic-downscaled); in the repository\'s models/ folder only',
+  inpaint: 'missing pixels under a mask (--mask FILE, white = missing): brush strokes, rectangles; in the repository\'s models/ folder only',
 };
 
 /** File name of the default model (the `denoise` task's, under `models/`). */
