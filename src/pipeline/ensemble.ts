@@ -1,8 +1,9 @@
 /**
  * Geometric self-ensemble: a network run on flipped and transposed copies of its input, with its
  * predictions mapped back and averaged. Restoration networks are trained on flipped and rotated
- * crops, so each copy is an equally good, slightly different estimate; their mean has less error
- * than any one (the super-resolution literature's "x8 self-ensemble", EDSR+, at 8x the cost).
+ * crops, so each copy is an equally good, slightly different estimate, and where their errors
+ * differ the mean has less (the super-resolution literature's "x8 self-ensemble", EDSR+, at 8x
+ * the cost); whether it pays depends on the model: measure it on validation images.
  * Applied per network evaluation, so every sampler takes it: a one-step sampler gets the mean of
  * the copies' restorations, a multi-step one the mean prediction at each step.
  */

@@ -322,7 +322,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
       return imresize(input, { height: input.height * scale, width: input.width * scale });
     }
     if (missing === null) return input;
-    // The training degradation's own fill (a value, or smooth from the known pixels).
+    // The training degradation's own fill (a value, or smooth / harmonic from the known pixels).
     return applyMask(input, missing, (this.task?.inpaint as { fill: InpaintFill }).fill);
   }
 

@@ -87,9 +87,9 @@ export interface RestoreImageOptions {
   /**
    * Geometric self-ensemble (default: the model's recommendation, else 1, off): the network runs
    * on this many flipped / transposed copies of each tile and its predictions are mapped back and
-   * averaged (2: the left-right flip; 4: both flips; 8: every rotation and reflection). The
-   * copies' errors partly cancel, so the mean is a little closer to the truth (e.g. +0.1 dB
-   * PSNR), for `ensemble` times the network time; memory stays that of one copy.
+   * averaged (2: the left-right flip; 4: both flips; 8: every rotation and reflection), for
+   * `ensemble` times the network time; memory stays that of one copy. Where the copies' errors
+   * differ the mean is a little closer to the truth; whether it pays depends on the model.
    */
   readonly ensemble?: EnsembleSize;
   /** Cancels between steps (the promise rejects with the signal's reason). */
