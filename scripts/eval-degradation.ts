@@ -50,6 +50,7 @@ import { parseArgs } from 'node:util';
 import { applyMask, convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type InpaintFill, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
+import { maskedPixels } from '../src/image/index.js';
 import { composeRows, upscaleNearest } from './compose.js';
 import { centreCrop, photoFiles, seedOf, TEST_PHOTOS } from './eval-photos.js';
 
@@ -96,7 +97,8 @@ interface Row {
  */
 function gradientEnergy(img: FloatImage, mask?: FloatImage): number {
   const { height: H, width: W, channels: C, data } = img;
-  const missing = (p: number) => mask === undefined || mask.data[p * mask.channels] > 0.5;
+  const marked = mask === undefined ? null : maskedPixels(mask);
+  const missing = (p: number) => marked === null || marked[p] === 1;
   let e = 0;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -209,9 +211,8 @@ if (inpainting) {
   const label = `the model's ${typeof fill === 'number' ? `fill with ${fill}` : `${fill} fill`} alone (the network's input)`;
   fillLabels.push(label);
   for (const p of photos) {
-    const missing = Uint8Array.from({ length: p.mask!.height * p.mask!.width }, (_, i) => (p.mask!.data[i * p.mask!.channels] > 0.5 ? 1 : 0));
     const t0 = performance.now();
-    const filled = applyMask(convertChannels(p.bad, p.clean.channels), missing, fill);
+    const filled = applyMask(convertChannels(p.bad, p.clean.channels), maskedPixels(p.mask!), fill);
     rows.push({ name: p.name, method: label, ...score(filled, p.clean, p.mask), seconds: (performance.now() - t0) / 1000 });
   }
 }

@@ -1,4 +1,4 @@
-import { ENSEMBLE_SIZES, checkEnsembleSize, type EnsembleSize } from '../sampling/names.js';
+import { ENSEMBLE_SIZES, type EnsembleSize } from '../sampling/names.js';
 
 /** An error whose message is for the user of the command line (printed without a stack trace). */
 export class CliError extends Error {
@@ -35,13 +35,8 @@ export function choiceOption<C extends string>(name: string, choices: readonly C
 
 /** Parses `--ensemble`: a self-ensemble size, 1, 2, 4 or 8. */
 export function ensembleOption(name: string): (v: string) => EnsembleSize {
-  return (v: string) => {
-    try {
-      return checkEnsembleSize(v.trim() === '' ? NaN : Number(v), name);
-    } catch {
-      throw new CliError(`${name} must be one of ${ENSEMBLE_SIZES.join(', ')}, got '${v}'`);
-    }
-  };
+  const choice = choiceOption(name, ENSEMBLE_SIZES.map(String));
+  return (v: string) => Number(choice(v)) as EnsembleSize;
 }
 
 /**

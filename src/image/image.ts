@@ -143,6 +143,18 @@ export function cropImage(img: FloatImage, top: number, left: number, height: nu
   return { data: out, height, width, channels: img.channels };
 }
 
+/**
+ * The pixels a mask image marks, one entry per pixel: 1 where its first channel is above 0.5
+ * (white), else 0. An inpainting mask's missing pixels, read the same way by the restorer and by
+ * `psnr`'s `mask`.
+ */
+export function maskedPixels(mask: FloatImage): Uint8Array {
+  const n = mask.height * mask.width;
+  const out = new Uint8Array(n);
+  for (let p = 0; p < n; p++) out[p] = mask.data[p * mask.channels] > 0.5 ? 1 : 0;
+  return out;
+}
+
 /** Crops `border` pixels from every side (the reference's `crop_border` before scoring). */
 export function cropBorder(img: FloatImage, border: number): FloatImage {
   if (!Number.isInteger(border) || border < 0) throw new RangeError(`cropBorder: border must be a non-negative integer, got ${border}`);

@@ -12,6 +12,7 @@ export {
   cropImage,
   cropBorder,
   modcrop,
+  maskedPixels,
 } from './image.js';
 export { reflectIndex, gaussianWeights, convolveImage, type Kernel2D } from './filter.js';
 export { psnr, ssim, psnrY, ssimY, rgbToY, type MetricOptions, type PsnrOptions, type SsimOptions } from './metrics.js';

@@ -1,4 +1,4 @@
-import { asFloatImage, cropBorder, createImage, type FloatImage, type ImageLike } from './image.js';
+import { asFloatImage, cropBorder, createImage, maskedPixels, type FloatImage, type ImageLike } from './image.js';
 import { channelPlane, gaussianWeights, separableFilter } from './filter.js';
 
 /** Options shared by the metrics. */
@@ -92,9 +92,10 @@ export function psnr(a: ImageLike, b: ImageLike, options: PsnrOptions = {}): num
       throw new RangeError(`psnr: the mask is ${m.height}x${m.width} but the images are ${x.height + 2 * crop}x${x.width + 2 * crop}`);
     }
     if (crop !== 0) m = cropBorder(m, crop);
+    const selected = maskedPixels(m);
     const C = x.channels;
     for (let p = 0; p < x.height * x.width; p++) {
-      if (!(m.data[p * m.channels] > 0.5)) continue;
+      if (!selected[p]) continue;
       for (let i = p * C; i < (p + 1) * C; i++) {
         const d = x.data[i] - y.data[i];
         se += d * d;

@@ -24,7 +24,7 @@ import { defaultTile, extraCondChannels, imageChannels, isConditional } from '..
 import { withExtraCond, type TfjsNetwork } from '../nn/tfjs/network.js';
 import { LayersNetwork } from '../nn/tfjs/layers-network.js';
 import { checkModelTask, loadModel, type LoadedModel, type ModelTask, type RecommendedSampling } from '../nn/model/model-format.js';
-import { convertChannels, type FloatImage } from '../image/image.js';
+import { convertChannels, maskedPixels, type FloatImage } from '../image/image.js';
 import { estimateNoiseSigma } from '../image/noise-level.js';
 import { imresize } from '../data/resize.js';
 import { applyMask, type InpaintFill } from '../data/mask.js';
@@ -306,10 +306,7 @@ export class Restorer<N extends TfjsNetwork | LayersNetwork = TfjsNetwork> {
     if (mask.width !== image.width || mask.height !== image.height) {
       throw new RangeError(`Restorer.restore: the mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}; they must be the same size`);
     }
-    const n = image.width * image.height;
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = mask.data[i * mask.channels] > 0.5 ? 1 : 0;
-    return out;
+    return maskedPixels(mask);
   }
 
   /** What the network restores: the image upscaled (super-resolution) or with its missing pixels filled. */
