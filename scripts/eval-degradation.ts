@@ -16,6 +16,10 @@
  * pairs the degraded and clean PNGs by file name instead of degrading here (no crop), and
  * `--baselines FILE` (that script's baselines.json) adds its classical methods' rows.
  *
+ * Deblurring: `--denoiser FILE` (a DenoisingSDE model, e.g. models/denoise-blind.safetensors) adds
+ * the row of `deblurImage`: the --weights network's output, a kernel estimated from it, then the
+ * input deconvolved with that kernel and the denoiser as the prior (first in the figure).
+ *
  * Inpainting (inputs and masks from scripts/inpaint_baselines.py): `--masks DIR` pairs a mask PNG
  * (white = missing) with each input by file name and passes it to the restorer; every row gains
  * the PSNR over the masked pixels alone ("masked PSNR"), the baselines file's biharmonic and Telea
@@ -47,7 +51,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyMask, convertChannels, createDegradation, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type InpaintFill, type SamplerName } from '../src/advanced.js';
+import { applyMask, convertChannels, createDegradation, deblurImage, imresize, psnr, psnrY, Rng, ssim, ssimY, type EnsembleSize, type FloatImage, type InpaintFill, type SamplerName } from '../src/advanced.js';
 import { loadRestorerFile, readImage, writeImage, type NodeEngineName } from '../src/node.js';
 import { parseDegradation } from '../src/data/index.js';
 import { maskedPixels } from '../src/image/index.js';
@@ -71,6 +75,7 @@ const { values } = parseArgs({
     references: { type: 'string' },
     baselines: { type: 'string' },
     masks: { type: 'string' },
+    denoiser: { type: 'string' },
   },
 });
 if (!values.weights) throw new Error('--weights FILE is required');
@@ -231,6 +236,22 @@ for (const cfg of values.configs!.split(',')) {
     const masked = inpainting ? `, masked ${rows[photos.indexOf(p)].masked.toFixed(2)} -> ${row.masked.toFixed(2)} dB` : '';
     console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}${masked}, ${row.seconds.toFixed(2)} s`);
   }
+}
+// Deblurring: the blind network + an estimated kernel + deconvolution with a denoiser prior
+// (deblurImage, what `irsde restore --task deblur` runs), as the first row of the restorations.
+if (values.denoiser) {
+  const denoiser = await loadRestorerFile(values.denoiser, { engine: values.engine as NodeEngineName });
+  const label = 'irsde deblur: network, estimated kernel, deconvolution with the denoiser prior';
+  labels.unshift(label);
+  for (const p of photos) {
+    const out = await deblurImage(p.bad, { network: restorer, denoiser });
+    p.restored.set(label, out.image);
+    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean, p.mask), seconds: out.ms / 1000 };
+    rows.push(row);
+    const k = out.kernel === null ? 'no confident kernel: the network\'s output' : JSON.stringify(out.kernel);
+    console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${k}, ${row.seconds.toFixed(2)} s`);
+  }
+  await denoiser.dispose();
 }
 const engine = restorer.engine;
 await restorer.dispose();

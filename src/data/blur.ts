@@ -40,6 +40,31 @@ export function normalizeKernel(k: Kernel2D): Kernel2D {
   return { size: k.size, data: Float64Array.from(k.data, (v) => v / s) };
 }
 
+/**
+ * A blur kernel of the deblurring recipe, by its parameters: an isotropic Gaussian of `sigma`
+ * pixels, or a linear motion blur (an anti-aliased line, see {@link lineKernel}) `length` pixels
+ * long at `angle` degrees counter-clockwise from the +x axis.
+ */
+export type BlurKernelParams = { readonly kind: 'gaussian'; readonly sigma: number } | { readonly kind: 'motion'; readonly length: number; readonly angle: number };
+
+/**
+ * The normalised kernel (sum 1) of {@link BlurKernelParams}: a Gaussian of side
+ * `2 * ceil(3 * sigma) + 1` (as {@link gaussianBlur} uses), or the line kernel of {@link motionBlur}.
+ * @throws RangeError for a sigma <= 0, a length < 1 or non-finite parameters.
+ */
+export function blurKernel(params: BlurKernelParams): Kernel2D {
+  if (params.kind === 'motion') return normalizeKernel(lineKernel(params.length, params.angle));
+  if (params.kind !== 'gaussian') throw new RangeError(`blurKernel: kind must be 'gaussian' or 'motion', got '${String((params as { kind?: unknown }).kind)}'`);
+  const { sigma } = params;
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`blurKernel: sigma must be a finite number > 0, got ${sigma}`);
+  const r = Math.ceil(3 * sigma);
+  const w = gaussianWeights(sigma, r);
+  const size = 2 * r + 1;
+  const data = new Float64Array(size * size);
+  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) data[i * size + j] = w[i] * w[j];
+  return normalizeKernel({ data, size });
+}
+
 /** Options of {@link gaussianBlur}. */
 export interface GaussianBlurOptions {
   /** Std in pixels: fixed, or `[min, max]` drawn per image (needs an `rng`). */

@@ -4,7 +4,7 @@
 export { joinSources, memorySource, type ImageSource } from './source.js';
 export { type Range, Uniforms } from './random.js';
 export { imresize, type ResizeOptions, type ResizeByScale, type ResizeToSize } from './resize.js';
-export { lineKernel, normalizeKernel, gaussianBlur, motionBlur, type GaussianBlurOptions, type MotionBlurOptions } from './blur.js';
+export { lineKernel, normalizeKernel, gaussianBlur, motionBlur, blurKernel, type BlurKernelParams, type GaussianBlurOptions, type MotionBlurOptions } from './blur.js';
 export { gaussianNoise, rainStreaks, type GaussianNoiseOptions, type RainOptions } from './noise.js';
 export {
   cameraNoise,

@@ -7,6 +7,8 @@ import { assertWritableFolder } from '../../io/atomic.js';
 import { DEFAULT_MAX_PIXELS, imageFormatOfPath, readImage, writeImage } from '../../io/images.js';
 import { loadRestorerFile, type NodeEngineName } from '../../io/restorer-files.js';
 import { DEFAULT_RESTORE_STEPS, type Restorer } from '../../pipeline/restorer.js';
+import { deblurImage, type DeblurResult } from '../../pipeline/deblur.js';
+import type { RestoredImage } from '../../pipeline/types.js';
 import type { FloatImage } from '../../image/image.js';
 import { isDenoisingSDE } from '../../sde/kinds.js';
 import type { EnsembleSize } from '../../sampling/names.js';
@@ -38,6 +40,8 @@ interface RestoreFlags {
   ensemble?: EnsembleSize;
   /** Window side in pixels; 0: off. */
   localStats?: number;
+  /** `--no-deconvolve`: false (with --task deblur, the network's output alone). */
+  deconvolve: boolean;
 }
 
 /** The file's identity (device and inode, after symlinks), or null when it does not exist. */
@@ -57,8 +61,8 @@ function withSuffix(path: string, suffix: string): string {
 }
 
 /** With `--samples`: each restoration (`-sample1`...) and the uncertainty map (`-std`), beside the output. */
-function extraOutputs(out: { samples?: readonly FloatImage[]; uncertainty?: FloatImage }): Array<[string, FloatImage]> {
-  if (out.samples === undefined || out.uncertainty === undefined) return [];
+function extraOutputs(out: RestoredImage | DeblurResult): Array<[string, FloatImage]> {
+  if ('method' in out || out.samples === undefined || out.uncertainty === undefined) return [];
   return [...out.samples.map((im, j): [string, FloatImage] => [`-sample${j + 1}`, im]), ['-std', out.uncertainty]];
 }
 
@@ -89,6 +93,7 @@ export function registerRestore(program: Command): void {
     .option('--samples <n>', "draw n restorations with different sampler noise (e.g. several completions of an inpainting mask): <output> is their per-pixel mean, <stem>-sample1..n.<ext> the restorations, <stem>-std.<ext> their per-pixel standard deviation (0-1 scale: the uncertainty map); they differ by the prior's noise and a stochastic sampler's (sde, posterior/ddim with --eta above 0)", intOption('--samples', 2))
     .option('--ensemble <n>', "geometric self-ensemble: run the network on n flipped / transposed copies of each tile and average them back (1 off, 2 left-right flip, 4 both flips, 8 every rotation and reflection; n times the time; default: the model file's recommendation, else 1)", ensembleOption('--ensemble'))
     .option('--local-stats <px>', "NAFNet models: test-time local statistics for this restore, in place of the model file's: the channel attention averages over a window of this many input pixels instead of the whole tile (for a model trained on small crops restoring large tiles, e.g. 96 for 64 px crops); 0 or off: the global mean", localStatsOption('--local-stats'))
+    .option('--no-deconvolve', 'with --task deblur: the blind network\'s output alone (by default a blur kernel is estimated from it and the input deconvolved with that kernel and the denoise model as the prior)')
     .option('-q, --quiet', 'no progress bar or summary')
     .addHelpText('after', '\nExamples:\n  irsde restore noisy.png clean.png --weights model.safetensors --sampler posterior --steps 20\n  irsde restore noisy/ restored/ --steps 10 --tile 256\n  irsde restore rainy.png clear.png --task derain\n\nA folder input goes on past files it cannot read or write (one line each) and exits 1 when any failed.\nOutputs are written atomically (a temporary file, then renamed): a kill leaves the old file or the whole new one.')
     .action(async (input: string | undefined, output: string | undefined, flags: RestoreFlags) => {
@@ -195,6 +200,22 @@ export function registerRestore(program: Command): void {
         await restorer.dispose();
         throw new CliError(inpainting ? `this model (${restorer.task?.name}) fills missing pixels: give --mask FILE (white = missing, the input's size)` : '--mask is for inpainting models; this model takes none');
       }
+      // --task deblur: the network, a kernel estimated from its output, then the input
+      // deconvolved with that kernel and the shipped denoiser as the prior (deblurImage).
+      let denoiser: Restorer | undefined;
+      if (flags.task === 'deblur' && flags.deconvolve) {
+        if (flags.samples !== undefined) {
+          await restorer.dispose();
+          throw new CliError('--samples does not go with --task deblur\'s deconvolution (it is deterministic); add --no-deconvolve to draw samples from the network');
+        }
+        const denoisePath = await modelPathOrFail(undefined, 'denoise');
+        try {
+          denoiser = await loadRestorerFile(denoisePath, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
+        } catch (e) {
+          await restorer.dispose();
+          throw new CliError(`cannot load the denoise model '${denoisePath}' (the deconvolution's prior): ${(e as Error).message}`, { cause: e });
+        }
+      }
       if (!flags.quiet) console.error(`engine: ${restorer.engine}`);
       const progress = makeProgress(!!flags.quiet);
       const failed: string[] = [];
@@ -220,9 +241,9 @@ export function registerRestore(program: Command): void {
             continue;
           }
           progress.start(flags.steps ?? restorer.sampling?.steps ?? Math.min(DEFAULT_RESTORE_STEPS, restorer.sde.T), basename(job.from, extname(job.from)));
-          let out;
+          let out: RestoredImage | DeblurResult;
           try {
-            out = await restorer.restore(image, {
+            const options = {
               ...(flags.sampler !== undefined ? { sampler: flags.sampler as SamplerName } : {}),
               ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
               ...(mask !== undefined ? { mask } : {}),
@@ -235,8 +256,12 @@ export function registerRestore(program: Command): void {
               ...(flags.overlap !== undefined ? { overlap: flags.overlap } : {}),
               ...(flags.samples !== undefined ? { samples: flags.samples } : {}),
               ...(flags.ensemble !== undefined ? { ensemble: flags.ensemble } : {}),
-              onProgress: (done, total) => progress.update(done, total),
-            });
+              onProgress: (done: number, total: number) => progress.update(done, total),
+            };
+            if (denoiser !== undefined) {
+              const { onProgress, mask: _mask, samples: _samples, ...network } = options;
+              out = await deblurImage(image, { network: restorer, denoiser }, { network, onProgress });
+            } else out = await restorer.restore(image, options);
           } catch (e) {
             throw e instanceof RangeError || e instanceof TypeError ? new CliError(e.message) : e;
           }
@@ -251,14 +276,21 @@ export function registerRestore(program: Command): void {
           }
           restored++;
           if (!flags.quiet) {
-            const noise = out.noise ? `, noise sigma ${(out.noise.sigma * 255).toFixed(1)} (${out.noise.estimated ? 'estimated' : 'given'}; start t = ${out.noise.start})` : '';
-            const nfe = out.nfe !== undefined ? `, ${out.nfe} network evaluations` : '';
-            console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${out.sampler}, ${out.steps ?? 'all'} steps${out.ensemble > 1 ? ` x${out.ensemble} ensemble` : ''}${nfe}${noise}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
+            if ('method' in out) {
+              const { kernel } = out;
+              const how = kernel === null ? 'no confident blur kernel found: the network\'s output' : `deconvolved with the estimated ${kernel.kind === 'gaussian' ? `Gaussian blur, sigma ${kernel.sigma.toFixed(2)} px` : `motion blur, ${kernel.length.toFixed(2)} px at ${kernel.angle.toFixed(0)} degrees`}`;
+              console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${how}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
+            } else {
+              const noise = out.noise ? `, noise sigma ${(out.noise.sigma * 255).toFixed(1)} (${out.noise.estimated ? 'estimated' : 'given'}; start t = ${out.noise.start})` : '';
+              const nfe = out.nfe !== undefined ? `, ${out.nfe} network evaluations` : '';
+              console.error(`${job.from} -> ${job.to} (${image.width}x${image.height}, ${out.sampler}, ${out.steps ?? 'all'} steps${out.ensemble > 1 ? ` x${out.ensemble} ensemble` : ''}${nfe}${noise}, ${restorer.engine}, ${(out.ms / 1000).toFixed(1)} s)`);
+            }
           }
         }
       } finally {
         progress.stop();
         await restorer.dispose();
+        await denoiser?.dispose();
       }
       if (failed.length > 0) {
         throw new CliError(`${failed.length} of ${jobs.length} images failed (listed above), ${restored} restored into '${output}'`);
