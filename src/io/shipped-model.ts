@@ -35,7 +35,7 @@ export const SHIPPED_TASKS = Object.keys(SHIPPED_MODELS) as ShippedTask[];
 export const SHIPPED_TASK_DESCRIPTIONS: Readonly<Record<ShippedTask, string>> = {
   denoise: 'Gaussian noise of any sigma 0-50, blind (noise level estimated); in the npm package',
   derain: 'rain streaks (the project\'s synthetic rain); in the repository\'s models/ folder only',
-  deblur: 'Gaussian or motion blur, blind (no kernel given); in the repository\'s models/ folder only',
+  deblur: 'Gaussian or motion blur, blind (kernel estimated, then deconvolved with the denoise model as prior); in the repository\'s models/ folder only',
   sr4: '4x super-resolution of a small photo (bicubic-downscaled); in the repository\'s models/ folder only',
   inpaint: 'missing pixels under a mask (--mask FILE, white = missing): brush strokes, rectangles; in the repository\'s models/ folder only',
 };
