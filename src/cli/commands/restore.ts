@@ -203,12 +203,14 @@ export function registerRestore(program: Command): void {
       // --task deblur: the network, a kernel estimated from its output, then the input
       // deconvolved with that kernel and the shipped denoiser as the prior (deblurImage).
       let denoiser: Restorer | undefined;
+      let priorPath: string | undefined;
       if (flags.task === 'deblur' && flags.deconvolve) {
         if (flags.samples !== undefined) {
           await restorer.dispose();
           throw new CliError('--samples does not go with --task deblur\'s deconvolution (it is deterministic); add --no-deconvolve to draw samples from the network');
         }
         const denoisePath = await modelPathOrFail(undefined, 'denoise');
+        priorPath = denoisePath;
         try {
           denoiser = await loadRestorerFile(denoisePath, { engine: (flags.engine ?? 'auto') as NodeEngineName, conv3x3: flags.conv3x3 });
         } catch (e) {
@@ -296,6 +298,6 @@ export function registerRestore(program: Command): void {
         throw new CliError(`${failed.length} of ${jobs.length} images failed (listed above), ${restored} restored into '${output}'`);
       }
       if (folder && !flags.quiet) console.error(`restored ${restored} of ${jobs.length} images into '${output}'`);
-      if (!flags.quiet) console.error(`model: ${path}`);
+      if (!flags.quiet) console.error(`model: ${path}${priorPath !== undefined ? ` (prior: ${priorPath})` : ''}`);
     });
 }
