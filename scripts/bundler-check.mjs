@@ -126,7 +126,7 @@ if (chromium) {
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0 },
     // The README's line: leave irsde itself unbundled (so its worker file is found beside it) and pre-bundle its CommonJS dependencies.
-    optimizeDeps: { exclude: ['irsde'], include: ['irsde > jpeg-js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu'] },
+    optimizeDeps: { exclude: ['irsde'], include: ['irsde > jpeg-js', 'irsde > fft.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu'] },
     plugins: [{ name: 'report', configureServer: (s) => void s.middlewares.use('/report', (req, res) => { let body = ''; req.on('data', (c) => (body += c)); req.on('end', () => { res.end('ok'); report(JSON.parse(body)); }); }) }],
   });
   await server.listen();

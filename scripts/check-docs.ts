@@ -149,7 +149,8 @@ export function referencesOf(text: string): Ref[] {
       refs.push({ target: t.replace(/#.*$/, ''), line: i + 1, link: true });
     }
     // A link to a web page names a file there (`[codes/utils/sde_utils.py](https://...)`); so do URLs.
-    const prose = l.replace(/\[[^\]]*\]\([a-z]+:[^)\s]*\)/gi, '').replace(/\]\([^)\s]+\)/g, ']()').replace(/\b[a-z]+:\/\/\S+/gi, '');
+    // So does a dependency path of Vite's `optimizeDeps` (`'irsde > fft.js'`: a package, not a file).
+    const prose = l.replace(/\[[^\]]*\]\([a-z]+:[^)\s]*\)/gi, '').replace(/\]\([^)\s]+\)/g, ']()').replace(/\b[a-z]+:\/\/\S+/gi, '').replace(/'[\w@/.-]+ > [\w@/.-]+'/g, "''");
     for (const m of prose.matchAll(PATH_TOKEN)) {
       const t = m[1];
       // Placeholders (`RUN_DIR/curves.svg`, `DIR/x.json`) and product names (`TensorFlow.js`, `Node.js`) are no files.

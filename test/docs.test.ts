@@ -50,6 +50,7 @@ describe('the reference check (scripts/check-docs.ts): no file named leads nowhe
       'Architecture: `nn/arch/ops.ts`, `training/derain.json`, writes `runs/x/model.json`, `RUN_DIR/curves.svg`, TensorFlow.js, `config.json`.',
       'Tested in `test/sampling.oracle.test.ts`; see the notes at the top of this file; `onnxruntime-web/dist/ort-wasm-simd-threaded.mjs`.',
       '![plot](docs/derain.png) and [`codes/utils/sde_utils.py`](https://github.com/Algolzw/image-restoration-sde)',
+      "Vite: `optimizeDeps: { include: ['irsde > fft.js'] }` names a package; a bare `fft.js` names a file.",
     ].join('\n');
     expect(checkFileRefs(text, 'README.md', targets)).toEqual([
       "README.md:1: '../shared/docs/MATH.md' is outside the repository and the package",
@@ -57,6 +58,7 @@ describe('the reference check (scripts/check-docs.ts): no file named leads nowhe
       "README.md:2: 'docs/gone.md' is no file of the repository or the package",
       "README.md:2: './diffs.ts' is no file of the repository or the package",
       "README.md:4: 'test/sampling.oracle.test.ts' is no file of the repository or the package",
+      "README.md:6: 'fft.js' is no file of the repository or the package",
       'README.md:4: "notes at the top of this file" points at notes the reader does not have; say it here or name a README section',
     ]);
     // `./diffs.ts` is relative to the file naming it: from src/loss/ it exists.
