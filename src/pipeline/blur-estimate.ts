@@ -11,7 +11,7 @@
 // its direction and roughly on its length; the least-squares Gaussian (sigma scaled up, see
 // GAUSSIAN_SCALE) when that fit says Gaussian and the zero lines are weak; otherwise none (`kernel: null`: use the sharper estimate).
 import { blurKernel, type BlurKernelParams } from '../data/blur.js';
-import { fft2d } from '../image/fft.js';
+import { fft2d, kernelSpectrum } from '../image/fft.js';
 import type { FloatImage } from '../image/image.js';
 
 /** What {@link estimateBlurKernel} found. */
@@ -74,14 +74,7 @@ function welch(planes: Float64Array[], H: number, W: number, n: number, visit: (
 }
 
 /** The kernel's transfer function on an `n x n` grid (interleaved complex). */
-function transfer(p: BlurKernelParams, n: number): Float64Array {
-  const k = blurKernel(p);
-  const d = new Float64Array(2 * n * n);
-  const r = (k.size - 1) / 2;
-  for (let a = 0; a < k.size; a++) for (let b = 0; b < k.size; b++) d[2 * ((((a - r) % n) + n) % n * n + ((((b - r) % n) + n) % n))] += k.data[a * k.size + b];
-  fft2d(d, n, n);
-  return d;
-}
+const transfer = (p: BlurKernelParams, n: number): Float64Array => kernelSpectrum(blurKernel(p), n, n);
 
 /** Minimises `score` over a coarse grid, then twice over finer grids around the best. */
 function search<P extends BlurKernelParams>(score: (p: P) => number, grid: P[], refine: (best: P, pass: number) => P[]): { p: P; score: number } {
