@@ -45,7 +45,21 @@ export function normalizeKernel(k: Kernel2D): Kernel2D {
  * pixels, or a linear motion blur (an anti-aliased line, see {@link lineKernel}) `length` pixels
  * long at `angle` degrees counter-clockwise from the +x axis.
  */
-export type BlurKernelParams = { readonly kind: 'gaussian'; readonly sigma: number } | { readonly kind: 'motion'; readonly length: number; readonly angle: number };
+export type BlurKernelParams =
+  | {
+      /** An isotropic Gaussian. */
+      readonly kind: 'gaussian';
+      /** Its standard deviation in pixels (> 0). */
+      readonly sigma: number;
+    }
+  | {
+      /** A linear motion blur. */
+      readonly kind: 'motion';
+      /** The line's length in pixels (>= 1). */
+      readonly length: number;
+      /** The line's angle in degrees, counter-clockwise from the +x axis as seen on screen. */
+      readonly angle: number;
+    };
 
 /**
  * The normalised kernel (sum 1) of {@link BlurKernelParams}: a Gaussian of side
