@@ -223,6 +223,15 @@ if (inpainting) {
 }
 const rec = restorer.sampling ?? { sampler: 'posterior', steps: 1, eta: 0 };
 const labels: string[] = [];
+/** Scores one restoration as a row of `label` and logs it against the input (`note`: extra detail). */
+function record(label: string, p: (typeof photos)[number], image: FloatImage, ms: number, note = ''): void {
+  p.restored.set(label, image);
+  const row: Row = { name: p.name, method: label, ...score(image, p.clean, p.mask), seconds: ms / 1000 };
+  rows.push(row);
+  const input = rows[photos.indexOf(p)];
+  const masked = inpainting ? `, masked ${input.masked.toFixed(2)} -> ${row.masked.toFixed(2)} dB` : '';
+  console.error(`${label} | ${p.name}: ${input.psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}${masked}${note}, ${row.seconds.toFixed(2)} s`);
+}
 for (const cfg of values.configs!.split(',')) {
   const [sampler, steps, eta, ens] = cfg === 'model' ? [rec.sampler, String(rec.steps), String(rec.eta ?? 0), String(rec.ensemble ?? 1)] : cfg.split(':');
   const ensemble = Number(ens ?? 1) as EnsembleSize;
@@ -230,11 +239,7 @@ for (const cfg of values.configs!.split(',')) {
   labels.push(label);
   for (const p of photos) {
     const out = await restorer.restore(p.bad, { sampler: sampler as SamplerName, steps: Number(steps), eta: Number(eta ?? 0), ensemble, seed: 0, ...(p.mask ? { mask: p.mask } : {}) });
-    p.restored.set(label, out.image);
-    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean, p.mask), seconds: out.ms / 1000 };
-    rows.push(row);
-    const masked = inpainting ? `, masked ${rows[photos.indexOf(p)].masked.toFixed(2)} -> ${row.masked.toFixed(2)} dB` : '';
-    console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}${masked}, ${row.seconds.toFixed(2)} s`);
+    record(label, p, out.image, out.ms);
   }
 }
 // Deblurring: the blind network + an estimated kernel + deconvolution with a denoiser prior
@@ -245,11 +250,7 @@ if (values.denoiser) {
   labels.unshift(label);
   for (const p of photos) {
     const out = await deblurImage(p.bad, { network: restorer, denoiser });
-    p.restored.set(label, out.image);
-    const row: Row = { name: p.name, method: label, ...score(out.image, p.clean, p.mask), seconds: out.ms / 1000 };
-    rows.push(row);
-    const k = out.kernel === null ? 'no confident kernel: the network\'s output' : JSON.stringify(out.kernel);
-    console.error(`${label} | ${p.name}: ${rows[photos.indexOf(p)].psnr.toFixed(2)} -> ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}, ${k}, ${row.seconds.toFixed(2)} s`);
+    record(label, p, out.image, out.ms, `, ${out.kernel === null ? 'no confident kernel: the network\'s output' : JSON.stringify(out.kernel)}`);
   }
   await denoiser.dispose();
 }

@@ -127,5 +127,5 @@ export function motionBlur(img: FloatImage, options: MotionBlurOptions = {}, rng
   const u = rng === undefined ? null : new Uniforms(rng, 2);
   const L = typeof length === 'number' ? length : (u as Uniforms).pick(length);
   const a = typeof angle === 'number' ? angle : (u as Uniforms).pick(angle);
-  return convolveImage(img, normalizeKernel(lineKernel(L, a)));
+  return convolveImage(img, blurKernel({ kind: 'motion', length: L, angle: a }));
 }

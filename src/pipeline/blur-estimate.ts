@@ -12,7 +12,7 @@
 // GAUSSIAN_SCALE) when that fit says Gaussian and the zero lines are weak; otherwise none (`kernel: null`: use the sharper estimate).
 import { blurKernel, type BlurKernelParams } from '../data/blur.js';
 import { fft2d, kernelSpectrum } from '../image/fft.js';
-import type { FloatImage } from '../image/image.js';
+import { convertChannels, type FloatImage } from '../image/image.js';
 
 /** What {@link estimateBlurKernel} found. */
 export interface BlurEstimate {
@@ -45,12 +45,8 @@ const WINDOW = 128;
 /** Smallest image side the estimate works on (one window at the smaller size). */
 export const MIN_BLUR_ESTIMATE_SIDE = 64;
 
-function luma(img: FloatImage): Float64Array {
-  const { height: H, width: W, channels: C, data } = img;
-  const o = new Float64Array(H * W);
-  for (let i = 0; i < H * W; i++) o[i] = C === 1 ? data[i] : 0.299 * data[3 * i] + 0.587 * data[3 * i + 1] + 0.114 * data[3 * i + 2];
-  return o;
-}
+/** The image's BT.601 luma plane (grey images as they are), in float64. */
+const luma = (img: FloatImage): Float64Array => Float64Array.from(convertChannels(img, 1).data);
 
 /** Calls `visit(spectrum)` for each Hann-windowed, mean-removed `n x n` window (half overlapping) of each plane. */
 function welch(planes: Float64Array[], H: number, W: number, n: number, visit: (spectra: Float64Array[]) => void): void {
@@ -73,69 +69,46 @@ function welch(planes: Float64Array[], H: number, W: number, n: number, visit: (
   }
 }
 
-/** The kernel's transfer function on an `n x n` grid (interleaved complex). */
-const transfer = (p: BlurKernelParams, n: number): Float64Array => kernelSpectrum(blurKernel(p), n, n);
-
-/** Minimises `score` over a coarse grid, then twice over finer grids around the best. */
-function search<P extends BlurKernelParams>(score: (p: P) => number, grid: P[], refine: (best: P, pass: number) => P[]): { p: P; score: number } {
-  let best = { p: grid[0], score: Infinity };
-  const tryAll = (ps: P[]): void => {
-    for (const p of ps) {
-      const s = score(p);
-      if (s < best.score) best = { p, score: s };
-    }
-  };
-  tryAll(grid);
-  for (let pass = 0; pass < 2; pass++) tryAll(refine(best.p, pass));
-  return best;
+/** What both fits need, from one Welch pass over the sharper estimate S and the blurred image Y. */
+interface Spectra {
+  readonly n: number;
+  /** Sum over windows of |S|^2, Re and Im of S conj(Y), per frequency; sum of |Y|^2 over all. */
+  readonly sxx: Float64Array;
+  readonly sxyRe: Float64Array;
+  readonly sxyIm: Float64Array;
+  readonly syy: number;
+  /** log of the mean |Y|^2, each value minus its frequency ring's mean (0 outside the rings). */
+  readonly logPower: Float64Array;
+  /** Each frequency's ring (radius 0.03..0.45 cycles per pixel), -1 outside, and the rings' sizes. */
+  readonly ring: Int32Array;
+  readonly rings: Float64Array;
 }
 
-const motion = (length: number, angle: number): BlurKernelParams & { kind: 'motion' } => ({ kind: 'motion', length, angle: ((angle % 180) + 180) % 180 });
-const gaussian = (sigma: number): BlurKernelParams & { kind: 'gaussian' } => ({ kind: 'gaussian', sigma });
-const range = (from: number, to: number, step: number): number[] => Array.from({ length: Math.floor((to - from) / step + 1e-9) + 1 }, (_, i) => from + i * step);
-const motionGrid = (): Array<BlurKernelParams & { kind: 'motion' }> => range(3, 25, 1).flatMap((L) => range(0, 174, 6).map((a) => motion(L, a)));
-const motionRefine = (b: BlurKernelParams & { kind: 'motion' }, pass: number): Array<BlurKernelParams & { kind: 'motion' }> => {
-  const dl = pass === 0 ? 0.5 : 0.25;
-  const da = pass === 0 ? 2 : 1;
-  return range(-2, 2, 1).flatMap((i) => range(-2, 2, 1).map((j) => motion(b.length + i * dl, b.angle + j * da))).filter((p) => p.length >= 1);
-};
+/** Each value minus the mean of its frequency ring (0 outside the rings). */
+function ringDemean(v: Float64Array, ring: Int32Array, rings: Float64Array): Float64Array {
+  const s = new Float64Array(rings.length);
+  for (let f = 0; f < v.length; f++) if (ring[f] >= 0) s[ring[f]] += v[f];
+  const o = new Float64Array(v.length);
+  for (let f = 0; f < v.length; f++) if (ring[f] >= 0) o[f] = v[f] - s[ring[f]] / rings[ring[f]];
+  return o;
+}
 
-/** Least-squares fit of each family against the sharper estimate; the better family first. */
-function leastSquaresFit(sharp: Float64Array, blurred: Float64Array, H: number, W: number, n: number): BlurKernelParams {
+function spectraOf(sharp: Float64Array, blurred: Float64Array, H: number, W: number, n: number): Spectra {
   const sxx = new Float64Array(n * n);
   const sxyRe = new Float64Array(n * n);
   const sxyIm = new Float64Array(n * n);
+  const power = new Float64Array(n * n);
   let syy = 0;
+  let windows = 0;
   welch([sharp, blurred], H, W, n, ([X, Y]) => {
     for (let f = 0; f < n * n; f++) {
       const xr = X[2 * f], xi = X[2 * f + 1], yr = Y[2 * f], yi = Y[2 * f + 1];
       sxx[f] += xr * xr + xi * xi;
       sxyRe[f] += xr * yr + xi * yi; // X conj(Y)
       sxyIm[f] += xi * yr - xr * yi;
+      power[f] += yr * yr + yi * yi;
       syy += yr * yr + yi * yi;
     }
-  });
-  // sum_f |K X - Y|^2 = sum |K|^2 |X|^2 - 2 Re(K X conj(Y)) + |Y|^2
-  const residual = (p: BlurKernelParams): number => {
-    const K = transfer(p, n);
-    let e = syy;
-    for (let f = 0; f < n * n; f++) {
-      const kr = K[2 * f], ki = K[2 * f + 1];
-      e += (kr * kr + ki * ki) * sxx[f] - 2 * (kr * sxyRe[f] - ki * sxyIm[f]);
-    }
-    return e;
-  };
-  const g = search(residual, range(0.4, 3.6, 0.1).map(gaussian), (b, pass) => range(-4, 4, 1).map((i) => gaussian(b.sigma + i * (pass === 0 ? 0.02 : 0.005))).filter((p) => p.sigma > 0.3));
-  const m = search(residual, motionGrid(), motionRefine);
-  return g.score <= m.score ? g.p : m.p;
-}
-
-/** Spectral-zeros fit of a motion blur from the blurred plane alone, and its score. */
-function spectralZerosFit(blurred: Float64Array, H: number, W: number, n: number): { p: BlurKernelParams & { kind: 'motion' }; score: number } {
-  const power = new Float64Array(n * n);
-  let windows = 0;
-  welch([blurred], H, W, n, ([Y]) => {
-    for (let f = 0; f < n * n; f++) power[f] += Y[2 * f] * Y[2 * f] + Y[2 * f + 1] * Y[2 * f + 1];
     windows++;
   });
   // Rings of radius 0.03..0.45 cycles per pixel; each value minus its ring's mean removes the
@@ -148,32 +121,85 @@ function spectralZerosFit(blurred: Float64Array, H: number, W: number, n: number
     ring[f] = r < 0.03 || r > 0.45 ? -1 : Math.round(r * n);
     if (ring[f] >= 0) rings[ring[f]]++;
   }
-  const demean = (v: Float64Array): Float64Array => {
-    const s = new Float64Array(n);
-    for (let f = 0; f < n * n; f++) if (ring[f] >= 0) s[ring[f]] += v[f];
-    const o = new Float64Array(n * n);
-    for (let f = 0; f < n * n; f++) if (ring[f] >= 0) o[f] = v[f] - s[ring[f]] / rings[ring[f]];
-    return o;
-  };
-  const logPower = demean(power.map((v) => Math.log(v / windows + 1e-12)));
-  const score = (p: BlurKernelParams): number => {
-    const K = transfer(p, n);
-    const t = demean(new Float64Array(n * n).map((_, f) => Math.log(K[2 * f] * K[2 * f] + K[2 * f + 1] * K[2 * f + 1] + 1e-3)));
-    let dot = 0, norm = 0;
-    for (let f = 0; f < n * n; f++) {
-      dot += logPower[f] * t[f];
-      norm += t[f] * t[f];
-    }
-    return -dot / Math.sqrt(norm + 1e-12);
-  };
-  const best = search(score, motionGrid(), motionRefine);
-  return { p: best.p, score: -best.score };
+  const logPower = ringDemean(power.map((v) => Math.log(v / windows + 1e-12)), ring, rings);
+  return { n, sxx, sxyRe, sxyIm, syy, logPower, ring, rings };
+}
+
+/** Least-squares residual `sum_f |K S - Y|^2 = sum |K|^2 |S|^2 - 2 Re(K S conj(Y)) + |Y|^2` of a transfer function K. */
+function residual(s: Spectra, K: Float64Array): number {
+  let e = s.syy;
+  for (let f = 0; f < s.n * s.n; f++) {
+    const kr = K[2 * f], ki = K[2 * f + 1];
+    e += (kr * kr + ki * ki) * s.sxx[f] - 2 * (kr * s.sxyRe[f] - ki * s.sxyIm[f]);
+  }
+  return e;
+}
+
+/** Minus the spectral-zeros match of K: the ring-demeaned log power against the ring-demeaned `log(|K|^2 + eps)`, normalised by the template. */
+function zerosMismatch(s: Spectra, K: Float64Array): number {
+  const t = ringDemean(new Float64Array(s.n * s.n).map((_, f) => Math.log(K[2 * f] * K[2 * f] + K[2 * f + 1] * K[2 * f + 1] + 1e-3)), s.ring, s.rings);
+  let dot = 0, norm = 0;
+  for (let f = 0; f < t.length; f++) {
+    dot += s.logPower[f] * t[f];
+    norm += t[f] * t[f];
+  }
+  return -dot / Math.sqrt(norm + 1e-12);
+}
+
+type Scored<P> = { p: P; score: number };
+
+/** The best (lowest) of `best` and each candidate's `score(p, K)`, K the candidate's transfer function; ties keep the earlier one. */
+function bestOf<P extends BlurKernelParams>(s: Spectra, candidates: P[], score: (s: Spectra, K: Float64Array) => number, best: Scored<P>): Scored<P> {
+  for (const p of candidates) {
+    const e = score(s, kernelSpectrum(blurKernel(p), s.n, s.n));
+    if (e < best.score) best = { p, score: e };
+  }
+  return best;
+}
+
+type MotionParams = BlurKernelParams & { kind: 'motion' };
+type GaussianParams = BlurKernelParams & { kind: 'gaussian' };
+
+const motion = (length: number, angle: number): MotionParams => ({ kind: 'motion', length, angle: ((angle % 180) + 180) % 180 });
+const gaussian = (sigma: number): GaussianParams => ({ kind: 'gaussian', sigma });
+const range = (from: number, to: number, step: number): number[] => Array.from({ length: Math.floor((to - from) / step + 1e-9) + 1 }, (_, i) => from + i * step);
+/** Two finer grids around a motion fit (length 0.5 then 0.25 px, angle 2 then 1 degree). */
+function refineMotion(s: Spectra, best: Scored<MotionParams>, score: (s: Spectra, K: Float64Array) => number): Scored<MotionParams> {
+  for (const [dl, da] of [[0.5, 2], [0.25, 1]]) {
+    const b = best.p;
+    best = bestOf(s, range(-2, 2, 1).flatMap((i) => range(-2, 2, 1).map((j) => motion(b.length + i * dl, b.angle + j * da))).filter((p) => p.length >= 1), score, best);
+  }
+  return best;
+}
+
+/**
+ * Both fits: the least-squares one over both families (the better family), and the spectral-zeros
+ * one over motion blurs with its score. The coarse motion grid's transfer functions serve both.
+ */
+function fits(s: Spectra): { leastSquares: BlurKernelParams; zeros: MotionParams; zerosScore: number } {
+  let g: Scored<GaussianParams> = bestOf(s, range(0.4, 3.6, 0.1).map(gaussian), residual, { p: gaussian(0.4), score: Infinity });
+  for (const step of [0.02, 0.005]) {
+    const b = g.p.sigma;
+    g = bestOf(s, range(-4, 4, 1).map((i) => gaussian(b + i * step)).filter((p) => p.sigma > 0.3), residual, g);
+  }
+  let m: Scored<MotionParams> = { p: motion(3, 0), score: Infinity };
+  let z: Scored<MotionParams> = { p: motion(3, 0), score: Infinity };
+  for (const p of range(3, 25, 1).flatMap((L) => range(0, 174, 6).map((a) => motion(L, a)))) {
+    const K = kernelSpectrum(blurKernel(p), s.n, s.n);
+    const e = residual(s, K);
+    if (e < m.score) m = { p, score: e };
+    const t = zerosMismatch(s, K);
+    if (t < z.score) z = { p, score: t };
+  }
+  m = refineMotion(s, m, residual);
+  z = refineMotion(s, z, zerosMismatch);
+  return { leastSquares: g.score <= m.score ? g.p : m.p, zeros: z.p, zerosScore: -z.score };
 }
 
 /**
  * Estimates the blur of `blurred` (an isotropic Gaussian or a linear motion blur, as the
  * deblurring task's recipe makes), given `sharp`, a sharper estimate of the same image (the blind
- * deblurring network's output). Deterministic; about 2 s for 512x512 on one core.
+ * deblurring network's output). Deterministic; about 1 s for 512x512 on one core.
  * @param blurred - the blurred image (grey or RGB; its luma is used), at least 64x64.
  * @param sharp - a sharper estimate, the same size.
  * @returns the kernel to use (`null` when the two fits disagree) and both fits.
@@ -184,13 +210,10 @@ export function estimateBlurKernel(blurred: FloatImage, sharp: FloatImage): Blur
   if (sharp.height !== H || sharp.width !== W) throw new RangeError(`estimateBlurKernel: the sharper estimate is ${sharp.width}x${sharp.height}, the blurred image ${W}x${H}; they must be the same size`);
   if (Math.min(H, W) < MIN_BLUR_ESTIMATE_SIDE) throw new RangeError(`estimateBlurKernel: the image must be at least ${MIN_BLUR_ESTIMATE_SIDE}x${MIN_BLUR_ESTIMATE_SIDE} pixels, got ${W}x${H}`);
   const n = Math.min(H, W) >= WINDOW ? WINDOW : MIN_BLUR_ESTIMATE_SIDE;
-  const y = luma(blurred);
-  const leastSquares = leastSquaresFit(luma(sharp), y, H, W, n);
-  const zeros = spectralZerosFit(y, H, W, n);
-  const spectralZeros = zeros.p;
-  const found = (kernel: BlurKernelParams | null): BlurEstimate => ({ kernel, leastSquares, spectralZeros, zerosScore: zeros.score });
+  const { leastSquares, zeros: spectralZeros, zerosScore } = fits(spectraOf(luma(sharp), luma(blurred), H, W, n));
+  const found = (kernel: BlurKernelParams | null): BlurEstimate => ({ kernel, leastSquares, spectralZeros, zerosScore });
   // Strong zero lines are a motion blur's signature whatever the sharper estimate says.
-  if (zeros.score > STRONG_ZEROS) return found(spectralZeros);
+  if (zerosScore > STRONG_ZEROS) return found(spectralZeros);
   if (leastSquares.kind === 'gaussian') return found({ kind: 'gaussian', sigma: leastSquares.sigma * GAUSSIAN_SCALE });
   const dAngle = Math.abs(spectralZeros.angle - leastSquares.angle);
   const ratio = spectralZeros.length / leastSquares.length;

@@ -114,18 +114,18 @@ export async function deconvolve(image: FloatImage, kernel: Kernel2D, denoiser: 
       const d = spectrum(zFull, pair);
       let Yc: Float64Array;
       if (yFixed !== null) Yc = yFixed[k];
+      // The first pass starts from the observation itself: its spectrum is the one just taken.
+      else if (it === 0) Yc = Float64Array.from(d);
       else {
-        if (it > 0) {
-          // The band: the current estimate blurred (what the camera saw beyond the frame is unknown).
-          const b = Float64Array.from(d);
-          for (let f = 0; f < P * Q; f++) {
-            const re = b[2 * f] * K[2 * f] - b[2 * f + 1] * K[2 * f + 1];
-            b[2 * f + 1] = b[2 * f] * K[2 * f + 1] + b[2 * f + 1] * K[2 * f];
-            b[2 * f] = re;
-          }
-          fft2d(b, P, Q, true);
-          unpack(b, yFull, pair, true);
+        // The band: the current estimate blurred (what the camera saw beyond the frame is unknown).
+        const b = Float64Array.from(d);
+        for (let f = 0; f < P * Q; f++) {
+          const re = b[2 * f] * K[2 * f] - b[2 * f + 1] * K[2 * f + 1];
+          b[2 * f + 1] = b[2 * f] * K[2 * f + 1] + b[2 * f + 1] * K[2 * f];
+          b[2 * f] = re;
         }
+        fft2d(b, P, Q, true);
+        unpack(b, yFull, pair, true);
         Yc = spectrum(yFull, pair);
       }
       for (let f = 0; f < P * Q; f++) {
