@@ -41,11 +41,15 @@ import {
 import { createNodeOrtNoiseModel, nodeOrt } from '../src/nn/onnx/node.js';
 import { useCpu } from './helpers/backends.js';
 
-/** concat(x_t - mu, mu) -> conv -> + time -> SiLU -> stride-2 conv -> LayerNorm -> upsample -> + skip -> conv. */
+/**
+ * concat(x_t - mu, mu) -> conv -> + time -> SiLU -> stride-2 conv -> LayerNorm -> upsample -> + skip -> conv.
+ * With `options.depthwise`, the stride-2 conv is a depthwise 3x3 stride-2 conv after a depthwise 5x5 one.
+ */
 class TinyNet extends NetworkModule {
   override readonly multiple = 2;
   readonly time: Linear;
   readonly head: Conv2d;
+  readonly dw: Conv2d | null;
   readonly down: Conv2d;
   readonly norm: LayerNorm;
   readonly tail: Conv2d;
@@ -53,9 +57,11 @@ class TinyNet extends NetworkModule {
     super();
     const c = config.channels;
     const w = Number(config.options?.width ?? 8);
+    const depthwise = config.options?.depthwise === true;
     this.time = this.child('time', new Linear(w, w));
     this.head = this.child('head', new Conv2d(config.conditional === false ? c : 2 * c, w, 3));
-    this.down = this.child('down', new Conv2d(w, w, 2, { stride: 2, pad: 0 }));
+    this.dw = depthwise ? this.child('dw', new Conv2d(w, w, 5, { depthwise: true })) : null;
+    this.down = this.child('down', depthwise ? new Conv2d(w, w, 3, { stride: 2, depthwise: true }) : new Conv2d(w, w, 2, { stride: 2, pad: 0 }));
     this.norm = this.child('norm', new LayerNorm(w));
     this.tail = this.child('tail', new Conv2d(w, c, 3));
     this.finish();
@@ -65,7 +71,7 @@ class TinyNet extends NetworkModule {
     const padded = ops.padToMultiple(x, this.multiple, 'zero');
     const t = ops.vectorToImage(ops.silu(ops.linear(ops.timeEmbedding(this.head.cout), this.time)));
     const h = ops.silu(ops.add(ops.conv(padded, this.head), t));
-    const low = ops.layerNorm(ops.conv(h, this.down), this.norm);
+    const low = ops.layerNorm(ops.conv(this.dw === null ? h : ops.conv(h, this.dw), this.down), this.norm);
     const y = ops.conv(ops.add(ops.upsample2(low), h), this.tail);
     return ops.cropLike(y, xt);
   }
@@ -137,9 +143,12 @@ describe('a network written in the ops language (NetworkModule + registerNetwork
     net.dispose();
   });
 
-  it('ONNX Runtime gradients equal tfjs gradients (l2, to 1e-4 relative)', async () => {
+  it.each([
+    ['', config],
+    ['; depthwise convolutions, 5x5 and 3x3 stride 2', { ...config, options: { width: 8, depthwise: true } }],
+  ])('ONNX Runtime gradients equal tfjs gradients (l2, to 1e-4 relative)%s', async (_, cfg) => {
     const ort = createOrtGradients({ ort: nodeOrt, threads: 1 });
-    const net = new CustomNetwork(config, { seed: 2 });
+    const net = new CustomNetwork(cfg, { seed: 2 });
     const batch = toyBatch(6);
     const noise = tf.tensor(new Rng(7).normal(batch.gt.shape), batch.gt.shape);
     const task = { sde, model: net, batch, t: [3, 17], noise, objective: 'x0', norm: 'l2' } as const;

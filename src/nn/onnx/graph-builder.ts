@@ -76,8 +76,19 @@ export class GraphBuilder {
     return this.#constant('i', values, dims, () => BigInt64Array.from(values, (v) => BigInt(v)));
   }
 
+  /**
+   * A float32 constant identified by `key` (shared between uses of the same key): for constants too
+   * large to key by their values; `make` runs once per graph.
+   */
+  constFloatKeyed(key: string, dims: readonly number[], make: () => Float32Array): string {
+    return this.#keyed(`k[${dims.join(',')}]${key}`, 'f', dims, make);
+  }
+
   #constant(kind: string, values: readonly number[], dims: readonly number[], make: () => Float32Array | BigInt64Array): string {
-    const key = `${kind}[${dims.join(',')}]${values.join(',')}`;
+    return this.#keyed(`${kind}[${dims.join(',')}]${values.join(',')}`, kind, dims, make);
+  }
+
+  #keyed(key: string, kind: string, dims: readonly number[], make: () => Float32Array | BigInt64Array): string {
     const hit = this.#constants.get(key);
     if (hit !== undefined) return hit;
     const name = this.#fresh(`const_${kind === 'f' ? 'f32' : 'i64'}`);

@@ -22,8 +22,8 @@ export interface ConvAttrs {
  * convolution of `gy` with the flipped, in/out-swapped kernel for stride 1 (ONNX Runtime's Conv is
  * much faster than its ConvTranspose), else ConvTranspose; `dW` of a dense kernel one tap at a
  * time from shifted views of the padded input (a batched matrix product per tap: no
- * `k^2`-times-larger im2col buffer), of a stride-1 depthwise kernel one grouped Conv whose kernels
- * are the planes of `gy`; `d bias` the sum.
+ * `k^2`-times-larger im2col buffer), of a depthwise kernel the `k^2` shifted copies of `x` (one
+ * grouped Conv with one-hot kernels) times `gy`, one batched matrix product; `d bias` the sum.
  */
 export function conv(t: Tape, x: TV, w: TV, bias: TV | null, a: ConvAttrs): TV {
   const [B, C, H, W] = x.s;
@@ -64,38 +64,41 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
   const [B, C, H, W] = x.s;
   const { k, stride, pad } = a;
   const N = Ho * Wo;
-  const gyR = t.gop('Reshape', [gy, g.constInt64([B, O, N])]);
-  // One tap (i, j): dense sum_b gy[b] . view[b]^T -> [O, C]; depthwise sum_{b, n} gy . view -> [C].
+  let gyR: string | undefined;
+  // One tap of a 1x1 kernel: dense sum_b gy[b] . view[b]^T -> [O, C]; depthwise sum_{b, n} gy . view -> [C].
   const tap = (view: string): string => {
     const v = t.gop('Reshape', [view, g.constInt64([B, C, N])]);
+    gyR ??= t.gop('Reshape', [gy, g.constInt64([B, O, N])]);
     if (a.depthwise) return t.gop('ReduceSum', [t.gop('Mul', [gyR, v]), g.constInt64([0, 2])], { keepdims: 0 });
     return t.gop('ReduceSum', [t.gop('MatMul', [gyR, t.gop('Transpose', [v], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
   };
   const cin = a.depthwise ? 1 : C;
   if (k === 1 && stride === 1 && pad === 0) return t.gop('Reshape', [tap(x.n), g.constInt64([O, cin, 1, 1])]);
-  const xp = pad > 0 ? t.gop('Pad', [x.n, g.constInt64([0, 0, pad, pad, 0, 0, pad, pad])]) : x.n;
-  if (a.depthwise && stride === 1) {
-    // Every (b, c) plane of gy is the kernel of its own group over the same plane of the padded
-    // input: one Conv with B * C groups gives each plane's k x k taps, summed over b after. Both
-    // reshapes are free (no transpose), and ORT's grouped Conv reads the input once per tap in
-    // one pass, where per-tap Slice, Mul and ReduceSum made three (~20% faster at 8x32x64x64).
-    const Hp = H + 2 * pad;
-    const Wp = W + 2 * pad;
-    const planes = t.gop('Reshape', [xp, g.constInt64([1, B * C, Hp, Wp])]);
-    const kernels = t.gop('Reshape', [gy, g.constInt64([B * C, 1, Ho, Wo])]);
-    const perPlane = t.gop('Conv', [planes, kernels], { kernel_shape: [Ho, Wo], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: B * C }); // [1, B*C, k, k]
-    const summed = t.gop('ReduceSum', [t.gop('Reshape', [perPlane, g.constInt64([B, C * k * k])]), g.constInt64([0])], { keepdims: 0 });
-    return t.gop('Reshape', [summed, g.constInt64([C, 1, k, k])]);
+  if (a.depthwise) {
+    // The k * k shifted copies of x each plane's taps read ("im2col"), made by one grouped Conv
+    // with one-hot kernels [B, C * k * k, Ho, Wo], then each plane's k * k dot products with gy as
+    // one batched matrix product summed over b. ORT's im2col writes these copies in long runs; a
+    // Conv with the planes of gy as its kernels (output k x k) copied runs of k floats (1.5-2x slower).
+    const kk = k * k;
+    const oneHot = g.constFloatKeyed(`depthwise-taps-${k}`, [C * kk, 1, k, k], () => {
+      const m = new Float32Array(C * kk * kk);
+      for (let c = 0; c < C; c++) for (let i = 0; i < kk; i++) m[(c * kk + i) * kk + i] = 1;
+      return m;
+    });
+    const copies = t.gop('Conv', [x.n, oneHot], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], dilations: [1, 1], group: C });
+    const perPlane = t.gop('MatMul', [t.gop('Reshape', [copies, g.constInt64([B, C, kk, N])]), t.gop('Reshape', [gy, g.constInt64([B, C, N, 1])])]); // [B, C, k*k, 1]
+    return t.gop('Reshape', [t.gop('ReduceSum', [perPlane, g.constInt64([0])], { keepdims: 0 }), g.constInt64([C, 1, k, k])]);
   }
+  const xp = pad > 0 ? t.gop('Pad', [x.n, g.constInt64([0, 0, pad, pad, 0, 0, pad, pad])]) : x.n;
   const taps: string[] = [];
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
       const view = t.gop('Slice', [xp, g.constInt64([i, j]), g.constInt64([i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
-      taps.push(t.gop('Unsqueeze', [tap(view), g.constInt64([a.depthwise ? 1 : 2])]));
+      taps.push(t.gop('Unsqueeze', [tap(view), g.constInt64([2])]));
     }
   }
-  // taps in order (i, j) on the last axis -> [O, cin, k, k]
-  return t.gop('Reshape', [t.gop('Concat', taps, { axis: a.depthwise ? 1 : 2 }), g.constInt64([O, cin, k, k])]);
+  // taps in order (i, j) on the last axis -> [O, C, k, k]
+  return t.gop('Reshape', [t.gop('Concat', taps, { axis: 2 }), g.constInt64([O, C, k, k])]);
 }
 
 /**
