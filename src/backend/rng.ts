@@ -31,19 +31,18 @@ const INV_2_32 = 2 ** -32;
 const out = new Uint32Array(4);
 
 /** High 32 bits of the 64-bit product of two uint32 values, computed exactly in doubles. */
+/** The high 32 bits of the 64-bit product of two uint32 (16-bit halves; every partial sum below 2^32, so the shifts are exact). */
 function mulHi(a: number, b: number): number {
   const al = a & 0xffff;
   const ah = a >>> 16;
   const bl = b & 0xffff;
   const bh = b >>> 16;
-  const ll = al * bl;
   const lh = al * bh;
   const hl = ah * bl;
-  const mid = Math.floor(ll / 65536) + (lh & 0xffff) + (hl & 0xffff);
-  return (ah * bh + Math.floor(lh / 65536) + Math.floor(hl / 65536) + Math.floor(mid / 65536)) >>> 0;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-/** Philox4x32 with 10 rounds: writes 4 uint32 outputs for counter (c0..c3) and key (k0, k1). */
 function philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   for (let r = 0; r < 10; r++) {
     const hi0 = mulHi(M0, c0);
