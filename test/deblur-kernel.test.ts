@@ -109,6 +109,19 @@ describe('estimateBlurKernel', () => {
     expect(Math.min(dA, 180 - dA)).toBeLessThanOrEqual(3);
   }, 30_000);
 
+  it('uses no kernel when strong zero lines contradict the sharper estimate (its kernel fits 2x worse than a Gaussian)', async () => {
+    const { clean, blurred: y } = await blurred('camera', { kind: 'motion', length: 15, angle: 140 });
+    const right = estimateBlurKernel(y, clean);
+    expect(right.zerosScore).toBeGreaterThan(55);
+    expect(right.zerosFitRatio).toBeLessThan(1);
+    // A "sharper estimate" that is the blurred image itself: the same zero lines (they are the
+    // blurred image's), but blurring it again explains nothing a near-identity Gaussian does not.
+    const contradicted = estimateBlurKernel(y, y);
+    expect(contradicted.zerosScore).toBeCloseTo(right.zerosScore, 6);
+    expect(contradicted.zerosFitRatio).toBeGreaterThan(2);
+    expect(contradicted.kernel).toBeNull();
+  }, 30_000);
+
   it('finds a Gaussian blur (sigma 1.8) against the clean image: least-squares sigma within 0.15 px, the kernel\'s 1.2 times it', async () => {
     const { clean, blurred: y } = await blurred('astronaut', { kind: 'gaussian', sigma: 1.8 });
     const est = estimateBlurKernel(y, clean);
