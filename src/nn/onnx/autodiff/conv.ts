@@ -62,7 +62,7 @@ function convInputGrad(t: Tape, gy: string, w: string, xs: readonly number[], a:
 /** Largest im2col buffer (bytes) a dense kernel's weight gradient makes; above it, one tap at a time. */
 const DENSE_COPIES_BYTES = 64 * 2 ** 20;
 /** A dense weight gradient sums over b inside one product when N (O + rows) <= this * O * rows. */
-const FOLD_RATIO = 8;
+const FOLD_RATIO = 2;
 /** Most im2col rows (C * k * k) a dense kernel with k > stride takes its weight gradient from. */
 const DENSE_COPY_ROWS = 64;
 
@@ -77,7 +77,8 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
   // sum_b gy[b] . cols[b]^T -> [O, rows] for dense kernels (cols [B, rows, N]): B products summed,
   // or where the per-item products [B, O, rows] outweigh the operands (few pixels, many channels:
   // the deep levels, the channel attention's 1x1) one product over b and the pixels together,
-  // [O, B*N] . [B*N, rows] (measured 0.75 -> 0.45 ms at 8x256x8x8, 0.35 -> 0.13 at 8x256x1x1).
+  // [O, B*N] . [B*N, rows] (measured 0.75 -> 0.45 ms at 8x256x8x8, 0.35 -> 0.13 at 8x256x1x1;
+  // at 8x128x16x16 the transposes cost what the product saves in the training graph).
   const denseProduct = (cols: string, rows: number): string => {
     if (N * (O + rows) > FOLD_RATIO * O * rows) return t.gop('ReduceSum', [t.gop('MatMul', [gyR, t.gop('Transpose', [cols], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
     gyFolded ??= N === 1 ? t.gop('Reshape', [gy, g.constInt64([B, O])]) : t.gop('Reshape', [t.gop('Transpose', [gyR], { perm: [1, 0, 2] }), g.constInt64([O, B * N])]);
