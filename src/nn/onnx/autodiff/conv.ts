@@ -72,7 +72,7 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
   const { k, stride, pad } = a;
   const N = Ho * Wo;
   const kk = k * k;
-  const gyR = t.gop('Reshape', [gy, g.constInt64([B, O, N])]);
+  let gyR: string | undefined;
   let gyFolded: string | undefined;
   // sum_b gy[b] . cols[b]^T -> [O, rows] for dense kernels (cols [B, rows, N]): B products summed,
   // or where the per-item products [B, O, rows] outweigh the operands (few pixels, many channels:
@@ -80,8 +80,9 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
   // [O, B*N] . [B*N, rows] (measured 0.75 -> 0.45 ms at 8x256x8x8, 0.35 -> 0.13 at 8x256x1x1;
   // at 8x128x16x16 the transposes cost what the product saves in the training graph).
   const denseProduct = (cols: string, rows: number): string => {
-    if (N * (O + rows) > FOLD_RATIO * O * rows) return t.gop('ReduceSum', [t.gop('MatMul', [gyR, t.gop('Transpose', [cols], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
-    gyFolded ??= N === 1 ? t.gop('Reshape', [gy, g.constInt64([B, O])]) : t.gop('Reshape', [t.gop('Transpose', [gyR], { perm: [1, 0, 2] }), g.constInt64([O, B * N])]);
+    const rowsOfGy = (): string => (gyR ??= t.gop('Reshape', [gy, g.constInt64([B, O, N])]));
+    if (N * (O + rows) > FOLD_RATIO * O * rows) return t.gop('ReduceSum', [t.gop('MatMul', [rowsOfGy(), t.gop('Transpose', [cols], { perm: [0, 2, 1] })]), g.constInt64([0])], { keepdims: 0 });
+    gyFolded ??= N === 1 ? t.gop('Reshape', [gy, g.constInt64([B, O])]) : t.gop('Reshape', [t.gop('Transpose', [rowsOfGy()], { perm: [1, 0, 2] }), g.constInt64([O, B * N])]);
     const colsFolded = t.gop('Reshape', [N === 1 ? cols : t.gop('Transpose', [cols], { perm: [0, 2, 1] }), g.constInt64([B * N, rows])]);
     return t.gop('MatMul', [N === 1 ? t.gop('Transpose', [gyFolded], { perm: [1, 0] }) : gyFolded, colsFolded]);
   };
