@@ -25,7 +25,7 @@ export interface BlurEstimate {
   /**
    * How strongly the blurred image's spectrum shows that motion blur's zero lines (the matched
    * template's correlation; photos blurred by a Gaussian scored up to ~52 in the training photos,
-   * motion-blurred ones mostly 50-160). Above 55 the zeros are trusted alone.
+   * motion-blurred ones mostly 50-160). Above 55 the zeros decide, unless {@link BlurEstimate.zerosFitRatio} contradicts them.
    */
   readonly zerosScore: number;
   /**
