@@ -129,7 +129,7 @@ export async function runTraining(config: TrainRunConfig, options: RunTrainingOp
   const cfg: TrainRunConfig = { ...config };
   const engine = await startEngine(cfg.engine);
   // Records are appended in order. A step's record is written behind the steps that follow (not
-  // awaited: the file write would leave the cores idle ~1-3 ms a step); every other record, and
+  // awaited: waiting for the file write left the cores idle ~6 ms a step); every other record, and
   // the run's end, wait for all before them. A failed write surfaces at the next wait.
   let written: Promise<void> = Promise.resolve();
   const log = (rec: object): Promise<void> => {
