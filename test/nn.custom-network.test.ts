@@ -144,10 +144,11 @@ describe('a network written in the ops language (NetworkModule + registerNetwork
   });
 
   it.each([
-    ['', config],
-    ['; depthwise convolutions, 5x5 and 3x3 stride 2', { ...config, options: { width: 8, depthwise: true } }],
-  ])('ONNX Runtime gradients equal tfjs gradients (l2, to 1e-4 relative)%s', async (_, cfg) => {
-    const ort = createOrtGradients({ ort: nodeOrt, threads: 1 });
+    ['', config, undefined],
+    ['; depthwise convolutions, 5x5 and 3x3 stride 2', { ...config, options: { width: 8, depthwise: true } }, undefined],
+    ['; the same with no im2col buffer allowed (one tap at a time)', { ...config, options: { width: 8, depthwise: true } }, 0],
+  ])('ONNX Runtime gradients equal tfjs gradients (l2, to 1e-4 relative)%s', async (_, cfg, im2colBytes) => {
+    const ort = createOrtGradients({ ort: nodeOrt, threads: 1, ...(im2colBytes !== undefined ? { im2colBytes } : {}) });
     const net = new CustomNetwork(cfg, { seed: 2 });
     const batch = toyBatch(6);
     const noise = tf.tensor(new Rng(7).normal(batch.gt.shape), batch.gt.shape);

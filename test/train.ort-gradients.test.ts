@@ -82,6 +82,8 @@ describe('exportOnnxTrainingGraph', () => {
     expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, norm: 'l3' as 'l1' })).toThrow(/norm must be/);
     expect(() => exportOnnxTrainingGraph({ ...config, nf: 3 }, { batch: 1, height: 8, width: 8 })).toThrow(RangeError);
     expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, conv3x3: 'fft' as 'direct' })).toThrow(/conv3x3 must be 'direct' or 'winograd'/);
+    expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, im2colBytes: -1 })).toThrow(/im2colBytes must be a number >= 0, got -1/);
+    expect(() => exportOnnxTrainingGraph(config, { batch: 1, height: 8, width: 8, im2colBytes: Number.NaN })).toThrow(/im2colBytes/);
   });
 });
 

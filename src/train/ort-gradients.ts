@@ -30,6 +30,8 @@ export interface OrtGradientsOptions {
    * relative rounding) or `'direct'`.
    */
   readonly conv3x3?: Conv3x3;
+  /** Largest im2col buffer (bytes) one weight gradient may make (see `TrainingGraphOptions.im2colBytes`; default 256 MiB). */
+  readonly im2colBytes?: number;
   /** Further ORT session options (e.g. `{ enableProfiling: true }`), applied over the defaults. */
   readonly sessionOptions?: Record<string, unknown>;
   /** Called with the wall time of each phase of a step (`'prepare'`, `'weights'`, `'run'`, `'outputs'`), ms. */
@@ -90,7 +92,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     const key = `${JSON.stringify(config)} ${B}x${H}x${W} ${norm}`;
     let s = sessions.get(key);
     if (s === undefined) {
-      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm, conv3x3 });
+      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm, conv3x3, ...(options.im2colBytes !== undefined ? { im2colBytes: options.im2colBytes } : {}) });
       // No memory pattern: with it, ORT's second run allocates the whole planned block on top of
       // the first run's arena (nf = 64: RSS 8 -> 16 GB and a 2x slower second step); without it
       // the arena's chunks are reused from the first run on (peak RSS ~11 GB, same step time).

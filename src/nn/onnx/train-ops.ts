@@ -8,7 +8,7 @@ import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param, type P
 import type { Ops } from '../arch/ops.js';
 import { tfjsShape } from '../tfjs/layout.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
-import { conv, winogradConv } from './autodiff/conv.js';
+import { conv, DEFAULT_IM2COL_BYTES, winogradConv, type ConvAttrs } from './autodiff/conv.js';
 import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
 import { layerNorm, linear, modulatedLayerNorm } from './autodiff/nn.js';
 import { concat, localMeanHW, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
@@ -24,18 +24,25 @@ export class TrainOps implements Ops<TV> {
 
   /**
    * @param t - the tape; @param specs - the network's parameters (become graph inputs);
-   * @param time - the `[B]` time input; @param winograd - Winograd 3x3 convolutions where they apply.
+   * @param time - the `[B]` time input; @param winograd - Winograd 3x3 convolutions where they apply;
+   * @param im2colBytes - the largest im2col buffer one weight gradient may make.
    */
   constructor(
     readonly t: Tape,
     specs: readonly ParamSpec[],
     private readonly time: TV,
     private readonly winograd: boolean,
+    private readonly im2colBytes: number = DEFAULT_IM2COL_BYTES,
   ) {
     for (const spec of specs) {
       this.params.set(spec.name, t.input(spec.name, tfjsShape(spec), true));
       this.#specs.set(spec.name, spec);
     }
+  }
+
+  /** A convolution module's attributes, with the graph's im2col limit. */
+  #attrs(l: Conv2d): ConvAttrs {
+    return { k: l.k, stride: l.stride, pad: l.pad, depthwise: l.depthwise, im2colBytes: this.im2colBytes };
   }
 
   #raw(name: string): TV {
@@ -73,7 +80,7 @@ export class TrainOps implements Ops<TV> {
     if (this.winograd && !l.depthwise && winogradApplies(l.k, l.stride, l.pad, C, l.cout) && H % 4 === 0 && W % 4 === 0) {
       return winogradConv(this.t, x, this.#raw(l.weight.name), bias);
     }
-    return conv(this.t, x, this.#torch(l.weight.name), bias, l);
+    return conv(this.t, x, this.#torch(l.weight.name), bias, this.#attrs(l));
   }
   convPart(x: TV, l: Conv2d, part: number, parts: number): TV {
     checkPart(l, part, parts, 'exportOnnxTrainingGraph');
@@ -83,7 +90,7 @@ export class TrainOps implements Ops<TV> {
     const n = l.cout / parts;
     const w = slice(this.t, this.#torch(l.weight.name), 0, part * n, (part + 1) * n);
     const bias = l.bias === null ? null : slice(this.t, this.#torch(l.bias.name), 0, part * n, (part + 1) * n);
-    return conv(this.t, x, w, bias, l);
+    return conv(this.t, x, w, bias, this.#attrs(l));
   }
   convGain(x: TV, l: Conv2d, p: Param): TV {
     const g = this.#torch(p.name);
@@ -93,7 +100,7 @@ export class TrainOps implements Ops<TV> {
     // products, whose backward passes are weight-sized too) instead of the full-size output.
     const w = mul(this.t, this.#torch(l.weight.name), reshape(this.t, g, [l.cout, 1, 1, 1]));
     const bias = l.bias === null ? null : mul(this.t, this.#torch(l.bias.name), reshape(this.t, g, [l.cout]));
-    return conv(this.t, x, w, bias, l);
+    return conv(this.t, x, w, bias, this.#attrs(l));
   }
   linear(x: TV, l: Linear): TV {
     return linear(this.t, x, this.#raw(l.weight.name), this.#raw(l.bias.name));
@@ -164,7 +171,7 @@ export class TrainOps implements Ops<TV> {
     const [B, , H, W] = x.s;
     const rows = l.cout / parts;
     const w = slice(this.t, this.#torch(l.weight.name), 0, part * rows, (part + 1) * rows);
-    const y = conv(this.t, x, w, null, { k: 1, stride: 1, pad: 0, depthwise: false });
+    const y = conv(this.t, x, w, null, { k: 1, stride: 1, pad: 0, depthwise: false, im2colBytes: this.im2colBytes });
     return reshape(this.t, y, [B, heads, rows / heads, H * W]);
   }
   projectFromHeads(o: TV, l: Conv2d, like: TV): TV {

@@ -15,15 +15,25 @@ export interface ConvAttrs {
   readonly pad: number;
   /** `true`: one filter per channel (`group = C`, kernel `[C, 1, k, k]`). */
   readonly depthwise: boolean;
+  /** Largest im2col buffer (bytes) the weight gradient may make (default {@link DEFAULT_IM2COL_BYTES}). */
+  readonly im2colBytes?: number;
 }
+
+/**
+ * Default largest im2col buffer of one weight gradient in a training graph: 256 MiB (a depthwise
+ * 3x3 kernel on 8x32x256x256 would need 604 MB); above it the gradient is taken one tap at a time.
+ */
+export const DEFAULT_IM2COL_BYTES = 256 * 2 ** 20;
 
 /**
  * `Conv(x, w, bias)` with a PyTorch-layout kernel `w [O, C / group, k, k]`. Backward: `dx` is a
  * convolution of `gy` with the flipped, in/out-swapped kernel for stride 1 (ONNX Runtime's Conv is
  * much faster than its ConvTranspose), else ConvTranspose; `dW` from the `k^2` shifted copies of
  * `x` (im2col, made by one grouped Conv with one-hot kernels) times `gy` as one batched matrix
- * product (for a dense kernel only where the copies are few or no larger than x; otherwise one tap
- * at a time from shifted views of the padded input); `d bias` the sum.
+ * product (for a dense kernel only where the copies are few or no larger than x), or, where the
+ * copies would pass `im2colBytes`, one tap at a time from shifted views of the padded input (a
+ * stride-1 depthwise kernel: one Conv with the planes of `gy` as `B * C` group kernels); `d bias`
+ * the sum.
  */
 export function conv(t: Tape, x: TV, w: TV, bias: TV | null, a: ConvAttrs): TV {
   const [B, C, H, W] = x.s;
@@ -59,8 +69,6 @@ function convInputGrad(t: Tape, gy: string, w: string, xs: readonly number[], a:
   return t.gop('ConvTranspose', [gy, w], attrs);
 }
 
-/** Largest im2col buffer (bytes) a dense kernel's weight gradient makes; above it, one tap at a time. */
-const DENSE_COPIES_BYTES = 64 * 2 ** 20;
 /** A dense weight gradient sums over b inside one product when N (O + rows) <= this * O * rows. */
 const FOLD_RATIO = 2;
 /** Most im2col rows (C * k * k) a dense kernel with k > stride takes its weight gradient from. */
@@ -68,7 +76,7 @@ const DENSE_COPY_ROWS = 64;
 
 function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho: number, Wo: number): string {
   const g = t.g;
-  const [B, C] = x.s;
+  const [B, C, H, W] = x.s;
   const { k, stride, pad } = a;
   const N = Ho * Wo;
   const kk = k * k;
@@ -89,8 +97,9 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
   const plain = k === 1 && stride === 1 && pad === 0;
   // Dense kernels take the copies where they are no larger than x (k <= stride, e.g. a 2x2 stride-2
   // kernel) or few (an RGB input's 27 rows); with more rows one tap at a time measured faster.
-  const denseCopies = (k <= stride || C * kk <= DENSE_COPY_ROWS) && B * C * kk * N * 4 <= DENSE_COPIES_BYTES;
-  if (a.depthwise || plain || denseCopies) {
+  const copiesFit = B * C * kk * N * 4 <= (a.im2colBytes ?? DEFAULT_IM2COL_BYTES);
+  const denseCopies = (k <= stride || C * kk <= DENSE_COPY_ROWS) && copiesFit;
+  if (plain || (a.depthwise ? copiesFit : denseCopies)) {
     // The k * k shifted copies of x that each output reads ("im2col", [B, C * k * k, N], channel
     // major like the kernel's [C, k, k]), made by one grouped Conv with one-hot kernels (x itself for
     // a plain 1x1 kernel), then one batched matrix product with gy summed over b. ORT's im2col writes
@@ -101,17 +110,30 @@ function convWeightGrad(t: Tape, gy: string, x: TV, O: number, a: ConvAttrs, Ho:
     const perPlane = t.gop('MatMul', [t.gop('Reshape', [copies, g.constInt64([B, C, kk, N])]), t.gop('Reshape', [gy, g.constInt64([B, C, N, 1])])]); // [B, C, k*k, 1]
     return t.gop('Reshape', [t.gop('ReduceSum', [perPlane, g.constInt64([0])], { keepdims: 0 }), g.constInt64([C, 1, k, k])]);
   }
-  // Otherwise one tap (i, j) at a time from a shifted view of the padded input.
+  // Otherwise one tap (i, j) at a time from a shifted view of the padded input (no im2col buffer).
   const xp = pad > 0 ? t.gop('Pad', [x.n, g.constInt64([0, 0, pad, pad, 0, 0, pad, pad])]) : x.n;
+  if (a.depthwise && stride === 1) {
+    // Every (b, c) plane of gy is the kernel of its own group over the same plane of the padded
+    // input: one Conv with B * C groups gives each plane's k x k taps (ORT's im2col per group:
+    // a few MB at a time), summed over b after.
+    const planes = t.gop('Reshape', [xp, g.constInt64([1, B * C, H + 2 * pad, W + 2 * pad])]);
+    const kernels = t.gop('Reshape', [gy, g.constInt64([B * C, 1, Ho, Wo])]);
+    const perPlane = t.gop('Conv', [planes, kernels], { kernel_shape: [Ho, Wo], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: B * C }); // [1, B*C, k, k]
+    const summed = t.gop('ReduceSum', [t.gop('Reshape', [perPlane, g.constInt64([B, C * kk])]), g.constInt64([0])], { keepdims: 0 });
+    return t.gop('Reshape', [summed, g.constInt64([C, 1, k, k])]);
+  }
+  const gyPlanes = a.depthwise ? t.gop('Reshape', [gy, g.constInt64([B, C, N])]) : '';
   const taps: string[] = [];
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
-      const view = t.gop('Slice', [xp, g.constInt64([i, j]), g.constInt64([i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1]), g.constInt64([2, 3]), g.constInt64([stride, stride])]);
-      taps.push(t.gop('Unsqueeze', [denseProduct(t.gop('Reshape', [view, g.constInt64([B, C, N])]), C), g.constInt64([2])]));
+      const view = t.gop('Reshape', [t.gop('Slice', [xp, g.constInt64([i, j]), g.constInt64([i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1]), g.constInt64([2, 3]), g.constInt64([stride, stride])]), g.constInt64([B, C, N])]);
+      // depthwise: sum_{b, n} gy . view -> [C]; dense: sum_b gy[b] . view[b]^T -> [O, C]
+      const tap = a.depthwise ? t.gop('ReduceSum', [t.gop('Mul', [gyPlanes, view]), g.constInt64([0, 2])], { keepdims: 0 }) : denseProduct(view, C);
+      taps.push(t.gop('Unsqueeze', [tap, g.constInt64([a.depthwise ? 1 : 2])]));
     }
   }
-  // taps in order (i, j) on the last axis -> [O, C, k, k]
-  return t.gop('Reshape', [t.gop('Concat', taps, { axis: 2 }), g.constInt64([O, C, k, k])]);
+  // taps in order (i, j) on the last axis -> [O, C / group, k, k]
+  return t.gop('Reshape', [t.gop('Concat', taps, { axis: a.depthwise ? 1 : 2 }), g.constInt64([O, a.depthwise ? 1 : C, k, k])]);
 }
 
 /** One-hot kernels `[C * k * k, 1, k, k]` whose grouped Conv (group C) copies each of the k * k taps of every channel. */
