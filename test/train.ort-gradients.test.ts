@@ -243,6 +243,7 @@ describe('createOrtGradients', () => {
     const x = tf.zeros([1, 8, 8, 3]);
     await expect(ortGrads.compute({ sde, model, batch: { gt: x, lq: x }, t: [1], noise: x, objective: 'ml', norm: 'l1' })).rejects.toThrow(/UNet/);
     expect(() => createOrtGradients({} as never)).toThrow(/ONNX Runtime module/);
+    expect(() => createOrtGradients({ ort: nodeOrt, im2colBytes: -1 })).toThrow(/createOrtGradients: im2colBytes must be a number >= 0, got -1/);
     tf.dispose([w, x]);
   });
 });

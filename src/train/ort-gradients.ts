@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNetworkConfig, imageChannels, isConditional, networkParamSpecs, type NetworkConfig } from '../nn/nets/network.js';
 import type { ParamSpec } from '../nn/arch/module.js';
+import { checkIm2colBytes } from '../nn/onnx/autodiff/conv.js';
 import { exportOnnxTrainingGraph, ONNX_TRAIN_IO } from '../nn/onnx/train-graph.js';
 import type { OrtModuleLike, OrtSessionLike, OrtTensorLike } from '../nn/onnx/ort-types.js';
 import { checkConv3x3, type Conv3x3 } from '../nn/onnx/winograd.js';
@@ -85,6 +86,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
   const { ort } = options;
   const threads = options.threads ?? 2;
   const conv3x3 = checkConv3x3(options.conv3x3, 'createOrtGradients', 'winograd');
+  const im2colBytes = checkIm2colBytes(options.im2colBytes, 'createOrtGradients');
   const sessions = new Map<string, Promise<OrtSessionLike>>();
   let released = false;
 
@@ -92,7 +94,7 @@ export function createOrtGradients(options: OrtGradientsOptions): OrtGradients {
     const key = `${JSON.stringify(config)} ${B}x${H}x${W} ${norm}`;
     let s = sessions.get(key);
     if (s === undefined) {
-      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm, conv3x3, ...(options.im2colBytes !== undefined ? { im2colBytes: options.im2colBytes } : {}) });
+      const graph = exportOnnxTrainingGraph(config, { batch: B, height: H, width: W, norm, conv3x3, im2colBytes });
       // No memory pattern: with it, ORT's second run allocates the whole planned block on top of
       // the first run's arena (nf = 64: RSS 8 -> 16 GB and a 2x slower second step); without it
       // the arena's chunks are reused from the first run on (peak RSS ~11 GB, same step time).

@@ -12,7 +12,7 @@
  * nf = 64 step, while in the graph only the small kernels that ONNX's Conv needs pay a transpose.
  */
 import { buildModules, checkNetworkConfig, imageChannels, isConditional, paddedSize, type NetworkConfig } from '../nets/network.js';
-import { DEFAULT_IM2COL_BYTES } from './autodiff/conv.js';
+import { checkIm2colBytes } from './autodiff/conv.js';
 import { Tape, numel } from './autodiff/tape.js';
 import { TrainOps } from './train-ops.js';
 import { modelProto, valueInfoProto } from './onnx-proto.js';
@@ -101,9 +101,7 @@ export function exportOnnxTrainingGraph(config: NetworkConfig, shape: TrainingGr
   const xt = t.input(io.xt, [B, inC, H, W]);
   const cond = conditional ? t.input(io.cond, [B, condC, H, W]) : null;
   const time = t.input(io.time, [B]);
-  const im2colBytes = shape.im2colBytes ?? DEFAULT_IM2COL_BYTES;
-  if (!(im2colBytes >= 0)) throw new RangeError(`exportOnnxTrainingGraph: im2colBytes must be a number >= 0, got ${String(shape.im2colBytes)}`);
-  const ops = new TrainOps(t, modules.paramSpecs(), time, checkConv3x3(shape.conv3x3, 'exportOnnxTrainingGraph') === 'winograd', im2colBytes);
+  const ops = new TrainOps(t, modules.paramSpecs(), time, checkConv3x3(shape.conv3x3, 'exportOnnxTrainingGraph') === 'winograd', checkIm2colBytes(shape.im2colBytes, 'exportOnnxTrainingGraph'));
   const outShape = [B, outC, H, W];
   const scale = t.input(io.lossScale, outShape);
   const offset = t.input(io.lossOffset, outShape);

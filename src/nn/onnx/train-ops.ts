@@ -8,7 +8,7 @@ import { checkPart, type Conv2d, type LayerNorm, type Linear, type Param, type P
 import type { Ops } from '../arch/ops.js';
 import { tfjsShape } from '../tfjs/layout.js';
 import { timeFrequencies } from '../tfjs/tfjs-ops.js';
-import { conv, DEFAULT_IM2COL_BYTES, winogradConv, type ConvAttrs } from './autodiff/conv.js';
+import { conv, winogradConv, type ConvAttrs } from './autodiff/conv.js';
 import { add, gelu, mul, silu, softmax, sub } from './autodiff/elementwise.js';
 import { layerNorm, linear, modulatedLayerNorm } from './autodiff/nn.js';
 import { concat, localMeanHW, matmul, meanHW, pixelShuffle2, reshape, slice, split, transpose, upsample2 } from './autodiff/shape.js';
@@ -32,7 +32,7 @@ export class TrainOps implements Ops<TV> {
     specs: readonly ParamSpec[],
     private readonly time: TV,
     private readonly winograd: boolean,
-    private readonly im2colBytes: number = DEFAULT_IM2COL_BYTES,
+    private readonly im2colBytes: number,
   ) {
     for (const spec of specs) {
       this.params.set(spec.name, t.input(spec.name, tfjsShape(spec), true));

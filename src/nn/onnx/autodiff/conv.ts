@@ -25,6 +25,13 @@ export interface ConvAttrs {
  */
 export const DEFAULT_IM2COL_BYTES = 256 * 2 ** 20;
 
+/** An `im2colBytes` option, or the default when it is undefined. @throws RangeError unless a number >= 0. */
+export function checkIm2colBytes(value: number | undefined, where: string): number {
+  const v = value ?? DEFAULT_IM2COL_BYTES;
+  if (!(v >= 0)) throw new RangeError(`${where}: im2colBytes must be a number >= 0, got ${String(value)}`);
+  return v;
+}
+
 /**
  * `Conv(x, w, bias)` with a PyTorch-layout kernel `w [O, C / group, k, k]`. Backward: `dx` is a
  * convolution of `gy` with the flipped, in/out-swapped kernel for stride 1 (ONNX Runtime's Conv is
